@@ -1,0 +1,44 @@
+/**
+ * `eventops run`: starts the agent and stops it gracefully on SIGINT/SIGTERM (stop consuming,
+ * finish the batch in flight, commit, close).
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import { createLogger } from "../lib/log.ts";
+import { startAgent } from "../pipeline/agent.ts";
+
+/** Runs the agent until a signal arrives; exits non-zero when it cannot start. */
+export async function runCommand(config: Config): Promise<void> {
+  const log = createLogger(config.log_level);
+  const startedAt = performance.now();
+  let agent;
+  try {
+    agent = await startAgent(config, log);
+  } catch (error) {
+    log.error("cannot start", { error: error instanceof Error ? error.message : String(error) });
+    Deno.exit(1);
+  }
+  log.info("agent started", {
+    ms: Math.round(performance.now() - startedAt),
+    rss_mb: Math.round(Deno.memoryUsage().rss / 1_048_576),
+    stages: config.stages,
+  });
+  const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
+  const onSignal = (signal: Deno.Signal) => () => resolve(signal);
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = onSignal(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  const signal = await signalled;
+  log.info("stopping", { signal });
+  const stopTimer = setTimeout(() => {
+    log.error("graceful stop took over 30 s; exiting");
+    Deno.exit(1);
+  }, 30_000);
+  await agent.stop();
+  clearTimeout(stopTimer);
+  for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  log.info("stopped");
+}

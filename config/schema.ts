@@ -1,0 +1,127 @@
+/**
+ * The agent's configuration: one zod schema, every key with a default so `eventops run` works with
+ * no config file. `eventops.yaml` at the repository root documents every key.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { DurationSchema } from "../lib/duration.ts";
+
+/** The stages one process can run (`--stages`); all by default. */
+export const StageNameSchema = z.enum(["normalize", "enrich", "features", "rules", "store", "api"]);
+/** A stage name. */
+export type StageName = z.infer<typeof StageNameSchema>;
+
+const BrokerSchema = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT");
+
+const TopicsSchema = z.strictObject({
+  raw: z.string().min(1).default("ingest.raw.agent"),
+  enriched: z.string().min(1).default("events.enriched"),
+  features: z.string().min(1).default("features.agent"),
+  alerts: z.string().min(1).default("alerts.agent"),
+  dlq: z.string().min(1).default("dlq.agent"),
+  /** Partitions used by `eventops init` when it creates the topics. */
+  partitions: z.int().min(1).max(1024).default(3),
+  replication_factor: z.int().min(1).max(16).default(1),
+});
+
+const KafkaSchema = z.strictObject({
+  brokers: z.array(BrokerSchema).min(1).default(["127.0.0.1:9092"]),
+  client_id: z.string().min(1).default("eventops"),
+  /** Consumer group of the stateless stages (normalize + enrich). */
+  group_stateless: z.string().min(1).default("eventops-stateless"),
+  /** Consumer group of the stateful stages (features + rules + store). */
+  group_stateful: z.string().min(1).default("eventops-stateful"),
+  /** Most messages handled per batch (one store transaction, one offset commit). */
+  batch_max_messages: z.int().min(1).max(1_000_000).default(20_000),
+  /** Longest a partial batch waits before it is processed. */
+  batch_max_wait: DurationSchema.prefault("100ms"),
+  session_timeout: DurationSchema.prefault("30s"),
+  /** Where to start with no committed offset. */
+  from_beginning: z.boolean().default(true),
+});
+
+const HttpSchema = z.strictObject({
+  host: z.string().min(1).default("0.0.0.0"),
+  port: z.int().min(0).max(65_535).default(8088),
+  /** Bearer token required for writes (POST /ingest). Empty: writes are refused. */
+  token: z.string().default(""),
+  /** Also require the token for reads. */
+  token_for_reads: z.boolean().default(false),
+  /** Allowed CORS origins; empty disables CORS headers. */
+  cors_origins: z.array(z.string()).default([]),
+  max_body_bytes: z.int().min(1_024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Heartbeat interval of SSE streams. */
+  sse_heartbeat: DurationSchema.prefault("15s"),
+  /** Most events per second sent to one `/events/stream` client. */
+  events_stream_max_rate: z.int().min(1).max(100_000).default(200),
+});
+
+const NormalizeSchema = z.strictObject({
+  /** Metric name aliases, applied after snake-casing: `cpu: cpu_load`. */
+  aliases: z.record(z.string(), z.string()).default({ cpu: "cpu_load", load: "cpu_load", mem: "mem_used" }),
+  max_tags: z.int().min(0).max(1_000).default(32),
+  max_tag_length: z.int().min(1).max(10_000).default(256),
+  max_message_bytes: z.int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Events further in the future than this (vs. ingest time) are rejected. */
+  max_future_skew: DurationSchema.prefault("10m"),
+  /** Events older than this are rejected. */
+  max_age: DurationSchema.prefault("3650d"),
+});
+
+const FeaturesSchema = z.strictObject({
+  windows: z.array(DurationSchema).min(1).max(8).prefault(["1m", "5m"]),
+  ewma_alpha: z.number().gt(0).lte(1).default(0.3),
+  /** How far behind the newest event of a series an event may arrive and still count. */
+  allowed_lateness: DurationSchema.prefault("30s"),
+  max_series: z.int().min(1).max(10_000_000).default(100_000),
+  /** Series with no event for this long (event time) are evicted. */
+  idle_eviction: DurationSchema.prefault("1h"),
+});
+
+const ParquetSchema = z.strictObject({
+  /** Hot rows older than this (event time) are exported to Parquet. */
+  export_after: DurationSchema.prefault("1h"),
+  /** How often export, compaction and retention run. */
+  interval: DurationSchema.prefault("1m"),
+  /** A partition with at least this many parts is compacted into one. */
+  compact_min_parts: z.int().min(2).max(10_000).default(8),
+  /** Partitions older than this are deleted; 0 keeps everything. */
+  retention: DurationSchema.prefault("30d"),
+});
+
+const StoreSchema = z.strictObject({
+  /** Rows written per DuckDB append. */
+  batch_size: z.int().min(1).max(1_000_000).default(10_000),
+  flush_interval: DurationSchema.prefault("500ms"),
+  /** DuckDB memory limit, e.g. `256MB`. */
+  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "expected a size like 256MB").default(
+    "256MB",
+  ),
+  threads: z.int().min(1).max(64).default(1),
+  parquet: ParquetSchema.prefault({}),
+});
+
+/** The whole configuration. */
+export const ConfigSchema = z.strictObject({
+  /** Directory for metrics.duckdb and parquet/. */
+  data_dir: z.string().min(1).default("./data"),
+  /** Inventory file (tenant/host -> context); empty: no inventory. */
+  inventory: z.string().default(""),
+  /** Rules file; empty: the built-in default rules (the brief's cpu_load thresholds). */
+  rules: z.string().default(""),
+  /** Stages this process runs. */
+  stages: z.array(StageNameSchema).min(1).default(["normalize", "enrich", "features", "rules", "store", "api"]),
+  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  kafka: KafkaSchema.prefault({}),
+  topics: TopicsSchema.prefault({}),
+  http: HttpSchema.prefault({}),
+  normalize: NormalizeSchema.prefault({}),
+  features: FeaturesSchema.prefault({}),
+  store: StoreSchema.prefault({}),
+});
+
+/** The validated configuration (durations in milliseconds). */
+export type Config = z.output<typeof ConfigSchema>;
+/** The configuration as written in YAML. */
+export type ConfigInput = z.input<typeof ConfigSchema>;

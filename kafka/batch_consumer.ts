@@ -1,0 +1,165 @@
+/**
+ * Consumes topics in batches with manual commits: a batch is handed to the handler, and its
+ * offsets are committed only after the handler resolved (the handler makes the batch durable).
+ * A failing handler pauses consumption and retries the same batch with backoff, so nothing is
+ * committed and nothing is lost while, say, the disk is full.
+ *
+ * @module
+ */
+import type { Message, MessagesStream } from "@platformatic/kafka";
+import type { ByteConsumer } from "./clients.ts";
+
+/** A consumed message with raw bytes. */
+export type ConsumedMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+
+/** Handles one batch; must resolve only when the batch's effects are durable. */
+export type BatchHandler = (batch: readonly ConsumedMessage[]) => Promise<void>;
+
+/** Options of a batch consumer. */
+export interface BatchConsumerOptions {
+  topics: string[];
+  maxMessages: number;
+  maxWaitMs: number;
+  fromBeginning: boolean;
+  /** Called when a batch failed and will be retried (the error and the next delay in ms). */
+  onRetry?: (error: unknown, delayMs: number) => void;
+  /** Called with the total lag (messages) of the assigned partitions, every few seconds. */
+  onLag?: (lag: number) => void;
+  /** Called after each committed batch (size and handler milliseconds). */
+  onBatch?: (size: number, handlerMs: number) => void;
+  /** Called when an offset commit failed (e.g. after a rebalance); the batch will be replayed. */
+  onCommitError?: (error: unknown) => void;
+}
+
+const MAX_RETRY_DELAY_MS = 10_000;
+const LAG_INTERVAL_MS = 5_000;
+
+/** A consumer-group member that processes its partitions in batches. */
+export class BatchConsumer {
+  readonly #consumer: ByteConsumer;
+  readonly #options: BatchConsumerOptions;
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #buffer: ConsumedMessage[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #handler: BatchHandler | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #stopping = false;
+  #stopped: PromiseWithResolvers<void> = Promise.withResolvers();
+
+  /** Wraps a consumer (created with `autocommit: false`). */
+  constructor(consumer: ByteConsumer, options: BatchConsumerOptions) {
+    this.#consumer = consumer;
+    this.#options = options;
+  }
+
+  /** Joins the group and starts consuming; returns once the stream is open. */
+  async start(handler: BatchHandler): Promise<void> {
+    this.#handler = handler;
+    const stream = await this.#consumer.consume({
+      topics: this.#options.topics,
+      mode: "committed",
+      fallbackMode: this.#options.fromBeginning ? "earliest" : "latest",
+      autocommit: false,
+    });
+    this.#stream = stream;
+    stream.on("data", (message: ConsumedMessage) => {
+      this.#buffer.push(message);
+      if (this.#buffer.length >= this.#options.maxMessages) {
+        this.#schedule(handler, 0);
+      } else if (this.#timer === undefined) {
+        this.#schedule(handler, this.#options.maxWaitMs);
+      }
+    });
+    stream.on("error", (error: unknown) => this.#options.onRetry?.(error, 0));
+    if (this.#options.onLag) {
+      const onLag = this.#options.onLag;
+      this.#consumer.on("consumer:lag", (offsets: Map<string, bigint[]>) => {
+        let total = 0n;
+        for (const lags of offsets.values()) for (const lag of lags) if (lag > 0n) total += lag;
+        onLag(Number(total));
+      });
+      this.#consumer.startLagMonitoring({ topics: this.#options.topics }, LAG_INTERVAL_MS);
+    }
+  }
+
+  #schedule(handler: BatchHandler, delayMs: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushing = this.#flushing.then(() => this.#flush(handler));
+    }, delayMs);
+  }
+
+  async #flush(handler: BatchHandler): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    this.#stream?.pause();
+    try {
+      const handled = await this.#handleWithRetry(handler, batch);
+      if (handled) await this.#commit(batch);
+    } finally {
+      if (!this.#stopping) this.#stream?.resume();
+    }
+    if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
+  }
+
+  async #handleWithRetry(handler: BatchHandler, batch: readonly ConsumedMessage[]): Promise<boolean> {
+    let delay = 250;
+    for (;;) {
+      const started = performance.now();
+      try {
+        await handler(batch);
+        this.#options.onBatch?.(batch.length, performance.now() - started);
+        return true;
+      } catch (error) {
+        if (this.#stopping) return false;
+        this.#options.onRetry?.(error, delay);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (this.#stopping) return false;
+        delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+      }
+    }
+  }
+
+  async #commit(batch: readonly ConsumedMessage[]): Promise<void> {
+    const last = new Map<string, ConsumedMessage>();
+    for (const message of batch) {
+      const key = `${message.topic}\0${message.partition}`;
+      const previous = last.get(key);
+      if (previous === undefined || previous.offset < message.offset) last.set(key, message);
+    }
+    const results = await Promise.allSettled([...last.values()].map((message) => message.commit()));
+    for (const result of results) {
+      if (result.status === "rejected") this.#options.onCommitError?.(result.reason);
+    }
+  }
+
+  /** Stops consuming, finishes the batch in flight (and what is buffered), commits, and closes. */
+  async stop(): Promise<void> {
+    const handler = this.#handler;
+    if (this.#stopping) return this.#stopped.promise;
+    this.#stopping = true;
+    this.#stream?.pause();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#flushing;
+    if (handler && this.#buffer.length > 0) {
+      const batch = this.#buffer;
+      this.#buffer = [];
+      try {
+        await handler(batch);
+        await this.#commit(batch);
+      } catch {
+        // Not committed: the messages are consumed again after the restart.
+      }
+    }
+    try {
+      this.#consumer.stopLagMonitoring();
+      await this.#stream?.close();
+    } finally {
+      await this.#consumer.close(true);
+      this.#stopped.resolve();
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Topic management: the agent's topics are created by `eventops init` (and at start when missing).
+ *
+ * @module
+ */
+import type { Admin } from "@platformatic/kafka";
+import type { Config } from "../config/schema.ts";
+
+/** The agent's topic names, in a stable order. */
+export function topicNames(config: Config): string[] {
+  const { raw, enriched, features, alerts, dlq } = config.topics;
+  return [raw, enriched, features, alerts, dlq];
+}
+
+/** Creates the topics that do not exist yet; returns the names it created. Idempotent. */
+export async function ensureTopics(admin: Admin, config: Config): Promise<string[]> {
+  const existing = new Set(await admin.listTopics({ includeInternals: false }));
+  const missing = topicNames(config).filter((name) => !existing.has(name));
+  if (missing.length === 0) return [];
+  try {
+    await admin.createTopics({
+      topics: missing,
+      partitions: config.topics.partitions,
+      replicas: config.topics.replication_factor,
+    });
+  } catch (error) {
+    // Another agent may have created them concurrently: only fail if they are still missing.
+    const now = new Set(await admin.listTopics({ includeInternals: false }));
+    if (missing.some((name) => !now.has(name))) throw error;
+  }
+  return missing;
+}

@@ -1,0 +1,61 @@
+/**
+ * The normalized and enriched event envelope (`v1`): the one shape every stage after
+ * normalization speaks. Defined once here; the JSON Schema and Avro files in `schemas/` are
+ * generated from it.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Where an event came from: enough to derive its deterministic id and to replay it. */
+export const SourceSchema = z.object({
+  topic: z.string().min(1),
+  partition: z.int().nonnegative(),
+  offset: z.string().regex(/^\d+$/, "offset must be a decimal string"),
+  index: z.int().nonnegative(),
+});
+/** Where an event came from. */
+export type Source = z.infer<typeof SourceSchema>;
+
+/** A string-to-string map (tags, context labels). */
+export const StringMapSchema = z.record(z.string(), z.string());
+
+/** Envelope version written in every record. */
+export const ENVELOPE_VERSION = 1;
+
+/** The normalized (and, after enrichment, enriched) event. */
+export const EnvelopeSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  /** Deterministic: `<topic>:<partition>:<offset>:<index>`. */
+  id: z.string().min(1),
+  tenant: z.string().min(1),
+  host: z.string().min(1),
+  /** Canonical snake_case metric name. */
+  metric: z.string().regex(/^[a-z][a-z0-9_]*$/),
+  /** Value in the canonical unit of `unit`. */
+  value: z.number(),
+  /** Canonical unit (e.g. `percent`, `bytes`, `seconds`), or empty when none was given. */
+  unit: z.string(),
+  /** The unit the event arrived with, when it differed from the canonical one. */
+  unit_original: z.string().optional(),
+  /** Event time, epoch milliseconds UTC. */
+  ts: z.int(),
+  /** Time the agent ingested the event, epoch milliseconds UTC. */
+  ts_ingest: z.int(),
+  tags: StringMapSchema,
+  /** Context from the inventory (site, role, owner, criticality, labels...). Empty before enrichment. */
+  ctx: StringMapSchema,
+  source: SourceSchema,
+});
+/** The normalized/enriched event. */
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** Series key `tenant|host|metric`: the Kafka key of enriched events. */
+export function seriesKey(event: Pick<Envelope, "tenant" | "host" | "metric">): string {
+  return `${event.tenant}|${event.host}|${event.metric}`;
+}
+
+/** Deterministic event id from its source position. */
+export function eventId(source: Source): string {
+  return `${source.topic}:${source.partition}:${source.offset}:${source.index}`;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
+# chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, stops the broker.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+deno="$(bash scripts/setup.sh)"
+bash scripts/install-kcat.sh
+bash scripts/install-chromium.sh
+
+export EVENTOPS_BROKER_PORT="${EVENTOPS_TEST_BROKER_PORT:-19092}"
+export EVENTOPS_TEST_BROKERS="127.0.0.1:$EVENTOPS_BROKER_PORT"
+started=0
+if ! bash scripts/broker/broker.sh status >/dev/null 2>&1; then
+  bash scripts/broker/broker.sh start
+  started=1
+fi
+cleanup() { if [ "$started" = 1 ]; then bash scripts/broker/broker.sh stop; fi; }
+trap cleanup EXIT
+
+"$deno" fmt --check
+"$deno" lint
+"$deno" check main.ts mod.ts
+"$deno" task test "$@"

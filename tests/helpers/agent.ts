@@ -1,0 +1,176 @@
+/**
+ * Test harness: runs the real agent as a subprocess under the same sandbox flags as
+ * `deno task eventops` (read from deno.json, the single source of truth), against the test broker.
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The test broker (started by scripts/test.sh). */
+export const BROKERS = Deno.env.get("EVENTOPS_TEST_BROKERS") ?? "127.0.0.1:19092";
+
+/** The flags `deno task eventops` runs main.ts with, parsed from deno.json. */
+export async function agentDenoArgs(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task: string = config.tasks.eventops;
+  const words = task.split(/\s+/).filter(Boolean);
+  if (words[0] !== "deno" || words[1] !== "run") throw new Error(`unexpected eventops task: ${task}`);
+  return words.slice(1);
+}
+
+/** A unique name for a test's topics, groups and data dir. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Writes a config file for a test under data/test/<name>/ and returns its path and settings. */
+export async function writeTestConfig(
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ file: string; dataDir: string; topics: Record<string, string>; port: number }> {
+  const dir = `data/test/${name}`;
+  await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
+  const port = await freePort();
+  const topics = {
+    raw: `${name}.raw`,
+    enriched: `${name}.enriched`,
+    features: `${name}.features`,
+    alerts: `${name}.alerts`,
+    dlq: `${name}.dlq`,
+  };
+  const config = {
+    data_dir: `${dir}/store`,
+    kafka: {
+      brokers: [BROKERS],
+      client_id: name,
+      group_stateless: `${name}-stateless`,
+      group_stateful: `${name}-stateful`,
+      batch_max_wait: "50ms",
+      session_timeout: "10s",
+    },
+    topics,
+    http: { host: "127.0.0.1", port, token: "test-token" },
+    ...extra,
+  };
+  const file = `${dir}/eventops.yaml`;
+  await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
+  return { file, dataDir: `${dir}/store`, topics, port };
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  await Promise.resolve();
+  return port;
+}
+
+/** A running agent subprocess. */
+export interface RunningAgent {
+  process: Deno.ChildProcess;
+  baseUrl: string;
+  /** Everything the agent wrote to stderr so far. */
+  logs(): string;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+/** Starts `eventops <command>` with the agent's sandbox flags; returns when /readyz answers 200 (for run). */
+export async function startAgent(
+  configFile: string,
+  port: number,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<RunningAgent> {
+  const args = [...await agentDenoArgs(), "run", "--config", configFile, ...extraArgs];
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let logText = "";
+  const decoder = new TextDecoder();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) logText += decoder.decode(chunk, { stream: true });
+  };
+  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const agent: RunningAgent = {
+    process,
+    baseUrl,
+    logs: () => logText,
+    stop: async () => {
+      try {
+        process.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const status = await process.status;
+      await drained;
+      return status.code;
+    },
+    kill: async () => {
+      try {
+        process.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await process.status;
+      await drained;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`${baseUrl}/readyz`);
+      await response.body?.cancel();
+      if (response.status === 200) return agent;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      await agent.kill();
+      throw new Error(`agent did not become ready in 60 s; logs:\n${logText}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs an `eventops` command to completion with the agent's flags. */
+export async function runEventops(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [...await agentDenoArgs(), ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
