@@ -1,0 +1,182 @@
+/**
+ * The HTTP application: a Hono app over the interfaces in `api/deps.ts`.
+ *
+ * ```ts
+ * const app = createApp(deps, config.http);
+ * const server = serveApi(app, config.http);   // Deno.serve
+ * ```
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { matchedRoutes } from "hono/route";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ApiDeps, HttpConfig } from "./deps.ts";
+import { type RouteContext, routeContext } from "./context.ts";
+import { ApiError, sendError } from "./errors.ts";
+import { requireReadToken } from "./auth.ts";
+import { registerMetricRoutes } from "./routes/metrics.ts";
+import { registerAlertRoutes } from "./routes/alerts.ts";
+import { registerEventRoutes } from "./routes/events.ts";
+import { registerIngestRoutes } from "./routes/ingest.ts";
+import { registerHealthRoutes } from "./routes/health.ts";
+import { registerMetaRoutes } from "./routes/meta.ts";
+import { registerUiRoutes } from "./routes/ui.ts";
+
+/** Route pattern of the handler that answered (for metrics labels), or `unmatched`. */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    if (routes[i].method !== "ALL") return routes[i].path;
+  }
+  return "unmatched";
+}
+
+function patternToRegExp(path: string): RegExp {
+  const source = path.split("/").map((seg) => {
+    if (seg.startsWith(":")) return "[^/]+";
+    if (seg === "*") return ".*";
+    return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("/");
+  return new RegExp(`^${source}$`);
+}
+
+const contexts = new WeakMap<Hono, RouteContext>();
+
+/** Ends every open SSE stream of an app made by `createApp` (call before shutting the server down). */
+export function closeStreams(app: Hono): void {
+  contexts.get(app)?.closing.abort();
+}
+
+/** Builds the app. `http` is the validated `http` config section (durations in ms). */
+export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
+  const ctx = routeContext(deps, http);
+  const app = new Hono();
+  contexts.set(app, ctx);
+
+  // One structured log line and one metrics observation per request.
+  app.use("*", async (c, next) => {
+    const start = performance.now();
+    try {
+      await next();
+    } finally {
+      const ms = performance.now() - start;
+      const status = c.res.status;
+      const route = routeLabel(c);
+      ctx.metrics.requests.labels(c.req.method, route, String(status)).inc();
+      ctx.metrics.duration.labels(route).observe(ms / 1000);
+      ctx.log({
+        ts: new Date().toISOString(),
+        level: status >= 500 ? "error" : "info",
+        msg: "http",
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        ms: Math.round(ms * 10) / 10,
+        ...(c.res.headers.get("content-type")?.startsWith("text/event-stream") ? { stream: true } : {}),
+      });
+    }
+  });
+
+  if (http.cors_origins.length > 0) {
+    app.use(
+      "*",
+      cors({
+        origin: http.cors_origins.includes("*") ? "*" : http.cors_origins,
+        allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+        exposeHeaders: ["X-Truncated", "Retry-After"],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  const read = requireReadToken(http.token, http.token_for_reads);
+  registerUiRoutes(app);
+  registerHealthRoutes(app, ctx);
+  registerMetaRoutes(app, ctx, read);
+  registerMetricRoutes(app, ctx, read);
+  registerAlertRoutes(app, ctx, read);
+  registerEventRoutes(app, ctx, read);
+  registerIngestRoutes(app, ctx);
+
+  const known = app.routes
+    .filter((r) => r.method !== "ALL")
+    .map((r) => ({ method: r.method, path: r.path, re: patternToRegExp(r.path) }));
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = [...new Set(known.filter((r) => r.re.test(path)).map((r) => r.method))];
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      if (allowed.includes("GET")) allowed.push("HEAD");
+      return sendError(
+        c,
+        405,
+        `${c.req.method} is not allowed on ${path}; use ${allowed.join(" or ")}`,
+        undefined,
+        {
+          Allow: allowed.join(", "),
+        },
+      );
+    }
+    const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+    const hint = trimmed !== path && known.some((r) => r.re.test(trimmed))
+      ? `; did you mean ${trimmed}?`
+      : "";
+    return sendError(c, 404, `no route ${c.req.method} ${path}${hint || "; see /openapi.json for the API"}`);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return sendError(c, err.status, err.message, err.details, err.headers);
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      return sendError(c, status, err.message || "request failed");
+    }
+    ctx.log({
+      ts: new Date().toISOString(),
+      level: "error",
+      msg: "unhandled error",
+      method: c.req.method,
+      path: c.req.path,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    return sendError(c, 500, "internal error while handling the request; see the agent log");
+  });
+
+  return app;
+}
+
+/** A running server. */
+export interface ApiServer {
+  /** The bound address. */
+  addr: Deno.NetAddr;
+  /** Ends open SSE streams, stops accepting connections and waits for in-flight requests. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+}
+
+/** Serves the app with `Deno.serve` on `http.host:http.port`. */
+export function serveApi(
+  app: Hono,
+  http: Pick<HttpConfig, "host" | "port">,
+  options: { signal?: AbortSignal; onListen?: (addr: Deno.NetAddr) => void } = {},
+): ApiServer {
+  const server = Deno.serve({
+    hostname: http.host,
+    port: http.port,
+    signal: options.signal,
+    onListen: options.onListen ?? (() => {}),
+  }, app.fetch);
+  return {
+    addr: server.addr,
+    shutdown: () => {
+      closeStreams(app);
+      return server.shutdown();
+    },
+    finished: server.finished,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * What every route module receives: the dependencies, the HTTP config and the API's own metrics.
+ *
+ * @module
+ */
+import type { ApiDeps, HttpConfig, LogRecord } from "./deps.ts";
+import { type Counter, type Gauge, type Histogram, Registry } from "./metrics_registry.ts";
+
+/** The API's own Prometheus families. */
+export interface HttpMetrics {
+  requests: Counter;
+  duration: Histogram;
+  sseClients: Gauge;
+  eventsDropped: Counter;
+  sseOverflow: Counter;
+  ingestItems: Counter;
+  rss: Gauge;
+  heapUsed: Gauge;
+  startTime: Gauge;
+  storeBytes: Gauge;
+}
+
+/** Shared state of one app instance. */
+export interface RouteContext {
+  deps: ApiDeps;
+  http: HttpConfig;
+  /** Registry holding the API's families (the deps' one when it is a `Registry`). */
+  registry: Registry;
+  metrics: HttpMetrics;
+  /** Connected SSE clients per stream. */
+  sseClients: { alerts: number; events: number };
+  now(): number;
+  log(record: LogRecord): void;
+  /** Process start, epoch ms. */
+  startedAt: number;
+  /** Aborted by `closeApp()`: ends every open stream. */
+  closing: AbortController;
+}
+
+/** Registers the API's metric families in `registry` (idempotent). */
+export function httpMetrics(registry: Registry): HttpMetrics {
+  return {
+    requests: registry.counter({
+      name: "eventops_http_requests_total",
+      help: "HTTP requests by method, route pattern and status.",
+      labelNames: ["method", "route", "status"],
+    }),
+    duration: registry.histogram({
+      name: "eventops_http_request_duration_seconds",
+      help: "Time to the response headers, by route pattern.",
+      labelNames: ["route"],
+    }),
+    sseClients: registry.gauge({
+      name: "eventops_http_sse_clients",
+      help: "Connected server-sent-event clients by stream.",
+      labelNames: ["stream"],
+    }),
+    eventsDropped: registry.counter({
+      name: "eventops_http_events_stream_dropped_total",
+      help: "Events not sent to /events/stream clients because of the per-client rate limit.",
+    }),
+    sseOverflow: registry.counter({
+      name: "eventops_http_sse_overflow_total",
+      help: "SSE clients disconnected because they did not keep up (queue full).",
+      labelNames: ["stream"],
+    }),
+    ingestItems: registry.counter({
+      name: "eventops_http_ingest_items_total",
+      help: "Items received by POST /ingest, by result.",
+      labelNames: ["result"],
+    }),
+    rss: registry.gauge({ name: "process_resident_memory_bytes", help: "Resident memory size in bytes." }),
+    heapUsed: registry.gauge({ name: "eventops_process_heap_used_bytes", help: "V8 heap in use, bytes." }),
+    startTime: registry.gauge({
+      name: "process_start_time_seconds",
+      help: "Start time of the process since the Unix epoch, seconds.",
+    }),
+    storeBytes: registry.gauge({ name: "eventops_store_disk_bytes", help: "Disk used by the store, bytes." }),
+  };
+}
+
+/** Default logger: one JSON line per record on stderr. */
+export function stderrLogger(record: LogRecord): void {
+  console.error(JSON.stringify(record));
+}
+
+/** Builds the route context. */
+export function routeContext(deps: ApiDeps, http: HttpConfig): RouteContext {
+  const registry = deps.metrics instanceof Registry ? deps.metrics : new Registry();
+  const metrics = httpMetrics(registry);
+  const startedAt = Date.now() - Math.round(performance.now());
+  const sseClients = { alerts: 0, events: 0 };
+  metrics.startTime.set(Math.round(startedAt / 1000));
+  const alertsGauge = metrics.sseClients.labels("alerts");
+  const eventsGauge = metrics.sseClients.labels("events");
+  registry.onCollect(() => {
+    const mem = Deno.memoryUsage();
+    metrics.rss.set(mem.rss);
+    metrics.heapUsed.set(mem.heapUsed);
+    alertsGauge.set(sseClients.alerts);
+    eventsGauge.set(sseClients.events);
+  });
+  return {
+    deps,
+    http,
+    registry,
+    metrics,
+    sseClients,
+    now: deps.now ?? Date.now,
+    log: deps.log ?? stderrLogger,
+    startedAt,
+    closing: new AbortController(),
+  };
+}

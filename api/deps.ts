@@ -1,0 +1,204 @@
+/**
+ * The HTTP layer's view of the rest of the agent: small interfaces the pipeline, the store and the
+ * Kafka client implement. The API never imports `store/`, `stages/` or a Kafka client directly,
+ * so its tests run against in-memory fakes.
+ *
+ * @module
+ */
+import type { Alert, AlertState, Severity } from "../model/alert.ts";
+import type { Envelope } from "../model/envelope.ts";
+import type { Config } from "../config/schema.ts";
+import type { Hub } from "./hub.ts";
+
+/** The `http` section of the configuration (durations in milliseconds). */
+export type HttpConfig = Config["http"];
+
+/** An alert as stored: the contract plus the store's monotonically increasing sequence number. */
+export type StoredAlert = Alert & {
+  /** Assigned by the store on insert; strictly increasing in insertion order. Used as the SSE event id. */
+  seq: number;
+};
+
+/** One stored series (tenant + host + metric) in the catalog. */
+export interface SeriesInfo {
+  tenant: string;
+  host: string;
+  /** Canonical metric name. */
+  metric: string;
+  /** Number of stored points. */
+  rows: number;
+  /** Oldest point, epoch ms UTC. */
+  first_ts: number;
+  /** Newest point, epoch ms UTC. */
+  last_ts: number;
+  /** Canonical unit of the series, when known. */
+  unit?: string;
+}
+
+/** What the store holds. */
+export interface Catalog {
+  tenants: string[];
+  series: SeriesInfo[];
+}
+
+/** One stored point. */
+export interface PointRow {
+  /** Event time, epoch ms UTC. */
+  ts: number;
+  tenant: string;
+  host: string;
+  metric: string;
+  value: number;
+  unit: string;
+  tags: Record<string, string>;
+  ctx: Record<string, string>;
+}
+
+/** Aggregations `buckets()` supports. */
+export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p95";
+
+/** Raw points query. Rows come back ascending by `ts`; at most `limit` (the oldest ones that match). */
+export interface PointsQuery {
+  /** Canonical metric name. */
+  metric: string;
+  tenant?: string;
+  host?: string;
+  /** Inclusive lower bound, epoch ms. */
+  fromMs?: number;
+  /** Exclusive upper bound, epoch ms. */
+  toMs?: number;
+  limit: number;
+}
+
+/** Time-bucketed query: one row per (tenant, host, bucket), ascending by bucket start then tenant, host. */
+export interface BucketsQuery {
+  metric: string;
+  tenant?: string;
+  host?: string;
+  /** Inclusive, epoch ms; buckets are aligned to multiples of `stepMs` since the epoch. */
+  fromMs: number;
+  /** Exclusive, epoch ms. */
+  toMs: number;
+  stepMs: number;
+  agg: Aggregation;
+  limit: number;
+}
+
+/** One aggregated bucket; `ts` is the bucket start (epoch ms). */
+export interface BucketRow {
+  ts: number;
+  tenant: string;
+  host: string;
+  value: number;
+}
+
+/** Alert listing query. Rows come back newest first (seq descending), at most `limit`. */
+export interface AlertsQuery {
+  state?: AlertState;
+  severity?: Severity;
+  tenant?: string;
+  host?: string;
+  rule?: string;
+  /** Inclusive lower bound on the alert's `ts` (transition time), epoch ms. */
+  fromMs?: number;
+  /** Exclusive upper bound on `ts`, epoch ms. */
+  toMs?: number;
+  limit: number;
+}
+
+/** Read side of the store (implemented by `store/query.ts`). */
+export interface StoreReader {
+  catalog(): Promise<Catalog>;
+  points(q: PointsQuery): Promise<PointRow[]>;
+  buckets(q: BucketsQuery): Promise<BucketRow[]>;
+  alerts(q: AlertsQuery): Promise<StoredAlert[]>;
+  /** Alerts with `seq > afterSeq`, ascending by seq, at most `limit` (SSE replay). */
+  alertsAfter(afterSeq: number, limit: number): Promise<StoredAlert[]>;
+  diskUsage(): Promise<{ bytes: number }>;
+}
+
+/** Produces raw messages to the raw Kafka topic; one result per message, same order. */
+export interface Ingestor {
+  produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]>;
+}
+
+/** Readiness probes. */
+export interface Health {
+  brokerReachable(): Promise<boolean>;
+  storeWritable(): Promise<boolean>;
+  /** Total lag of the agent's consumer groups (messages); undefined while unknown. */
+  consumerLag(): number | undefined;
+}
+
+/** Anything that renders Prometheus text exposition (see `api/metrics_registry.ts`). */
+export interface MetricsRegistry {
+  render(): string;
+}
+
+/** In-process live feeds the pipeline publishes to. */
+export interface LiveFeeds {
+  /** Published by the store stage after the alert is committed (so it has its `seq`), in seq order. */
+  alerts: Hub<StoredAlert>;
+  /** Enriched events, published after normalize + enrich. */
+  events: Hub<Envelope>;
+}
+
+/** Thresholds of one active rule, for the dashboard's threshold lines. */
+export interface RuleSummary {
+  name: string;
+  /** Canonical metric name. */
+  metric: string;
+  warning: number | null;
+  critical: number | null;
+  /** Which side of the threshold fires; `above` when omitted. */
+  direction?: "above" | "below";
+  /** The value tested: `value` or a feature such as `avg_5m`. */
+  source?: string;
+}
+
+/** The agent's own numbers for the dashboard's status strip. */
+export interface AgentStatus {
+  version: string;
+  /** Epoch ms when the process started. */
+  started_at: number;
+  /** Stages this process runs. */
+  stages: string[];
+  /** Recent throughput per second, e.g. `{ consumed: 120.5, stored: 118.0, alerts: 0.1 }`. */
+  rates: Record<string, number>;
+  /** Total consumer lag in messages; null while unknown. */
+  consumer_lag: number | null;
+  /** Dead-letter counts since start. */
+  dlq: { total: number; by_stage: Record<string, number> };
+  /** Other totals since start, e.g. `{ consumed: 1000, stored: 990 }`. */
+  totals?: Record<string, number>;
+}
+
+/** One structured log record (the API logs one per request). */
+export type LogRecord = Record<string, string | number | boolean | null | undefined>;
+
+/** Everything the HTTP layer needs. */
+export interface ApiDeps {
+  store: StoreReader;
+  ingestor: Ingestor;
+  health: Health;
+  /** Registry rendered at `/prometheus`; the API registers its own HTTP metrics in it when it is an `api/metrics_registry.ts` Registry. */
+  metrics: MetricsRegistry;
+  feeds: LiveFeeds;
+  /** Canonical metric name for a name as users type it (`cpu` -> `cpu_load`); identity when unknown. */
+  resolveMetric(name: string): string;
+  rules(): RuleSummary[];
+  status(): AgentStatus | Promise<AgentStatus>;
+  /** Structured logger; default: one JSON line per record to stderr. */
+  log?: (record: LogRecord) => void;
+  /** Readiness tuning. */
+  readiness?: {
+    /** Not ready when the consumer lag is above this; no limit when omitted. */
+    maxConsumerLag?: number;
+    /** Timeout of each async probe (default 2000 ms). */
+    probeTimeoutMs?: number;
+  };
+  /** Version reported by `/healthz` and the OpenAPI document. */
+  version?: string;
+  /** Clock (epoch ms), for tests; default `Date.now`. */
+  now?: () => number;
+}

@@ -1,0 +1,22 @@
+/**
+ * The live feeds the pipeline publishes to and the SSE routes read from.
+ *
+ * @module
+ */
+import type { Envelope } from "../model/envelope.ts";
+import type { LiveFeeds, StoredAlert } from "./deps.ts";
+import { Hub } from "./hub.ts";
+
+/** Options of `createLiveFeeds`. */
+export interface LiveFeedOptions {
+  /** Alerts kept in memory for fast replay on reconnect (default 1000; older ones come from the store). */
+  alertReplay?: number;
+}
+
+/** Creates the alert and event hubs. */
+export function createLiveFeeds(options: LiveFeedOptions = {}): LiveFeeds {
+  return {
+    alerts: new Hub<StoredAlert>({ replay: options.alertReplay ?? 1_000, queueCapacity: 1_024 }),
+    events: new Hub<Envelope>({ queueCapacity: 1_024 }),
+  };
+}

@@ -1,0 +1,414 @@
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with
+ * (`z.toJSONSchema`), plus a route table with summaries. `tests/api/openapi_test.ts` checks that
+ * every registered route is described here.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  AlertsQuerySchema,
+  AlertsResponseSchema,
+  AlertStreamQuerySchema,
+  CatalogQuerySchema,
+  CatalogResponseSchema,
+  ErrorResponseSchema,
+  EventSchema,
+  EventStreamQuerySchema,
+  HealthResponseSchema,
+  IngestResponseSchema,
+  PointsQuerySchema,
+  PointsResponseSchema,
+  ReadyResponseSchema,
+  RulesQuerySchema,
+  RulesResponseSchema,
+  StatusResponseSchema,
+  StoredAlertSchema,
+} from "./schemas.ts";
+
+type JsonObject = { [key: string]: unknown };
+
+/** Security requirement of a route. */
+type Auth = "none" | "read" | "write";
+
+/** One documented response. */
+interface ResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+  /** Content type when not JSON. */
+  contentType?: string;
+  /** Extra content types with free-form bodies. */
+  alternatives?: string[];
+}
+
+/** One documented operation. */
+export interface RouteDoc {
+  method: "get" | "post";
+  /** OpenAPI path, e.g. `/metrics/{metric}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: Auth;
+  query?: z.ZodObject;
+  pathParams?: { name: string; description: string; example?: string }[];
+  headers?: { name: string; description: string }[];
+  requestBody?: { description: string; contentTypes: string[] };
+  responses: Record<string, ResponseDoc>;
+}
+
+const errorResponse = (description: string): ResponseDoc => ({ description, schema: ErrorResponseSchema });
+const badRequest = errorResponse(
+  "Invalid input; `error.message` says what to change, `error.details` lists each problem.",
+);
+const unauthorized = errorResponse(
+  "Token missing or wrong (reads need it only when `http.token_for_reads` is set).",
+);
+
+const SSE = "text/event-stream";
+
+/** Every operation the API serves. */
+export const ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Catalog: tenants, hosts, metrics and stored series",
+    tag: "metrics",
+    auth: "read",
+    query: CatalogQuerySchema,
+    responses: {
+      "200": { description: "The catalog.", schema: CatalogResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/metrics/{metric}",
+    summary: "Points of one metric, or aggregated buckets with `step`",
+    description:
+      "Raw points ascending by time, or one aggregated value per `step` bucket (and tenant/host). The metric may be an " +
+      "alias (`cpu` -> `cpu_load`). `format=csv|ndjson` streams the same rows as text. When more rows match than " +
+      "`limit`, the first `limit` are returned with `truncated: true` (and the `X-Truncated: true` header).",
+    tag: "metrics",
+    auth: "read",
+    query: PointsQuerySchema,
+    pathParams: [{ name: "metric", description: "Metric name or alias.", example: "cpu" }],
+    responses: {
+      "200": {
+        description: "Points (JSON), or CSV / NDJSON with `format`.",
+        schema: PointsResponseSchema,
+        alternatives: ["text/csv", "application/x-ndjson"],
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "404": errorResponse("Unknown metric; `error.details.known` lists the stored metrics."),
+    },
+  },
+  {
+    method: "get",
+    path: "/alerts",
+    summary: "Alert transitions, newest first",
+    tag: "alerts",
+    auth: "read",
+    query: AlertsQuerySchema,
+    responses: {
+      "200": { description: "Alerts.", schema: AlertsResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/alerts/stream",
+    summary: "Live alerts (server-sent events) with replay",
+    description:
+      "Events `event: alert`, `id: <seq>`, `data: <Alert JSON>`. Sends `retry: 3000` first. With a `Last-Event-ID` header " +
+      "(sent automatically by browsers on reconnect) or `since`, stored alerts after that seq are replayed before live " +
+      "ones. A `: ping` comment is sent every `http.sse_heartbeat`. Clients that stop reading are disconnected and " +
+      "resume with `Last-Event-ID`.",
+    tag: "alerts",
+    auth: "read",
+    query: AlertStreamQuerySchema,
+    headers: [{
+      name: "Last-Event-ID",
+      description: "Seq of the last alert received; replay starts after it.",
+    }],
+    responses: {
+      "200": {
+        description: "An endless event stream; each `data` is an Alert.",
+        contentType: SSE,
+        schema: StoredAlertSchema,
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "503": errorResponse("Too many stream clients."),
+    },
+  },
+  {
+    method: "get",
+    path: "/events/stream",
+    summary: "Live enriched events (server-sent events), rate-limited per client",
+    description:
+      "Events `event: event`, `data: <Envelope JSON>`, at most `http.events_stream_max_rate` per second per client. " +
+      'Events over the rate are dropped and announced with `event: dropped`, `data: {"dropped", "total", "max_rate"}`.',
+    tag: "events",
+    auth: "read",
+    query: EventStreamQuerySchema,
+    responses: {
+      "200": {
+        description: "An endless event stream; each `data` is an Envelope.",
+        contentType: SSE,
+        schema: EventSchema,
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "503": errorResponse("Too many stream clients."),
+    },
+  },
+  {
+    method: "post",
+    path: "/ingest",
+    summary: "Send raw events to the raw Kafka topic",
+    description:
+      "Body: a JSON object, a JSON array of objects, or NDJSON (one object per line), up to `http.max_body_bytes`. " +
+      "Each object becomes one Kafka message; the normalize stage validates fields (bad events go to the DLQ). " +
+      "202 when all items were accepted, 207 when some were, 400 when none. Needs `Authorization: Bearer <token>`.",
+    tag: "ingest",
+    auth: "write",
+    requestBody: {
+      description: "Raw events.",
+      contentTypes: ["application/json", "application/x-ndjson", "text/plain"],
+    },
+    responses: {
+      "202": { description: "All items accepted.", schema: IngestResponseSchema },
+      "207": { description: "Some items accepted; see `results`.", schema: IngestResponseSchema },
+      "400": errorResponse(
+        "No item accepted, or the body is unreadable (then also `accepted`, `rejected`, `results`).",
+      ),
+      "401": errorResponse("Token missing or wrong."),
+      "403": errorResponse("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "413": errorResponse("Body larger than `http.max_body_bytes`."),
+      "503": errorResponse("The broker did not accept the messages; retry later."),
+    },
+  },
+  {
+    method: "get",
+    path: "/rules",
+    summary: "Active rules' thresholds (for threshold lines)",
+    tag: "meta",
+    auth: "read",
+    query: RulesQuerySchema,
+    responses: {
+      "200": { description: "Rules.", schema: RulesResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/status",
+    summary: "Agent status: rates, consumer lag, DLQ counts, stream clients",
+    tag: "meta",
+    auth: "read",
+    responses: { "200": { description: "Status.", schema: StatusResponseSchema }, "401": unauthorized },
+  },
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness: the process answers",
+    tag: "health",
+    auth: "none",
+    responses: { "200": { description: "Alive.", schema: HealthResponseSchema } },
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness: broker reachable, store writable, consumer lag within bounds",
+    tag: "health",
+    auth: "none",
+    responses: {
+      "200": { description: "Ready.", schema: ReadyResponseSchema },
+      "503": { description: "Not ready; `reasons` says why.", schema: ReadyResponseSchema },
+    },
+  },
+  {
+    method: "get",
+    path: "/prometheus",
+    summary: "The agent's own metrics, Prometheus text format (canonical path)",
+    description:
+      "`/metrics` is the data catalog (as in the original API), so the agent's Prometheus metrics live here; " +
+      "`/-/metrics` is an alias. Includes pipeline counters, HTTP metrics, SSE client counts and process RSS.",
+    tag: "meta",
+    auth: "read",
+    responses: {
+      "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/-/metrics",
+    summary: "Alias of /prometheus",
+    tag: "meta",
+    auth: "read",
+    responses: {
+      "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tag: "meta",
+    auth: "none",
+    responses: { "200": { description: "OpenAPI 3.1 document." } },
+  },
+  {
+    method: "get",
+    path: "/",
+    summary: "The dashboard (HTML)",
+    tag: "ui",
+    auth: "none",
+    responses: { "200": { description: "HTML page.", contentType: "text/html" } },
+  },
+  {
+    method: "get",
+    path: "/assets/{name}",
+    summary: "Dashboard assets (content-hashed names, cached for a year)",
+    tag: "ui",
+    auth: "none",
+    pathParams: [{ name: "name", description: "Asset file name, as referenced by the HTML." }],
+    responses: {
+      "200": { description: "JavaScript or CSS.", contentType: "application/octet-stream" },
+      "404": errorResponse("No such asset."),
+    },
+  },
+];
+
+/** Removes `$schema` and moves `$defs` into `components`, rewriting references. */
+function hoist(schema: JsonObject, components: JsonObject): JsonObject {
+  const { $schema: _ignored, $defs, ...rest } = schema;
+  const rewrite = (value: unknown): unknown =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/'));
+  if ($defs && typeof $defs === "object") {
+    for (const [name, def] of Object.entries($defs as JsonObject)) components[name] = rewrite(def);
+  }
+  return rewrite(rest) as JsonObject;
+}
+
+function toSchema(schema: z.ZodType, io: "input" | "output", components: JsonObject): JsonObject {
+  return hoist(z.toJSONSchema(schema, { io, unrepresentable: "any" }) as JsonObject, components);
+}
+
+function parameters(doc: RouteDoc, components: JsonObject): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const p of doc.pathParams ?? []) {
+    out.push({
+      name: p.name,
+      in: "path",
+      required: true,
+      description: p.description,
+      schema: { type: "string" },
+      ...(p.example ? { example: p.example } : {}),
+    });
+  }
+  for (const h of doc.headers ?? []) {
+    out.push({
+      name: h.name,
+      in: "header",
+      required: false,
+      description: h.description,
+      schema: { type: "string" },
+    });
+  }
+  if (doc.query) {
+    for (const [name, field] of Object.entries(doc.query.shape)) {
+      const schema = toSchema(field as z.ZodType, "input", components);
+      const { description, ...rest } = schema;
+      const optional = (field as z.ZodType).safeParse(undefined).success;
+      out.push({
+        name,
+        in: "query",
+        required: !optional,
+        ...(description ? { description } : {}),
+        schema: rest,
+      });
+    }
+  }
+  return out;
+}
+
+/** Options of the generated document. */
+export interface OpenApiOptions {
+  version: string;
+  /** Whether reads need the token (`http.token_for_reads`). */
+  readsNeedToken: boolean;
+}
+
+/** Builds the OpenAPI 3.1 document. */
+export function openApiDocument(options: OpenApiOptions): JsonObject {
+  const components: JsonObject = {};
+  const paths: Record<string, JsonObject> = {};
+  for (const doc of ROUTE_DOCS) {
+    const responses: JsonObject = {};
+    for (const [status, r] of Object.entries(doc.responses)) {
+      const content: JsonObject = {};
+      const type = r.contentType ?? "application/json";
+      content[type] = r.schema ? { schema: toSchema(r.schema, "output", components) } : {};
+      for (const alt of r.alternatives ?? []) content[alt] = { schema: { type: "string" } };
+      responses[status] = { description: r.description, content };
+    }
+    const secured = doc.auth === "write" || (doc.auth === "read" && options.readsNeedToken);
+    const op: JsonObject = {
+      operationId: `${doc.method}${
+        doc.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? "").toUpperCase())
+      }`,
+      summary: doc.summary,
+      ...(doc.description ? { description: doc.description } : {}),
+      tags: [doc.tag],
+      parameters: parameters(doc, components),
+      responses,
+      ...(secured ? { security: [{ bearer: [] }, { accessToken: [] }] } : {}),
+    };
+    if (doc.requestBody) {
+      const content: JsonObject = {};
+      for (const type of doc.requestBody.contentTypes) {
+        content[type] = type === "application/json"
+          ? { schema: { oneOf: [{ type: "object" }, { type: "array", items: { type: "object" } }] } }
+          : { schema: { type: "string" } };
+      }
+      op.requestBody = { required: true, description: doc.requestBody.description, content };
+    }
+    paths[doc.path] ??= {};
+    paths[doc.path][doc.method] = op;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "EventOps Flow agent API",
+      version: options.version,
+      description:
+        "Query stored telemetry and alerts, stream live alerts and events, ingest raw events. Errors are " +
+        "`{error: {status, message, details?}}`. Times accept ISO 8601, relative (`-1h`, `now-15m`), `now` or epoch.",
+    },
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "The value of EVENTOPS_HTTP_TOKEN (http.token).",
+        },
+        accessToken: {
+          type: "apiKey",
+          in: "query",
+          name: "access_token",
+          description: "For reads from browsers' EventSource, which cannot send headers.",
+        },
+      },
+    },
+  };
+}

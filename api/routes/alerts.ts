@@ -1,0 +1,174 @@
+/**
+ * `GET /alerts` (listing) and `GET /alerts/stream` (SSE with replay from `Last-Event-ID`).
+ *
+ * Stream protocol: on connect `retry: 3000`; then replayed alerts, then live ones, each as
+ * `event: alert` / `id: <seq>` / `data: <alert JSON>`; a `: ping <time>` comment every
+ * `http.sse_heartbeat` ms. A reconnecting client sends `Last-Event-ID` (browsers do this
+ * automatically) and receives every stored alert after it, then live alerts, without gaps or
+ * duplicates. A client too slow to keep up is disconnected and resumes the same way.
+ *
+ * @module
+ */
+import type { Hono, MiddlewareHandler } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { StoredAlert } from "../deps.ts";
+import type { RouteContext } from "../context.ts";
+import { ApiError } from "../errors.ts";
+import { parseQuery, timeRange } from "../params.ts";
+import { AlertsQuerySchema, AlertStreamQuerySchema } from "../schemas.ts";
+import { pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
+import type { Subscription } from "../hub.ts";
+
+/** Most concurrent clients per stream. */
+export const MAX_SSE_CLIENTS = 256;
+/** Alerts fetched from the store per replay page. */
+const REPLAY_PAGE = 500;
+/** Live queue per alert-stream client. */
+const ALERT_QUEUE = 1_024;
+
+/** Registers the alert routes. */
+export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
+  const { deps } = ctx;
+
+  app.get("/alerts", read, async (c) => {
+    const q = parseQuery(c, AlertsQuerySchema);
+    const { fromMs, toMs } = timeRange(q.from, q.to, ctx.now());
+    const alerts = await deps.store.alerts({
+      state: q.state,
+      severity: q.severity,
+      tenant: q.tenant,
+      host: q.host,
+      rule: q.rule,
+      fromMs,
+      toMs,
+      limit: q.limit,
+    });
+    return c.json({ count: alerts.length, alerts }, 200, { "Cache-Control": "no-store" });
+  });
+
+  app.get("/alerts/stream", read, (c) => {
+    const q = parseQuery(c, AlertStreamQuerySchema);
+    const header = c.req.header("Last-Event-ID");
+    let since = q.since;
+    if (header !== undefined && header.trim() !== "") {
+      if (!/^\d+$/.test(header.trim())) {
+        throw new ApiError(
+          400,
+          `Last-Event-ID must be an alert seq number (the id of the last event received), got "${header}"`,
+        );
+      }
+      since = Number(header.trim());
+    }
+    if (ctx.sseClients.alerts >= MAX_SSE_CLIENTS) {
+      throw new ApiError(
+        503,
+        `too many alert stream clients (max ${MAX_SSE_CLIENTS}); retry later`,
+        undefined,
+        {
+          "Retry-After": "10",
+        },
+      );
+    }
+    const match = (a: StoredAlert): boolean =>
+      (q.tenant === undefined || a.tenant === q.tenant) && (q.host === undefined || a.host === q.host) &&
+      (q.severity === undefined || a.severity === q.severity) && (q.rule === undefined || a.rule === q.rule);
+    const format = (a: StoredAlert) => sseEvent("alert", JSON.stringify(a), a.seq);
+
+    ctx.sseClients.alerts++;
+    return streamSSE(c, async (stream) => {
+      const signal = streamSignal(stream, ctx.closing.signal);
+      let sub: Subscription<StoredAlert> | undefined;
+      let live = false;
+      try {
+        await stream.write(`retry: ${SSE_RETRY_MS}\n\n`);
+        let lastSeq = -1;
+        const send = async (alerts: StoredAlert[]) => {
+          let text = "";
+          for (const a of alerts) {
+            if (a.seq <= lastSeq) continue;
+            lastSeq = a.seq;
+            if (match(a)) text += format(a);
+          }
+          if (text !== "") await stream.write(text);
+        };
+        const subscribe = () =>
+          ctx.deps.feeds.alerts.subscribe({
+            accept: match,
+            capacity: ALERT_QUEUE,
+            onClose: (reason) => {
+              if (reason !== "overflow") return;
+              ctx.metrics.sseOverflow.labels("alerts").inc();
+              // A live client that stopped reading: end the stream (it resumes with Last-Event-ID).
+              if (live) stream.abort();
+            },
+          });
+
+        // Subscribe first so nothing published during the replay is missed; dedupe by seq.
+        sub = subscribe();
+        if (since !== undefined) {
+          lastSeq = since;
+          // If the live queue overflowed while replaying a long backlog, replay again from where we are.
+          for (let attempt = 0; attempt < 5 && !signal.aborted; attempt++) {
+            await replayAfter(ctx, lastSeq, send, signal);
+            if (!sub.closed) break;
+            sub = subscribe();
+          }
+        } else if (q.replay > 0) {
+          const recent = await ctx.deps.store.alerts({
+            limit: q.replay,
+            tenant: q.tenant,
+            host: q.host,
+            severity: q.severity,
+            rule: q.rule,
+          });
+          await send(recent.sort((a, b) => a.seq - b.seq));
+        } else {
+          await stream.write(sseComment("live"));
+        }
+        // Go live; queued items already sent during the replay are skipped by seq.
+        live = true;
+        if (sub.closed) stream.abort();
+        const reason = await pump(stream, sub, {
+          heartbeatMs: ctx.http.sse_heartbeat,
+          signal,
+          format: (a) => {
+            if (a.seq <= lastSeq) return undefined;
+            lastSeq = a.seq;
+            return format(a);
+          },
+        });
+        if (reason === "hub_closed") await stream.write(sseComment("server shutting down"));
+      } finally {
+        sub?.close();
+        ctx.sseClients.alerts--;
+        if (!stream.closed && !stream.aborted) stream.abort();
+      }
+    }, (err) => {
+      ctx.log({ level: "error", msg: "alert stream failed", error: err.message });
+      return Promise.resolve();
+    });
+  });
+}
+
+async function replayAfter(
+  ctx: RouteContext,
+  after: number,
+  send: (alerts: StoredAlert[]) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  const hub = ctx.deps.feeds.alerts;
+  const oldest = hub.oldestRecent();
+  if (oldest !== undefined && oldest.seq <= after + 1) {
+    // Everything after `after` is still in the ring buffer.
+    await send(hub.recent().filter((a) => a.seq > after));
+    return;
+  }
+  let cursor = after;
+  while (!signal.aborted) {
+    const page = await ctx.deps.store.alertsAfter(cursor, REPLAY_PAGE);
+    if (page.length === 0) break;
+    await send(page);
+    cursor = page[page.length - 1].seq;
+    if (page.length < REPLAY_PAGE) break;
+  }
+}

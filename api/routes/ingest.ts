@@ -1,0 +1,167 @@
+/**
+ * `POST /ingest`: raw events into the raw Kafka topic, one message per item.
+ *
+ * The body is a JSON object, a JSON array of objects, or NDJSON (one object per line), chosen by
+ * `Content-Type` (`application/json`, `application/x-ndjson`/`application/jsonl`) or, for any other
+ * type, by sniffing. Each item only has to be a JSON object here: the normalize stage validates
+ * fields and sends bad events to the DLQ with a reason. Status: 202 all accepted, 207 mixed,
+ * 400 none, 413 body over `http.max_body_bytes`, 401/403 token problems, 503 broker unavailable.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { RouteContext } from "../context.ts";
+import { requireWriteToken } from "../auth.ts";
+import { ApiError, errorBody, sendError } from "../errors.ts";
+
+/** One item's outcome. */
+export interface IngestResult {
+  index: number;
+  status: "accepted" | "rejected";
+  partition?: number;
+  offset?: string;
+  error?: string;
+}
+
+type Parsed = { index: number; value?: Record<string, unknown>; error?: string };
+
+const NDJSON_TYPES = ["ndjson", "jsonl", "json-seq", "jsonlines"];
+const USAGE = "send a JSON object, a JSON array of objects, or NDJSON (one JSON object per line)";
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function item(index: number, value: unknown, where: string): Parsed {
+  return isObject(value)
+    ? { index, value }
+    : { index, error: `${where} must be a JSON object, got ${describe(value)}` };
+}
+
+function shortError(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+}
+
+/** Splits a body into items (exported for tests). */
+export function parseIngestBody(text: string, contentType: string): Parsed[] {
+  const ct = contentType.toLowerCase();
+  const ndjson = NDJSON_TYPES.some((t) => ct.includes(t));
+  if (!ndjson) {
+    let whole: unknown;
+    let parsed = false;
+    try {
+      whole = JSON.parse(text);
+      parsed = true;
+    } catch (err) {
+      if (ct.includes("json")) {
+        throw new ApiError(
+          400,
+          `body is not valid JSON (${
+            shortError(err)
+          }); for one object per line use Content-Type: application/x-ndjson`,
+        );
+      }
+    }
+    if (parsed) {
+      if (Array.isArray(whole)) {
+        if (whole.length === 0) throw new ApiError(400, `the JSON array is empty; ${USAGE}`);
+        return whole.map((v, i) => item(i, v, `item ${i}`));
+      }
+      if (isObject(whole)) return [{ index: 0, value: whole }];
+      throw new ApiError(400, `body is ${describe(whole)}; ${USAGE}`);
+    }
+  }
+  const out: Parsed[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "") continue;
+    const index = out.length;
+    try {
+      out.push(item(index, JSON.parse(line), `line ${i + 1}`));
+    } catch (err) {
+      out.push({ index, error: `line ${i + 1} is not valid JSON: ${shortError(err)}` });
+    }
+  }
+  return out;
+}
+
+/** Registers the ingest route. */
+export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
+  const max = ctx.http.max_body_bytes;
+  const accepted = ctx.metrics.ingestItems.labels("accepted");
+  const rejected = ctx.metrics.ingestItems.labels("rejected");
+  const encoder = new TextEncoder();
+
+  app.post(
+    "/ingest",
+    requireWriteToken(ctx.http.token),
+    bodyLimit({
+      maxSize: max,
+      onError: (c) =>
+        sendError(
+          c,
+          413,
+          `body is larger than ${max} bytes (http.max_body_bytes); split it into smaller requests`,
+          { max_body_bytes: max },
+        ),
+    }),
+    async (c) => {
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch {
+        throw new ApiError(400, "body is not valid UTF-8 text; send JSON or NDJSON encoded as UTF-8");
+      }
+      if (text.trim() === "") throw new ApiError(400, `body is empty; ${USAGE}`);
+      const items = parseIngestBody(text, c.req.header("content-type") ?? "");
+      const valid = items.filter((i) => i.value !== undefined);
+      const results: IngestResult[] = items.map((i) =>
+        i.value === undefined
+          ? { index: i.index, status: "rejected", error: i.error }
+          : { index: i.index, status: "accepted" }
+      );
+      if (valid.length > 0) {
+        let produced: { partition: number; offset: string }[];
+        try {
+          produced = await ctx.deps.ingestor.produce(
+            valid.map((i) => encoder.encode(JSON.stringify(i.value))),
+          );
+        } catch (err) {
+          ctx.log({ level: "error", msg: "ingest produce failed", error: shortError(err) });
+          throw new ApiError(
+            503,
+            `could not write to the broker (${shortError(err)}); nothing was accepted, retry later`,
+            undefined,
+            { "Retry-After": "5" },
+          );
+        }
+        valid.forEach((v, k) => {
+          const r = produced[k];
+          results[v.index] = r
+            ? { index: v.index, status: "accepted", partition: r.partition, offset: r.offset }
+            : { index: v.index, status: "rejected", error: "the broker did not confirm this message" };
+        });
+      }
+      const nAccepted = results.filter((r) => r.status === "accepted").length;
+      const nRejected = results.length - nAccepted;
+      accepted.inc(nAccepted);
+      rejected.inc(nRejected);
+      const body = { accepted: nAccepted, rejected: nRejected, results };
+      if (nAccepted === 0) {
+        const first = results.find((r) => r.error)?.error ?? "no items";
+        const message = `no item was accepted (first problem: ${first}); ${USAGE}`;
+        return c.json({ ...errorBody(400, message), ...body }, 400);
+      }
+      return c.json(body, nRejected === 0 ? 202 : 207);
+    },
+  );
+}

@@ -1,0 +1,243 @@
+/**
+ * Zod schemas of every query string the API accepts and of its JSON responses. Routes validate
+ * with the query schemas; `api/openapi.ts` generates the OpenAPI document from all of them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
+import { EnvelopeSchema, StringMapSchema } from "../model/envelope.ts";
+import { limitParam, parseStep, textParam, timeParam } from "./params.ts";
+
+/** Most raw points one request may return. */
+export const MAX_POINTS_LIMIT = 100_000;
+/** Default number of raw points or buckets returned. */
+export const DEFAULT_POINTS_LIMIT = 1_000;
+/** Most buckets one series may be split into (range / step). */
+export const MAX_BUCKETS = 10_000;
+/** Most alerts one request may return. */
+export const MAX_ALERTS_LIMIT = 10_000;
+/** Default number of alerts returned. */
+export const DEFAULT_ALERTS_LIMIT = 100;
+/** Most alerts replayed on a fresh SSE connection with `replay`. */
+export const MAX_REPLAY = 1_000;
+
+/** Output formats of the points endpoint. */
+export const FormatSchema = z.enum(["json", "csv", "ndjson"]);
+/** Aggregations of bucketed queries. */
+export const AggSchema = z.enum(["avg", "min", "max", "last", "count", "sum", "p95"]);
+
+const metricName = z.string().min(1).max(128).meta({
+  description: "Metric name or alias (e.g. `cpu` -> `cpu_load`).",
+});
+
+/** `GET /metrics` */
+export const CatalogQuerySchema = z.strictObject({
+  tenant: textParam("tenant", "Only series of this tenant."),
+});
+
+/** `GET /metrics/{metric}` */
+export const PointsQuerySchema = z.strictObject({
+  tenant: textParam("tenant", "Only this tenant (exact match)."),
+  host: textParam("host", "Only this host (exact match)."),
+  from: timeParam("from", "Start of the range (inclusive); default: the beginning of the data."),
+  to: timeParam("to", "End of the range (exclusive); default: the end of the data."),
+  step: z.string()
+    .refine((s) => parseStep(s) !== undefined, {
+      message: 'step must be a positive duration like 30s, 5m, 1h (or a number of seconds), got "${value}"',
+    })
+    .optional()
+    .meta({
+      description: "Bucket width: returns one aggregated value per bucket instead of raw points.",
+      examples: ["1m"],
+    }),
+  agg: AggSchema.optional().meta({ description: "Aggregation per bucket (needs `step`); default `avg`." }),
+  limit: limitParam(DEFAULT_POINTS_LIMIT, MAX_POINTS_LIMIT, "points or buckets"),
+  format: FormatSchema.default("json").meta({ description: "Response format." }),
+});
+
+/** `GET /alerts` */
+export const AlertsQuerySchema = z.strictObject({
+  state: AlertStateSchema.optional().meta({ description: "Only alerts in this state." }),
+  severity: SeveritySchema.optional().meta({ description: "Only alerts of this severity." }),
+  tenant: textParam("tenant", "Only this tenant."),
+  host: textParam("host", "Only this host."),
+  rule: textParam("rule", "Only this rule."),
+  from: timeParam("from", "Transitions at or after this time."),
+  to: timeParam("to", "Transitions before this time."),
+  limit: limitParam(DEFAULT_ALERTS_LIMIT, MAX_ALERTS_LIMIT, "alerts (newest first)"),
+});
+
+const seqParam = z.coerce.number({
+  error: (issue) =>
+    issue.code === "invalid_type" ? `since must be an alert seq number, got "\${value}"` : undefined,
+}).int("since must be an integer").min(0, "since must be 0 or more");
+
+/** `GET /alerts/stream` */
+export const AlertStreamQuerySchema = z.strictObject({
+  tenant: textParam("tenant", "Only this tenant."),
+  host: textParam("host", "Only this host."),
+  severity: SeveritySchema.optional().meta({ description: "Only this severity." }),
+  rule: textParam("rule", "Only this rule."),
+  since: seqParam.optional().meta({
+    description:
+      "Replay stored alerts with seq > since first (the `Last-Event-ID` header wins when both are given).",
+  }),
+  replay: z.coerce.number({
+    error: (issue) =>
+      issue.code === "invalid_type"
+        ? `replay must be an integer 0..${MAX_REPLAY}, got "\${value}"`
+        : undefined,
+  }).int(`replay must be an integer 0..${MAX_REPLAY}`).min(0, "replay must be 0 or more").max(
+    MAX_REPLAY,
+    `replay must be at most ${MAX_REPLAY}`,
+  ).default(0).meta({
+    description: "On a fresh connection (no Last-Event-ID, no since), first send the last N alerts.",
+  }),
+});
+
+/** `GET /events/stream` */
+export const EventStreamQuerySchema = z.strictObject({
+  tenant: textParam("tenant", "Only this tenant."),
+  host: textParam("host", "Only this host."),
+  metric: metricName.optional().meta({ description: "Only this metric (name or alias)." }),
+});
+
+/** `GET /rules` */
+export const RulesQuerySchema = z.strictObject({
+  metric: metricName.optional().meta({ description: "Only rules of this metric (name or alias)." }),
+});
+
+/** Queries that take no parameters. */
+export const EmptyQuerySchema = z.strictObject({});
+
+// ---------------------------------------------------------------- responses (documentation + tests)
+
+/** Every error response. */
+export const ErrorResponseSchema = z.object({
+  error: z.object({
+    status: z.int(),
+    message: z.string().meta({ description: "What went wrong and what to change." }),
+    details: z.unknown().optional(),
+  }),
+}).meta({ id: "Error" });
+
+/** One series in the catalog. */
+export const SeriesSchema = z.object({
+  tenant: z.string(),
+  host: z.string(),
+  metric: z.string(),
+  unit: z.string().optional(),
+  rows: z.int(),
+  first_ts: z.string().meta({ description: "ISO 8601, UTC." }),
+  last_ts: z.string().meta({ description: "ISO 8601, UTC." }),
+});
+
+/** `GET /metrics` response. */
+export const CatalogResponseSchema = z.object({
+  tenants: z.array(z.string()),
+  hosts: z.array(z.string()),
+  metrics: z.array(z.string()),
+  series: z.array(SeriesSchema),
+}).meta({ id: "Catalog" });
+
+/** One point or bucket. */
+export const PointSchema = z.object({
+  ts: z.string().meta({ description: "ISO 8601, UTC (bucket start for bucketed queries)." }),
+  value: z.number(),
+  tenant: z.string(),
+  host: z.string(),
+  unit: z.string().optional(),
+  tags: StringMapSchema.optional(),
+  ctx: StringMapSchema.optional(),
+});
+
+/** `GET /metrics/{metric}` response (JSON). */
+export const PointsResponseSchema = z.object({
+  metric: z.string().meta({ description: "Canonical metric name." }),
+  requested: z.string().meta({ description: "The name as requested (may be an alias)." }),
+  tenant: z.string().nullable(),
+  host: z.string().nullable(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  step: z.string().optional().meta({ description: "Bucket width as given, when bucketed." }),
+  step_ms: z.int().optional(),
+  agg: AggSchema.optional(),
+  count: z.int(),
+  truncated: z.boolean().meta({ description: "True when more rows matched than `limit`." }),
+  points: z.array(PointSchema),
+}).meta({ id: "Points" });
+
+/** A stored alert. */
+export const StoredAlertSchema = AlertSchema.extend({ seq: z.int() }).meta({ id: "Alert" });
+
+/** `GET /alerts` response. */
+export const AlertsResponseSchema = z.object({
+  count: z.int(),
+  alerts: z.array(StoredAlertSchema),
+}).meta({ id: "Alerts" });
+
+/** One item's outcome in `POST /ingest`. */
+export const IngestResultSchema = z.object({
+  index: z.int(),
+  status: z.enum(["accepted", "rejected"]),
+  partition: z.int().optional(),
+  offset: z.string().optional(),
+  error: z.string().optional(),
+});
+
+/** `POST /ingest` response. */
+export const IngestResponseSchema = z.object({
+  accepted: z.int(),
+  rejected: z.int(),
+  results: z.array(IngestResultSchema),
+}).meta({ id: "IngestResult" });
+
+/** `GET /healthz` response. */
+export const HealthResponseSchema = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  uptime_s: z.number(),
+});
+
+/** `GET /readyz` response. */
+export const ReadyResponseSchema = z.object({
+  ready: z.boolean(),
+  checks: z.object({
+    broker: z.object({ ok: z.boolean(), error: z.string().optional() }),
+    store: z.object({ ok: z.boolean(), error: z.string().optional() }),
+    consumer_lag: z.object({ ok: z.boolean(), value: z.number().nullable(), max: z.number().nullable() }),
+  }),
+  reasons: z.array(z.string()),
+}).meta({ id: "Readiness" });
+
+/** `GET /rules` response. */
+export const RulesResponseSchema = z.object({
+  rules: z.array(z.object({
+    name: z.string(),
+    metric: z.string(),
+    warning: z.number().nullable(),
+    critical: z.number().nullable(),
+    direction: z.enum(["above", "below"]).optional(),
+    source: z.string().optional(),
+  })),
+}).meta({ id: "Rules" });
+
+/** `GET /status` response. */
+export const StatusResponseSchema = z.object({
+  version: z.string(),
+  started_at: z.string(),
+  uptime_s: z.number(),
+  stages: z.array(z.string()),
+  rates: z.record(z.string(), z.number()),
+  consumer_lag: z.number().nullable(),
+  dlq: z.object({ total: z.number(), by_stage: z.record(z.string(), z.number()) }),
+  totals: z.record(z.string(), z.number()).optional(),
+  api: z.object({
+    sse_clients: z.object({ alerts: z.int(), events: z.int() }),
+    rss_bytes: z.number(),
+  }),
+}).meta({ id: "Status" });
+
+/** The enriched event sent by `/events/stream`. */
+export const EventSchema = EnvelopeSchema.meta({ id: "Envelope" });

@@ -1,0 +1,92 @@
+/**
+ * Server-sent events plumbing shared by the alert and event streams: framing, heartbeats, and a
+ * loop that drains a hub subscription into a stream until the client leaves.
+ *
+ * @module
+ */
+import type { SSEStreamingApi } from "hono/streaming";
+import type { Subscription } from "./hub.ts";
+
+/** Reconnection delay suggested to clients (`retry:`), ms. */
+export const SSE_RETRY_MS = 3_000;
+
+/** Frames one SSE event. `event` and `id` must not contain line breaks. */
+export function sseEvent(event: string, data: string, id?: string | number): string {
+  let out = `event: ${event}\n`;
+  for (const line of data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  if (id !== undefined) out += `id: ${id}\n`;
+  return out + "\n";
+}
+
+/** Frames an SSE comment (ignored by clients; keeps proxies and the connection alive). */
+export function sseComment(text: string): string {
+  return `: ${text.replace(/[\r\n]+/g, " ")}\n\n`;
+}
+
+/** Options of `pump`. */
+export interface PumpOptions<T> {
+  /** Heartbeat interval, ms. */
+  heartbeatMs: number;
+  /** Writes one item; return the SSE text or undefined to skip it. */
+  format: (item: T) => string | undefined;
+  /** Called about once per second; may return extra text to send (e.g. a `dropped` notice). */
+  tick?: () => string | undefined;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Most items written per wake-up before checking heartbeats again. */
+  batch?: number;
+}
+
+/**
+ * Drains `sub` into `stream` until the client disconnects or the subscription ends. Returns why it
+ * stopped. Writes await the client (backpressure); a client that stops reading lets its queue fill,
+ * the hub closes the subscription (`overflow`), and the caller aborts the stream.
+ */
+export async function pump<T>(
+  stream: SSEStreamingApi,
+  sub: Subscription<T>,
+  options: PumpOptions<T>,
+): Promise<"client_gone" | "overflow" | "hub_closed" | "unsubscribed"> {
+  const heartbeatMs = Math.max(10, options.heartbeatMs);
+  const batch = options.batch ?? 256;
+  let nextBeat = Date.now() + heartbeatMs;
+  let nextTick = Date.now() + 1_000;
+  while (!options.signal.aborted && !stream.aborted && !stream.closed) {
+    const now = Date.now();
+    const until = Math.min(nextBeat, options.tick ? nextTick : nextBeat) - now;
+    if (sub.size === 0 && !sub.closed) await sub.wait(Math.max(0, until), options.signal);
+    if (options.signal.aborted || stream.aborted) break;
+    const items = sub.take(batch);
+    if (items.length > 0) {
+      let text = "";
+      for (const item of items) text += options.format(item) ?? "";
+      if (text !== "") {
+        await stream.write(text);
+        nextBeat = Date.now() + heartbeatMs;
+      }
+    }
+    const t = Date.now();
+    if (options.tick && t >= nextTick) {
+      nextTick = t + 1_000;
+      const extra = options.tick();
+      if (extra) await stream.write(extra);
+    }
+    if (t >= nextBeat) {
+      await stream.write(sseComment(`ping ${new Date(t).toISOString()}`));
+      nextBeat = t + heartbeatMs;
+    }
+    if (sub.closed && sub.size === 0) return sub.closeReason ?? "unsubscribed";
+  }
+  return "client_gone";
+}
+
+/** An AbortSignal that fires when the stream is aborted or any of `signals` aborts. */
+export function streamSignal(stream: SSEStreamingApi, ...signals: AbortSignal[]): AbortSignal {
+  const controller = new AbortController();
+  stream.onAbort(() => controller.abort());
+  for (const signal of signals) {
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener("abort", () => controller.abort(), { once: true });
+  }
+  return controller.signal;
+}

@@ -1,0 +1,454 @@
+/**
+ * In-memory implementations of the API's interfaces, for HTTP-layer unit tests.
+ *
+ * @module
+ */
+import { ConfigSchema } from "../../config/schema.ts";
+import type { Envelope } from "../../model/envelope.ts";
+import type {
+  AgentStatus,
+  AlertsQuery,
+  ApiDeps,
+  BucketRow,
+  BucketsQuery,
+  Catalog,
+  Health,
+  HttpConfig,
+  Ingestor,
+  LogRecord,
+  PointRow,
+  PointsQuery,
+  RuleSummary,
+  StoredAlert,
+  StoreReader,
+} from "../../api/deps.ts";
+import { createApp } from "../../api/app.ts";
+import { createLiveFeeds } from "../../api/feeds.ts";
+import { Registry } from "../../api/metrics_registry.ts";
+import type { Hono } from "hono";
+
+/** The brief's two seed events as stored points. */
+export const SEED_POINTS: PointRow[] = [
+  {
+    ts: Date.parse("2025-10-21T10:00:00Z"),
+    tenant: "acme",
+    host: "host-a",
+    metric: "cpu_load",
+    value: 85,
+    unit: "percent",
+    tags: { env: "prod" },
+    ctx: { site: "lab" },
+  },
+  {
+    ts: Date.parse("2025-10-21T10:05:00Z"),
+    tenant: "acme",
+    host: "host-a",
+    metric: "cpu_load",
+    value: 97,
+    unit: "percent",
+    tags: { env: "prod" },
+    ctx: { site: "lab" },
+  },
+];
+
+/** Builds a stored alert. */
+export function makeAlert(seq: number, overrides: Partial<StoredAlert> = {}): StoredAlert {
+  const ts = Date.parse("2025-10-21T10:00:00Z") + seq * 60_000;
+  return {
+    seq,
+    id: `fp-${seq}:${ts}:${seq}`,
+    fingerprint: "cpu_high|acme|host-a|cpu_load",
+    rule: "cpu_high",
+    tenant: "acme",
+    host: "host-a",
+    metric: "cpu_load",
+    severity: "warning",
+    state: "firing",
+    value: 85,
+    threshold: 80,
+    starts_at: ts,
+    ends_at: null,
+    ts,
+    labels: {},
+    annotations: {},
+    ...overrides,
+  };
+}
+
+/** The seed's alerts: a warning (85) then a critical (97). */
+export const SEED_ALERTS: StoredAlert[] = [
+  makeAlert(1, {
+    value: 85,
+    threshold: 80,
+    severity: "warning",
+    ts: SEED_POINTS[0].ts,
+    starts_at: SEED_POINTS[0].ts,
+  }),
+  makeAlert(2, {
+    value: 97,
+    threshold: 95,
+    severity: "critical",
+    ts: SEED_POINTS[1].ts,
+    starts_at: SEED_POINTS[0].ts,
+  }),
+];
+
+function aggregate(values: number[], agg: BucketsQuery["agg"]): number {
+  switch (agg) {
+    case "avg":
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case "min":
+      return Math.min(...values);
+    case "max":
+      return Math.max(...values);
+    case "last":
+      return values[values.length - 1];
+    case "count":
+      return values.length;
+    case "sum":
+      return values.reduce((a, b) => a + b, 0);
+    case "p95": {
+      const sorted = [...values].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+    }
+  }
+}
+
+/** A store backed by arrays; records every query it receives. */
+export class MemoryStore implements StoreReader {
+  points_: PointRow[];
+  alerts_: StoredAlert[];
+  readonly calls: { method: string; query: unknown }[] = [];
+  failing = false;
+
+  constructor(points: PointRow[] = SEED_POINTS, alerts: StoredAlert[] = SEED_ALERTS) {
+    this.points_ = [...points];
+    this.alerts_ = [...alerts];
+  }
+
+  #check(method: string, query: unknown): void {
+    this.calls.push({ method, query });
+    if (this.failing) throw new Error("store is down");
+  }
+
+  catalog(): Promise<Catalog> {
+    this.#check("catalog", undefined);
+    const series = new Map<string, Catalog["series"][number]>();
+    for (const p of this.points_) {
+      const key = `${p.tenant}|${p.host}|${p.metric}`;
+      const s = series.get(key);
+      if (!s) {
+        series.set(key, {
+          tenant: p.tenant,
+          host: p.host,
+          metric: p.metric,
+          unit: p.unit,
+          rows: 1,
+          first_ts: p.ts,
+          last_ts: p.ts,
+        });
+      } else {
+        s.rows++;
+        s.first_ts = Math.min(s.first_ts, p.ts);
+        s.last_ts = Math.max(s.last_ts, p.ts);
+      }
+    }
+    return Promise.resolve({
+      tenants: [...new Set(this.points_.map((p) => p.tenant))],
+      series: [...series.values()],
+    });
+  }
+
+  #match(q: { metric: string; tenant?: string; host?: string; fromMs?: number; toMs?: number }): PointRow[] {
+    return this.points_
+      .filter((p) =>
+        p.metric === q.metric && (q.tenant === undefined || p.tenant === q.tenant) &&
+        (q.host === undefined || p.host === q.host) && (q.fromMs === undefined || p.ts >= q.fromMs) &&
+        (q.toMs === undefined || p.ts < q.toMs)
+      )
+      .sort((a, b) => a.ts - b.ts);
+  }
+
+  points(q: PointsQuery): Promise<PointRow[]> {
+    this.#check("points", q);
+    return Promise.resolve(this.#match(q).slice(0, q.limit));
+  }
+
+  buckets(q: BucketsQuery): Promise<BucketRow[]> {
+    this.#check("buckets", q);
+    const groups = new Map<string, { ts: number; tenant: string; host: string; values: number[] }>();
+    for (const p of this.#match(q)) {
+      const ts = Math.floor(p.ts / q.stepMs) * q.stepMs;
+      const key = `${ts}|${p.tenant}|${p.host}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, g = { ts, tenant: p.tenant, host: p.host, values: [] });
+      g.values.push(p.value);
+    }
+    const rows = [...groups.values()]
+      .sort((a, b) => a.ts - b.ts || a.tenant.localeCompare(b.tenant) || a.host.localeCompare(b.host))
+      .map((g) => ({ ts: g.ts, tenant: g.tenant, host: g.host, value: aggregate(g.values, q.agg) }));
+    return Promise.resolve(rows.slice(0, q.limit));
+  }
+
+  alerts(q: AlertsQuery): Promise<StoredAlert[]> {
+    this.#check("alerts", q);
+    return Promise.resolve(
+      this.alerts_
+        .filter((a) =>
+          (q.state === undefined || a.state === q.state) &&
+          (q.severity === undefined || a.severity === q.severity) &&
+          (q.tenant === undefined || a.tenant === q.tenant) && (q.host === undefined || a.host === q.host) &&
+          (q.rule === undefined || a.rule === q.rule) && (q.fromMs === undefined || a.ts >= q.fromMs) &&
+          (q.toMs === undefined || a.ts < q.toMs)
+        )
+        .sort((a, b) => b.seq - a.seq)
+        .slice(0, q.limit),
+    );
+  }
+
+  alertsAfter(seq: number, limit: number): Promise<StoredAlert[]> {
+    this.#check("alertsAfter", { seq, limit });
+    return Promise.resolve(
+      this.alerts_.filter((a) => a.seq > seq).sort((a, b) => a.seq - b.seq).slice(0, limit),
+    );
+  }
+
+  diskUsage(): Promise<{ bytes: number }> {
+    this.#check("diskUsage", undefined);
+    return Promise.resolve({ bytes: 123_456 });
+  }
+}
+
+/** An ingestor that records messages and hands out offsets. */
+export class MemoryIngestor implements Ingestor {
+  readonly messages: Uint8Array[] = [];
+  failing = false;
+  produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]> {
+    if (this.failing) return Promise.reject(new Error("broker 127.0.0.1:9092 unreachable"));
+    return Promise.resolve(messages.map((m) => {
+      this.messages.push(m);
+      return { partition: 0, offset: String(this.messages.length - 1) };
+    }));
+  }
+  /** The produced messages, parsed. */
+  parsed(): unknown[] {
+    return this.messages.map((m) => JSON.parse(new TextDecoder().decode(m)));
+  }
+}
+
+/** Health with switches. */
+export class FakeHealth implements Health {
+  broker = true;
+  store = true;
+  lag: number | undefined = 0;
+  hang = false;
+  brokerReachable(): Promise<boolean> {
+    return this.hang ? new Promise(() => {}) : Promise.resolve(this.broker);
+  }
+  storeWritable(): Promise<boolean> {
+    return Promise.resolve(this.store);
+  }
+  consumerLag(): number | undefined {
+    return this.lag;
+  }
+}
+
+/** Default rules: the brief's cpu_load thresholds. */
+export const RULES: RuleSummary[] = [
+  { name: "cpu_high", metric: "cpu_load", warning: 80, critical: 95, direction: "above", source: "value" },
+  { name: "mem_high", metric: "mem_used", warning: 0.8, critical: 0.95 },
+];
+
+/** A status snapshot. */
+export const STATUS: AgentStatus = {
+  version: "0.1.0-test",
+  started_at: Date.parse("2025-10-21T09:00:00Z"),
+  stages: ["normalize", "enrich", "features", "rules", "store", "api"],
+  rates: { consumed: 120.5, stored: 118, alerts: 0.1 },
+  consumer_lag: 3,
+  dlq: { total: 2, by_stage: { normalize: 2 } },
+  totals: { consumed: 1000 },
+};
+
+const ALIASES: Record<string, string> = { cpu: "cpu_load", load: "cpu_load", mem: "mem_used" };
+
+/** The http config for tests: defaults from the real schema, a token, fast heartbeats. */
+export function testHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
+  const base = ConfigSchema.parse({}).http;
+  return { ...base, token: "s3cret-token", sse_heartbeat: 50, max_body_bytes: 2048, ...overrides };
+}
+
+/** Everything a test needs. */
+export interface Harness {
+  app: Hono;
+  deps: ApiDeps;
+  store: MemoryStore;
+  ingestor: MemoryIngestor;
+  health: FakeHealth;
+  registry: Registry;
+  logs: LogRecord[];
+  http: HttpConfig;
+}
+
+/** Builds an app over fresh fakes. */
+export function harness(
+  httpOverrides: Partial<HttpConfig> = {},
+  depOverrides: Partial<ApiDeps> = {},
+): Harness {
+  const store = new MemoryStore();
+  const ingestor = new MemoryIngestor();
+  const health = new FakeHealth();
+  const registry = new Registry();
+  const logs: LogRecord[] = [];
+  const deps: ApiDeps = {
+    store,
+    ingestor,
+    health,
+    metrics: registry,
+    feeds: createLiveFeeds({ alertReplay: 100 }),
+    resolveMetric: (name) => ALIASES[name] ?? name,
+    rules: () => RULES,
+    status: () => STATUS,
+    log: (r) => logs.push(r),
+    version: "0.1.0-test",
+    now: () => Date.parse("2025-10-21T10:30:00Z"),
+    ...depOverrides,
+  };
+  const http = testHttpConfig(httpOverrides);
+  return { app: createApp(deps, http), deps, store, ingestor, health, registry, logs, http };
+}
+
+/** An enriched event. */
+export function makeEvent(overrides: Partial<Envelope> = {}): Envelope {
+  return {
+    v: 1,
+    id: "ingest.raw.agent:0:1:0",
+    tenant: "acme",
+    host: "host-a",
+    metric: "cpu_load",
+    value: 50,
+    unit: "percent",
+    ts: Date.parse("2025-10-21T10:10:00Z"),
+    ts_ingest: Date.parse("2025-10-21T10:10:01Z"),
+    tags: {},
+    ctx: {},
+    source: { topic: "ingest.raw.agent", partition: 0, offset: "1", index: 0 },
+    ...overrides,
+  };
+}
+
+/** One parsed server-sent event block. */
+export interface SseMessage {
+  event?: string;
+  data?: string;
+  id?: string;
+  retry?: number;
+  comment?: string;
+}
+
+/** Reads server-sent events from a response body. */
+export class SseReader {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #decoder = new TextDecoder();
+  #buffer = "";
+  readonly #queue: SseMessage[] = [];
+  /** Every message read so far. */
+  readonly seen: SseMessage[] = [];
+
+  constructor(res: Response) {
+    if (!res.body) throw new Error("response has no body");
+    this.#reader = res.body.getReader();
+  }
+
+  #parseBlocks(): void {
+    let idx: number;
+    while ((idx = this.#buffer.indexOf("\n\n")) >= 0) {
+      const block = this.#buffer.slice(0, idx);
+      this.#buffer = this.#buffer.slice(idx + 2);
+      const msg: SseMessage = {};
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) {
+          msg.comment = line.slice(1).trim();
+          continue;
+        }
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") msg.event = value;
+        else if (field === "data") data.push(value);
+        else if (field === "id") msg.id = value;
+        else if (field === "retry") msg.retry = Number(value);
+      }
+      if (data.length > 0) msg.data = data.join("\n");
+      this.#queue.push(msg);
+      this.seen.push(msg);
+    }
+  }
+
+  /** The next message; rejects after `timeoutMs`. */
+  async next(timeoutMs = 2_000): Promise<SseMessage> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#queue.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("timed out waiting for an SSE message");
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), left));
+      const result = await Promise.race([this.#reader.read(), timeout]);
+      clearTimeout(timer);
+      if (result === "timeout") continue;
+      if (result.done) throw new Error("stream ended");
+      this.#buffer += this.#decoder.decode(result.value, { stream: true });
+      this.#parseBlocks();
+    }
+    return this.#queue.shift() as SseMessage;
+  }
+
+  /** Reads until a message matches; returns it. */
+  async until(pred: (m: SseMessage) => boolean, timeoutMs = 2_000): Promise<SseMessage> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      const m = await this.next(Math.max(1, deadline - Date.now()));
+      if (pred(m)) return m;
+    }
+  }
+
+  /** Reads `n` messages with an `event` field of `event`. */
+  async events(event: string, n: number, timeoutMs = 2_000): Promise<SseMessage[]> {
+    const out: SseMessage[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < n) {
+      out.push(await this.until((m) => m.event === event, Math.max(1, deadline - Date.now())));
+    }
+    return out;
+  }
+
+  /** Whether the stream ends (server closed it) within `timeoutMs`. */
+  async ended(timeoutMs = 2_000): Promise<boolean> {
+    try {
+      while (true) await this.next(timeoutMs);
+    } catch (err) {
+      return err instanceof Error && err.message === "stream ended";
+    }
+  }
+
+  /** Cancels the body (the client goes away) and lets the server clean up. */
+  async close(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Sleeps. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Waits until `cond` holds. */
+export async function eventually(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await delay(5);
+  }
+}
