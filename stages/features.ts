@@ -1,0 +1,342 @@
+/**
+ * Features stage: rolling statistics per series (`tenant|host|metric`) over event-time sliding
+ * windows. Deterministic and timer-free: time only comes from event timestamps.
+ *
+ * Semantics:
+ * - A window `W` as of time `t` holds the events with `t - W < ts <= t`, where `t` is the series'
+ *   newest event time. Every update returns one record per configured window (config order), as of
+ *   the newest event, so a late event changes the windows it falls in but not the "as of" time.
+ * - An event older than `newest - allowed_lateness` is dropped (`lateDropped`, returns undefined);
+ *   an older-than-newest event within lateness is inserted in time order (`outOfOrder`).
+ * - Stats: `count`, `avg`, `min`, `max`, `last` (value of the newest event by time), `ewma` (per
+ *   series, in arrival order, `alpha` from config, seeded with the first value), `rate` ((last -
+ *   first) / seconds between them; 0 when they share a timestamp), `zscore` ((last - avg) /
+ *   population stddev; 0 when the stddev is 0).
+ * - Memory: at most `max_series` series; events of a new series beyond that are refused
+ *   (`seriesRefused`, returns undefined) until {@link FeatureEngine.evictIdle} frees room. Each series
+ *   keeps only the events of its largest window.
+ *
+ * Cost per in-order event: O(windows + log n) (running sums, monotonic min/max deques); an
+ * out-of-order insert rebuilds that series' window state in O(n).
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import { type Envelope, seriesKey } from "../model/envelope.ts";
+import type { FeatureRecord } from "../model/feature.ts";
+import { formatDuration } from "./format.ts";
+
+export { formatDuration };
+
+/** The `features` section of the configuration (durations in ms). */
+export type FeatureOptions = Config["features"];
+
+/** Counters of a {@link FeatureEngine}. */
+export interface FeatureStats {
+  /** Series currently tracked. */
+  series: number;
+  /** Events accepted (in order or not). */
+  updates: number;
+  /** Events accepted although older than their series' newest event. */
+  outOfOrder: number;
+  /** Events dropped because they were older than `newest - allowed_lateness`. */
+  lateDropped: number;
+  /** Events of new series refused because `max_series` series were tracked. */
+  seriesRefused: number;
+  /** Series removed by `evictIdle`. */
+  seriesEvicted: number;
+}
+
+interface Series {
+  readonly tenant: string;
+  readonly host: string;
+  readonly metric: string;
+  /** Event times and values, sorted by time; live from `head`. */
+  ts: number[];
+  vs: number[];
+  head: number;
+  newest: number;
+  ewma: number;
+  /** Shift applied to values in the running sums (limits cancellation). */
+  ref: number;
+  /** Monotonic deques of indices into ts/vs, live from minHead/maxHead. */
+  minQ: number[];
+  minHead: number;
+  maxQ: number[];
+  maxHead: number;
+  /** Per window: index of its oldest event, sums of (v - ref) and (v - ref)^2. */
+  start: number[];
+  sum: number[];
+  sumSq: number[];
+  /** Removals from the largest window since the sums were last recomputed. */
+  removals: number;
+}
+
+const COMPACT_MIN = 1_024;
+const RESYNC_SLACK = 256;
+
+/** Rolling window statistics per series. */
+export class FeatureEngine {
+  readonly #windows: readonly number[];
+  readonly #labels: readonly string[];
+  readonly #largest: number;
+  readonly #largestIndex: number;
+  readonly #alpha: number;
+  readonly #lateness: number;
+  readonly #maxSeries: number;
+  readonly #idle: number;
+  readonly #series = new Map<string, Series>();
+  readonly #stats: Omit<FeatureStats, "series"> = {
+    updates: 0,
+    outOfOrder: 0,
+    lateDropped: 0,
+    seriesRefused: 0,
+    seriesEvicted: 0,
+  };
+
+  /** Builds an engine from the `features` config section; throws on a window <= 0. */
+  constructor(options: FeatureOptions) {
+    if (options.windows.length === 0) throw new Error("features.windows: at least one window is required");
+    options.windows.forEach((window, index) => {
+      if (!(window > 0)) throw new Error(`features.windows[${index}]: a window must be longer than 0`);
+    });
+    this.#windows = [...options.windows];
+    this.#labels = this.#windows.map(formatDuration);
+    this.#largest = Math.max(...this.#windows);
+    this.#largestIndex = this.#windows.indexOf(this.#largest);
+    this.#alpha = options.ewma_alpha;
+    this.#lateness = options.allowed_lateness;
+    this.#maxSeries = options.max_series;
+    this.#idle = options.idle_eviction;
+  }
+
+  /** Window labels (`1m`, `5m`), in config order: the `window` field of the records. */
+  get windowLabels(): readonly string[] {
+    return this.#labels;
+  }
+
+  /** Number of series tracked. */
+  get seriesCount(): number {
+    return this.#series.size;
+  }
+
+  /** Counters since the engine was built. */
+  stats(): FeatureStats {
+    return { series: this.#series.size, ...this.#stats };
+  }
+
+  /**
+   * Adds an event to its series and returns one record per window as of the series' newest event;
+   * undefined when the event is too late or its (new) series was refused.
+   */
+  update(event: Envelope): FeatureRecord[] | undefined {
+    const key = seriesKey(event);
+    let series = this.#series.get(key);
+    const t = event.ts;
+    const v = event.value;
+    if (series === undefined) {
+      if (this.#series.size >= this.#maxSeries) {
+        this.#stats.seriesRefused++;
+        return undefined;
+      }
+      series = this.#create(event);
+      this.#series.set(key, series);
+    } else if (t < series.newest - this.#lateness) {
+      this.#stats.lateDropped++;
+      return undefined;
+    }
+    this.#stats.updates++;
+    series.ewma = series.ts.length === 0 ? v : this.#alpha * v + (1 - this.#alpha) * series.ewma;
+    if (series.ts.length === series.head || t >= series.newest) this.#append(series, t, v);
+    else {
+      this.#stats.outOfOrder++;
+      if (t > series.newest - this.#largest) this.#insert(series, t, v);
+    }
+    return this.#records(series);
+  }
+
+  /** Removes series whose newest event is more than `idle_eviction` before `nowEventMs`; returns how many. */
+  evictIdle(nowEventMs: number): number {
+    let evicted = 0;
+    for (const [key, series] of this.#series) {
+      if (nowEventMs - series.newest > this.#idle) {
+        this.#series.delete(key);
+        evicted++;
+      }
+    }
+    this.#stats.seriesEvicted += evicted;
+    return evicted;
+  }
+
+  #create(event: Envelope): Series {
+    return {
+      tenant: event.tenant,
+      host: event.host,
+      metric: event.metric,
+      ts: [],
+      vs: [],
+      head: 0,
+      newest: event.ts,
+      ewma: event.value,
+      ref: event.value,
+      minQ: [],
+      minHead: 0,
+      maxQ: [],
+      maxHead: 0,
+      start: this.#windows.map(() => 0),
+      sum: this.#windows.map(() => 0),
+      sumSq: this.#windows.map(() => 0),
+      removals: 0,
+    };
+  }
+
+  #append(s: Series, t: number, v: number): void {
+    const index = s.ts.length;
+    s.ts.push(t);
+    s.vs.push(v);
+    s.newest = t;
+    const { minQ, maxQ, vs, ts } = s;
+    while (minQ.length > s.minHead && vs[minQ[minQ.length - 1]] >= v) minQ.pop();
+    minQ.push(index);
+    while (maxQ.length > s.maxHead && vs[maxQ[maxQ.length - 1]] <= v) maxQ.pop();
+    maxQ.push(index);
+    const d = v - s.ref;
+    const windows = this.#windows;
+    for (let k = 0; k < windows.length; k++) {
+      s.sum[k] += d;
+      s.sumSq[k] += d * d;
+      const edge = t - windows[k];
+      let st = s.start[k];
+      while (ts[st] <= edge) {
+        const old = vs[st] - s.ref;
+        s.sum[k] -= old;
+        s.sumSq[k] -= old * old;
+        st++;
+      }
+      if (k === this.#largestIndex) s.removals += st - s.start[k];
+      s.start[k] = st;
+    }
+    s.head = s.start[this.#largestIndex];
+    while (minQ[s.minHead] < s.head) s.minHead++;
+    while (maxQ[s.maxHead] < s.head) s.maxHead++;
+    if (s.head > COMPACT_MIN && s.head * 2 > ts.length) this.#compact(s);
+    if (s.removals > ts.length - s.head + RESYNC_SLACK) this.#resync(s);
+  }
+
+  #insert(s: Series, t: number, v: number): void {
+    // First index whose time is after t (equal times keep arrival order).
+    let lo = s.head;
+    let hi = s.ts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (s.ts[mid] <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    s.ts.splice(lo, 0, t);
+    s.vs.splice(lo, 0, v);
+    this.#rebuild(s);
+  }
+
+  /** Drops evicted entries from the front of the arrays and re-bases every index. */
+  #compact(s: Series): void {
+    const shift = s.head;
+    s.ts.splice(0, shift);
+    s.vs.splice(0, shift);
+    s.minQ = s.minQ.slice(s.minHead).map((i) => i - shift);
+    s.minHead = 0;
+    s.maxQ = s.maxQ.slice(s.maxHead).map((i) => i - shift);
+    s.maxHead = 0;
+    for (let k = 0; k < s.start.length; k++) s.start[k] -= shift;
+    s.head = 0;
+  }
+
+  /** Recomputes the running sums exactly (bounded float drift), re-centred on the newest value. */
+  #resync(s: Series): void {
+    const { ts, vs } = s;
+    s.ref = vs[ts.length - 1];
+    for (let k = 0; k < this.#windows.length; k++) {
+      let sum = 0;
+      let sumSq = 0;
+      for (let i = s.start[k]; i < ts.length; i++) {
+        const d = vs[i] - s.ref;
+        sum += d;
+        sumSq += d * d;
+      }
+      s.sum[k] = sum;
+      s.sumSq[k] = sumSq;
+    }
+    s.removals = 0;
+  }
+
+  /** Rebuilds window starts, sums and deques from the buffer (after an out-of-order insert). */
+  #rebuild(s: Series): void {
+    const { ts, vs } = s;
+    s.minQ = [];
+    s.maxQ = [];
+    s.minHead = 0;
+    s.maxHead = 0;
+    for (let i = s.head; i < ts.length; i++) {
+      while (s.minQ.length > 0 && vs[s.minQ[s.minQ.length - 1]] >= vs[i]) s.minQ.pop();
+      s.minQ.push(i);
+      while (s.maxQ.length > 0 && vs[s.maxQ[s.maxQ.length - 1]] <= vs[i]) s.maxQ.pop();
+      s.maxQ.push(i);
+    }
+    for (let k = 0; k < this.#windows.length; k++) {
+      const edge = s.newest - this.#windows[k];
+      let st = s.head;
+      while (ts[st] <= edge) st++;
+      s.start[k] = st;
+    }
+    this.#resync(s);
+  }
+
+  #first(queue: number[], from: number, start: number): number {
+    // Deque indices increase: the first one at or after `start` is the extreme of that suffix.
+    let lo = from;
+    let hi = queue.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (queue[mid] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return queue[lo];
+  }
+
+  #records(s: Series): FeatureRecord[] {
+    const { ts, vs } = s;
+    const end = ts.length - 1;
+    const last = vs[end];
+    const out: FeatureRecord[] = [];
+    for (let k = 0; k < this.#windows.length; k++) {
+      const st = s.start[k];
+      const count = end - st + 1;
+      const min = vs[this.#first(s.minQ, s.minHead, st)];
+      const max = vs[this.#first(s.maxQ, s.maxHead, st)];
+      let avg = min;
+      let zscore = 0;
+      if (min !== max) {
+        const mean = s.sum[k] / count;
+        avg = Math.min(max, Math.max(min, s.ref + mean));
+        const variance = s.sumSq[k] / count - mean * mean;
+        if (variance > 0) zscore = (last - avg) / Math.sqrt(variance);
+      }
+      const dt = ts[end] - ts[st];
+      out.push({
+        tenant: s.tenant,
+        host: s.host,
+        metric: s.metric,
+        window: this.#labels[k],
+        ts: s.newest,
+        count,
+        avg,
+        min,
+        max,
+        last,
+        ewma: s.ewma,
+        rate: dt > 0 ? (last - vs[st]) * 1000 / dt : 0,
+        zscore,
+      });
+    }
+    return out;
+  }
+}

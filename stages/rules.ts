@@ -1,0 +1,520 @@
+/**
+ * Rules stage: threshold rules with a per (rule, series) state machine.
+ *
+ * ok -> pending (while `for` runs) -> firing(warning|critical) -> severity changes (escalation and
+ * de-escalation) -> resolved (back to ok). An {@link Alert} is emitted only on a change: firing,
+ * severity change, resolved — never per event.
+ *
+ * - Fires when the value passes the lowest level (`warning`, else `critical`) with `op`; with a
+ *   `for` duration the condition must hold on every event from the first passing one until one at
+ *   least `for` later (event time). While firing the severity is `critical` when the value passes
+ *   `critical`, else `warning` (rules without `warning` stay `critical`). Resolves when the value
+ *   no longer passes `clear` (hysteresis; default: the lowest level).
+ * - Event time only moves forward per (rule, series): an event older than the last one evaluated
+ *   for that pair is ignored (late data cannot re-fire or resolve). Feature rules test the record
+ *   of their window (as of the series' newest event); without it (no features, window not
+ *   configured) the rule is skipped.
+ * - Alert ids `<fingerprint>:<ts>:<state>:<severity>` (`:<n>` appended for a repeat at the same
+ *   event time) are deterministic, so a replay produces the same ids; the fingerprint is FNV-1a 64
+ *   (hex) of rule, tenant, host and metric.
+ *
+ * @module
+ */
+import type { Alert, Severity } from "../model/alert.ts";
+import { type Envelope, seriesKey } from "../model/envelope.ts";
+import type { FeatureName, FeatureRecord } from "../model/feature.ts";
+import { formatDuration, formatNumber } from "./format.ts";
+import { compileMatcher } from "./inventory.ts";
+import {
+  DEFAULT_RULES_YAML,
+  PLACEHOLDER,
+  type RuleDefinition,
+  type RuleOp,
+  type RulesFile,
+  RulesFileSchema,
+} from "./rules_schema.ts";
+import { parseYamlSpec } from "./spec_yaml.ts";
+
+export { DEFAULT_RULES_YAML };
+
+type Test = (value: string) => boolean;
+
+/** A compiled template: literal text and placeholders, alternating (`parts[0]` is literal). */
+interface Template {
+  readonly key: string;
+  readonly parts: readonly string[];
+}
+
+/** A rule ready for evaluation (matchers and templates compiled once). */
+export interface CompiledRule {
+  readonly name: string;
+  readonly metric: string;
+  readonly op: RuleOp;
+  readonly warning: number | undefined;
+  readonly critical: number | undefined;
+  /** Lowest level: passing it fires. */
+  readonly fire: number;
+  readonly clear: number;
+  readonly forMs: number;
+  /** Undefined: the raw event value. */
+  readonly feature:
+    | { readonly windowMs: number; readonly window: string; readonly stat: FeatureName }
+    | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly definition: RuleDefinition;
+  readonly matchTenant: Test | undefined;
+  readonly matchHost: Test | undefined;
+  readonly matchTags: readonly (readonly [string, Test])[];
+  readonly matchCtx: readonly (readonly [string, Test])[];
+  readonly templates: readonly Template[];
+  readonly passes: (value: number, level: number) => boolean;
+}
+
+const COMPARE: Readonly<Record<RuleOp, (value: number, level: number) => boolean>> = {
+  ">": (value, level) => value > level,
+  ">=": (value, level) => value >= level,
+  "<": (value, level) => value < level,
+  "<=": (value, level) => value <= level,
+};
+
+function compileTemplate(key: string, template: string): Template {
+  const parts: string[] = [];
+  let last = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    parts.push(template.slice(last, match.index), match[1]);
+    last = match.index + match[0].length;
+  }
+  parts.push(template.slice(last));
+  return { key, parts };
+}
+
+/** Compiles one validated rule. */
+export function compileRule(rule: RuleDefinition): CompiledRule {
+  const ref = typeof rule.value === "object" ? rule.value.feature : rule.feature;
+  const fire = (rule.warning ?? rule.critical) as number;
+  return {
+    name: rule.name,
+    metric: rule.metric,
+    op: rule.op,
+    warning: rule.warning,
+    critical: rule.critical,
+    fire,
+    clear: rule.clear ?? fire,
+    forMs: rule.for,
+    feature: ref === undefined
+      ? undefined
+      : { windowMs: ref.window, window: formatDuration(ref.window), stat: ref.stat },
+    labels: Object.freeze({ ...rule.labels }),
+    definition: rule,
+    matchTenant: rule.match?.tenant === undefined ? undefined : compileMatcher(rule.match.tenant),
+    matchHost: rule.match?.host === undefined ? undefined : compileMatcher(rule.match.host),
+    matchTags: Object.entries(rule.match?.tags ?? {}).map(([key, pattern]) =>
+      [key, compileMatcher(pattern)] as const
+    ),
+    matchCtx: Object.entries(rule.match?.ctx ?? {}).map(([key, pattern]) =>
+      [key, compileMatcher(pattern)] as const
+    ),
+    templates: Object.entries(rule.annotations).map(([key, template]) => compileTemplate(key, template)),
+    passes: COMPARE[rule.op],
+  };
+}
+
+/** Compiles a validated rules file. */
+export function compileRules(file: RulesFile): CompiledRule[] {
+  return file.rules.map(compileRule);
+}
+
+/**
+ * Parses and compiles rules YAML. Throws a `SpecError` naming file:line:col, key path and
+ * expectation (unknown keys, level ordering against `op`, `clear` on the wrong side, ...).
+ */
+export function parseRules(text: string, file: string): CompiledRule[] {
+  return compileRules(parseYamlSpec(text, file, RulesFileSchema));
+}
+
+/** The built-in rules ({@link DEFAULT_RULES_YAML}), compiled. */
+export function defaultRules(): CompiledRule[] {
+  return parseRules(DEFAULT_RULES_YAML, "(built-in rules)");
+}
+
+/** Problems with feature rules whose window is not one of the configured feature windows (ms). */
+export function checkRuleWindows(rules: readonly CompiledRule[], windowsMs: readonly number[]): string[] {
+  const problems: string[] = [];
+  for (const rule of rules) {
+    if (rule.feature !== undefined && !windowsMs.includes(rule.feature.windowMs)) {
+      problems.push(
+        `rule ${rule.name}: feature window ${rule.feature.window} is not a configured window (${
+          windowsMs.map(formatDuration).join(", ")
+        }); the rule would never fire`,
+      );
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ENCODER = new TextEncoder();
+const FNV_OFFSET = 0xcbf29ce484222325n;
+const FNV_PRIME = 0x100000001b3n;
+const MASK_64 = 0xffffffffffffffffn;
+
+/** FNV-1a 64-bit hash of the UTF-8 bytes of `text`, as 16 hex digits. */
+export function fnv1a64(text: string): string {
+  let hash = FNV_OFFSET;
+  for (const byte of ENCODER.encode(text)) {
+    hash ^= BigInt(byte);
+    hash = (hash * FNV_PRIME) & MASK_64;
+  }
+  return hash.toString(16).padStart(16, "0");
+}
+
+/** The stable fingerprint of a rule + series: the same for firing, severity changes and resolution. */
+export function alertFingerprint(rule: string, tenant: string, host: string, metric: string): string {
+  return fnv1a64(`${rule}\u0000${tenant}\u0000${host}\u0000${metric}`);
+}
+
+interface State {
+  phase: "ok" | "pending" | "firing";
+  /** Event time of the last evaluated event. */
+  lastTs: number;
+  pendingSince: number;
+  severity: Severity;
+  startsAt: number;
+  /** Last emitted alert (firing phase). */
+  alert: Alert | undefined;
+  fingerprint: string;
+  /** Ids emitted at event time `idsTs` (ids stay unique when one event time sees several transitions). */
+  idsTs: number;
+  ids: Set<string> | undefined;
+  readonly tenant: string;
+  readonly host: string;
+  readonly metric: string;
+}
+
+interface RenderInput {
+  readonly rule: CompiledRule;
+  readonly state: State;
+  readonly event: Pick<Envelope, "tags" | "ctx" | "unit"> | undefined;
+  readonly value: number;
+  readonly threshold: number;
+  readonly severity: Severity;
+  readonly alertState: "firing" | "resolved";
+}
+
+function placeholder(name: string, input: RenderInput): string {
+  switch (name) {
+    case "host":
+      return input.state.host;
+    case "tenant":
+      return input.state.tenant;
+    case "metric":
+      return input.state.metric;
+    case "value":
+      return formatNumber(input.value);
+    case "threshold":
+      return formatNumber(input.threshold);
+    case "severity":
+      return input.severity;
+    case "state":
+      return input.alertState;
+    case "rule":
+      return input.rule.name;
+    case "unit":
+      return input.event?.unit ?? "";
+    case "window":
+      return input.rule.feature?.window ?? "";
+    case "stat":
+      return input.rule.feature?.stat ?? "raw";
+    case "starts_at":
+      return new Date(input.state.startsAt).toISOString();
+  }
+  const dot = name.indexOf(".");
+  const map = name.slice(0, dot);
+  const key = name.slice(dot + 1);
+  const source = map === "ctx"
+    ? input.event?.ctx
+    : map === "tags"
+    ? input.event?.tags
+    : map === "labels"
+    ? input.rule.labels
+    : undefined;
+  return source !== undefined && Object.hasOwn(source, key) ? source[key] : "";
+}
+
+function render(input: RenderInput): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const template of input.rule.templates) {
+    const { parts } = template;
+    let text = parts[0];
+    for (let i = 1; i < parts.length; i += 2) text += placeholder(parts[i], input) + parts[i + 1];
+    out[template.key] = text;
+  }
+  return out;
+}
+
+function severityOf(rule: CompiledRule, value: number): Severity {
+  if (rule.critical !== undefined && rule.passes(value, rule.critical)) return "critical";
+  return rule.warning !== undefined ? "warning" : "critical";
+}
+
+function levelOf(rule: CompiledRule, severity: Severity): number {
+  return (severity === "critical" ? rule.critical : rule.warning) ?? rule.fire;
+}
+
+function recordOf(features: readonly FeatureRecord[] | undefined, window: string): FeatureRecord | undefined {
+  if (features === undefined) return undefined;
+  for (let i = 0; i < features.length; i++) if (features[i].window === window) return features[i];
+  return undefined;
+}
+
+/** Evaluates rules against events and keeps the alert state per (rule, series). */
+export class RuleEngine {
+  #rules: CompiledRule[] = [];
+  #byMetric = new Map<string, CompiledRule[]>();
+  /** rule name -> series key -> state */
+  #states = new Map<string, Map<string, State>>();
+
+  /** Builds an engine for `rules` (e.g. from {@link parseRules}). */
+  constructor(rules: readonly CompiledRule[]) {
+    this.replaceRules(rules);
+  }
+
+  /** The rules in use. */
+  get rules(): readonly CompiledRule[] {
+    return this.#rules;
+  }
+
+  /**
+   * Swaps the rule set (hot reload). State is kept for rules whose name is unchanged. Firing
+   * alerts of rules that disappeared are resolved at `nowMs` (event time) and returned when
+   * `nowMs` is given; otherwise their state is dropped silently.
+   */
+  replaceRules(rules: readonly CompiledRule[], nowMs?: number): Alert[] {
+    const resolved: Alert[] = [];
+    const names = new Set(rules.map((rule) => rule.name));
+    for (const [name, states] of this.#states) {
+      if (names.has(name)) continue;
+      const old = this.#rules.find((rule) => rule.name === name);
+      if (nowMs !== undefined && old !== undefined) {
+        for (const state of states.values()) {
+          if (state.phase === "firing" && state.alert !== undefined) {
+            const value = state.alert.value;
+            resolved.push(this.#alert(old, state, undefined, value, "resolved", state.severity, nowMs));
+          }
+        }
+      }
+      this.#states.delete(name);
+    }
+    this.#rules = [...rules];
+    this.#byMetric = new Map();
+    for (const rule of rules) {
+      const list = this.#byMetric.get(rule.metric) ?? [];
+      list.push(rule);
+      this.#byMetric.set(rule.metric, list);
+      if (!this.#states.has(rule.name)) this.#states.set(rule.name, new Map());
+    }
+    return resolved;
+  }
+
+  /**
+   * Evaluates the rules of the event's metric. `features` are the records the feature engine
+   * returned for this event (needed by feature rules). Returns the alerts of the transitions.
+   */
+  evaluate(event: Envelope, features: readonly FeatureRecord[] | undefined): Alert[] {
+    const rules = this.#byMetric.get(event.metric);
+    const out: Alert[] = [];
+    if (rules === undefined) return out;
+    let key: string | undefined;
+    for (const rule of rules) {
+      if (!this.#matches(rule, event)) continue;
+      let value = event.value;
+      let ts = event.ts;
+      if (rule.feature !== undefined) {
+        const record = recordOf(features, rule.feature.window);
+        if (record === undefined) continue;
+        value = record[rule.feature.stat];
+        ts = record.ts;
+      }
+      key ??= seriesKey(event);
+      const states = this.#states.get(rule.name) as Map<string, State>;
+      let state = states.get(key);
+      if (state === undefined) {
+        state = {
+          phase: "ok",
+          lastTs: ts,
+          pendingSince: 0,
+          severity: "warning",
+          startsAt: 0,
+          alert: undefined,
+          fingerprint: "",
+          idsTs: 0,
+          ids: undefined,
+          tenant: event.tenant,
+          host: event.host,
+          metric: event.metric,
+        };
+        states.set(key, state);
+      } else if (ts < state.lastTs) continue;
+      state.lastTs = ts;
+      const alert = this.#step(rule, state, event, value, ts);
+      if (alert !== undefined) out.push(alert);
+    }
+    return out;
+  }
+
+  #matches(rule: CompiledRule, event: Envelope): boolean {
+    if (rule.matchTenant !== undefined && !rule.matchTenant(event.tenant)) return false;
+    if (rule.matchHost !== undefined && !rule.matchHost(event.host)) return false;
+    for (const [key, test] of rule.matchTags) {
+      const value = event.tags[key];
+      if (value === undefined || !Object.hasOwn(event.tags, key) || !test(value)) return false;
+    }
+    for (const [key, test] of rule.matchCtx) {
+      const value = event.ctx[key];
+      if (value === undefined || !Object.hasOwn(event.ctx, key) || !test(value)) return false;
+    }
+    return true;
+  }
+
+  #step(rule: CompiledRule, state: State, event: Envelope, value: number, ts: number): Alert | undefined {
+    if (state.phase === "firing") {
+      if (!rule.passes(value, rule.clear)) {
+        state.phase = "ok";
+        state.alert = undefined;
+        return this.#alert(rule, state, event, value, "resolved", state.severity, ts);
+      }
+      const severity = severityOf(rule, value);
+      if (severity === state.severity) return undefined;
+      state.severity = severity;
+      return state.alert = this.#alert(rule, state, event, value, "firing", severity, ts);
+    }
+    if (!rule.passes(value, rule.fire)) {
+      state.phase = "ok";
+      return undefined;
+    }
+    if (rule.forMs > 0) {
+      if (state.phase === "ok") {
+        state.phase = "pending";
+        state.pendingSince = ts;
+      }
+      if (ts - state.pendingSince < rule.forMs) return undefined;
+    }
+    state.phase = "firing";
+    state.startsAt = ts;
+    state.severity = severityOf(rule, value);
+    return state.alert = this.#alert(rule, state, event, value, "firing", state.severity, ts);
+  }
+
+  #alert(
+    rule: CompiledRule,
+    state: State,
+    event: Envelope | undefined,
+    value: number,
+    alertState: "firing" | "resolved",
+    severity: Severity,
+    ts: number,
+  ): Alert {
+    if (state.fingerprint === "") {
+      state.fingerprint = alertFingerprint(rule.name, state.tenant, state.host, state.metric);
+    }
+    const threshold = alertState === "resolved" ? rule.clear : levelOf(rule, severity);
+    if (state.idsTs !== ts || state.ids === undefined) {
+      state.idsTs = ts;
+      state.ids = new Set();
+    }
+    const base = `${state.fingerprint}:${ts}:${alertState}:${severity}`;
+    let id = base;
+    for (let n = 2; state.ids.has(id); n++) id = `${base}:${n}`;
+    state.ids.add(id);
+    return {
+      id,
+      fingerprint: state.fingerprint,
+      rule: rule.name,
+      tenant: state.tenant,
+      host: state.host,
+      metric: state.metric,
+      severity,
+      state: alertState,
+      value,
+      threshold,
+      starts_at: state.startsAt,
+      ends_at: alertState === "resolved" ? ts : null,
+      ts,
+      labels: { ...rule.labels },
+      annotations: render({ rule, state, event, value, threshold, severity, alertState }),
+    };
+  }
+
+  /**
+   * Rebuilds the state from stored alerts (e.g. the latest per fingerprint from the store) after a
+   * restart: the latest alert per rule + series wins; firing ones become firing state (no repeat on
+   * replay), resolved ones become ok. Events older than a restored alert are then ignored for that
+   * series. Alerts of unknown rules are skipped. Returns the number of firing states restored.
+   */
+  restore(alerts: readonly Alert[]): number {
+    const latest = new Map<string, Alert>();
+    for (const alert of alerts) {
+      if (!this.#states.has(alert.rule)) continue;
+      const key = `${alert.rule}\u0000${seriesKey(alert)}`;
+      const seen = latest.get(key);
+      if (seen === undefined || alert.ts >= seen.ts) latest.set(key, alert);
+    }
+    let firing = 0;
+    for (const alert of latest.values()) {
+      const states = this.#states.get(alert.rule) as Map<string, State>;
+      const isFiring = alert.state === "firing";
+      states.set(seriesKey(alert), {
+        phase: isFiring ? "firing" : "ok",
+        lastTs: alert.ts,
+        pendingSince: 0,
+        severity: alert.severity,
+        startsAt: alert.starts_at,
+        alert: isFiring ? alert : undefined,
+        fingerprint: alertFingerprint(alert.rule, alert.tenant, alert.host, alert.metric),
+        idsTs: alert.ts,
+        ids: new Set([alert.id]),
+        tenant: alert.tenant,
+        host: alert.host,
+        metric: alert.metric,
+      });
+      if (isFiring) firing++;
+    }
+    return firing;
+  }
+
+  /** The current firing alerts (the latest transition of each), ordered by rule then series. */
+  firing(): Alert[] {
+    const out: Alert[] = [];
+    for (const rule of this.#rules) {
+      for (const state of this.#states.get(rule.name)?.values() ?? []) {
+        if (state.phase === "firing" && state.alert !== undefined) out.push(state.alert);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drops the state of (rule, series) pairs that are not firing and saw no event for longer than
+   * `idleMs` before `nowEventMs` (call it with the features' `idle_eviction`). Returns how many.
+   */
+  evictIdle(nowEventMs: number, idleMs: number): number {
+    let evicted = 0;
+    for (const states of this.#states.values()) {
+      for (const [key, state] of states) {
+        if (state.phase !== "firing" && nowEventMs - state.lastTs > idleMs) {
+          states.delete(key);
+          evicted++;
+        }
+      }
+    }
+    return evicted;
+  }
+
+  /** Number of (rule, series) states held (any phase). */
+  get stateCount(): number {
+    let count = 0;
+    for (const states of this.#states.values()) count += states.size;
+    return count;
+  }
+}

@@ -1,0 +1,348 @@
+import assert from "node:assert/strict";
+import type { Envelope } from "../../../model/envelope.ts";
+import type { FeatureRecord } from "../../../model/feature.ts";
+import { FeatureRecordSchema } from "../../../model/feature.ts";
+import { FeatureEngine, formatDuration } from "../../../stages/features.ts";
+import { envelope, featureOptions, sec, T0 } from "./helpers.ts";
+
+const ev = (ts: number, value: number, host = "host-a"): Envelope => envelope({ ts, value, host });
+
+function close(actual: number, expected: number, what: string, tolerance = 1e-9): void {
+  const scale = Math.max(1, Math.abs(expected));
+  assert.ok(Math.abs(actual - expected) <= tolerance * scale, `${what}: got ${actual}, expected ${expected}`);
+}
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Brute-force reference with the same semantics (no series limit). */
+class Reference {
+  readonly series = new Map<string, { events: { ts: number; v: number }[]; newest: number; ewma: number }>();
+  constructor(
+    readonly windows: number[],
+    readonly labels: string[],
+    readonly alpha: number,
+    readonly lateness: number,
+  ) {}
+
+  update(
+    event: Envelope,
+    wantRecords = true,
+  ): Omit<FeatureRecord, "tenant" | "host" | "metric">[] | undefined {
+    const key = `${event.tenant}|${event.host}|${event.metric}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = { events: [], newest: event.ts, ewma: event.value };
+      this.series.set(key, s);
+    } else {
+      if (event.ts < s.newest - this.lateness) return undefined;
+      s.ewma = this.alpha * event.value + (1 - this.alpha) * s.ewma;
+    }
+    s.newest = Math.max(s.newest, event.ts);
+    // stable insert by time (equal times keep arrival order)
+    let at = s.events.length;
+    while (at > 0 && s.events[at - 1].ts > event.ts) at--;
+    s.events.splice(at, 0, { ts: event.ts, v: event.value });
+    return wantRecords ? this.records(s) : [];
+  }
+
+  records(s: { events: { ts: number; v: number }[]; newest: number; ewma: number }) {
+    return this.windows.map((window, k) => {
+      const inWindow = s.events.filter((e) => e.ts > s.newest - window);
+      const values = inWindow.map((e) => e.v);
+      const count = values.length;
+      // Shifted two-pass sums: accurate even for large values with small spread.
+      const shift = values[0];
+      const mean = values.reduce((a, b) => a + (b - shift), 0) / count;
+      const avg = shift + mean;
+      const min = Math.min(...values);
+      const max = Math.max(...values);
+      const last = values[count - 1];
+      const variance = values.reduce((a, b) => a + (b - shift - mean) ** 2, 0) / count;
+      const std = min === max ? 0 : Math.sqrt(variance);
+      const dt = inWindow[count - 1].ts - inWindow[0].ts;
+      return {
+        window: this.labels[k],
+        ts: s.newest,
+        count,
+        avg: min === max ? min : avg,
+        min,
+        max,
+        last,
+        ewma: s.ewma,
+        rate: dt > 0 ? (last - values[0]) / (dt / 1000) : 0,
+        zscore: std > 0 ? (last - shift - mean) / std : 0,
+      };
+    });
+  }
+}
+
+function compare(
+  got: FeatureRecord[] | undefined,
+  want: ReturnType<Reference["update"]>,
+  what: string,
+  tol = 1e-9,
+) {
+  if (want === undefined) {
+    assert.equal(got, undefined, `${what}: expected a late drop`);
+    return;
+  }
+  assert.ok(got !== undefined, `${what}: unexpected drop`);
+  assert.equal(got.length, want.length);
+  got.forEach((record, k) => {
+    const w = want[k];
+    assert.equal(record.window, w.window, what);
+    assert.equal(record.ts, w.ts, `${what} ts`);
+    assert.equal(record.count, w.count, `${what} ${w.window} count`);
+    assert.equal(record.min, w.min, `${what} ${w.window} min`);
+    assert.equal(record.max, w.max, `${what} ${w.window} max`);
+    assert.equal(record.last, w.last, `${what} ${w.window} last`);
+    close(record.avg, w.avg, `${what} ${w.window} avg`, tol);
+    close(record.ewma, w.ewma, `${what} ${w.window} ewma`, tol);
+    close(record.rate, w.rate, `${what} ${w.window} rate`, tol);
+    close(record.zscore, w.zscore, `${what} ${w.window} zscore`, Math.max(tol, 1e-7));
+  });
+}
+
+Deno.test("each statistic, numerically", async (t) => {
+  const engine = new FeatureEngine(featureOptions({ windows: ["1m"], ewma_alpha: 0.5 }));
+  engine.update(ev(sec(0), 10));
+  engine.update(ev(sec(10), 20));
+  const [record] = engine.update(ev(sec(20), 30)) ?? [];
+  await t.step("record shape", () => {
+    assert.ok(FeatureRecordSchema.safeParse(record).success);
+    assert.deepEqual(
+      {
+        tenant: record.tenant,
+        host: record.host,
+        metric: record.metric,
+        window: record.window,
+        ts: record.ts,
+      },
+      { tenant: "acme", host: "host-a", metric: "cpu_load", window: "1m", ts: sec(20) },
+    );
+  });
+  await t.step("count/avg/min/max/last", () => {
+    assert.deepEqual([record.count, record.avg, record.min, record.max, record.last], [3, 20, 10, 30, 30]);
+  });
+  await t.step("ewma in arrival order: 10 -> 15 -> 22.5", () => assert.equal(record.ewma, 22.5));
+  await t.step("rate: (30 - 10) / 20 s = 1/s", () => assert.equal(record.rate, 1));
+  await t.step(
+    "zscore: (30 - 20) / population stddev",
+    () => close(record.zscore, 10 / Math.sqrt(200 / 3), "zscore"),
+  );
+  await t.step("one event: rate 0, zscore 0, avg = value", () => {
+    const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    const [only] = fresh.update(ev(sec(0), 42)) ?? [];
+    assert.deepEqual(
+      [only.count, only.avg, only.min, only.max, only.last, only.ewma, only.rate, only.zscore],
+      [
+        1,
+        42,
+        42,
+        42,
+        42,
+        42,
+        0,
+        0,
+      ],
+    );
+  });
+  await t.step("equal values: zscore 0 (stddev 0)", () => {
+    const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    fresh.update(ev(sec(0), 5));
+    const [r] = fresh.update(ev(sec(1), 5)) ?? [];
+    assert.equal(r.zscore, 0);
+    assert.equal(r.avg, 5);
+  });
+  await t.step("same timestamp: rate 0", () => {
+    const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    fresh.update(ev(sec(0), 5));
+    const [r] = fresh.update(ev(sec(0), 9)) ?? [];
+    assert.equal(r.rate, 0);
+    assert.equal(r.last, 9, "the later arrival at the same time is the last");
+  });
+  await t.step("negative rate", () => {
+    const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    fresh.update(ev(sec(0), 100));
+    assert.equal((fresh.update(ev(sec(4), 80)) ?? [])[0].rate, -5);
+  });
+});
+
+Deno.test("windows slide on event time", async (t) => {
+  const engine = new FeatureEngine(featureOptions({ windows: ["1m", "5m", "30s"] }));
+  await t.step("labels in config order", () => assert.deepEqual(engine.windowLabels, ["1m", "5m", "30s"]));
+  engine.update(ev(sec(0), 1));
+  engine.update(ev(sec(30), 2));
+  const records = engine.update(ev(sec(61), 3)) ?? [];
+  await t.step("1m at 61s excludes t=0, 5m keeps it, 30s keeps only 61s", () => {
+    assert.deepEqual(records.map((r) => [r.window, r.count, r.min]), [["1m", 2, 2], ["5m", 3, 1], [
+      "30s",
+      1,
+      3,
+    ]]);
+  });
+  await t.step("an event exactly one window old is out: (t - W, t]", () => {
+    const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    fresh.update(ev(sec(0), 1));
+    assert.equal((fresh.update(ev(sec(60), 2)) ?? [])[0].count, 1);
+    const other = new FeatureEngine(featureOptions({ windows: ["1m"] }));
+    other.update(ev(sec(0), 1));
+    assert.equal((other.update(ev(sec(59.999), 2)) ?? [])[0].count, 2);
+  });
+  await t.step("a gap longer than every window leaves only the new event", () => {
+    const r = engine.update(ev(sec(3_600), 9)) ?? [];
+    assert.deepEqual(r.map((x) => x.count), [1, 1, 1]);
+  });
+  await t.step("series are independent", () => {
+    const r = engine.update(ev(sec(3_600), 100, "host-b")) ?? [];
+    assert.equal(r[0].count, 1);
+    assert.equal(engine.seriesCount, 2);
+  });
+});
+
+Deno.test("late and out-of-order events", async (t) => {
+  await t.step("older than newest - allowed_lateness: dropped and counted", () => {
+    const engine = new FeatureEngine(featureOptions({ windows: ["1m"], allowed_lateness: "30s" }));
+    engine.update(ev(sec(100), 1));
+    assert.equal(engine.update(ev(sec(69), 50)), undefined);
+    assert.equal(engine.stats().lateDropped, 1);
+    const r = engine.update(ev(sec(70), 50));
+    assert.ok(r !== undefined, "exactly at the lateness edge is accepted");
+    assert.equal(engine.stats().outOfOrder, 1);
+  });
+  await t.step("within lateness: inserted in order; last stays the newest event", () => {
+    const engine = new FeatureEngine(
+      featureOptions({ windows: ["1m"], allowed_lateness: "30s", ewma_alpha: 0.5 }),
+    );
+    engine.update(ev(sec(0), 10));
+    engine.update(ev(sec(20), 30));
+    const [r] = engine.update(ev(sec(10), 2)) ?? [];
+    assert.deepEqual([r.count, r.min, r.max, r.last, r.ts], [3, 2, 30, 30, sec(20)]);
+    assert.equal(r.avg, 14);
+    assert.equal(r.rate, 1, "first is still t=0 (10), last t=20 (30)");
+    assert.equal(r.ewma, 0.5 * 2 + 0.5 * (0.5 * 30 + 0.5 * 10), "ewma follows arrival order");
+  });
+  await t.step("a late event that becomes the oldest changes first/rate", () => {
+    const engine = new FeatureEngine(featureOptions({ windows: ["1m"], allowed_lateness: "30s" }));
+    engine.update(ev(sec(10), 10));
+    engine.update(ev(sec(20), 20));
+    const [r] = engine.update(ev(sec(0), 0)) ?? [];
+    assert.equal(r.rate, 1);
+    assert.equal(r.count, 3);
+  });
+  await t.step("within lateness but outside every window: accepted, windows unchanged", () => {
+    const engine = new FeatureEngine(
+      featureOptions({ windows: ["10s"], allowed_lateness: "1m", ewma_alpha: 0.5 }),
+    );
+    engine.update(ev(sec(0), 10));
+    engine.update(ev(sec(30), 20));
+    const [r] = engine.update(ev(sec(15), 100)) ?? [];
+    assert.deepEqual([r.count, r.min, r.max, r.last], [1, 20, 20, 20]);
+    assert.equal(r.ewma, 0.5 * 100 + 0.5 * 15);
+  });
+});
+
+Deno.test("memory bounds: refusal and idle eviction", async (t) => {
+  const engine = new FeatureEngine(featureOptions({ windows: ["1m"], max_series: 2, idle_eviction: "1h" }));
+  engine.update(ev(T0, 1, "a"));
+  engine.update(ev(T0 + 1_000, 1, "b"));
+  await t.step("a third series is refused (counted), known series still update", () => {
+    assert.equal(engine.update(ev(T0, 1, "c")), undefined);
+    assert.equal(engine.stats().seriesRefused, 1);
+    assert.ok(engine.update(ev(T0 + 2_000, 2, "a")) !== undefined);
+    assert.equal(engine.seriesCount, 2);
+  });
+  await t.step("evictIdle removes series idle longer than idle_eviction (event time)", () => {
+    // a: newest T0+2s, b: newest T0+1s
+    assert.equal(engine.evictIdle(T0 + 1_000 + 3_600_000), 0, "exactly idle_eviction is kept");
+    assert.equal(engine.evictIdle(T0 + 1_001 + 3_600_000), 1);
+    assert.equal(engine.seriesCount, 1);
+    assert.equal(engine.stats().seriesEvicted, 1);
+  });
+  await t.step("room is available again; an evicted series starts fresh", () => {
+    const r = engine.update(ev(T0 + 5_000, 7, "b")) ?? [];
+    assert.equal(r[0].count, 1);
+    assert.equal(r[0].ewma, 7);
+  });
+  await t.step("stats", () => {
+    assert.deepEqual(engine.stats(), {
+      series: 2,
+      updates: 4,
+      outOfOrder: 0,
+      lateDropped: 0,
+      seriesRefused: 1,
+      seriesEvicted: 1,
+    });
+  });
+  await t.step("windows must be positive", () => {
+    assert.throws(
+      () => new FeatureEngine(featureOptions({ windows: ["0s"] })),
+      /features\.windows\[0\]: a window must be longer than 0/,
+    );
+  });
+});
+
+Deno.test("matches a brute-force reference on random streams (out of order, late, ties)", () => {
+  const options = featureOptions({ windows: ["10s", "1m", "5m"], allowed_lateness: "30s", ewma_alpha: 0.3 });
+  const engine = new FeatureEngine(options);
+  const reference = new Reference(options.windows, engine.windowLabels.slice(), 0.3, 30_000);
+  const random = prng(42);
+  const clocks = [T0, T0, T0];
+  let late = 0;
+  let out = 0;
+  for (let i = 0; i < 6_000; i++) {
+    const s = Math.floor(random() * 3);
+    const roll = random();
+    let ts: number;
+    if (roll < 0.1) {
+      ts = clocks[s] - Math.floor(random() * 45_000); // some within lateness, some beyond
+    } else if (roll < 0.15) {
+      ts = clocks[s]; // tie
+    } else {
+      clocks[s] += Math.floor(random() * 5_000);
+      ts = clocks[s];
+    }
+    const value = random() < 0.2 ? 50 : Math.round(random() * 10_000) / 100;
+    const event = ev(ts, value, `host-${s}`);
+    const want = reference.update(event);
+    if (want === undefined) late++;
+    else if (ts < clocks[s]) out++;
+    compare(engine.update(event), want, `event ${i}`);
+  }
+  assert.ok(late > 50 && out > 50, `exercise both paths (late ${late}, out of order ${out})`);
+  assert.equal(engine.stats().lateDropped, late);
+});
+
+Deno.test("long in-order run (compaction, resync) with large offsets stays exact", () => {
+  const options = featureOptions({ windows: ["1m", "10s"], allowed_lateness: "1s" });
+  const engine = new FeatureEngine(options);
+  const reference = new Reference(options.windows, engine.windowLabels.slice(), options.ewma_alpha, 1_000);
+  const random = prng(7);
+  let ts = T0;
+  for (let i = 0; i < 30_000; i++) {
+    ts += 5 + Math.floor(random() * 10);
+    const value = 1e9 + Math.round(random() * 1_000) / 10;
+    const event = ev(ts, value);
+    // The reference keeps everything; trim it so it stays fast.
+    const check = i % 997 === 0 || i === 29_999;
+    const want = reference.update(event, check);
+    const s = reference.series.get("acme|host-a|cpu_load");
+    if (s && s.events.length > 20_000) s.events.splice(0, s.events.length - 10_000);
+    const got = engine.update(event);
+    if (check) compare(got, want, `event ${i}`, 1e-9);
+  }
+});
+
+Deno.test("formatDuration is exported for window labels", () => {
+  assert.equal(formatDuration(60_000), "1m");
+});
