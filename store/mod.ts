@@ -1,0 +1,41 @@
+/**
+ * The local store: DuckDB hot tables (`<data>/metrics.duckdb`) plus hive-partitioned Parquet
+ * (`<data>/parquet/tenant=<t>/metric=<m>/date=<YYYY-MM-DD>/part-<NNNN>.parquet`).
+ *
+ * ```ts
+ * const store = await openStore(config.data_dir, { memoryLimit: config.store.memory_limit, threads: config.store.threads });
+ * const writer = await StoreWriter.open(store);      // exactly-once writeBatch(events, alerts)
+ * const archiver = await ParquetArchiver.open(store); // exportCold / compact / applyRetention
+ * const reader = await StoreReader.open(store);       // API queries + readOnlyQuery
+ * ```
+ *
+ * @module
+ */
+export { openStore, type OpenStoreOptions, Store, type StoreResources } from "./open.ts";
+export { StoreWriter, type StoreWriterOptions, type WriteResult, type WriterStats } from "./writer.ts";
+export {
+  type CompactStats,
+  type ExportStats,
+  ParquetArchiver,
+  reconcileParquet,
+  type ReconcileStats,
+  type RetentionStats,
+} from "./parquet.ts";
+export {
+  type Aggregation,
+  type AlertsQuery,
+  type BucketRow,
+  type BucketsQuery,
+  type Catalog,
+  type CatalogGroup,
+  type DiskUsage,
+  type PointRow,
+  type PointsQuery,
+  QueryError,
+  type QueryResult,
+  type ReadOnlyQueryOptions,
+  type SeriesInfo,
+  type StoredAlert,
+  StoreReader,
+} from "./query.ts";
+export { SCHEMA_VERSION } from "./schema.ts";

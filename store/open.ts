@@ -1,0 +1,160 @@
+/**
+ * Opens the local store: the DuckDB file `<data>/metrics.duckdb`, locked into the data directory
+ * with DuckDB's own settings (DuckDB does file I/O natively, outside Deno's permission sandbox).
+ *
+ * Confinement, measured on DuckDB 1.5.6: `allowed_directories` alone confines nothing (with external
+ * access on, every path is allowed); `enable_external_access=false` alone blocks everything, including
+ * Parquet in the data dir. Together they allow exactly the data dir (plus the database's own
+ * `.wal`/`.tmp` files); `..` escapes are refused. Then `lock_configuration=true` makes them final.
+ *
+ * @module
+ */
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { RwLock } from "./lock.ts";
+import { DB_FILE, joinPath, PARQUET_DIR, sqlString } from "./paths.ts";
+import { ensureSchema, readSchemaVersion, SCHEMA_VERSION } from "./schema.ts";
+import { reconcileParquet } from "./parquet.ts";
+
+/** Resource settings (the `store` section of the config). */
+export interface StoreResources {
+  /** DuckDB memory limit, e.g. `256MB`. */
+  memoryLimit: string;
+  /** DuckDB worker threads. */
+  threads: number;
+}
+
+/** How to open the store. */
+export interface OpenStoreOptions {
+  /** Open without writing anything (for `eventops query` while no agent holds the file). */
+  readOnly?: boolean;
+  /** WAL size that triggers an automatic checkpoint (DuckDB `checkpoint_threshold`); default `64MB`. */
+  checkpointThreshold?: string;
+}
+
+/** An open store: one DuckDB instance plus the paths and locks shared by writer, archiver and readers. */
+export class Store {
+  /** Absolute, symlink-free data directory. */
+  readonly dataDir: string;
+  /** Absolute path of `metrics.duckdb`. */
+  readonly dbPath: string;
+  /** Absolute path of the Parquet tree. */
+  readonly parquetDir: string;
+  /** Whether the database was opened read-only. */
+  readonly readOnly: boolean;
+  /** The DuckDB instance. */
+  readonly instance: DuckDBInstance;
+  /** Held shared by queries and exclusively while Parquet files are renamed/removed and committed. */
+  readonly files: RwLock = new RwLock();
+  /** Whether this open created the database. */
+  readonly created: boolean;
+  #viewGeneration = 0;
+  #connections = new Set<DuckDBConnection>();
+  #closed = false;
+
+  /** @internal Use {@link openStore}. */
+  constructor(init: { dataDir: string; readOnly: boolean; instance: DuckDBInstance; created: boolean }) {
+    this.dataDir = init.dataDir;
+    this.dbPath = joinPath(init.dataDir, DB_FILE);
+    this.parquetDir = joinPath(init.dataDir, PARQUET_DIR);
+    this.readOnly = init.readOnly;
+    this.instance = init.instance;
+    this.created = init.created;
+  }
+
+  /** Opens a new connection on the instance; closed with the store. */
+  async connect(): Promise<DuckDBConnection> {
+    if (this.#closed) throw new Error("store is closed");
+    const conn = await this.instance.connect();
+    this.#connections.add(conn);
+    return conn;
+  }
+
+  /** Closes one connection opened with {@link connect}. */
+  release(conn: DuckDBConnection): void {
+    if (this.#connections.delete(conn)) conn.closeSync();
+  }
+
+  /** Changes whenever the set of Parquet files may have changed (views are rebuilt lazily). */
+  get viewGeneration(): number {
+    return this.#viewGeneration;
+  }
+
+  /** Marks the `metrics_all` views stale. */
+  invalidateViews(): void {
+    this.#viewGeneration++;
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes every connection and the database (a final checkpoint when writable). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const conn of this.#connections) conn.closeSync();
+    this.#connections.clear();
+    this.instance.closeSync();
+  }
+}
+
+/**
+ * Opens (creating when needed) the store in `dataDir`, confines DuckDB to it and locks the
+ * configuration. A writable open also creates the schema and reconciles the Parquet tree with its
+ * manifest (removes leftovers of an interrupted export or compaction).
+ */
+export async function openStore(
+  dataDir: string,
+  resources: StoreResources,
+  options: OpenStoreOptions = {},
+): Promise<Store> {
+  const readOnly = options.readOnly ?? false;
+  if (!readOnly) await Deno.mkdir(joinPath(dataDir, PARQUET_DIR), { recursive: true });
+  const absDir = await Deno.realPath(dataDir);
+  const config: Record<string, string> = {
+    memory_limit: resources.memoryLimit,
+    threads: String(resources.threads),
+    autoinstall_known_extensions: "false",
+    autoload_known_extensions: "false",
+    checkpoint_threshold: options.checkpointThreshold ?? "64MB",
+  };
+  if (readOnly) config.access_mode = "READ_ONLY";
+  const instance = await DuckDBInstance.create(joinPath(absDir, DB_FILE), config);
+  let setup: DuckDBConnection | undefined;
+  try {
+    setup = await instance.connect();
+    await setup.run(`SET allowed_directories = [${sqlString(`${absDir}/`)}]`);
+    await setup.run("SET enable_external_access = false");
+    await setup.run("SET GLOBAL TimeZone = 'UTC'");
+    await setup.run("SET lock_configuration = true");
+    let created = false;
+    if (readOnly) {
+      const version = await readSchemaVersion(setup);
+      if (version === 0) throw new Error(`no store in ${absDir}`);
+      if (version > SCHEMA_VERSION) {
+        throw new Error(
+          `store schema version ${version} is newer than this agent supports (${SCHEMA_VERSION})`,
+        );
+      }
+    } else {
+      created = (await ensureSchema(setup)).created;
+    }
+    setup.closeSync();
+    setup = undefined;
+    const store = new Store({ dataDir: absDir, readOnly, instance, created });
+    if (!readOnly) {
+      try {
+        await reconcileParquet(store);
+      } catch (error) {
+        store.close();
+        throw error;
+      }
+    }
+    return store;
+  } catch (error) {
+    setup?.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+}

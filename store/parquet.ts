@@ -1,0 +1,672 @@
+/**
+ * Cold storage: hot rows move to hive-partitioned Parquet files, small parts are compacted, old
+ * partitions are deleted.
+ *
+ * ```
+ * <data>/parquet/tenant=<t>/metric=<m>/date=<YYYY-MM-DD>/part-<NNNN>.parquet
+ * ```
+ *
+ * Files hold every column except `tenant`, `metric` (from the path) and `id` (derived from the source
+ * columns). The table `parquet_parts` is the manifest: a part file is committed exactly when its
+ * manifest row is. Every change follows the same protocol, so a crash at any point neither loses nor
+ * duplicates a row:
+ *
+ * 1. DuckDB writes new files under a temporary name (`<data>/.staging/<uuid>/…`, or `.…parquet.tmp`
+ *    inside the partition) that the `*.parquet` glob of the view never matches;
+ * 2. in ONE DuckDB transaction: the manifest rows change, and for an export the moved rows are
+ *    deleted from `metrics` and their source keys added to `exported_keys` (so replays stay
+ *    exactly-once);
+ * 3. holding the store's file lock exclusively (queries wait): Deno links the temporary files to
+ *    their final names (`link` never overwrites), the transaction commits, old files are removed.
+ *
+ * A crash before the commit leaves final-named files that the manifest does not list: the rows are
+ * still hot (or still in the old parts), so {@link reconcileParquet} (run by every writable open)
+ * deletes them. A crash after the commit leaves superseded files the manifest no longer lists:
+ * deleted the same way. Temporary files and the staging directory are always deleted.
+ *
+ * @module
+ */
+import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { Mutex } from "./lock.ts";
+import type { Store } from "./open.ts";
+import {
+  joinPath,
+  parsePartitionDir,
+  partFileName,
+  partitionDir,
+  type PartitionKey,
+  partNumber,
+  sqlString,
+  TMP_SUFFIX,
+  utcDate,
+} from "./paths.ts";
+
+/** Outcome of {@link ParquetArchiver.exportCold}. */
+export interface ExportStats {
+  /** Rows moved from the hot table to Parquet. */
+  rows: number;
+  /** Part files written. */
+  files: number;
+  /** Bytes written. */
+  bytes: number;
+  /** Partitions touched. */
+  partitions: number;
+  /** Old rows left hot because their tenant name is too long for a directory name (> 77 bytes). */
+  skipped: number;
+  ms: number;
+}
+
+/** Outcome of {@link ParquetArchiver.compact}. */
+export interface CompactStats {
+  /** Partitions compacted. */
+  partitions: number;
+  /** Part files merged (and removed). */
+  filesIn: number;
+  /** Part files written. */
+  files: number;
+  rows: number;
+  /** Bytes of the new files. */
+  bytes: number;
+  ms: number;
+}
+
+/** Outcome of {@link ParquetArchiver.applyRetention}. */
+export interface RetentionStats {
+  /** Partitions (days) deleted. */
+  partitions: number;
+  /** Part files deleted. */
+  files: number;
+  /** Bytes freed by deleted files. */
+  bytes: number;
+  /** Rows of the deleted files. */
+  rows: number;
+  /** Hot rows older than the cutoff deleted as well. */
+  hotRows: number;
+  ms: number;
+}
+
+/** Outcome of {@link reconcileParquet}. */
+export interface ReconcileStats {
+  /** Final-named part files not in the manifest, removed (leftovers of an interrupted change). */
+  orphansRemoved: number;
+  /** Temporary files and staging directories removed. */
+  tempRemoved: number;
+  /** Manifest rows whose file was missing, dropped. */
+  missingDropped: number;
+  /** Part files found next to a brand-new database and adopted into it. */
+  adopted: number;
+}
+
+/** Tenant/metric values longer than this (UTF-8 bytes) stay hot: 3 x 77 + 7 fits a 240-byte name. */
+const MAX_PATH_VALUE_BYTES = 77;
+const STAGING_DIR = ".staging";
+
+/** Columns stored in Parquet files, in file order. */
+const FILE_COLUMNS =
+  `host, "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index`;
+
+interface ManifestRow {
+  path: string;
+  key: PartitionKey;
+  part: number;
+  rows: number;
+  bytes: number;
+  minTs: number | null;
+  maxTs: number | null;
+}
+
+interface PartRow {
+  path: string;
+  tenant: string;
+  metric: string;
+  date: string;
+  rows: number;
+  bytes: number;
+}
+
+/** Runs export, compaction and retention on its own connection, one job at a time. */
+export class ParquetArchiver {
+  readonly #store: Store;
+  readonly #mutex = new Mutex();
+  #connection: Promise<DuckDBConnection> | undefined;
+  #closed = false;
+
+  /** An archiver on its own connection, opened on first use. The store must be writable. */
+  constructor(store: Store) {
+    if (store.readOnly) throw new Error("store is open read-only");
+    this.#store = store;
+  }
+
+  /** Opens the archiver (and its connection) now. */
+  static async open(store: Store): Promise<ParquetArchiver> {
+    const archiver = new ParquetArchiver(store);
+    await archiver.#conn();
+    return archiver;
+  }
+
+  #conn(): Promise<DuckDBConnection> {
+    if (this.#closed) return Promise.reject(new Error("archiver is closed"));
+    this.#connection ??= this.#store.connect();
+    return this.#connection;
+  }
+
+  /** Releases the archiver's connection (waits for a running job). */
+  close(): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      if (this.#connection !== undefined && !this.#store.closed) this.#store.release(await this.#connection);
+    });
+  }
+
+  /**
+   * Moves hot rows with `ts < nowMs - olderThanMs` to Parquet, one new part per tenant/metric/UTC day,
+   * and deletes them from the hot table in the same transaction.
+   */
+  exportCold(olderThanMs: number, nowMs: number): Promise<ExportStats> {
+    return this.#mutex.run(() => this.#exportCold(nowMs - olderThanMs));
+  }
+
+  /** Merges the parts of every partition that has at least `minParts` parts into one part. */
+  compact(minParts: number): Promise<CompactStats> {
+    return this.#mutex.run(() => this.#compact(Math.max(2, minParts)));
+  }
+
+  /**
+   * Deletes partitions whose day is entirely older than `nowMs - retentionMs` (and hot rows older
+   * than that instant). `retentionMs <= 0` keeps everything.
+   */
+  applyRetention(retentionMs: number, nowMs: number): Promise<RetentionStats> {
+    return this.#mutex.run(() => this.#applyRetention(retentionMs, nowMs));
+  }
+
+  async #exportCold(cutoffMs: number): Promise<ExportStats> {
+    const started = performance.now();
+    const store = this.#store;
+    const conn = await this.#conn();
+    const cutoff = BigInt(Math.floor(cutoffMs));
+    const stats: ExportStats = { rows: 0, files: 0, bytes: 0, partitions: 0, skipped: 0, ms: 0 };
+    const stagingRoot = joinPath(store.dataDir, STAGING_DIR);
+    const staging = joinPath(stagingRoot, crypto.randomUUID());
+    const linked: string[] = [];
+    let committed = false;
+    await conn.run("BEGIN TRANSACTION");
+    try {
+      const fits = `strlen(tenant) <= ${MAX_PATH_VALUE_BYTES} AND strlen(metric) <= ${MAX_PATH_VALUE_BYTES}`;
+      const old = `ts < make_timestamptz($1::BIGINT * 1000)`;
+      const groups = await conn.runAndReadAll(
+        `SELECT tenant, metric, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d') AS date, count(*)::DOUBLE,
+                epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, bool_and(${fits})
+         FROM metrics WHERE ${old} GROUP BY ALL`,
+        [cutoff],
+      );
+      const partitions = new Map<string, { key: PartitionKey; rows: number; minTs: number; maxTs: number }>();
+      for (const [tenant, metric, date, rows, minTs, maxTs, ok] of groups.getRows()) {
+        if (ok !== true) {
+          stats.skipped += Number(rows);
+          continue;
+        }
+        const key = { tenant: String(tenant), metric: String(metric), date: String(date) };
+        partitions.set(partitionDir(key), {
+          key,
+          rows: Number(rows),
+          minTs: Number(minTs),
+          maxTs: Number(maxTs),
+        });
+      }
+      if (partitions.size === 0) {
+        await conn.run("ROLLBACK");
+        stats.ms = performance.now() - started;
+        return stats;
+      }
+      await Deno.mkdir(staging, { recursive: true });
+      const copied = await conn.runAndReadAll(
+        `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
+               FROM metrics WHERE ${old} AND ${fits} ORDER BY tenant, metric, ts, host)
+         TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (tenant, metric, date))`,
+        [cutoff],
+      );
+      const copiedRows = Number(copied.getRows()[0]?.[0] ?? 0);
+      const expected = [...partitions.values()].reduce((sum, p) => sum + p.rows, 0);
+      if (copiedRows !== expected) throw new Error(`export wrote ${copiedRows} rows, expected ${expected}`);
+
+      // Staged files, keyed by the partition DuckDB's own directory names decode to.
+      const staged = await listParquetFiles(staging);
+      const fileRows = await parquetRowCounts(conn, staged.map((f) => f.abs));
+      const manifest: ManifestRow[] = [];
+      const moves: { from: string; to: string }[] = [];
+      for (const file of staged) {
+        const key = parsePartitionDir(file.dir);
+        const partition = key && partitions.get(partitionDir(key));
+        if (!key || !partition) throw new Error(`unexpected staged file ${file.rel}`);
+        const dir = joinPath(store.parquetDir, partitionDir(key));
+        await Deno.mkdir(dir, { recursive: true });
+        const part = await nextPartNumber(
+          dir,
+          manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
+        );
+        const rel = joinPath(partitionDir(key), partFileName(part));
+        const bytes = (await Deno.stat(file.abs)).size;
+        manifest.push({
+          path: rel,
+          key,
+          part,
+          rows: fileRows.get(file.abs) ?? 0,
+          bytes,
+          minTs: partition.minTs,
+          maxTs: partition.maxTs,
+        });
+        moves.push({ from: file.abs, to: joinPath(store.parquetDir, rel) });
+        stats.bytes += bytes;
+      }
+      if (manifest.reduce((sum, m) => sum + m.rows, 0) !== expected) {
+        throw new Error("staged row counts differ");
+      }
+      await conn.run(
+        `INSERT INTO exported_keys
+         SELECT src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE
+         FROM metrics WHERE ${old} AND ${fits} ORDER BY src_topic, src_partition, src_offset, src_index`,
+        [cutoff],
+      );
+      const deleted = await conn.run(`DELETE FROM metrics WHERE ${old} AND ${fits}`, [cutoff]);
+      if (Number(deleted.rowsChanged) !== expected) throw new Error("deleted row count differs");
+      await insertManifest(conn, manifest);
+
+      await store.files.write(async () => {
+        for (const move of moves) {
+          await Deno.link(move.from, move.to); // fails instead of overwriting
+          linked.push(move.to);
+        }
+        await conn.run("COMMIT");
+        committed = true;
+        store.invalidateViews();
+      });
+      stats.rows = expected;
+      stats.files = manifest.length;
+      stats.partitions = partitions.size;
+    } catch (error) {
+      if (!committed) {
+        await conn.run("ROLLBACK").catch(() => undefined);
+        await store.files.write(async () => {
+          for (const path of linked) await Deno.remove(path).catch(() => undefined);
+        });
+      }
+      throw error;
+    } finally {
+      await Deno.remove(staging, { recursive: true }).catch(() => undefined);
+      await removeIfEmpty(stagingRoot);
+    }
+    stats.ms = performance.now() - started;
+    return stats;
+  }
+
+  async #compact(minParts: number): Promise<CompactStats> {
+    const started = performance.now();
+    const stats: CompactStats = { partitions: 0, filesIn: 0, files: 0, rows: 0, bytes: 0, ms: 0 };
+    const candidates = await (await this.#conn()).runAndReadAll(
+      `SELECT tenant, metric, date::VARCHAR FROM parquet_parts GROUP BY ALL HAVING count(*) >= $1::INTEGER
+       ORDER BY ALL`,
+      [minParts],
+    );
+    for (const [tenant, metric, date] of candidates.getRows()) {
+      const key = { tenant: String(tenant), metric: String(metric), date: String(date) };
+      const merged = await this.#compactPartition(key);
+      if (merged === undefined) continue;
+      stats.partitions++;
+      stats.filesIn += merged.filesIn;
+      stats.files++;
+      stats.rows += merged.rows;
+      stats.bytes += merged.bytes;
+    }
+    stats.ms = performance.now() - started;
+    return stats;
+  }
+
+  async #compactPartition(
+    key: PartitionKey,
+  ): Promise<{ filesIn: number; rows: number; bytes: number } | undefined> {
+    const store = this.#store;
+    const conn = await this.#conn();
+    const parts = await manifestParts(conn, "tenant = $1 AND metric = $2 AND date = $3::DATE", [
+      key.tenant,
+      key.metric,
+      key.date,
+    ]);
+    if (parts.length < 2) return undefined;
+    const dir = joinPath(store.parquetDir, partitionDir(key));
+    const tmp = joinPath(dir, `.compact-${crypto.randomUUID()}${TMP_SUFFIX}`);
+    const expected = parts.reduce((sum, p) => sum + p.rows, 0);
+    let linkedTo: string | undefined;
+    let committed = false;
+    try {
+      const files = parts.map((p) => sqlString(joinPath(store.parquetDir, p.path))).join(", ");
+      const copied = await conn.runAndReadAll(
+        `COPY (SELECT ${FILE_COLUMNS} FROM read_parquet([${files}], hive_partitioning = false) ORDER BY ts, host)
+         TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      const rows = Number(copied.getRows()[0]?.[0] ?? 0);
+      if (rows !== expected) {
+        throw new Error(`compaction of ${partitionDir(key)} wrote ${rows} rows, expected ${expected}`);
+      }
+      const part = await nextPartNumber(dir, []);
+      const rel = joinPath(partitionDir(key), partFileName(part));
+      const bytes = (await Deno.stat(tmp)).size;
+      const bounds = await conn.runAndReadAll(
+        `SELECT epoch_ms(min(min_ts))::DOUBLE, epoch_ms(max(max_ts))::DOUBLE FROM parquet_parts
+         WHERE path IN (SELECT unnest($1::VARCHAR[]))`,
+        [listValue(parts.map((p) => p.path))],
+      );
+      const [minTs, maxTs] = bounds.getRows()[0];
+      await conn.run("BEGIN TRANSACTION");
+      try {
+        await conn.run("DELETE FROM parquet_parts WHERE path IN (SELECT unnest($1::VARCHAR[]))", [
+          listValue(parts.map((p) => p.path)),
+        ]);
+        await insertManifest(conn, [{
+          path: rel,
+          key,
+          part,
+          rows,
+          bytes,
+          minTs: minTs === null ? null : Number(minTs),
+          maxTs: maxTs === null ? null : Number(maxTs),
+        }]);
+        await store.files.write(async () => {
+          const target = joinPath(store.parquetDir, rel);
+          await Deno.link(tmp, target);
+          linkedTo = target;
+          await conn.run("COMMIT");
+          committed = true;
+          store.invalidateViews();
+          for (const p of parts) await Deno.remove(joinPath(store.parquetDir, p.path)).catch(() => undefined);
+        });
+      } catch (error) {
+        if (!committed) {
+          await conn.run("ROLLBACK").catch(() => undefined);
+          if (linkedTo !== undefined) {
+            const path = linkedTo;
+            await store.files.write(() => Deno.remove(path).catch(() => undefined));
+          }
+        }
+        throw error;
+      }
+      return { filesIn: parts.length, rows, bytes };
+    } finally {
+      await Deno.remove(tmp).catch(() => undefined);
+    }
+  }
+
+  async #applyRetention(retentionMs: number, nowMs: number): Promise<RetentionStats> {
+    const started = performance.now();
+    const stats: RetentionStats = { partitions: 0, files: 0, bytes: 0, rows: 0, hotRows: 0, ms: 0 };
+    if (!(retentionMs > 0)) return stats;
+    const store = this.#store;
+    const conn = await this.#conn();
+    const cutoffMs = nowMs - retentionMs;
+    // A day is deleted when all of it is older than the cutoff: date < the cutoff's day.
+    const cutoffDate = utcDate(cutoffMs);
+    const parts = await manifestParts(conn, "date < $1::DATE", [cutoffDate]);
+    let committed = false;
+    await conn.run("BEGIN TRANSACTION");
+    try {
+      await conn.run("DELETE FROM parquet_parts WHERE date < $1::DATE", [cutoffDate]);
+      await conn.run("DELETE FROM exported_keys WHERE date < $1::DATE", [cutoffDate]);
+      const hot = await conn.run("DELETE FROM metrics WHERE ts < make_timestamptz($1::BIGINT * 1000)", [
+        BigInt(Math.floor(cutoffMs)),
+      ]);
+      stats.hotRows = Number(hot.rowsChanged);
+      // Old alert transitions go too, except the latest one per fingerprint (rule state on restart).
+      await conn.run(
+        `DELETE FROM alerts WHERE ts < make_timestamptz($1::BIGINT * 1000)
+           AND seq NOT IN (SELECT max(seq) FROM alerts GROUP BY fingerprint)`,
+        [BigInt(Math.floor(cutoffMs))],
+      );
+      await store.files.write(async () => {
+        await conn.run("COMMIT");
+        committed = true;
+        store.invalidateViews();
+        for (const part of parts) {
+          await Deno.remove(joinPath(store.parquetDir, part.path)).catch(() => undefined);
+        }
+      });
+    } catch (error) {
+      if (!committed) await conn.run("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+    const days = new Set(parts.map((p) => `${p.tenant}\u0000${p.metric}\u0000${p.date}`));
+    stats.partitions = days.size;
+    stats.files = parts.length;
+    stats.bytes = parts.reduce((sum, p) => sum + p.bytes, 0);
+    stats.rows = parts.reduce((sum, p) => sum + p.rows, 0);
+    await removeEmptyDirs(store.parquetDir);
+    stats.ms = performance.now() - started;
+    return stats;
+  }
+}
+
+async function manifestParts(
+  conn: DuckDBConnection,
+  where: string,
+  params: DuckDBValue[],
+): Promise<PartRow[]> {
+  const reader = await conn.runAndReadAll(
+    `SELECT path, tenant, metric, date::VARCHAR, rows::DOUBLE, bytes::DOUBLE FROM parquet_parts WHERE ${where}
+     ORDER BY path`,
+    params,
+  );
+  return reader.getRows().map(([path, tenant, metric, date, rows, bytes]) => ({
+    path: String(path),
+    tenant: String(tenant),
+    metric: String(metric),
+    date: String(date),
+    rows: Number(rows),
+    bytes: Number(bytes),
+  }));
+}
+
+async function insertManifest(conn: DuckDBConnection, rows: readonly ManifestRow[]): Promise<void> {
+  for (const row of rows) {
+    await conn.run(
+      `INSERT INTO parquet_parts VALUES ($1, $2, $3, $4::DATE, $5::INTEGER, $6::BIGINT, $7::BIGINT,
+         make_timestamptz($8::BIGINT * 1000), make_timestamptz($9::BIGINT * 1000), now())`,
+      [
+        row.path,
+        row.key.tenant,
+        row.key.metric,
+        row.key.date,
+        row.part,
+        BigInt(row.rows),
+        BigInt(row.bytes),
+        row.minTs === null ? null : BigInt(row.minTs),
+        row.maxTs === null ? null : BigInt(row.maxTs),
+      ],
+    );
+  }
+}
+
+/** Row counts of Parquet files from their metadata. */
+async function parquetRowCounts(
+  conn: DuckDBConnection,
+  files: readonly string[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (files.length === 0) return counts;
+  const list = files.map(sqlString).join(", ");
+  const reader = await conn.runAndReadAll(
+    `SELECT file_name, sum(row_group_num_rows)::DOUBLE
+     FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata([${list}]))
+     GROUP BY ALL`,
+  );
+  for (const [file, rows] of reader.getRows()) counts.set(String(file), Number(rows));
+  return counts;
+}
+
+/** Next free part number in a partition directory (also above `pending` ones not yet on disk). */
+async function nextPartNumber(dir: string, pending: readonly { part: number }[]): Promise<number> {
+  let max = 0;
+  for (const p of pending) max = Math.max(max, p.part);
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const n = partNumber(entry.name);
+      if (n !== undefined) max = Math.max(max, n);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return max + 1;
+}
+
+interface FoundFile {
+  /** Absolute path. */
+  abs: string;
+  /** Path relative to the listed root. */
+  rel: string;
+  /** Directory relative to the listed root. */
+  dir: string;
+  name: string;
+}
+
+/** Every regular file three directory levels below `root` (`tenant=/metric=/date=/file`). */
+async function listPartitionFiles(root: string): Promise<FoundFile[]> {
+  const out: FoundFile[] = [];
+  async function walk(dir: string, rel: string, depth: number): Promise<void> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const abs = joinPath(dir, entry.name);
+      const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
+      if (depth < 3 && entry.isDirectory) await walk(abs, childRel, depth + 1);
+      else if (depth === 3 && entry.isFile) out.push({ abs, rel: childRel, dir: rel, name: entry.name });
+    }
+  }
+  await walk(root, "", 0);
+  return out;
+}
+
+async function listParquetFiles(root: string): Promise<FoundFile[]> {
+  return (await listPartitionFiles(root)).filter((f) => f.name.endsWith(".parquet"));
+}
+
+async function removeIfEmpty(dir: string): Promise<boolean> {
+  try {
+    await Deno.remove(dir); // fails when not empty
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes empty partition directories below `root` (never `root` itself). */
+async function removeEmptyDirs(root: string): Promise<void> {
+  async function prune(dir: string): Promise<boolean> {
+    let empty = true;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      return false;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory && await prune(joinPath(dir, entry.name))) continue;
+      empty = false;
+    }
+    return empty && dir !== root && await removeIfEmpty(dir);
+  }
+  await prune(root);
+}
+
+/**
+ * Brings the Parquet tree in line with the manifest after a crash: removes the staging directory,
+ * temporary files and unlisted part files, drops manifest rows whose file is gone. When the database
+ * was just created next to an existing tree (the `.duckdb` file was deleted), part files are adopted
+ * instead: listed in the manifest and their source keys added to `exported_keys`.
+ */
+export async function reconcileParquet(store: Store): Promise<ReconcileStats> {
+  const stats: ReconcileStats = { orphansRemoved: 0, tempRemoved: 0, missingDropped: 0, adopted: 0 };
+  const stagingRoot = joinPath(store.dataDir, STAGING_DIR);
+  try {
+    await Deno.remove(stagingRoot, { recursive: true });
+    stats.tempRemoved++;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const conn = await store.connect();
+  try {
+    const listed = new Set((await manifestParts(conn, "true", [])).map((p) => p.path));
+    const found = await listPartitionFiles(store.parquetDir);
+    const present = new Set<string>();
+    const adopt: FoundFile[] = [];
+    for (const file of found) {
+      if (file.name.endsWith(TMP_SUFFIX)) {
+        await Deno.remove(file.abs);
+        stats.tempRemoved++;
+        continue;
+      }
+      if (partNumber(file.name) === undefined || parsePartitionDir(file.dir) === undefined) continue;
+      if (listed.has(file.rel)) present.add(file.rel);
+      else if (store.created) adopt.push(file);
+      else {
+        await Deno.remove(file.abs);
+        stats.orphansRemoved++;
+      }
+    }
+    const missing = [...listed].filter((path) => !present.has(path));
+    if (missing.length > 0) {
+      await conn.run("DELETE FROM parquet_parts WHERE path IN (SELECT unnest($1::VARCHAR[]))", [
+        listValue(missing),
+      ]);
+      stats.missingDropped = missing.length;
+    }
+    if (adopt.length > 0) stats.adopted = await adoptParts(conn, adopt);
+    await removeEmptyDirs(store.parquetDir);
+  } finally {
+    store.release(conn);
+  }
+  if (stats.orphansRemoved + stats.missingDropped + stats.adopted > 0) store.invalidateViews();
+  return stats;
+}
+
+async function adoptParts(conn: DuckDBConnection, files: readonly FoundFile[]): Promise<number> {
+  const counts = await parquetRowCounts(conn, files.map((f) => f.abs));
+  await conn.run("BEGIN TRANSACTION");
+  try {
+    const manifest: ManifestRow[] = [];
+    for (const file of files) {
+      const key = parsePartitionDir(file.dir)!;
+      const bounds = await conn.runAndReadAll(
+        `SELECT epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE FROM read_parquet(${
+          sqlString(file.abs)
+        })`,
+      );
+      const [minTs, maxTs] = bounds.getRows()[0];
+      manifest.push({
+        path: file.rel,
+        key,
+        part: partNumber(file.name)!,
+        rows: counts.get(file.abs) ?? 0,
+        bytes: (await Deno.stat(file.abs)).size,
+        minTs: minTs === null ? null : Number(minTs),
+        maxTs: maxTs === null ? null : Number(maxTs),
+      });
+      await conn.run(
+        `INSERT INTO exported_keys SELECT src_topic, src_partition, src_offset, src_index, $1::DATE
+         FROM read_parquet(${sqlString(file.abs)}) ORDER BY ALL`,
+        [key.date],
+      );
+    }
+    await insertManifest(conn, manifest);
+    await conn.run("COMMIT");
+  } catch (error) {
+    await conn.run("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+  return files.length;
+}
+
+/** Alias of {@link ParquetArchiver}. */
+export { ParquetArchiver as Archiver };

@@ -1,0 +1,575 @@
+/**
+ * The read side of the store, for the HTTP API and `eventops query`.
+ *
+ * Everything reads ONE view, `metrics_all`: the hot table plus
+ * `read_parquet('<data>/parquet/tenant=*\/metric=*\/date=*\/*.parquet', hive_partitioning = true)`,
+ * with `tenant`, `metric` and `date` (UTC day) as columns, so filters on them prune Parquet files
+ * (filters on `ts` also add a `date` filter). The view is a TEMP view per connection, rebuilt when
+ * the set of Parquet files changes (and hot-only while there are none: `read_parquet` on an empty glob
+ * fails). Queries hold the store's file lock shared, so an export/compaction swap is never half seen.
+ *
+ * All request values are bound parameters; results come back from DuckDB as one JSON string
+ * (`json_group_array`), which is far cheaper under Deno than converting values one by one.
+ *
+ * @module
+ */
+import { type DuckDBConnection, type DuckDBValue, type Json, StatementType } from "@duckdb/node-api";
+import type { Alert, AlertState, Severity } from "../model/alert.ts";
+import { JsonSafeConverter } from "./convert.ts";
+import type { Store } from "./open.ts";
+import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
+
+/** An alert as stored: the contract plus its insertion sequence number (SSE event id). */
+export type StoredAlert = Alert & { seq: number };
+
+/** One stored series. */
+export interface SeriesInfo {
+  tenant: string;
+  host: string;
+  metric: string;
+  rows: number;
+  /** Oldest point, epoch ms. */
+  first_ts: number;
+  /** Newest point, epoch ms. */
+  last_ts: number;
+  /** Unit of the newest point. */
+  unit?: string;
+}
+
+/** Per-host or per-metric roll-up of the catalog. */
+export interface CatalogGroup {
+  /** Host or metric name. */
+  name: string;
+  /** Tenant (hosts only). */
+  tenant?: string;
+  series: number;
+  rows: number;
+  first_ts: number;
+  last_ts: number;
+}
+
+/** What the store holds (hot and cold). */
+export interface Catalog {
+  tenants: string[];
+  series: SeriesInfo[];
+  hosts: CatalogGroup[];
+  metrics: CatalogGroup[];
+}
+
+/** One stored point. */
+export interface PointRow {
+  ts: number;
+  tenant: string;
+  host: string;
+  metric: string;
+  value: number;
+  unit: string;
+  tags: Record<string, string>;
+  ctx: Record<string, string>;
+}
+
+/** Raw points: ascending by ts, the oldest `limit` that match; `fromMs` inclusive, `toMs` exclusive. */
+export interface PointsQuery {
+  metric: string;
+  tenant?: string;
+  host?: string;
+  fromMs?: number;
+  toMs?: number;
+  limit: number;
+}
+
+/** Aggregations of {@link BucketsQuery}; `p95` is nearest-rank (`quantile_disc`). */
+export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p95";
+
+/** Buckets aligned to multiples of `stepMs` since the epoch; one row per bucket/tenant/host. */
+export interface BucketsQuery {
+  metric: string;
+  tenant?: string;
+  host?: string;
+  fromMs: number;
+  toMs: number;
+  stepMs: number;
+  agg: Aggregation;
+  limit: number;
+}
+
+/** One aggregated bucket (`ts` = bucket start, epoch ms). */
+export interface BucketRow {
+  ts: number;
+  tenant: string;
+  host: string;
+  value: number;
+}
+
+/** Alert listing: newest first (seq descending); `fromMs` inclusive, `toMs` exclusive on `ts`. */
+export interface AlertsQuery {
+  state?: AlertState;
+  severity?: Severity;
+  tenant?: string;
+  host?: string;
+  rule?: string;
+  fromMs?: number;
+  toMs?: number;
+  limit: number;
+}
+
+/** Result of {@link StoreReader.readOnlyQuery}. */
+export interface QueryResult {
+  columns: { name: string; type: string }[];
+  rows: Json[][];
+  /** True when more rows existed than `maxRows`. */
+  truncated: boolean;
+}
+
+/** Limits of {@link StoreReader.readOnlyQuery}. */
+export interface ReadOnlyQueryOptions {
+  /** Most rows returned (default 10,000). */
+  maxRows?: number;
+  /** The query is interrupted after this long (default 30 s). */
+  timeoutMs?: number;
+}
+
+/** Bytes on disk. */
+export interface DiskUsage {
+  /** Everything below. */
+  bytes: number;
+  duckdb: number;
+  wal: number;
+  parquet: number;
+  parquetFiles: number;
+}
+
+/** Raised for SQL that `readOnlyQuery` refuses or that fails; the message is user-facing. */
+export class QueryError extends Error {
+  override name = "QueryError";
+}
+
+const AGGREGATES: Record<Aggregation, string> = {
+  avg: `avg("value")`,
+  min: `min("value")`,
+  max: `max("value")`,
+  last: `arg_max("value", ts)`,
+  count: `count(*)::DOUBLE`,
+  sum: `sum("value")`,
+  p95: `quantile_disc("value", 0.95)`,
+};
+
+const ALERT_JSON =
+  `json_object('seq', seq, 'id', id, 'fingerprint', fingerprint, 'rule', rule, 'tenant', tenant,
+  'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
+  'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', labels,
+  'annotations', annotations)`;
+
+/** Statement types `readOnlyQuery` runs (DESCRIBE, SHOW, SUMMARIZE and PRAGMA table_info are SELECTs). */
+const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Collects WHERE conditions with numbered parameters. */
+class Conditions {
+  readonly parts: string[] = [];
+  readonly params: DuckDBValue[] = [];
+
+  /** Adds a parameter, returning its placeholder. */
+  param(value: DuckDBValue): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  add(sql: string): void {
+    this.parts.push(sql);
+  }
+
+  /** `ts`/`date` range: `fromMs` inclusive, `toMs` exclusive; the date bounds prune Parquet files. */
+  timeRange(fromMs: number | undefined, toMs: number | undefined, withDate: boolean): void {
+    if (fromMs !== undefined) {
+      this.add(`ts >= make_timestamptz(${this.param(BigInt(Math.floor(fromMs)))}::BIGINT * 1000)`);
+      if (withDate) this.add(`date >= ${this.param(utcDate(fromMs))}::DATE`);
+    }
+    if (toMs !== undefined) {
+      this.add(`ts < make_timestamptz(${this.param(BigInt(Math.ceil(toMs)))}::BIGINT * 1000)`);
+      if (withDate) this.add(`date <= ${this.param(utcDate(Math.ceil(toMs) - 1))}::DATE`);
+    }
+  }
+
+  get where(): string {
+    return this.parts.length === 0 ? "" : `WHERE ${this.parts.join(" AND ")}`;
+  }
+}
+
+function limitOf(limit: number): bigint {
+  if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`invalid limit ${limit}`);
+  return BigInt(Math.floor(limit));
+}
+
+interface Slot {
+  conn: DuckDBConnection;
+  generation: number;
+}
+
+/** The SQL of the `metrics_all` view; hot-only when there are no Parquet files. */
+export function metricsAllSql(parquetDir: string, withParquet: boolean): string {
+  const hot = `SELECT id, tenant, host, metric, "value", unit, unit_original, ts, ts_ingest, tags, ctx,
+      src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE AS date, 'hot' AS tier
+    FROM main.metrics`;
+  if (!withParquet) return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}`;
+  const glob = sqlString(joinPath(parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
+  return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}
+    UNION ALL
+    SELECT src_topic || ':' || src_partition || ':' || src_offset || ':' || src_index AS id, tenant, host, metric,
+      "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index,
+      date, 'cold' AS tier
+    FROM read_parquet(${glob}, hive_partitioning = true,
+      hive_types = {'tenant': VARCHAR, 'metric': VARCHAR, 'date': DATE}, hive_types_autocast = false)`;
+}
+
+/** (Re)creates the `metrics_all` TEMP view on a connection. */
+export async function createMetricsView(store: Store, conn: DuckDBConnection): Promise<void> {
+  const glob = sqlString(joinPath(store.parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
+  const found = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM glob(${glob})`);
+  await conn.run(metricsAllSql(store.parquetDir, Number(found.getRows()[0][0]) > 0));
+}
+
+function isNoFilesError(error: unknown): boolean {
+  return error instanceof Error && /No files found that match the pattern/.test(error.message);
+}
+
+/** Reads the store through a small pool of connections (opened on demand). */
+export class StoreReader {
+  readonly #store: Store;
+  readonly #size: number;
+  readonly #slots: Slot[] = [];
+  readonly #idle: Slot[] = [];
+  readonly #waiting: ((slot: Slot) => void)[] = [];
+  #closed = false;
+
+  /** A reader with up to `connections` (default 2) connections, opened on first use. */
+  constructor(store: Store, options: { connections?: number } = {}) {
+    this.#store = store;
+    this.#size = Math.max(1, options.connections ?? 2);
+  }
+
+  /** Opens a reader and its first connection now. */
+  static async open(store: Store, options: { connections?: number } = {}): Promise<StoreReader> {
+    const reader = new StoreReader(store, options);
+    reader.#releaseSlot(await reader.#acquire());
+    return reader;
+  }
+
+  /** Releases the reader's connections. */
+  close(): void {
+    this.#closed = true;
+    if (this.#store.closed) return;
+    for (const slot of this.#slots) this.#store.release(slot.conn);
+  }
+
+  /** Tenants and series (tenant/host/metric) with row counts, first/last ts; hosts and metrics rolled up. */
+  async catalog(): Promise<Catalog> {
+    const series = await this.#json<SeriesInfo[]>(
+      `SELECT coalesce(to_json(list(json_object('tenant', tenant, 'host', host, 'metric', metric, 'rows', n,
+         'first_ts', first_ts, 'last_ts', last_ts, 'unit', unit) ORDER BY tenant, host, metric))::VARCHAR, '[]')
+       FROM (SELECT tenant, host, metric, count(*) AS n, epoch_ms(min(ts)) AS first_ts, epoch_ms(max(ts)) AS last_ts,
+               arg_max(unit, ts) AS unit
+             FROM metrics_all GROUP BY ALL)`,
+      [],
+    );
+    const roll = (key: (s: SeriesInfo) => string, make: (s: SeriesInfo) => CatalogGroup): CatalogGroup[] => {
+      const groups = new Map<string, CatalogGroup>();
+      for (const s of series) {
+        const k = key(s);
+        const g = groups.get(k);
+        if (g === undefined) groups.set(k, make(s));
+        else {
+          g.series++;
+          g.rows += s.rows;
+          g.first_ts = Math.min(g.first_ts, s.first_ts);
+          g.last_ts = Math.max(g.last_ts, s.last_ts);
+        }
+      }
+      return [...groups.values()];
+    };
+    const base = (s: SeriesInfo) => ({ series: 1, rows: s.rows, first_ts: s.first_ts, last_ts: s.last_ts });
+    return {
+      tenants: [...new Set(series.map((s) => s.tenant))],
+      series,
+      hosts: roll(
+        (s) => `${s.tenant}\u0000${s.host}`,
+        (s) => ({ name: s.host, tenant: s.tenant, ...base(s) }),
+      ),
+      metrics: roll((s) => s.metric, (s) => ({ name: s.metric, ...base(s) }))
+        .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    };
+  }
+
+  /** Raw points of one metric, ascending by ts (ties: tenant, host), at most `limit`. */
+  points(q: PointsQuery): Promise<PointRow[]> {
+    const c = new Conditions();
+    c.add(`metric = ${c.param(q.metric)}`);
+    if (q.tenant !== undefined) c.add(`tenant = ${c.param(q.tenant)}`);
+    if (q.host !== undefined) c.add(`host = ${c.param(q.host)}`);
+    c.timeRange(q.fromMs, q.toMs, true);
+    const limit = c.param(limitOf(q.limit));
+    return this.#json<PointRow[]>(
+      `SELECT coalesce(to_json(list(json_object('ts', epoch_ms(ts), 'tenant', tenant, 'host', host,
+         'metric', metric, 'value', "value", 'unit', unit, 'tags', tags, 'ctx', ctx)
+         ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index))::VARCHAR, '[]')
+       FROM (SELECT * FROM metrics_all ${c.where}
+             ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index LIMIT ${limit}::BIGINT)`,
+      c.params,
+    );
+  }
+
+  /** Aggregated buckets (time_bucket with the epoch as origin), ascending by bucket, tenant, host. */
+  buckets(q: BucketsQuery): Promise<BucketRow[]> {
+    if (!(q.stepMs >= 1) || !Number.isFinite(q.stepMs)) throw new RangeError(`invalid stepMs ${q.stepMs}`);
+    const agg = AGGREGATES[q.agg];
+    if (agg === undefined) throw new RangeError(`unknown aggregation ${String(q.agg)}`);
+    const c = new Conditions();
+    const step = c.param(BigInt(Math.floor(q.stepMs)));
+    c.add(`metric = ${c.param(q.metric)}`);
+    if (q.tenant !== undefined) c.add(`tenant = ${c.param(q.tenant)}`);
+    if (q.host !== undefined) c.add(`host = ${c.param(q.host)}`);
+    c.timeRange(q.fromMs, q.toMs, true);
+    const limit = c.param(limitOf(q.limit));
+    return this.#json<BucketRow[]>(
+      `SELECT coalesce(to_json(list(json_object('ts', b, 'tenant', tenant, 'host', host, 'value', v)
+         ORDER BY b, tenant, host))::VARCHAR, '[]')
+       FROM (SELECT epoch_ms(time_bucket(to_milliseconds(${step}::BIGINT), ts, TIMESTAMPTZ '1970-01-01 00:00:00+00')) AS b,
+               tenant, host, ${agg} AS v
+             FROM metrics_all ${c.where} GROUP BY ALL ORDER BY b, tenant, host LIMIT ${limit}::BIGINT)`,
+      c.params,
+    );
+  }
+
+  /** Alert transitions, newest first. */
+  alerts(q: AlertsQuery): Promise<StoredAlert[]> {
+    const c = new Conditions();
+    if (q.state !== undefined) c.add(`state = ${c.param(q.state)}`);
+    if (q.severity !== undefined) c.add(`severity = ${c.param(q.severity)}`);
+    if (q.tenant !== undefined) c.add(`tenant = ${c.param(q.tenant)}`);
+    if (q.host !== undefined) c.add(`host = ${c.param(q.host)}`);
+    if (q.rule !== undefined) c.add(`rule = ${c.param(q.rule)}`);
+    c.timeRange(q.fromMs, q.toMs, false);
+    const limit = c.param(limitOf(q.limit));
+    return this.#json<StoredAlert[]>(
+      `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq DESC))::VARCHAR, '[]')
+       FROM (SELECT * FROM alerts ${c.where} ORDER BY seq DESC LIMIT ${limit}::BIGINT)`,
+      c.params,
+    );
+  }
+
+  /**
+   * Alerts after a position, ascending by seq (SSE replay). The position is a `seq`, or an alert id
+   * (an unknown id gives no alerts).
+   */
+  alertsAfter(after: number | string, limit: number): Promise<StoredAlert[]> {
+    const c = new Conditions();
+    const position = typeof after === "number"
+      ? `${c.param(BigInt(Math.floor(after)))}::BIGINT`
+      : `(SELECT seq FROM alerts WHERE id = ${c.param(after)})`;
+    const limitParam = c.param(limitOf(limit));
+    return this.#json<StoredAlert[]>(
+      `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq))::VARCHAR, '[]')
+       FROM (SELECT * FROM alerts WHERE seq > ${position} ORDER BY seq LIMIT ${limitParam}::BIGINT)`,
+      c.params,
+    );
+  }
+
+  /** The newest transition of every alert fingerprint (to rebuild rule state on restart), by seq. */
+  latestAlertPerFingerprint(): Promise<StoredAlert[]> {
+    return this.#json<StoredAlert[]>(
+      `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq))::VARCHAR, '[]')
+       FROM (SELECT * FROM alerts QUALIFY row_number() OVER (PARTITION BY fingerprint ORDER BY seq DESC) = 1)`,
+      [],
+    );
+  }
+
+  /**
+   * Readiness probe: the store is open read-write, DuckDB answers, and the data directory accepts a
+   * file (catches a full or read-only disk). Never throws.
+   */
+  async writable(): Promise<boolean> {
+    if (this.#store.closed || this.#store.readOnly || this.#closed) return false;
+    try {
+      await this.#withSlot((conn) => conn.run("SELECT 1"));
+      const probe = joinPath(this.#store.dataDir, `.probe-${crypto.randomUUID()}`);
+      await Deno.writeFile(probe, new Uint8Array(1));
+      await Deno.remove(probe);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Bytes of the DuckDB file, its WAL and the Parquet tree. */
+  async diskUsage(): Promise<DiskUsage> {
+    const size = async (path: string) => {
+      try {
+        return (await Deno.stat(path)).size;
+      } catch {
+        return 0;
+      }
+    };
+    const dbPath = joinPath(this.#store.dataDir, DB_FILE);
+    const duckdb = await size(dbPath);
+    const wal = await size(`${dbPath}.wal`);
+    let parquet = 0;
+    let parquetFiles = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Deno.DirEntry[];
+      try {
+        entries = await Array.fromAsync(Deno.readDir(dir));
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const path = joinPath(dir, entry.name);
+        if (entry.isDirectory) await walk(path);
+        else if (entry.isFile) {
+          parquet += await size(path);
+          if (entry.name.endsWith(".parquet")) parquetFiles++;
+        }
+      }
+    };
+    await walk(this.#store.parquetDir);
+    return { bytes: duckdb + wal + parquet, duckdb, wal, parquet, parquetFiles };
+  }
+
+  /**
+   * Runs user SQL read-only (for `eventops query "SQL"`) on a fresh connection: exactly one statement,
+   * which DuckDB's parser must classify as SELECT (incl. WITH, DESCRIBE, SHOW, SUMMARIZE) or EXPLAIN,
+   * executed inside a READ ONLY transaction (so even `EXPLAIN ANALYZE INSERT …` cannot write), with a
+   * row cap and a timeout. `metrics_all` is available. Values are JSON-safe.
+   */
+  async readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
+    const maxRows = Math.max(0, Math.floor(options.maxRows ?? 10_000));
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const store = this.#store;
+    const conn = await store.connect();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await store.files.read(async () => {
+        await createMetricsView(store, conn);
+        let extracted;
+        try {
+          extracted = await conn.extractStatements(sql);
+        } catch (error) {
+          throw new QueryError(cleanMessage(error));
+        }
+        if (extracted.count !== 1) {
+          throw new QueryError(`expected exactly one statement, got ${extracted.count}`);
+        }
+        await conn.run("BEGIN TRANSACTION READ ONLY");
+        try {
+          let prepared;
+          try {
+            prepared = await extracted.prepare(0);
+          } catch (error) {
+            throw new QueryError(cleanMessage(error));
+          }
+          if (!READ_ONLY_TYPES.has(prepared.statementType)) {
+            throw new QueryError(
+              `only SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE and EXPLAIN statements are allowed (got ${
+                StatementType[prepared.statementType] ?? prepared.statementType
+              })`,
+            );
+          }
+          if (prepared.parameterCount > 0) throw new QueryError("query parameters are not supported");
+          timer = setTimeout(() => conn.interrupt(), timeoutMs);
+          let result;
+          try {
+            result = await prepared.stream();
+          } catch (error) {
+            throw new QueryError(cleanMessage(error));
+          }
+          const columns = result.columnNames().map((name, i) => ({
+            name,
+            type: result.columnType(i).toString(),
+          }));
+          const rows: Json[][] = [];
+          let truncated = false;
+          try {
+            for (;;) {
+              const chunk = await result.fetchChunk();
+              if (chunk === null || chunk.rowCount === 0) break;
+              const converted = chunk.convertRows(JsonSafeConverter) as Json[][];
+              for (const row of converted) {
+                if (rows.length >= maxRows) {
+                  truncated = true;
+                  break;
+                }
+                rows.push(row);
+              }
+              if (truncated) break;
+            }
+          } catch (error) {
+            throw new QueryError(cleanMessage(error));
+          }
+          return { columns, rows, truncated };
+        } finally {
+          await conn.run("ROLLBACK").catch(() => undefined);
+        }
+      });
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      store.release(conn);
+    }
+  }
+
+  /** Runs a query returning one JSON text value and parses it. */
+  async #json<T>(sql: string, params: DuckDBValue[]): Promise<T> {
+    const text = await this.#withSlot(async (conn) => {
+      const reader = await conn.runAndReadAll(sql, params);
+      return String(reader.getRows()[0][0]);
+    });
+    return JSON.parse(text) as T;
+  }
+
+  async #withSlot<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    const slot = await this.#acquire();
+    try {
+      return await this.#store.files.read(async () => {
+        for (let attempt = 0;; attempt++) {
+          if (slot.generation !== this.#store.viewGeneration) {
+            const generation = this.#store.viewGeneration;
+            await createMetricsView(this.#store, slot.conn);
+            slot.generation = generation;
+          }
+          try {
+            return await fn(slot.conn);
+          } catch (error) {
+            // Parquet files removed behind our back: rebuild the view once.
+            if (attempt === 0 && isNoFilesError(error)) {
+              slot.generation = -1;
+              continue;
+            }
+            throw error;
+          }
+        }
+      });
+    } finally {
+      this.#releaseSlot(slot);
+    }
+  }
+
+  async #acquire(): Promise<Slot> {
+    if (this.#store.closed || this.#closed) throw new Error("store reader is closed");
+    const slot = this.#idle.pop();
+    if (slot !== undefined) return slot;
+    if (this.#slots.length < this.#size) {
+      const created: Slot = { conn: await this.#store.connect(), generation: -1 };
+      this.#slots.push(created);
+      return created;
+    }
+    return await new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  #releaseSlot(slot: Slot): void {
+    const next = this.#waiting.shift();
+    if (next !== undefined) next(slot);
+    else this.#idle.push(slot);
+  }
+}
+
+function cleanMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^Error: /, "");
+}

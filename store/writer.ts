@@ -1,0 +1,507 @@
+/**
+ * The store writer: one DuckDB transaction per batch of enriched events (+ alerts), exactly once.
+ *
+ * Exactly-once: an event's identity is its source position (topic, partition, offset, index). The
+ * envelope `id` is exactly `eventId(source)`; the table derives `id` from the source columns (a virtual
+ * column: one string less per row), and the writer rejects a batch whose ids disagree with their source
+ * (a contract violation upstream, never bad input). Before appending, the writer asks DuckDB which of the batch's keys
+ * already exist — in `metrics` (hot) or `exported_keys` (moved to Parquet) — restricted to the batch's
+ * offset range per topic/partition, so zone maps skip almost everything, and gets them back as one
+ * string. Duplicates (and repeats inside the batch) are dropped in JS; the rest is appended with
+ * `DuckDBDataChunk` + `appendDataChunk` in chunks of 2048 rows, yielding to the event loop between
+ * chunks. Check and append run in the same transaction, and the writer is the only one, so nothing can
+ * slip in between. The transaction commits to the WAL before `writeBatch` returns; DuckDB
+ * checkpoints automatically when the WAL passes `checkpoint_threshold`.
+ *
+ * @module
+ */
+import {
+  BIGINT,
+  DOUBLE,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBType,
+  type DuckDBValue,
+  INTEGER,
+  TIMESTAMPTZ,
+  VARCHAR,
+} from "@duckdb/node-api";
+import { setImmediate } from "node:timers";
+import type { Envelope } from "../model/envelope.ts";
+import type { Alert } from "../model/alert.ts";
+import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
+import { Mutex } from "./lock.ts";
+import type { Store } from "./open.ts";
+import type { StoredAlert } from "./query.ts";
+
+/** Outcome of one {@link StoreWriter.writeBatch}. */
+export interface WriteResult {
+  /** Events stored by this call. */
+  inserted: number;
+  /** Events skipped because their source key was already stored (or repeated in the batch). */
+  duplicates: number;
+  /** Alerts stored by this call (alerts whose id was already stored are skipped). */
+  alertsInserted: number;
+  /** The alerts stored by this call with their assigned `seq`, ascending. */
+  storedAlerts: StoredAlert[];
+}
+
+/** Cumulative counters of a writer (for the agent's own metrics). */
+export interface WriterStats {
+  batches: number;
+  inserted: number;
+  duplicates: number;
+  alertsInserted: number;
+  /** Time spent looking up existing keys. */
+  checkMs: number;
+  /** Time spent filling and appending data chunks (including yields). */
+  appendMs: number;
+  /** Time spent in COMMIT (WAL write, fsync, automatic checkpoints). */
+  commitMs: number;
+}
+
+/** Writer tuning. */
+export interface StoreWriterOptions {
+  /** Rows per appended data chunk (DuckDB's vector size is 2048). */
+  chunkRows?: number;
+  /** Use the raw chunk path of `store/chunk.ts` when it verifies (default true). */
+  rawChunks?: boolean;
+}
+
+const CHUNK_TYPES: DuckDBType[] = [
+  VARCHAR, // tenant
+  VARCHAR, // host
+  VARCHAR, // metric
+  DOUBLE, // value
+  VARCHAR, // unit
+  VARCHAR, // unit_original
+  TIMESTAMPTZ, // ts
+  TIMESTAMPTZ, // ts_ingest
+  VARCHAR, // tags (JSON)
+  VARCHAR, // ctx (JSON)
+  VARCHAR, // src_topic
+  INTEGER, // src_partition
+  BIGINT, // src_offset
+  INTEGER, // src_index
+];
+
+const ALERT_STRUCT = JSON.stringify([{
+  ord: "INTEGER",
+  id: "VARCHAR",
+  fingerprint: "VARCHAR",
+  rule: "VARCHAR",
+  tenant: "VARCHAR",
+  host: "VARCHAR",
+  metric: "VARCHAR",
+  severity: "VARCHAR",
+  state: "VARCHAR",
+  value: "DOUBLE",
+  threshold: "DOUBLE",
+  starts_at: "BIGINT",
+  ends_at: "BIGINT",
+  ts: "BIGINT",
+  labels: "JSON",
+  annotations: "JSON",
+}]);
+
+const INSERT_ALERTS_SQL = `INSERT INTO alerts
+SELECT (SELECT coalesce(max(seq), 0) FROM alerts) + row_number() OVER (ORDER BY a.ord) AS seq,
+  a.id, a.fingerprint, a.rule, a.tenant, a.host, a.metric, a.severity, a.state, a."value", a.threshold,
+  make_timestamptz(a.starts_at * 1000), make_timestamptz(a.ends_at * 1000), make_timestamptz(a.ts * 1000),
+  a.labels, a.annotations, now()
+FROM (SELECT unnest(from_json($1::JSON, ${`'${ALERT_STRUCT}'`}), recursive := true)) a
+WHERE NOT EXISTS (SELECT 1 FROM alerts x WHERE x.id = a.id)
+RETURNING seq, id`;
+
+/** Yields to the event loop (timers, sockets) without the 1-4 ms clamp of `setTimeout(0)`. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+interface Range {
+  topic: string;
+  partition: number;
+  lo: number;
+  hi: number;
+  lastOffset: number;
+  lastIndex: number;
+}
+
+function rangeKey(topic: string, partition: number): string {
+  return `${partition}\u0000${topic}`;
+}
+
+/** Appends events, deduplicated by source key, and alerts, deduplicated by id; one transaction per call. */
+export class StoreWriter {
+  readonly #store: Store;
+  readonly #chunkRows: number;
+  readonly #mutex = new Mutex();
+  readonly #stats: WriterStats = {
+    batches: 0,
+    inserted: 0,
+    duplicates: 0,
+    alertsInserted: 0,
+    checkMs: 0,
+    appendMs: 0,
+    commitMs: 0,
+  };
+  readonly #options: StoreWriterOptions;
+  #ready: Promise<{ conn: DuckDBConnection; raw: boolean }> | undefined;
+  #raw: boolean | undefined;
+  #closed = false;
+  #maxOffsets: Map<string, number> | undefined;
+
+  /** A writer on its own connection, opened on first use. The store must be writable. */
+  constructor(store: Store, options: StoreWriterOptions = {}) {
+    if (store.readOnly) throw new Error("store is open read-only");
+    this.#store = store;
+    this.#options = options;
+    this.#chunkRows = Math.max(1, Math.min(options.chunkRows ?? 2048, 2048));
+  }
+
+  /** Opens the writer now (connection + raw chunk check) instead of on first use. */
+  static async open(store: Store, options: StoreWriterOptions = {}): Promise<StoreWriter> {
+    const writer = new StoreWriter(store, options);
+    await writer.#connection();
+    return writer;
+  }
+
+  #connection(): Promise<{ conn: DuckDBConnection; raw: boolean }> {
+    this.#ready ??= (async () => {
+      const conn = await this.#store.connect();
+      const raw = this.#options.rawChunks !== false && await rawChunksVerified(conn);
+      this.#raw = raw;
+      return { conn, raw };
+    })();
+    return this.#ready;
+  }
+
+  /**
+   * Stores a batch in ONE transaction, durable (committed to the WAL) when the promise resolves.
+   * Events whose source key is already stored — hot or exported to Parquet — are skipped, so a
+   * replay after a crash, a rebalance or a restart inserts nothing twice. Calls are serialized.
+   */
+  writeBatch(events: readonly Envelope[], alerts: readonly Alert[] = []): Promise<WriteResult> {
+    return this.#mutex.run(() => this.#write(events, alerts));
+  }
+
+  /** Whether the raw (fast) chunk path is in use; undefined until the writer is opened. */
+  get rawChunks(): boolean | undefined {
+    return this.#raw;
+  }
+
+  /**
+   * The events whose source key is not stored yet (first occurrence of repeats), in order: lets the
+   * pipeline skip features and rules for replayed events. `writeBatch` checks again anyway.
+   */
+  filterUnseen(events: readonly Envelope[]): Promise<Envelope[]> {
+    return this.#mutex.run(async () => {
+      if (this.#closed) throw new Error("store writer is closed");
+      if (events.length === 0) return [];
+      const { conn } = await this.#connection();
+      return await this.#freshEvents(conn, events, new Map());
+    });
+  }
+
+  /** A copy of the cumulative counters. */
+  get stats(): WriterStats {
+    return { ...this.#stats };
+  }
+
+  /** Forces a checkpoint (WAL folded into the database file). Not needed per batch. */
+  checkpoint(): Promise<void> {
+    return this.#mutex.run(async () => {
+      const { conn } = await this.#connection();
+      await conn.run("CHECKPOINT");
+    });
+  }
+
+  /** Releases the writer's connection (waits for a running batch). */
+  async close(): Promise<void> {
+    await this.#mutex.run(async () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      if (this.#ready === undefined || this.#store.closed) return;
+      const { conn } = await this.#ready;
+      this.#store.release(conn);
+    });
+  }
+
+  async #write(events: readonly Envelope[], alerts: readonly Alert[]): Promise<WriteResult> {
+    if (this.#closed) throw new Error("store writer is closed");
+    if (events.length === 0 && alerts.length === 0) {
+      return { inserted: 0, duplicates: 0, alertsInserted: 0, storedAlerts: [] };
+    }
+    const { conn, raw } = await this.#connection();
+    const stats = this.#stats;
+    await conn.run("BEGIN TRANSACTION");
+    try {
+      let t = performance.now();
+      const ranges = new Map<string, Range>();
+      const fresh = events.length > 0 ? await this.#freshEvents(conn, events, ranges) : [];
+      stats.checkMs += performance.now() - t;
+      t = performance.now();
+      if (fresh.length > 0) await this.#append(conn, raw, fresh);
+      stats.appendMs += performance.now() - t;
+      const storedAlerts = alerts.length > 0 ? await this.#insertAlerts(conn, alerts) : [];
+      const alertsInserted = storedAlerts.length;
+      t = performance.now();
+      await conn.run("COMMIT");
+      stats.commitMs += performance.now() - t;
+      this.#raiseWatermarks(ranges);
+      stats.batches++;
+      stats.inserted += fresh.length;
+      stats.duplicates += events.length - fresh.length;
+      stats.alertsInserted += alertsInserted;
+      return {
+        inserted: fresh.length,
+        duplicates: events.length - fresh.length,
+        alertsInserted,
+        storedAlerts,
+      };
+    } catch (error) {
+      await conn.run("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Highest stored offset per topic/partition (hot or exported), loaded once. A batch range entirely
+   * above it cannot contain stored keys, so the common case (new data) skips the lookup. The value
+   * only ever rises, and is raised after COMMIT, so it is always an upper bound: never unsafe.
+   */
+  async #watermarks(conn: DuckDBConnection): Promise<Map<string, number>> {
+    if (this.#maxOffsets !== undefined) return this.#maxOffsets;
+    const reader = await conn.runAndReadAll(
+      `SELECT src_topic, src_partition, max(src_offset) FROM (
+         SELECT src_topic, src_partition, max(src_offset) AS src_offset FROM metrics GROUP BY ALL
+         UNION ALL
+         SELECT src_topic, src_partition, max(src_offset) AS src_offset FROM exported_keys GROUP BY ALL
+       ) GROUP BY ALL`,
+    );
+    const map = new Map<string, number>();
+    for (const [topic, partition, max] of reader.getRows()) {
+      map.set(rangeKey(String(topic), Number(partition)), Number(max));
+    }
+    this.#maxOffsets = map;
+    return map;
+  }
+
+  /** The batch's events whose source key is not stored yet, first occurrence only. */
+  async #freshEvents(
+    conn: DuckDBConnection,
+    events: readonly Envelope[],
+    ranges: Map<string, Range>,
+  ): Promise<Envelope[]> {
+    // Offsets are compared as numbers: exact below 2^53 (centuries of offsets at 1M msg/s).
+    let inOrder = true;
+    // Per-topic arrays indexed by partition: no string keys built per event.
+    let lastTopic = "";
+    let byPartition: Range[] = [];
+    const topics = new Map<string, Range[]>();
+    for (const event of events) {
+      const { topic, partition, index } = event.source;
+      const offset = Number(event.source.offset);
+      if (!Number.isSafeInteger(offset)) throw new RangeError(`offset ${event.source.offset} is beyond 2^53`);
+      const text = event.source.offset;
+      if (
+        (text.length > 1 && text.charCodeAt(0) === 48) ||
+        event.id !== `${topic}:${partition}:${text}:${index}`
+      ) {
+        throw new TypeError(
+          `event id ${JSON.stringify(event.id)} does not match its source (eventId(source))`,
+        );
+      }
+      if (topic !== lastTopic || topics.size === 0) {
+        let found = topics.get(topic);
+        if (found === undefined) topics.set(topic, found = []);
+        byPartition = found;
+        lastTopic = topic;
+      }
+      const range = byPartition[partition];
+      if (range === undefined) {
+        const created = { topic, partition, lo: offset, hi: offset, lastOffset: offset, lastIndex: index };
+        byPartition[partition] = created;
+        ranges.set(rangeKey(topic, partition), created);
+      } else {
+        if (offset < range.lastOffset || (offset === range.lastOffset && index <= range.lastIndex)) {
+          inOrder = false;
+        }
+        if (offset < range.lo) range.lo = offset;
+        if (offset > range.hi) range.hi = offset;
+        range.lastOffset = offset;
+        range.lastIndex = index;
+      }
+    }
+    const watermarks = await this.#watermarks(conn);
+    const overlapping = [...ranges.entries()]
+      .filter(([key, range]) => {
+        const max = watermarks.get(key);
+        return max !== undefined && range.lo <= max;
+      })
+      .map(([, range]) => range);
+    // Common case: new offsets, strictly increasing per partition -> nothing to filter.
+    if (overlapping.length === 0 && inOrder) return [...events];
+    const seen = overlapping.length > 0
+      ? await existingKeys(conn, overlapping)
+      : new Map<string, Set<string>>();
+    const batch = new Set<string>();
+    const fresh: Envelope[] = [];
+    for (const event of events) {
+      const { topic, partition, offset, index } = event.source;
+      const key = `${partition}:${offset}:${index}`; // offsets are canonical (checked above)
+      if (!inOrder) {
+        const batchKey = `${key}:${topic}`;
+        if (batch.has(batchKey)) continue;
+        batch.add(batchKey);
+      }
+      if (seen.get(topic)?.has(key)) continue;
+      fresh.push(event);
+    }
+    return fresh;
+  }
+
+  /** Appends rows with data chunks, yielding between chunks. */
+  async #append(conn: DuckDBConnection, raw: boolean, events: readonly Envelope[]): Promise<void> {
+    const appender = await conn.createAppender("metrics");
+    try {
+      for (let from = 0; from < events.length; from += this.#chunkRows) {
+        const to = Math.min(events.length, from + this.#chunkRows);
+        appender.appendDataChunk(fillChunk(events, from, to, raw));
+        if (to < events.length) await yieldToEventLoop();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  #raiseWatermarks(ranges: Map<string, Range>): void {
+    const watermarks = this.#maxOffsets;
+    if (watermarks === undefined) return;
+    for (const [key, range] of ranges) {
+      const max = watermarks.get(key);
+      if (max === undefined || range.hi > max) watermarks.set(key, range.hi);
+    }
+  }
+
+  async #insertAlerts(conn: DuckDBConnection, alerts: readonly Alert[]): Promise<StoredAlert[]> {
+    const ids = new Set<string>();
+    const rows = [];
+    for (const alert of alerts) {
+      if (ids.has(alert.id)) continue;
+      ids.add(alert.id);
+      rows.push({
+        ord: rows.length,
+        id: alert.id,
+        fingerprint: alert.fingerprint,
+        rule: alert.rule,
+        tenant: alert.tenant,
+        host: alert.host,
+        metric: alert.metric,
+        severity: alert.severity,
+        state: alert.state,
+        value: alert.value,
+        threshold: alert.threshold,
+        starts_at: alert.starts_at,
+        ends_at: alert.ends_at,
+        ts: alert.ts,
+        labels: alert.labels,
+        annotations: alert.annotations,
+      });
+    }
+    const reader = await conn.runAndReadAll(INSERT_ALERTS_SQL, [JSON.stringify(rows)]);
+    const byId = new Map(alerts.map((alert) => [alert.id, alert]));
+    return reader.getRows()
+      .map(([seq, id]) => ({ ...byId.get(String(id))!, seq: Number(seq) }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+}
+
+/** Stored keys within the ranges, per topic, as `partition:offset:index` strings. */
+async function existingKeys(
+  conn: DuckDBConnection,
+  ranges: readonly Range[],
+): Promise<Map<string, Set<string>>> {
+  // One scan per table: the overall offset range prunes row groups through zone maps; the
+  // per-partition ranges are applied as a residual filter.
+  const params: DuckDBValue[] = [];
+  let lo = ranges[0].lo;
+  let hi = ranges[0].hi;
+  const filters = ranges.map((range) => {
+    if (range.lo < lo) lo = range.lo;
+    if (range.hi > hi) hi = range.hi;
+    params.push(range.topic, range.partition, BigInt(range.lo), BigInt(range.hi));
+    const n = params.length;
+    return `(src_topic = $${n - 3} AND src_partition = $${n - 2}::INTEGER AND src_offset BETWEEN $${
+      n - 1
+    }::BIGINT AND $${n}::BIGINT)`;
+  });
+  params.push(BigInt(lo), BigInt(hi));
+  const where = `src_offset BETWEEN $${params.length - 1}::BIGINT AND $${params.length}::BIGINT AND (${
+    filters.join(" OR ")
+  })`;
+  const reader = await conn.runAndReadAll(
+    `SELECT src_topic, string_agg(src_partition || ':' || src_offset || ':' || src_index, ',') FROM (
+       SELECT src_topic, src_partition, src_offset, src_index FROM metrics WHERE ${where}
+       UNION ALL
+       SELECT src_topic, src_partition, src_offset, src_index FROM exported_keys WHERE ${where}
+     ) GROUP BY src_topic`,
+    params,
+  );
+  const seen = new Map<string, Set<string>>();
+  for (const [topic, keys] of reader.getRows()) {
+    seen.set(String(topic), new Set(String(keys).split(",")));
+  }
+  return seen;
+}
+
+/** Fills one data chunk with events `[from, to)` in `metrics` column order. */
+function fillChunk(events: readonly Envelope[], from: number, to: number, raw: boolean): DuckDBDataChunk {
+  const filler = new ChunkFiller(CHUNK_TYPES, to - from, raw);
+  const tenant = filler.strings(0);
+  const host = filler.strings(1);
+  const metric = filler.strings(2);
+  const value = filler.numbers(3, "double");
+  const unit = filler.strings(4);
+  const unitOriginal = filler.vector(5);
+  const ts = filler.numbers(6, "timestamptz");
+  const tsIngest = filler.numbers(7, "timestamptz");
+  const tags = filler.strings(8);
+  const ctx = filler.strings(9);
+  const topic = filler.strings(10);
+  const partition = filler.numbers(11, "integer");
+  const offset = filler.numbers(12, "bigint");
+  const index = filler.numbers(13, "integer");
+  let lastTags: Record<string, string> | undefined;
+  let lastTagsJson = "";
+  let lastCtx: Record<string, string> | undefined;
+  let lastCtxJson = "";
+  for (let r = 0, i = from; i < to; r++, i++) {
+    const e = events[i];
+    const s = e.source;
+    tenant.set(r, e.tenant);
+    host.set(r, e.host);
+    metric.set(r, e.metric);
+    value.set(r, e.value);
+    unit.set(r, e.unit);
+    unitOriginal.setItem(r, e.unit_original ?? null);
+    ts.set(r, e.ts * 1000);
+    tsIngest.set(r, e.ts_ingest * 1000);
+    if (e.tags !== lastTags) {
+      lastTags = e.tags;
+      lastTagsJson = JSON.stringify(e.tags);
+    }
+    tags.set(r, lastTagsJson);
+    if (e.ctx !== lastCtx) {
+      lastCtx = e.ctx;
+      lastCtxJson = JSON.stringify(e.ctx);
+    }
+    ctx.set(r, lastCtxJson);
+    topic.set(r, s.topic);
+    partition.set(r, s.partition);
+    offset.set(r, Number(s.offset));
+    index.set(r, s.index);
+  }
+  return filler.finish();
+}

@@ -1,0 +1,289 @@
+/**
+ * Exactly-once writes: replays, overlaps, restarts and exports never store an event twice.
+ */
+import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
+import { ParquetArchiver } from "../../store/parquet.ts";
+import { StoreReader } from "../../store/query.ts";
+import { StoreWriter } from "../../store/writer.ts";
+import { counts, makeAlert, makeEvents, open, tempDataDir } from "./helpers.ts";
+
+Deno.test("writer: the same batch twice is stored once", async () => {
+  const { dir, cleanup } = await tempDataDir("w-same");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  try {
+    ok(writer.rawChunks, "raw chunk path verified");
+    const batch = makeEvents(5_000);
+    deepStrictEqual(await writer.writeBatch(batch, []), {
+      inserted: 5_000,
+      duplicates: 0,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    deepStrictEqual(await writer.writeBatch(batch, []), {
+      inserted: 0,
+      duplicates: 5_000,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    deepStrictEqual(await counts(store), { rows: 5_000, ids: 5_000 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: overlapping, shuffled and self-duplicated batches", async () => {
+  const { dir, cleanup } = await tempDataDir("w-overlap");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  try {
+    const all = makeEvents(10_000);
+    equal((await writer.writeBatch(all.slice(0, 6_000), [])).inserted, 6_000);
+    // Overlap 4_000..6_000 again, plus new 6_000..8_000, out of order and with repeats inside the batch.
+    const overlap = [...all.slice(4_000, 8_000)].reverse();
+    overlap.push(all[7_000], all[4_500]);
+    deepStrictEqual(await writer.writeBatch(overlap, []), {
+      inserted: 2_000,
+      duplicates: 2_002,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    // Interleaved streams of the same source partition (two enriched partitions): lower offsets
+    // that were never stored must still be accepted.
+    const evens = all.slice(8_000).filter((_, i) => i % 2 === 0);
+    const odds = all.slice(8_000).filter((_, i) => i % 2 === 1);
+    equal((await writer.writeBatch(evens, [])).inserted, evens.length);
+    equal((await writer.writeBatch(odds, [])).inserted, odds.length);
+    deepStrictEqual(await counts(store), { rows: 10_000, ids: 10_000 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: replay after a restart inserts nothing", async () => {
+  const { dir, cleanup } = await tempDataDir("w-restart");
+  const batch = makeEvents(3_000, { partitions: 4, topic: "events.enriched" });
+  let store = await open(dir);
+  let writer = await StoreWriter.open(store);
+  await writer.writeBatch(batch, [makeAlert(1)]);
+  store.close(); // no explicit checkpoint: the WAL must carry it
+  store = await open(dir);
+  writer = await StoreWriter.open(store);
+  try {
+    deepStrictEqual(await writer.writeBatch(batch, [makeAlert(1)]), {
+      inserted: 0,
+      duplicates: 3_000,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    const more = makeEvents(1_000, { partitions: 4, topic: "events.enriched", start: 2_500 });
+    equal((await writer.writeBatch(more, [])).inserted, 500);
+    deepStrictEqual(await counts(store), { rows: 3_500, ids: 3_500 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: replay after export to Parquet inserts nothing", async () => {
+  const { dir, cleanup } = await tempDataDir("w-export");
+  let store = await open(dir);
+  try {
+    const base = Date.UTC(2025, 9, 21, 10);
+    const batch = makeEvents(6_000, { baseTs: base, stepMs: 1_000 });
+    let writer = await StoreWriter.open(store);
+    await writer.writeBatch(batch, []);
+    const archiver = await ParquetArchiver.open(store);
+    const cutoffNow = base + 3_000 * 1_000 + 3_600_000; // export the first half (older than 1 h)
+    const exported = await archiver.exportCold(3_600_000, cutoffNow);
+    equal(exported.rows, 3_000);
+    deepStrictEqual(await counts(store), { rows: 3_000, ids: 3_000 });
+    deepStrictEqual(await writer.writeBatch(batch, []), {
+      inserted: 0,
+      duplicates: 6_000,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    store.close();
+    store = await open(dir);
+    writer = await StoreWriter.open(store);
+    deepStrictEqual(await writer.writeBatch(batch.slice(0, 100), []), {
+      inserted: 0,
+      duplicates: 100,
+      alertsInserted: 0,
+      storedAlerts: [],
+    });
+    deepStrictEqual(await counts(store, "metrics_all"), { rows: 6_000, ids: 6_000 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: alerts are deduplicated by id and numbered by seq", async () => {
+  const { dir, cleanup } = await tempDataDir("w-alerts");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  const reader = await StoreReader.open(store);
+  try {
+    const a = [makeAlert(1), makeAlert(2), makeAlert(1)];
+    const first = await writer.writeBatch([], a);
+    equal(first.alertsInserted, 2);
+    deepStrictEqual(first.storedAlerts, [{ ...a[0], seq: 1 }, { ...a[1], seq: 2 }]);
+    const second = await writer.writeBatch(makeEvents(10), [makeAlert(2), makeAlert(3)]);
+    deepStrictEqual(second.storedAlerts, [{ ...makeAlert(3), seq: 3 }]);
+    const after = await reader.alertsAfter(0, 10);
+    deepStrictEqual(after.map((x) => [x.seq, x.id]), [[1, a[0].id], [2, a[1].id], [3, makeAlert(3).id]]);
+    deepStrictEqual(after[0], { ...makeAlert(1), seq: 1 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: filterUnseen drops stored and repeated events, lazily opened writer", async () => {
+  const { dir, cleanup } = await tempDataDir("w-filter");
+  const store = await open(dir);
+  const writer = new StoreWriter(store); // connection opened on first use
+  try {
+    equal(writer.rawChunks, undefined);
+    const all = makeEvents(3_000);
+    await writer.writeBatch(all.slice(0, 1_000), []);
+    const mixed = [all[5], ...all.slice(900, 1_200), all[1_100]];
+    const unseen = await writer.filterUnseen(mixed);
+    deepStrictEqual(unseen.map((e) => e.id), all.slice(1_000, 1_200).map((e) => e.id));
+    deepStrictEqual(await writer.filterUnseen(all.slice(0, 10)), []);
+    deepStrictEqual(await counts(store), { rows: 1_000, ids: 1_000 });
+    await writer.close();
+    await rejects(() => writer.writeBatch(all, []), /closed/);
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: a failing batch leaves nothing behind", async () => {
+  const { dir, cleanup } = await tempDataDir("w-fail");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  try {
+    const good = makeEvents(100);
+    const bad = makeEvents(100, { start: 100 });
+    bad[50] = { ...bad[50], id: "not-the-source-id" };
+    await rejects(() => writer.writeBatch([...good, ...bad], [makeAlert(1)]), /does not match its source/);
+    const tooOld = makeEvents(10, { start: 300 });
+    tooOld[3] = { ...tooOld[3], ts: Number.MAX_SAFE_INTEGER };
+    await rejects(() => writer.writeBatch(tooOld, []), RangeError);
+    deepStrictEqual(await counts(store), { rows: 0, ids: 0 });
+    equal((await writer.writeBatch(good, [makeAlert(1)])).inserted, 100);
+    equal((await writer.writeBatch(good, [])).inserted, 0);
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree)", async () => {
+  const { dir, cleanup } = await tempDataDir("w-values");
+  const store = await open(dir);
+  try {
+    const events = makeEvents(3, { tenants: ["ténant/ü", "a"], hosts: ["h-with-a-long-name-over-12", "h"] });
+    events[0] = { ...events[0], unit_original: "%", value: -0.5, tags: { "k=v": "x/y", empty: "" }, ctx: {} };
+    events[1] = {
+      ...events[1],
+      value: 1e-300,
+      tags: {},
+      source: { ...events[1].source, offset: "9007199254740991" },
+    };
+    events[1] = {
+      ...events[1],
+      id: `${events[1].source.topic}:${events[1].source.partition}:9007199254740991:0`,
+    };
+    for (const raw of [true, false]) {
+      const conn = await store.connect();
+      await conn.run("DELETE FROM metrics");
+      store.release(conn);
+      const writer = await StoreWriter.open(store, { rawChunks: raw });
+      equal(writer.rawChunks, raw);
+      equal((await writer.writeBatch(events, [])).inserted, 3);
+      await writer.close();
+      const check = await store.connect();
+      const reader = await check.runAndReadAll(
+        `SELECT id, tenant, host, metric, "value", unit, unit_original, epoch_ms(ts)::DOUBLE, epoch_ms(ts_ingest)::DOUBLE,
+                tags::VARCHAR, ctx::VARCHAR, src_topic, src_partition, src_offset::VARCHAR, src_index
+         FROM metrics ORDER BY ts`,
+      );
+      store.release(check);
+      deepStrictEqual(
+        reader.getRows(),
+        events.map((e) => [
+          e.id,
+          e.tenant,
+          e.host,
+          e.metric,
+          e.value,
+          e.unit,
+          e.unit_original ?? null,
+          e.ts,
+          e.ts_ingest,
+          JSON.stringify(e.tags),
+          JSON.stringify(e.ctx),
+          e.source.topic,
+          e.source.partition,
+          e.source.offset,
+          e.source.index,
+        ]),
+      );
+    }
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: the event loop keeps running during a large batch", async () => {
+  const { dir, cleanup } = await tempDataDir("w-yield");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  try {
+    const batch = makeEvents(100_000);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    await writer.writeBatch(batch, []);
+    const ms = performance.now() - started;
+    clearInterval(timer);
+    // A 1 ms interval fires between chunks (49 chunks of 2048 rows); a blocked loop would give ~0-1.
+    ok(ticks >= 10, `only ${ticks} timer ticks in ${ms.toFixed(0)} ms`);
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
+
+Deno.test("writer: concurrent writes and exports stay exactly-once", async () => {
+  const { dir, cleanup } = await tempDataDir("w-concurrent");
+  const store = await open(dir);
+  const writer = await StoreWriter.open(store);
+  const archiver = await ParquetArchiver.open(store);
+  try {
+    const base = Date.UTC(2025, 9, 21);
+    const all = makeEvents(40_000, { baseTs: base, stepMs: 100 });
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 40_000; i += 5_000) {
+      jobs.push(writer.writeBatch(all.slice(i, i + 5_000), []));
+      // Replays of the previous slice race with exports of the oldest rows.
+      if (i > 0) jobs.push(writer.writeBatch(all.slice(i - 5_000, i), []));
+      jobs.push(archiver.exportCold(0, base + i * 100));
+    }
+    await Promise.all(jobs);
+    await archiver.exportCold(0, base + 40_000 * 100 + 1);
+    deepStrictEqual(await counts(store), { rows: 0, ids: 0 });
+    deepStrictEqual(await counts(store, "metrics_all"), { rows: 40_000, ids: 40_000 });
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
