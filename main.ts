@@ -5,19 +5,25 @@
  */
 import { Command } from "commander";
 import { agentUrls, type CommonFlags, configFromFlags, withCommonOptions } from "./cli/common.ts";
+import { describeError } from "./lib/errors.ts";
 import { VERSION } from "./version.ts";
 
 /** Builds the command-line program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command("eventops")
-    .description("EventOps Flow: an edge telemetry agent (Kafka -> normalize -> enrich -> rules -> DuckDB -> HTTP)")
+    .description(
+      "EventOps Flow: an edge telemetry agent (Kafka -> normalize -> enrich -> rules -> DuckDB -> HTTP)",
+    )
     .version(VERSION, "-V, --version")
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) });
 
   withCommonOptions(program.command("run"))
     .description("run the agent: consume, process, store and serve until SIGINT/SIGTERM")
-    .option("-s, --stages <list>", "comma-separated stages to run (normalize,enrich,features,rules,store,api)")
+    .option(
+      "-s, --stages <list>",
+      "comma-separated stages to run (normalize,enrich,features,rules,store,api)",
+    )
     .action(async (flags: CommonFlags) => {
       const { runCommand } = await import("./cli/run.ts");
       await runCommand(await configFromFlags(flags));
@@ -56,8 +62,13 @@ export function buildProgram(): Command {
     });
 
   withCommonOptions(program.command("query"))
-    .description("run read-only SQL against the store (through the running agent, or the files when it is stopped)")
-    .argument("<sql>", "one SELECT/WITH/DESCRIBE/SHOW/SUMMARIZE statement over metrics, alerts or metrics_all")
+    .description(
+      "run read-only SQL against the store (through the running agent, or the files when it is stopped)",
+    )
+    .argument(
+      "<sql>",
+      "one SELECT/WITH/DESCRIBE/SHOW/SUMMARIZE statement over metrics, alerts or metrics_all",
+    )
     .option("-f, --format <format>", "table, csv or json", "table")
     .action(async (sql: string, flags: CommonFlags & { format: string }) => {
       const { queryCommand } = await import("./cli/query.ts");
@@ -72,5 +83,10 @@ export function buildProgram(): Command {
 }
 
 if (import.meta.main) {
-  await buildProgram().parseAsync(Deno.args, { from: "user" });
+  try {
+    await buildProgram().parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    console.error(`eventops: ${describeError(error)}`);
+    Deno.exit(1);
+  }
 }

@@ -91,8 +91,10 @@ export const AlertStreamQuerySchema = z.strictObject({
   }).int(`replay must be an integer 0..${MAX_REPLAY}`).min(0, "replay must be 0 or more").max(
     MAX_REPLAY,
     `replay must be at most ${MAX_REPLAY}`,
-  ).default(0).meta({
-    description: "On a fresh connection (no Last-Event-ID, no since), first send the last N alerts.",
+  ).default(10).meta({
+    description:
+      "On a fresh connection (no Last-Event-ID, no since), first send the last N alerts (like `tail -f`; " +
+      "default 10, 0 for live only).",
   }),
 });
 

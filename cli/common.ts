@@ -26,7 +26,10 @@ function parsePort(text: string): number {
 /** Adds `--config`, `--brokers`, `--data` and `--port` to a command. */
 export function withCommonOptions(command: Command): Command {
   return command
-    .option("-c, --config <file>", "YAML config file (default: eventops.yaml when present, or $EVENTOPS_CONFIG)")
+    .option(
+      "-c, --config <file>",
+      "YAML config file (default: eventops.yaml when present, or $EVENTOPS_CONFIG)",
+    )
     .option("-b, --brokers <host:port,...>", "Kafka bootstrap brokers (default 127.0.0.1:9092)")
     .option("-d, --data <dir>", "data directory for metrics.duckdb and parquet/ (default ./data)")
     .option("-p, --port <n>", "HTTP port (default 8088)", parsePort);

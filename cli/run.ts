@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
+import { describeError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
 import { startAgent } from "../pipeline/agent.ts";
 
@@ -16,7 +17,7 @@ export async function runCommand(config: Config): Promise<void> {
   try {
     agent = await startAgent(config, log);
   } catch (error) {
-    log.error("cannot start", { error: error instanceof Error ? error.message : String(error) });
+    log.error("cannot start", { error: describeError(error), brokers: config.kafka.brokers.join(",") });
     Deno.exit(1);
   }
   log.info("agent started", {

@@ -102,7 +102,9 @@ export function buildConfig(
       sources.push(name);
     }
   }
-  if (overrides.brokers !== undefined) setPath(input, ["kafka", "brokers"], coerce(["kafka", "brokers"], overrides.brokers));
+  if (overrides.brokers !== undefined) {
+    setPath(input, ["kafka", "brokers"], coerce(["kafka", "brokers"], overrides.brokers));
+  }
   if (overrides.data !== undefined) setPath(input, ["data_dir"], overrides.data);
   if (overrides.port !== undefined) setPath(input, ["http", "port"], overrides.port);
   if (overrides.stages !== undefined) setPath(input, ["stages"], coerce(["stages"], overrides.stages));

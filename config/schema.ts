@@ -95,9 +95,10 @@ const StoreSchema = z.strictObject({
   batch_size: z.int().min(1).max(1_000_000).default(10_000),
   flush_interval: DurationSchema.prefault("500ms"),
   /** DuckDB memory limit, e.g. `256MB`. */
-  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "expected a size like 256MB").default(
-    "256MB",
-  ),
+  memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "expected a size like 256MB")
+    .default(
+      "256MB",
+    ),
   threads: z.int().min(1).max(64).default(1),
   parquet: ParquetSchema.prefault({}),
 });
@@ -111,7 +112,14 @@ export const ConfigSchema = z.strictObject({
   /** Rules file; empty: the built-in default rules (the brief's cpu_load thresholds). */
   rules: z.string().default(""),
   /** Stages this process runs. */
-  stages: z.array(StageNameSchema).min(1).default(["normalize", "enrich", "features", "rules", "store", "api"]),
+  stages: z.array(StageNameSchema).min(1).default([
+    "normalize",
+    "enrich",
+    "features",
+    "rules",
+    "store",
+    "api",
+  ]),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   kafka: KafkaSchema.prefault({}),
   topics: TopicsSchema.prefault({}),

@@ -37,7 +37,7 @@ export function createLogger(
   const write = (lineLevel: LogLevel, message: string, fields?: LogFields): void => {
     if (RANK[lineLevel] < minimum) return;
     const record: LogFields = { ts: new Date().toISOString(), level: lineLevel, msg: message };
-    if (fields) for (const [key, value] of Object.entries(fields)) record[key] = describe(value);
+    if (fields) { for (const [key, value] of Object.entries(fields)) record[key] = describe(value); }
     sink(encoder.encode(JSON.stringify(record) + "\n"));
   };
   return {

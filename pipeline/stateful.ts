@@ -22,7 +22,10 @@ export interface EventSink<StoredAlertT> {
   /** The events whose ids are not stored yet, in order. */
   filterUnseen(events: readonly Envelope[]): Promise<Envelope[]>;
   /** Stores events and alerts in one transaction; resolves when durable, with the stored alerts. */
-  write(events: readonly Envelope[], alerts: readonly Alert[]): Promise<{ inserted: number; alerts: StoredAlertT[] }>;
+  write(
+    events: readonly Envelope[],
+    alerts: readonly Alert[],
+  ): Promise<{ inserted: number; alerts: StoredAlertT[] }>;
 }
 
 /** What the stateful handler needs. */
@@ -34,6 +37,10 @@ export interface StatefulDeps<StoredAlertT> {
   /** The current rule engine (rules reload swaps its rules in place). */
   rules: RuleEngine;
   counters: PipelineCounters;
+  /** Alerts produced outside event processing (rules removed on reload), emitted with this batch. */
+  takePendingAlerts?: () => Alert[];
+  /** Called with the newest event time of each batch. */
+  onEventTime?: (ts: number) => void;
   /** Called after the batch is durable (live feeds for the API). */
   published?: (events: readonly Envelope[], alerts: readonly StoredAlertT[]) => void;
   /** Which stages this process runs among features, rules and store. */
@@ -56,19 +63,31 @@ export function createStatefulHandler<StoredAlertT>(
     const decoded: Envelope[] = [];
     for (const message of batch) {
       const bytes = message.value ?? Buffer.alloc(0);
-      const source = { topic: message.topic, partition: message.partition, offset: message.offset.toString() };
+      const source = {
+        topic: message.topic,
+        partition: message.partition,
+        offset: message.offset.toString(),
+      };
       let parsed: unknown;
       try {
         parsed = JSON.parse(textDecoder.decode(bytes));
       } catch (error) {
         const reason = `not JSON: ${error instanceof Error ? error.message : String(error)}`;
-        outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))) });
+        outgoing.push({
+          topic: dlqTopic,
+          value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))),
+        });
         continue;
       }
       const result = EnvelopeSchema.safeParse(parsed);
       if (!result.success) {
-        const reason = `not an envelope v1: ${result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`;
-        outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))) });
+        const reason = `not an envelope v1: ${
+          result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")
+        }`;
+        outgoing.push({
+          topic: dlqTopic,
+          value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))),
+        });
         continue;
       }
       decoded.push(result.data);
@@ -79,12 +98,16 @@ export function createStatefulHandler<StoredAlertT>(
     const fresh = await sink.filterUnseen(decoded);
     counters.add("store", "replayed", decoded.length - fresh.length);
 
-    const alerts: Alert[] = [];
+    const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
+    let newestTs = Number.NEGATIVE_INFINITY;
     const latestFeatures = new Map<string, FeatureRecord>();
     for (const event of fresh) {
+      if (event.ts > newestTs) newestTs = event.ts;
       const records = stages.features ? deps.features.update(event) : undefined;
       if (records) {
-        for (const record of records) latestFeatures.set(`${event.tenant}|${event.host}|${event.metric}|${record.window}`, record);
+        for (const record of records) {
+          latestFeatures.set(`${event.tenant}|${event.host}|${event.metric}|${record.window}`, record);
+        }
       } else if (stages.features) {
         counters.add("features", "late", 1);
       }
@@ -93,12 +116,25 @@ export function createStatefulHandler<StoredAlertT>(
         for (const alert of emitted) alerts.push(alert);
       }
     }
+    if (fresh.length > 0) {
+      deps.onEventTime?.(newestTs);
+      deps.features.evictIdle(newestTs);
+      deps.rules.evictIdle(newestTs, config.features.idle_eviction);
+    }
     // Features are published once per series and window per batch (the latest), not per event.
     for (const [key, record] of latestFeatures) {
-      outgoing.push({ topic: featuresTopic, key: Buffer.from(key), value: Buffer.from(JSON.stringify(record)) });
+      outgoing.push({
+        topic: featuresTopic,
+        key: Buffer.from(key),
+        value: Buffer.from(JSON.stringify(record)),
+      });
     }
     for (const alert of alerts) {
-      outgoing.push({ topic: alertsTopic, key: Buffer.from(alert.fingerprint), value: Buffer.from(JSON.stringify(alert)) });
+      outgoing.push({
+        topic: alertsTopic,
+        key: Buffer.from(alert.fingerprint),
+        value: Buffer.from(JSON.stringify(alert)),
+      });
     }
     if (outgoing.length > 0) await producer.send({ messages: outgoing });
     counters.add("features", "out", latestFeatures.size);

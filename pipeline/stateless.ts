@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { seriesKey } from "../model/envelope.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import type { ByteProducer } from "../kafka/clients.ts";
-import { deadLetter } from "../kafka/dlq.ts";
+import type { DeadLetter } from "../model/dlq.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
 import { enrich } from "../stages/enrich.ts";
 import type { Inventory } from "../stages/inventory.ts";
@@ -26,7 +26,9 @@ export interface StatelessDeps {
 type OutgoingMessage = { topic: string; key?: Buffer; value: Buffer };
 
 /** Creates the batch handler of the stateless group. */
-export function createStatelessHandler(deps: StatelessDeps): (batch: readonly ConsumedMessage[]) => Promise<void> {
+export function createStatelessHandler(
+  deps: StatelessDeps,
+): (batch: readonly ConsumedMessage[]) => Promise<void> {
   const { config, producer, counters } = deps;
   const { enriched: enrichedTopic, dlq: dlqTopic } = config.topics;
   return async (batch) => {
@@ -52,7 +54,14 @@ export function createStatelessHandler(deps: StatelessDeps): (batch: readonly Co
       }
       accepted += result.events.length;
       for (const reject of result.rejects) {
-        const record = deadLetter("normalize", reject.reason, { ...source, index: reject.index }, reject.original, nowMs);
+        const record: DeadLetter = {
+          stage: "normalize",
+          reason: reject.reason,
+          source: { ...source, index: reject.index },
+          original: reject.original,
+          encoding: reject.encoding,
+          ts: nowMs,
+        };
         outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
       }
       rejected += result.rejects.length;

@@ -52,7 +52,9 @@ function avroRecord(schema: JsonSchema, name: string): { type: string; [key: str
     name,
     fields: Object.entries(schema.properties ?? {}).map(([field, fieldSchema]) => {
       const type = avroType(fieldSchema, field);
-      return required.has(field) ? { name: field, type } : { name: field, type: ["null", type], default: null };
+      return required.has(field)
+        ? { name: field, type }
+        : { name: field, type: ["null", type], default: null };
     }),
   };
 }
@@ -63,7 +65,8 @@ export function generateSchemas(): Record<string, string> {
   const avro = {
     ...avroRecord(envelopeJson, "Envelope"),
     namespace: "io.eventops.v1",
-    doc: `EventOps Flow normalized/enriched event envelope v${ENVELOPE_VERSION} (generated from model/envelope.ts)`,
+    doc:
+      `EventOps Flow normalized/enriched event envelope v${ENVELOPE_VERSION} (generated from model/envelope.ts)`,
   };
   return {
     "schemas/envelope.v1.schema.json": JSON.stringify(
@@ -73,7 +76,11 @@ export function generateSchemas(): Record<string, string> {
     ) + "\n",
     "schemas/envelope.avsc": JSON.stringify(avro, null, 2) + "\n",
     "schemas/alert.v1.schema.json": JSON.stringify(
-      { $id: "https://eventops.io/schemas/alert.v1.schema.json", title: "Alert v1", ...z.toJSONSchema(AlertSchema) },
+      {
+        $id: "https://eventops.io/schemas/alert.v1.schema.json",
+        title: "Alert v1",
+        ...z.toJSONSchema(AlertSchema),
+      },
       null,
       2,
     ) + "\n",

@@ -10,7 +10,7 @@ function seqs(messages: { data?: string }[]): number[] {
 
 Deno.test("alert stream: retry hint, then live alerts with id = seq", async () => {
   const { app, deps } = harness();
-  const res = await app.request("/alerts/stream");
+  const res = await app.request("/alerts/stream?replay=0");
   equal(res.status, 200);
   equal(res.headers.get("content-type"), "text/event-stream");
   equal(res.headers.get("cache-control"), "no-cache");
@@ -61,7 +61,7 @@ Deno.test("alert stream: reconnect replays what was missed, from the ring buffer
     deps.feeds.alerts.publish(a);
   };
   // first connection sees 1..2
-  let sse = new SseReader(await app.request("/alerts/stream"));
+  let sse = new SseReader(await app.request("/alerts/stream?replay=0"));
   await sse.until((m) => m.comment === "live");
   publish(1);
   publish(2);
@@ -128,7 +128,7 @@ Deno.test("alert stream: filters apply to replay and live", async () => {
 
 Deno.test("alert stream: heartbeats every http.sse_heartbeat ms", async () => {
   const { app } = harness({ sse_heartbeat: 40 });
-  const sse = new SseReader(await app.request("/alerts/stream"));
+  const sse = new SseReader(await app.request("/alerts/stream?replay=0"));
   try {
     const started = Date.now();
     const beat = await sse.until((m) => m.comment?.startsWith("ping") ?? false, 1_000);
@@ -154,7 +154,7 @@ Deno.test("alert stream: bad Last-Event-ID / since / filters are 400 JSON", asyn
 
 Deno.test("alert stream: the client count is tracked and released on disconnect", async () => {
   const { app, registry } = harness();
-  const sse = new SseReader(await app.request("/alerts/stream"));
+  const sse = new SseReader(await app.request("/alerts/stream?replay=0"));
   await sse.next();
   match(registry.render(), /eventops_http_sse_clients\{stream="alerts"\} 1/);
   await sse.close();
@@ -163,8 +163,8 @@ Deno.test("alert stream: the client count is tracked and released on disconnect"
 
 Deno.test("alert stream: a client that stops reading is disconnected (queue overflow), others continue", async () => {
   const { app, deps, registry } = harness();
-  const stuck = await app.request("/alerts/stream");
-  const healthy = new SseReader(await app.request("/alerts/stream"));
+  const stuck = await app.request("/alerts/stream?replay=0");
+  const healthy = new SseReader(await app.request("/alerts/stream?replay=0"));
   await healthy.until((m) => m.comment === "live");
   // never read `stuck`: publish more than its queue (1024) plus what the pipe buffers
   for (let i = 1; i <= 3_000; i++) {
@@ -187,7 +187,7 @@ Deno.test("alert stream: a client that stops reading is disconnected (queue over
 
 Deno.test("closeStreams ends open streams (graceful shutdown)", async () => {
   const { app } = harness();
-  const sse = new SseReader(await app.request("/alerts/stream"));
+  const sse = new SseReader(await app.request("/alerts/stream?replay=0"));
   await sse.next();
   closeStreams(app);
   ok(await sse.ended(2_000));
@@ -248,7 +248,7 @@ Deno.test("event stream: bad filters are 400", async () => {
 
 Deno.test("streams need the token when reads are protected (query token for EventSource)", async () => {
   const { app } = harness({ token_for_reads: true });
-  equal((await app.request("/alerts/stream")).status, 401);
+  equal((await app.request("/alerts/stream?replay=0")).status, 401);
   const sse = new SseReader(await app.request("/alerts/stream?access_token=s3cret-token"));
   equal((await sse.next()).retry, 3000);
   await sse.close();

@@ -26,12 +26,19 @@ Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DL
     await t.step("the brief's kcat examples give both points through GET /metrics/cpu", async () => {
       await kcatProduce(topics.raw, [SEED_EVENTS[0]]);
       await kcatProduce(topics.raw, [SEED_EVENTS[1]]);
-      const points = await eventually(async () => {
-        const found = await cpuPoints(agent.baseUrl);
-        return found.length >= 2 ? found : undefined;
-      }, 30_000, "both seed points");
+      const points = await eventually(
+        async () => {
+          const found = await cpuPoints(agent.baseUrl);
+          return found.length >= 2 ? found : undefined;
+        },
+        30_000,
+        "both seed points",
+      );
       assert.deepEqual(points.map((point) => point.value), [85, 97]);
-      assert.deepEqual(points.map((point) => point.ts), ["2025-10-21T10:00:00.000Z", "2025-10-21T10:05:00.000Z"]);
+      assert.deepEqual(points.map((point) => point.ts), [
+        "2025-10-21T10:00:00.000Z",
+        "2025-10-21T10:05:00.000Z",
+      ]);
     });
 
     await t.step("GET /alerts/stream replays warning (85) then critical (97)", async () => {
@@ -43,21 +50,30 @@ Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DL
       ]);
     });
 
-    await t.step("a malformed message lands on the DLQ with a reason while the agent keeps running", async () => {
-      await kcatProduce(topics.raw, ['{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":"high"}']);
-      const records = await eventually(async () => {
-        const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return found.length >= 1 ? found : undefined;
-      }, 30_000, "a DLQ record");
-      assert.equal(records[0].stage, "normalize");
-      assert.match(records[0].reason, /value/);
-      assert.match(records[0].original, /"value":"high"/);
-      assert.equal(records[0].source.topic, topics.raw);
-      const health = await fetch(`${agent.baseUrl}/healthz`);
-      assert.equal(health.status, 200);
-      await health.body?.cancel();
-      assert.equal((await cpuPoints(agent.baseUrl)).length, 2);
-    });
+    await t.step(
+      "a malformed message lands on the DLQ with a reason while the agent keeps running",
+      async () => {
+        await kcatProduce(topics.raw, [
+          '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":"high"}',
+        ]);
+        const records = await eventually(
+          async () => {
+            const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+            return found.length >= 1 ? found : undefined;
+          },
+          30_000,
+          "a DLQ record",
+        );
+        assert.equal(records[0].stage, "normalize");
+        assert.match(records[0].reason, /value/);
+        assert.match(records[0].original, /"value":"high"/);
+        assert.equal(records[0].source.topic, topics.raw);
+        const health = await fetch(`${agent.baseUrl}/healthz`);
+        assert.equal(health.status, 200);
+        await health.body?.cancel();
+        assert.equal((await cpuPoints(agent.baseUrl)).length, 2);
+      },
+    );
   } finally {
     const code = await agent.stop();
     assert.equal(code, 0, `graceful stop exit code; logs:\n${agent.logs()}`);
@@ -69,10 +85,14 @@ Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DL
       await kcatProduce(topics.raw, [
         '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":50,"ts_event":"2025-10-21T10:10:00Z"}',
       ]);
-      const points = await eventually(async () => {
-        const found = await cpuPoints(again.baseUrl);
-        return found.length >= 3 ? found : undefined;
-      }, 30_000, "the third point");
+      const points = await eventually(
+        async () => {
+          const found = await cpuPoints(again.baseUrl);
+          return found.length >= 3 ? found : undefined;
+        },
+        30_000,
+        "the third point",
+      );
       assert.deepEqual(points.map((point) => point.value), [85, 97, 50]);
     } finally {
       assert.equal(await again.stop(), 0);

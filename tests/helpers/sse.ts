@@ -22,7 +22,10 @@ export async function readSse(
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const events: SseEvent[] = [];
   try {
-    const response = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: controller.signal });
+    const response = await fetch(url, {
+      headers: { accept: "text/event-stream", ...headers },
+      signal: controller.signal,
+    });
     if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
     const decoder = new TextDecoder();
     let buffer = "";

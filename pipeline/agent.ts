@@ -1,0 +1,345 @@
+/**
+ * The agent: wires the sources (Kafka consumers), the pure stages, the sinks (Kafka producer,
+ * DuckDB store) and the HTTP API together, and takes them apart again on stop.
+ *
+ * @module
+ */
+import type { Admin } from "@platformatic/kafka";
+import { createApp, createLiveFeeds, pipelineMetrics, Registry, serveApi } from "../api/mod.ts";
+import type { AgentStatus, ApiDeps, ApiServer, Ingestor, RuleSummary, StoredAlert } from "../api/mod.ts";
+import type { Config, StageName } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import { BatchConsumer } from "../kafka/batch_consumer.ts";
+import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
+import { ensureTopics } from "../kafka/topics.ts";
+import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
+import { FeatureEngine } from "../stages/features.ts";
+import { compileNormalizeOptions, normalizeMetricName } from "../stages/normalize.ts";
+import {
+  checkRuleWindows,
+  type CompiledRule,
+  defaultRules,
+  parseRules,
+  RuleEngine,
+} from "../stages/rules.ts";
+import type { Alert } from "../model/alert.ts";
+import { openStore, ParquetArchiver, type Store, StoreReader, StoreWriter } from "../store/mod.ts";
+import { VERSION } from "../version.ts";
+import { MemoryCounters } from "./counters.ts";
+import { ReloadableFile } from "./reload.ts";
+import { createStatefulHandler } from "./stateful.ts";
+import { createStatelessHandler } from "./stateless.ts";
+
+/** A running agent. */
+export interface Agent {
+  /** Stops consuming, finishes the batches in flight, commits, closes everything. */
+  stop(): Promise<void>;
+  /** The HTTP address, when the api stage runs. */
+  readonly address?: Deno.NetAddr;
+}
+
+function runs(config: Config, ...stages: StageName[]): boolean {
+  return stages.some((stage) => config.stages.includes(stage));
+}
+
+/** Turns a Deno permission error about the data dir into a message that says what to change. */
+function explainPermission(error: unknown, config: Config): Error {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return new Error(
+      `${error.message}. The agent's sandbox (deno.json "permissions.agent") allows reading and writing only ` +
+        `./data, /var/lib/eventops and the config paths; data_dir is "${config.data_dir}". Use an allowed ` +
+        `directory or add it to the permission set.`,
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
+  return rules.map((rule) => ({
+    name: rule.name,
+    metric: rule.metric,
+    warning: rule.warning ?? null,
+    critical: rule.critical ?? null,
+    direction: rule.op === "<" || rule.op === "<=" ? "below" : "above",
+    source: rule.feature ? `${rule.feature.stat}_${rule.feature.window}` : "value",
+  }));
+}
+
+/** A producer-backed ingestor: one request's messages go to one partition, so offsets are exact. */
+function createIngestor(admin: Admin, producer: ByteProducer, topic: string): Ingestor {
+  let partitions = 0;
+  let next = 0;
+  return {
+    async produce(messages) {
+      if (partitions === 0) {
+        const metadata = await admin.metadata({ topics: [topic] });
+        partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
+      }
+      const partition = next++ % partitions;
+      const result = await producer.send({
+        messages: messages.map((value) => ({ topic, partition, value: Buffer.from(value) })),
+      });
+      const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
+      return messages.map((_, index) => ({ partition, offset: (base + BigInt(index)).toString() }));
+    },
+  };
+}
+
+/** Starts every stage this process runs (config.stages). */
+export async function startAgent(config: Config, log: Logger): Promise<Agent> {
+  const startedAt = Date.now();
+  const registry = new Registry();
+  const metrics = pipelineMetrics(registry);
+  const counters = new MemoryCounters(registry);
+  const feeds = createLiveFeeds();
+  const closers: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log.warn("error while stopping", { error });
+      }
+    }
+  };
+
+  try {
+    const admin = createAdmin(config);
+    closers.push(() => admin.close());
+    const created = await ensureTopics(admin, config);
+    if (created.length > 0) log.info("created topics", { topics: created });
+
+    const producer = createProducer(config, "agent");
+    closers.push(() => producer.close());
+
+    // Files reloaded on change.
+    const inventoryFile = config.inventory
+      ? await ReloadableFile.open(config.inventory, parseInventory, log)
+      : undefined;
+    if (inventoryFile) closers.push(() => inventoryFile.close());
+    const fallbackInventory: Inventory = emptyInventory();
+    const currentInventory = () => inventoryFile?.value ?? fallbackInventory;
+
+    compileNormalizeOptions(config.normalize);
+    // Alerts resolved because their rule disappeared on reload; emitted with the next batch.
+    const pendingAlerts: Alert[] = [];
+    let lastEventTs: number | undefined;
+    const warnWindows = (rules: readonly CompiledRule[]) => {
+      for (const problem of checkRuleWindows(rules, config.features.windows)) log.warn(problem);
+    };
+    const rulesFile = config.rules
+      ? await ReloadableFile.open(config.rules, parseRules, log, (rules) => {
+        warnWindows(rules);
+        pendingAlerts.push(...ruleEngine.replaceRules(rules, lastEventTs));
+      })
+      : undefined;
+    if (rulesFile) closers.push(() => rulesFile.close());
+    const ruleEngine = new RuleEngine(rulesFile?.value ?? defaultRules());
+    warnWindows(ruleEngine.rules);
+
+    // Store.
+    let store: Store | undefined;
+    let writer: StoreWriter | undefined;
+    let reader: StoreReader | undefined;
+    if (runs(config, "store", "api", "rules")) {
+      try {
+        store = await openStore(config.data_dir, {
+          memoryLimit: config.store.memory_limit,
+          threads: config.store.threads,
+        });
+      } catch (error) {
+        throw explainPermission(error, config);
+      }
+      const opened = store;
+      closers.push(() => opened.close());
+      writer = await StoreWriter.open(store);
+      reader = await StoreReader.open(store);
+      const restored = ruleEngine.restore(await reader.latestAlertPerFingerprint());
+      if (restored > 0) log.info("restored alert state", { firing: restored });
+    }
+
+    const lag: Record<string, number> = {};
+    const consumerOptions = (group: string) => ({
+      maxMessages: config.kafka.batch_max_messages,
+      maxWaitMs: config.kafka.batch_max_wait,
+      fromBeginning: config.kafka.from_beginning,
+      onRetry: (error: unknown, delayMs: number) =>
+        log.error("batch failed; consumption paused, retrying the same batch", {
+          group,
+          delay_ms: delayMs,
+          error,
+        }),
+      onCommitError: (error: unknown) =>
+        log.warn("offset commit failed; the batch will be replayed", { group, error }),
+      onLag: (value: number) => {
+        lag[group] = value;
+        metrics.consumerLag.labels(group).set(value);
+      },
+    });
+
+    // Stateless group: normalize + enrich.
+    if (runs(config, "normalize", "enrich")) {
+      const handler = createStatelessHandler({ config, producer, inventory: currentInventory, counters });
+      const consumer = new BatchConsumer(
+        createConsumer(config, config.kafka.group_stateless, "stateless"),
+        { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless) },
+      );
+      await consumer.start(handler);
+      closers.push(() => consumer.stop());
+    }
+
+    // Stateful group: features + rules + store.
+    if (runs(config, "features", "rules", "store")) {
+      const features = new FeatureEngine(config.features);
+      const activeWriter = writer;
+      const handler = createStatefulHandler<StoredAlert>({
+        config,
+        producer,
+        features,
+        rules: ruleEngine,
+        counters,
+        takePendingAlerts: () => pendingAlerts.splice(0),
+        onEventTime: (ts) => {
+          lastEventTs = ts;
+        },
+        stages: {
+          features: runs(config, "features"),
+          rules: runs(config, "rules"),
+          store: runs(config, "store"),
+        },
+        sink: {
+          filterUnseen: (events) =>
+            activeWriter ? activeWriter.filterUnseen(events) : Promise.resolve([...events]),
+          write: async (events, alerts) => {
+            if (!activeWriter) return { inserted: 0, alerts: [] };
+            const started = performance.now();
+            const result = await activeWriter.writeBatch(events, alerts);
+            metrics.storeFlush.labels().observe((performance.now() - started) / 1000);
+            metrics.storeRows.labels("metrics").inc(result.inserted);
+            metrics.storeRows.labels("alerts").inc(result.alertsInserted);
+            metrics.storeDuplicates.labels().inc(result.duplicates);
+            return { inserted: result.inserted, alerts: result.storedAlerts };
+          },
+        },
+        published: (events, alerts) => {
+          for (const event of events) feeds.events.publish(event);
+          for (const alert of alerts) {
+            feeds.alerts.publish(alert);
+            metrics.alerts.labels(alert.severity, alert.state).inc();
+          }
+          metrics.featureSeries.labels().set(features.seriesCount);
+        },
+      });
+      const consumer = new BatchConsumer(
+        createConsumer(config, config.kafka.group_stateful, "stateful"),
+        { topics: [config.topics.enriched], ...consumerOptions(config.kafka.group_stateful) },
+      );
+      await consumer.start(handler);
+      closers.push(() => consumer.stop());
+    }
+
+    // Parquet export, compaction and retention.
+    if (store && runs(config, "store")) {
+      const archiver = await ParquetArchiver.open(store);
+      closers.push(() => archiver.close());
+      const parquet = config.store.parquet;
+      let running = false;
+      const timer = setInterval(async () => {
+        if (running) return;
+        running = true;
+        try {
+          const now = Date.now();
+          const exported = await archiver.exportCold(parquet.export_after, now);
+          const compacted = await archiver.compact(parquet.compact_min_parts);
+          const removed = parquet.retention > 0
+            ? await archiver.applyRetention(parquet.retention, now)
+            : undefined;
+          metrics.parquetFiles.labels().inc(exported.files + compacted.files);
+          if (exported.rows > 0 || compacted.files > 0 || (removed?.partitions ?? 0) > 0) {
+            log.info("parquet maintenance", { exported, compacted, removed });
+          }
+        } catch (error) {
+          log.error("parquet maintenance failed; will retry", { error });
+        } finally {
+          running = false;
+        }
+      }, parquet.interval);
+      closers.push(() => clearInterval(timer));
+    }
+
+    // HTTP API.
+    let server: ApiServer | undefined;
+    if (runs(config, "api")) {
+      if (!reader) throw new Error("the api stage needs the store");
+      const activeReader = reader;
+      const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
+      const status = (): AgentStatus => {
+        const now = Date.now();
+        const values = counters.snapshot();
+        if (now - rateWindow.at >= 2_000) {
+          const seconds = (now - rateWindow.at) / 1000;
+          const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
+          rateWindow.rates = {
+            consumed: rate("normalize.in"),
+            stored: rate("store.in"),
+            alerts: rate("rules.alerts"),
+            dlq: rate("normalize.dlq") + rate("stateful.dlq"),
+          };
+          rateWindow.at = now;
+          rateWindow.values = values;
+        }
+        const byStage: Record<string, number> = {};
+        for (const [key, value] of Object.entries(values)) {
+          if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
+        }
+        const lagValues = Object.values(lag);
+        return {
+          version: VERSION,
+          started_at: startedAt,
+          stages: config.stages,
+          rates: rateWindow.rates,
+          consumer_lag: lagValues.length ? lagValues.reduce((sum, value) => sum + value, 0) : null,
+          dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
+          totals: values,
+        };
+      };
+      const deps: ApiDeps = {
+        store: activeReader,
+        ingestor: createIngestor(admin, producer, config.topics.raw),
+        health: {
+          brokerReachable: async () => {
+            await admin.metadata({ topics: [config.topics.raw] });
+            return true;
+          },
+          storeWritable: () => activeReader.writable(),
+          consumerLag: () => {
+            const values = Object.values(lag);
+            return values.length ? values.reduce((sum, value) => sum + value, 0) : undefined;
+          },
+        },
+        metrics: registry,
+        feeds,
+        resolveMetric: (name) => {
+          const result = normalizeMetricName(name, config.normalize);
+          return result.reason === undefined ? result.name : name;
+        },
+        rules: () => ruleSummaries(ruleEngine.rules),
+        status,
+        version: VERSION,
+        log: (record) => log.info("http", record),
+      };
+      server = serveApi(createApp(deps, config.http), config.http);
+      const started = server;
+      closers.push(() => started.shutdown());
+      log.info("listening", { url: `http://${server.addr.hostname}:${server.addr.port}/` });
+    }
+
+    return {
+      address: server?.addr,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw explainPermission(error, config);
+  }
+}

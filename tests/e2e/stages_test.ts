@@ -1,0 +1,286 @@
+/**
+ * The stream stages end to end through the real broker: alerts lifecycle, feature rules, every kind
+ * of malformed input on the DLQ, inventory and rule reloads, and two agents splitting the work.
+ */
+import assert from "node:assert/strict";
+import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { kcatConsumeAll, kcatProduce, kcatProduceRaw } from "../helpers/kcat.ts";
+
+type AlertRecord = {
+  rule: string;
+  host: string;
+  severity: string;
+  state: string;
+  value: number;
+  fingerprint: string;
+};
+
+function raw(host: string, value: number, minute: number, extra: Record<string, unknown> = {}): string {
+  const ts = new Date(Date.UTC(2025, 9, 21, 10, minute, 0)).toISOString();
+  return JSON.stringify({
+    tenant_id: "acme",
+    host,
+    metric: "cpu_load",
+    value,
+    ts_event: ts,
+    unit: "percent",
+    ...extra,
+  });
+}
+
+async function alertsOn(topic: string, count: number): Promise<AlertRecord[]> {
+  return await eventually(
+    async () => {
+      const found = (await kcatConsumeAll(topic)).map((text) => JSON.parse(text) as AlertRecord);
+      return found.length >= count ? found : undefined;
+    },
+    30_000,
+    `${count} alerts on ${topic}`,
+  );
+}
+
+Deno.test("alerts: warning -> critical -> resolved below the clear level, each once", async () => {
+  const name = uniqueName("lifecycle");
+  const { file, port, topics } = await writeTestConfig(name);
+  const agent = await startAgent(file, port);
+  try {
+    // Keyed by host (as a real producer would), so the series stays in order on one partition.
+    await kcatProduce(
+      topics.raw,
+      [raw("host-a", 85, 0), raw("host-a", 97, 5), raw("host-a", 96, 6)],
+      "host-a",
+    );
+    await kcatProduce(
+      topics.raw,
+      [raw("host-a", 78, 7), raw("host-a", 70, 8), raw("host-a", 60, 9)],
+      "host-a",
+    );
+    const alerts = await alertsOn(topics.alerts, 4);
+    assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
+      ["warning", "firing", 85],
+      ["critical", "firing", 97],
+      ["warning", "firing", 78],
+      ["warning", "resolved", 70],
+    ]);
+    assert.equal(new Set(alerts.map((alert) => alert.fingerprint)).size, 1);
+    const listed = await (await fetch(`${agent.baseUrl}/alerts?state=resolved`)).json();
+    assert.equal(listed.alerts.length, 1);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("a rule on the 1m average fires only when the window's average crosses the threshold", async () => {
+  const name = uniqueName("feature");
+  const { file, port, topics } = await writeTestConfig(name, { rules: `data/test/${name}/rules.yaml` });
+  await Deno.writeTextFile(
+    `data/test/${name}/rules.yaml`,
+    "rules:\n  - name: cpu_avg_high\n    metric: cpu_load\n    value: { feature: { window: 1m, stat: avg } }\n" +
+      "    warning: 80\n    clear: 70\n",
+  );
+  const agent = await startAgent(file, port);
+  try {
+    const at = (second: number, value: number) =>
+      JSON.stringify({
+        tenant_id: "acme",
+        host: "h1",
+        metric: "cpu_load",
+        value,
+        ts_event: 1_761_040_800 + second,
+      });
+    // 95 alone is a spike: the average with the earlier 50s stays below 80.
+    await kcatProduce(topics.raw, [at(0, 50), at(10, 50), at(20, 95)], "h1");
+    await eventually(
+      async () => {
+        const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=h1`)).json();
+        return body.points.length === 3 ? true : undefined;
+      },
+      30_000,
+      "three points stored",
+    );
+    assert.deepEqual(await kcatConsumeAll(topics.alerts), []);
+    // Sustained load: the 1m average crosses 80 at the fifth event (50,50,95,100,100 -> 79; then 95 -> 81.67).
+    await kcatProduce(topics.raw, [at(30, 100), at(40, 100), at(50, 95)], "h1");
+    const alerts = await alertsOn(topics.alerts, 1);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].rule, "cpu_avg_high");
+    assert.equal(alerts[0].state, "firing");
+    assert.ok(Math.abs(alerts[0].value - 490 / 6) < 1e-9, `avg ${alerts[0].value}`);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("every kind of malformed input lands on the DLQ with its reason; good elements pass", async () => {
+  const name = uniqueName("dlq");
+  const { file, port, topics } = await writeTestConfig(name, { normalize: { max_message_bytes: 4096 } });
+  const agent = await startAgent(file, port);
+  const future = new Date(Date.now() + 86_400_000).toISOString();
+  const cases: [string, RegExp][] = [
+    ["{not json", /JSON/i],
+    ['{"host":"h","metric":"m","value":1,"ts_event":"2025-10-21T10:00:00Z"}', /tenant_id/],
+    ['{"tenant_id":"t","host":"h","metric":"m","value":"abc","ts_event":"2025-10-21T10:00:00Z"}', /value/],
+    ['{"tenant_id":"t","host":"h","metric":"m","value":1,"ts_event":"yesterday"}', /ts_event/],
+    [
+      '{"tenant_id":"t","host":"h","metric":"m","value":1,"ts_event":"2025-10-21T10:00:00"}',
+      /offset|time zone|ambiguous/i,
+    ],
+    [`{"tenant_id":"t","host":"h","metric":"m","value":1,"ts_event":"${future}"}`, /future/],
+    [
+      '{"tenant_id":"t","host":"h","metric":"m","value":1e999,"ts_event":"2025-10-21T10:00:00Z"}',
+      /finite|value/i,
+    ],
+    ['{"tenant_id":"t","host":"h","metric":"!!!","value":1,"ts_event":"2025-10-21T10:00:00Z"}', /metric/],
+  ];
+  try {
+    await kcatProduce(topics.raw, cases.map(([line]) => line));
+    // One message: an array with one bad element between two good ones.
+    await kcatProduce(topics.raw, [`[${raw("arr", 1, 0)},{"tenant_id":"t"},${raw("arr", 2, 1)}]`]);
+    // Oversized and non-UTF-8 messages.
+    await kcatProduceRaw(topics.raw, new TextEncoder().encode(raw("big", 1, 0, { pad: "x".repeat(8000) })));
+    await kcatProduceRaw(topics.raw, new Uint8Array([0xff, 0xfe, 0x00, 0x7b]));
+    const records = await eventually(
+      async () => {
+        const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+        return found.length >= cases.length + 3 ? found : undefined;
+      },
+      30_000,
+      "all DLQ records",
+    );
+    for (const [line, reason] of cases) {
+      const record = records.find((candidate) => candidate.original === line);
+      assert.ok(record, `no DLQ record for ${line}`);
+      assert.match(record.reason, reason, `reason for ${line}: ${record.reason}`);
+      assert.equal(record.stage, "normalize");
+    }
+    const element = records.find((record) => record.original === '{"tenant_id":"t"}');
+    assert.ok(element, "the bad array element is on the DLQ");
+    assert.equal(element.source.index, 1);
+    assert.ok(records.some((record) => /bytes, over the 4096-byte limit/.test(record.reason)));
+    assert.ok(records.some((record) => record.encoding === "base64"));
+    const arr = await eventually(
+      async () => {
+        const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=arr`)).json();
+        return body.points.length === 2 ? body.points : undefined;
+      },
+      30_000,
+      "the two good array elements",
+    );
+    assert.deepEqual(arr.map((point: { value: number }) => point.value), [1, 2]);
+    const health = await fetch(`${agent.baseUrl}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("inventory and rule changes apply without a restart", async () => {
+  const name = uniqueName("reload");
+  const dir = `data/test/${name}`;
+  const { file, port, topics } = await writeTestConfig(name, {
+    inventory: `${dir}/inventory.yaml`,
+    rules: `${dir}/rules.yaml`,
+  });
+  await Deno.writeTextFile(
+    `${dir}/inventory.yaml`,
+    "hosts:\n  - tenant: acme\n    host: 'web-*'\n    site: par-1\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/rules.yaml`,
+    "rules:\n  - name: cpu\n    metric: cpu_load\n    warning: 90\n",
+  );
+  const agent = await startAgent(file, port);
+  const ctxOf = async (host: string, count: number) =>
+    await eventually(
+      async () => {
+        const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=${host}`)).json();
+        return body.points.length >= count
+          ? body.points.map((point: { ctx: Record<string, string> }) => point.ctx)
+          : undefined;
+      },
+      30_000,
+      `${count} points of ${host}`,
+    );
+  try {
+    await kcatProduce(topics.raw, [raw("web-1", 85, 0), raw("db-1", 10, 0)]);
+    assert.equal((await ctxOf("web-1", 1))[0].site, "par-1");
+    assert.equal((await ctxOf("db-1", 1))[0].inventory, "unknown");
+    assert.deepEqual(await kcatConsumeAll(topics.alerts), [], "85 is below the warning of 90");
+
+    await Deno.writeTextFile(
+      `${dir}/inventory.yaml`,
+      "hosts:\n  - tenant: acme\n    host: 'web-*'\n    site: lyon-2\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/rules.yaml`,
+      "rules:\n  - name: cpu\n    metric: cpu_load\n    warning: 80\n",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await kcatProduce(topics.raw, [raw("web-1", 86, 1)]);
+    assert.equal((await ctxOf("web-1", 2))[1].site, "lyon-2");
+    const alerts = await alertsOn(topics.alerts, 1);
+    assert.equal(alerts[0].value, 86);
+    assert.match(agent.logs(), /reloaded/);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("two agents in the same consumer groups split a keyed workload exactly once", async () => {
+  const name = uniqueName("scale");
+  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a` });
+  const second = await writeTestConfig(`${name}-b`, {
+    data_dir: `data/test/${name}/b`,
+    topics: first.topics,
+    kafka: {
+      brokers: [Deno.env.get("EVENTOPS_TEST_BROKERS") ?? "127.0.0.1:19092"],
+      client_id: `${name}-b`,
+      group_stateless: `${name}-stateless`,
+      group_stateful: `${name}-stateful`,
+      batch_max_wait: "50ms",
+      session_timeout: "10s",
+    },
+  });
+  const a = await startAgent(first.file, first.port);
+  const b = await startAgent(second.file, second.port);
+  const hosts = Array.from({ length: 24 }, (_, index) => `node-${index}`);
+  const perHost = 50;
+  try {
+    // Let both members join before the workload arrives, so both get partitions.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const lines: string[] = [];
+    for (let minute = 0; minute < perHost; minute++) {
+      for (const host of hosts) lines.push(raw(host, minute === 10 ? 99 : 20, minute));
+    }
+    await kcatProduce(first.topics.raw, lines, "workload");
+    const catalogs = await eventually(
+      async () => {
+        const both = await Promise.all(
+          [a, b].map(async (agent) => (await fetch(`${agent.baseUrl}/metrics`)).json()),
+        );
+        const total = both.flatMap((catalog) => catalog.series).reduce(
+          (sum: number, s: { rows: number }) => sum + s.rows,
+          0,
+        );
+        return total >= lines.length ? both : undefined;
+      },
+      60_000,
+      "every event stored",
+    );
+    const series = catalogs.map((catalog) =>
+      catalog.series.map((s: { host: string; rows: number }) => [s.host, s.rows])
+    );
+    const all = series.flat() as [string, number][];
+    assert.equal(all.length, hosts.length, "each series is stored by exactly one agent");
+    assert.ok(all.every(([, rows]) => rows === perHost), "no lost or repeated event");
+    assert.ok(series[0].length > 0 && series[1].length > 0, "both agents got partitions");
+    const alerts = (await kcatConsumeAll(first.topics.alerts)).map((text) => JSON.parse(text) as AlertRecord);
+    const firing = alerts.filter((alert) => alert.state === "firing");
+    assert.equal(firing.length, hosts.length, "one critical per host, no duplicate alert");
+    assert.equal(new Set(firing.map((alert) => alert.fingerprint)).size, hosts.length);
+  } finally {
+    assert.equal(await a.stop(), 0);
+    assert.equal(await b.stop(), 0);
+  }
+});
