@@ -1,0 +1,82 @@
+/**
+ * `eventops check`: validates the configuration, the inventory and the rules, and runs rule tests
+ * (YAML fixtures: input events -> expected alerts), like `promtool test rules`. Exit code 0 when
+ * everything passes, 1 on a failed test, 2 on an invalid file.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { describeError } from "../lib/errors.ts";
+import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
+import { compileNormalizeOptions } from "../stages/normalize.ts";
+import { runRuleTests } from "../stages/rule_tests.ts";
+import { checkRuleWindows, DEFAULT_RULES_YAML, defaultRules, parseRules } from "../stages/rules.ts";
+import type { CommonFlags } from "./common.ts";
+
+/** Validates everything and runs `testFiles`; returns the exit code. */
+export async function checkCommand(flags: CommonFlags, testFiles: readonly string[]): Promise<number> {
+  let config: Config;
+  try {
+    config = await loadConfig(flags.config, { brokers: flags.brokers, data: flags.data, port: flags.port });
+    compileNormalizeOptions(config.normalize);
+  } catch (error) {
+    console.error(`FAIL config\n${error instanceof ConfigError ? error.message : describeError(error)}`);
+    return 2;
+  }
+  console.log(`ok   config ${flags.config ?? "(eventops.yaml or defaults)"}`);
+
+  let inventory: Inventory = emptyInventory();
+  if (config.inventory) {
+    try {
+      inventory = parseInventory(await Deno.readTextFile(config.inventory), config.inventory);
+      console.log(`ok   inventory ${config.inventory}`);
+    } catch (error) {
+      console.error(`FAIL inventory\n${describeError(error)}`);
+      return 2;
+    }
+  }
+
+  let rulesText = DEFAULT_RULES_YAML;
+  try {
+    const rules = config.rules
+      ? parseRules(rulesText = await Deno.readTextFile(config.rules), config.rules)
+      : defaultRules();
+    const problems = checkRuleWindows(rules, config.features.windows);
+    if (problems.length > 0) {
+      console.error(`FAIL rules ${config.rules}\n${problems.join("\n")}`);
+      return 2;
+    }
+    console.log(`ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)`);
+  } catch (error) {
+    console.error(`FAIL rules\n${describeError(error)}`);
+    return 2;
+  }
+
+  let failed = 0;
+  for (const file of testFiles) {
+    let result;
+    try {
+      result = runRuleTests(rulesText, await Deno.readTextFile(file), {
+        rulesFile: config.rules || "(built-in rules)",
+        testsFile: file,
+        inventory,
+        normalize: config.normalize,
+        features: config.features,
+      });
+    } catch (error) {
+      console.error(`FAIL ${file}\n${describeError(error)}`);
+      return 2;
+    }
+    for (const failure of result.failed) {
+      console.error(`FAIL ${file}: ${failure.test}\n${failure.diff}`);
+    }
+    failed += result.failed.length;
+    console.log(
+      `${
+        result.failed.length ? "FAIL" : "ok  "
+      } ${file}: ${result.passed} passed, ${result.failed.length} failed`,
+    );
+  }
+  return failed > 0 ? 1 : 0;
+}
