@@ -2,6 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
 # chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, stops the broker.
 set -euo pipefail
+export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
