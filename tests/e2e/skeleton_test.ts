@@ -95,10 +95,14 @@ Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DL
       );
       assert.deepEqual(points.map((point) => point.value), [85, 97, 50]);
       // The alert state was rebuilt from the store: 50 resolves the critical, nothing is repeated.
-      const alerts = await eventually(async () => {
-        const found = (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
-        return found.length >= 3 ? found : undefined;
-      }, 30_000, "the resolved alert");
+      const alerts = await eventually(
+        async () => {
+          const found = (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
+          return found.length >= 3 ? found : undefined;
+        },
+        30_000,
+        "the resolved alert",
+      );
       assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
         ["warning", "firing", 85],
         ["critical", "firing", 97],
