@@ -22,6 +22,7 @@ import { registerMetricRoutes } from "./routes/metrics.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerIngestRoutes } from "./routes/ingest.ts";
+import { registerQueryRoutes } from "./routes/query.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMetaRoutes } from "./routes/meta.ts";
 import { registerUiRoutes } from "./routes/ui.ts";
@@ -102,6 +103,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
   registerAlertRoutes(app, ctx, read);
   registerEventRoutes(app, ctx, read);
   registerIngestRoutes(app, ctx);
+  registerQueryRoutes(app, ctx);
 
   const known = app.routes
     .filter((r) => r.method !== "ALL")

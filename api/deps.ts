@@ -173,6 +173,24 @@ export interface AgentStatus {
   totals?: Record<string, number>;
 }
 
+/** A column of a {@link QueryReply}: its name and DuckDB type (e.g. `BIGINT`, `TIMESTAMP WITH TIME ZONE`). */
+export interface QueryColumn {
+  name: string;
+  type: string;
+}
+
+/** JSON value of one result cell. */
+export type QueryValue = string | number | boolean | null | QueryValue[] | { [key: string]: QueryValue };
+
+/** Result of a read-only SQL query (`POST /query`). */
+export interface QueryReply {
+  columns: QueryColumn[];
+  /** Rows as arrays of JSON-safe values, in column order. */
+  rows: QueryValue[][];
+  /** True when more rows existed than `max_rows`. */
+  truncated: boolean;
+}
+
 /** One structured log record (the API logs one per request). */
 export type LogRecord = Record<string, string | number | boolean | null | undefined>;
 
@@ -197,6 +215,13 @@ export interface ApiDeps {
     /** Timeout of each async probe (default 2000 ms). */
     probeTimeoutMs?: number;
   };
+  /**
+   * Runs one read-only SQL statement against the store (`POST /query`, `eventops query`). Rejects
+   * with an error whose `name` is `"QueryError"` (message user-facing, e.g. the DuckDB parser's) for SQL
+   * that is refused or fails; any other rejection is an internal error. `POST /query` answers 503 when
+   * omitted.
+   */
+  query?(sql: string, maxRows: number): Promise<QueryReply>;
   /** Version reported by `/healthz` and the OpenAPI document. */
   version?: string;
   /** Clock (epoch ms), for tests; default `Date.now`. */

@@ -19,6 +19,8 @@ import {
   IngestResponseSchema,
   PointsQuerySchema,
   PointsResponseSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
   ReadyResponseSchema,
   RulesQuerySchema,
   RulesResponseSchema,
@@ -53,7 +55,8 @@ export interface RouteDoc {
   query?: z.ZodObject;
   pathParams?: { name: string; description: string; example?: string }[];
   headers?: { name: string; description: string }[];
-  requestBody?: { description: string; contentTypes: string[] };
+  /** `schema` describes the `application/json` body (default: an object or an array of objects). */
+  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType };
   responses: Record<string, ResponseDoc>;
 }
 
@@ -190,6 +193,33 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "403": errorResponse("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
       "413": errorResponse("Body larger than `http.max_body_bytes`."),
       "503": errorResponse("The broker did not accept the messages; retry later."),
+    },
+  },
+  {
+    method: "post",
+    path: "/query",
+    summary: "Run one read-only SQL statement against the store (used by `eventops query`)",
+    description:
+      "DuckDB SQL over `metrics` (hot rows), `alerts`, `parquet_parts` and `metrics_all` (hot rows and Parquet files " +
+      "as one view). Exactly one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN statement, run in a read-only " +
+      "transaction with a row cap and a timeout; files outside the data directory are not readable. " +
+      "Needs `Authorization: Bearer <token>` (the write token: results include every stored row).",
+    tag: "query",
+    auth: "write",
+    requestBody: {
+      description: "The statement and an optional row cap.",
+      contentTypes: ["application/json"],
+      schema: QueryRequestSchema,
+    },
+    responses: {
+      "200": { description: "Columns and rows.", schema: QueryResponseSchema },
+      "400": errorResponse(
+        "Not exactly one read-only statement, or SQL DuckDB refuses; `error.message` is DuckDB's message.",
+      ),
+      "401": errorResponse("Token missing or wrong."),
+      "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "413": errorResponse("Body larger than `http.max_body_bytes`."),
+      "503": errorResponse("This agent does not run the store."),
     },
   },
   {
@@ -375,9 +405,12 @@ export function openApiDocument(options: OpenApiOptions): JsonObject {
     if (doc.requestBody) {
       const content: JsonObject = {};
       for (const type of doc.requestBody.contentTypes) {
-        content[type] = type === "application/json"
-          ? { schema: { oneOf: [{ type: "object" }, { type: "array", items: { type: "object" } }] } }
-          : { schema: { type: "string" } };
+        const requestSchema = doc.requestBody.schema;
+        content[type] = type !== "application/json"
+          ? { schema: { type: "string" } }
+          : requestSchema
+          ? { schema: toSchema(requestSchema, "input", components) }
+          : { schema: { oneOf: [{ type: "object" }, { type: "array", items: { type: "object" } }] } };
       }
       op.requestBody = { required: true, description: doc.requestBody.description, content };
     }

@@ -11,6 +11,7 @@ import { ApiError, problemsMessage, zodProblems } from "./errors.ts";
 
 const RELATIVE = /^(?:now)?\s*([+-])\s*(\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w))$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const SPACE_OFFSET = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?) (\d{2}:?\d{2})$/i;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /** Query parameters that every route accepts and validation ignores. */
@@ -50,6 +51,9 @@ function parseTimeUnchecked(text: string, nowMs: number): number | undefined {
     const ms = Date.parse(`${t}T00:00:00Z`);
     return Number.isFinite(ms) ? ms : undefined;
   }
+  // An unencoded `+` in a query string arrives as a space: `...T12:00:00 02:00` means `+02:00`.
+  const plus = SPACE_OFFSET.exec(t);
+  if (plus) return parseTimeUnchecked(`${plus[1]}+${plus[2]}`, nowMs);
   const dt = DATE_TIME.exec(t);
   if (dt) {
     const iso = t.replace(" ", "T") + (dt[1] ? "" : "Z");

@@ -243,3 +243,39 @@ export const StatusResponseSchema = z.object({
 
 /** The enriched event sent by `/events/stream`. */
 export const EventSchema = EnvelopeSchema.meta({ id: "Envelope" });
+
+/** Most rows `POST /query` may return. */
+export const MAX_QUERY_ROWS = 100_000;
+/** Rows `POST /query` returns when `max_rows` is omitted. */
+export const DEFAULT_QUERY_ROWS = 10_000;
+/** Longest SQL text `POST /query` accepts (characters). */
+export const MAX_QUERY_SQL = 100_000;
+
+/** `POST /query` request body. */
+export const QueryRequestSchema = z.strictObject({
+  sql: z.string({
+    error: (issue) => issue.input === undefined ? "sql is required" : "sql must be a string",
+  }).trim().min(1, "sql is empty").max(MAX_QUERY_SQL, `sql is longer than ${MAX_QUERY_SQL} characters`).meta({
+    description: "One read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) over " +
+      "`metrics` (hot rows), `alerts`, `parquet_parts` or `metrics_all` (hot + Parquet).",
+    examples: ["SELECT host, count(*) FROM metrics_all GROUP BY host"],
+  }),
+  max_rows: z.int({ error: `max_rows must be an integer 1..${MAX_QUERY_ROWS}` })
+    .min(1, "max_rows must be 1 or more")
+    .max(MAX_QUERY_ROWS, `max_rows must be at most ${MAX_QUERY_ROWS}`)
+    .default(DEFAULT_QUERY_ROWS)
+    .meta({ description: "Most rows returned; `truncated` tells whether there were more." }),
+}).meta({ id: "QueryRequest" });
+
+/** `POST /query` response. */
+export const QueryResponseSchema = z.object({
+  columns: z.array(z.object({
+    name: z.string(),
+    type: z.string().meta({ description: "DuckDB type, e.g. BIGINT, VARCHAR, TIMESTAMP WITH TIME ZONE." }),
+  })),
+  rows: z.array(z.array(z.unknown())).meta({
+    description: "Rows in column order. 64-bit integers are numbers when exact (else strings), " +
+      "timestamps ISO 8601 UTC, nested values JSON.",
+  }),
+  truncated: z.boolean().meta({ description: "True when more rows existed than `max_rows`." }),
+}).meta({ id: "QueryResult" });

@@ -324,6 +324,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
           return result.reason === undefined ? result.name : name;
         },
         rules: () => ruleSummaries(ruleEngine.rules),
+        query: (sql, maxRows) => activeReader.readOnlyQuery(sql, { maxRows }),
         status,
         version: VERSION,
         log: (record) => log.info("http", record),

@@ -391,8 +391,12 @@ export class StoreReader {
     try {
       await this.#withSlot((conn) => conn.run("SELECT 1"));
       const probe = joinPath(this.#store.dataDir, `.probe-${crypto.randomUUID()}`);
-      await Deno.writeFile(probe, new Uint8Array(1));
-      await Deno.remove(probe);
+      try {
+        await Deno.writeFile(probe, new Uint8Array(1));
+      } finally {
+        // On a full disk the file is created but the write fails: remove it either way.
+        await Deno.remove(probe).catch(() => undefined);
+      }
       return true;
     } catch {
       return false;
@@ -571,5 +575,5 @@ export class StoreReader {
 
 function cleanMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^Error: /, "");
+  return message.replace(/^Error: /, "").replace(/^Failed to extract statements: /, "");
 }

@@ -11,6 +11,27 @@ import { isoOrNull, parseQuery, parseStep, timeRange } from "../params.ts";
 import { CatalogQuerySchema, MAX_BUCKETS, PointsQuerySchema } from "../schemas.ts";
 
 const MAX_METRIC_NAME = 128;
+/** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
+const CATALOG_REUSE_MS = 2_000;
+
+/**
+ * The catalog for `GET /metrics/{metric}`: reading it scans every stored row (~80 ms over 1M rows),
+ * so a recent one (and one in flight) is shared; `fresh` forces a new read.
+ */
+function catalogCache(load: () => Promise<Catalog>): (fresh: boolean) => Promise<Catalog> {
+  let cached: { at: number; value: Promise<Catalog> } | undefined;
+  return (fresh) => {
+    const now = performance.now();
+    if (!fresh && cached !== undefined && now - cached.at < CATALOG_REUSE_MS) return cached.value;
+    const value = load();
+    const entry = { at: now, value };
+    cached = entry;
+    value.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return value;
+  };
+}
 
 /** Unique sorted values. */
 function uniq(values: Iterable<string>): string[] {
@@ -63,6 +84,7 @@ export function knownMetrics(catalog: Catalog): string[] {
 /** Registers the metrics routes. */
 export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
   const { deps } = ctx;
+  const catalogs = catalogCache(() => deps.store.catalog());
 
   app.get("/metrics", read, async (c) => {
     const q = parseQuery(c, CatalogQuerySchema);
@@ -87,8 +109,15 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
-    const catalog = await deps.store.catalog();
-    const known = knownMetrics(catalog);
+    // A recent catalog answers most name checks; a miss or a bucket range taken from the data
+    // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
+    let catalog = await catalogs(false);
+    let known = knownMetrics(catalog);
+    const needsBounds = q.step !== undefined && (q.from === undefined || q.to === undefined);
+    if (!known.includes(metric) || needsBounds) {
+      catalog = await catalogs(true);
+      known = knownMetrics(catalog);
+    }
     if (!known.includes(metric)) {
       const alias = metric !== requested ? ` (resolved to "${metric}")` : "";
       const hint = known.length === 0
@@ -135,6 +164,8 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
           : now;
         toMs = Math.max(Math.ceil(last / stepMs) * stepMs, fromMs + stepMs);
       }
+      // Only `to` given, before the data: keep the range the right way round (no buckets).
+      if (fromMs >= toMs) fromMs = Math.ceil(toMs / stepMs) * stepMs - stepMs;
       const buckets = Math.ceil((toMs - fromMs) / stepMs);
       if (buckets > MAX_BUCKETS) {
         const exact = Math.ceil((toMs - fromMs) / MAX_BUCKETS);

@@ -175,6 +175,9 @@ const state = {
   alerts: new Map<number, Alert>(),
   alertStream: null as EventSource | null,
   redrawPending: false,
+  /** How the loaded data was queried: `avg per 1m` for buckets, undefined for raw points. */
+  bucketed: undefined as string | undefined,
+  truncated: false,
 };
 
 // ------------------------------------------------------------------ selection
@@ -221,12 +224,21 @@ function currentSeries(): Series | undefined {
 
 // ------------------------------------------------------------------ chart
 
-function thresholds(): { kind: "warning" | "critical"; value: number; rule: string }[] {
-  const out: { kind: "warning" | "critical"; value: number; rule: string }[] = [];
+interface Threshold {
+  kind: "warning" | "critical";
+  value: number;
+  rule: string;
+  /** The rule fires below the value (e.g. free disk), not above. */
+  below: boolean;
+}
+
+function thresholds(): Threshold[] {
+  const out: Threshold[] = [];
   for (const r of state.rules) {
     if (r.metric !== state.metric) continue;
-    if (r.warning !== null) out.push({ kind: "warning", value: r.warning, rule: r.name });
-    if (r.critical !== null) out.push({ kind: "critical", value: r.critical, rule: r.name });
+    const below = r.direction === "below";
+    if (r.warning !== null) out.push({ kind: "warning", value: r.warning, rule: r.name, below });
+    if (r.critical !== null) out.push({ kind: "critical", value: r.critical, rule: r.name, below });
   }
   return out;
 }
@@ -294,6 +306,8 @@ function makeChart(): uPlot {
   const opts: uPlot.Options = {
     ...chartSize(),
     legend: { show: false },
+    // Room on the right for the last x-axis label (centred on the plot's edge).
+    padding: [12, 28, 0, 0],
     cursor: { drag: { x: true, y: false }, points: { size: 7 } },
     scales: { x: { time: true }, y: { range: yRange } },
     axes: [axis, { ...axis, size: 56, values: (_u, splits) => splits.map((v) => fmtNumber(v)) }],
@@ -336,7 +350,10 @@ function renderLegend(): void {
   items[0].append(h("i"), document.createTextNode(state.metric || "series"));
   for (const t of thresholds()) {
     const li = h("li");
-    li.append(h("i", t.kind), document.createTextNode(`${t.kind} ≥ ${fmtNumber(t.value)}`));
+    li.append(
+      h("i", t.kind),
+      document.createTextNode(`${t.kind} ${t.below ? "≤" : "≥"} ${fmtNumber(t.value)}`),
+    );
     items.push(li);
   }
   el("legend").replaceChildren(...items);
@@ -368,7 +385,8 @@ function renderLast(idx?: number): void {
   let level = "";
   if (last !== undefined) {
     for (const t of thresholds()) {
-      if (last >= t.value && (level === "" || t.kind === "critical")) level = t.kind;
+      const crossed = t.below ? last <= t.value : last >= t.value;
+      if (crossed && (level === "" || t.kind === "critical")) level = t.kind;
     }
   }
   valueEl.className = `last-value ${level}`;
@@ -411,10 +429,19 @@ async function loadSeries(): Promise<void> {
   state.xs = res.points.map((p) => Date.parse(p.ts) / 1000);
   state.ys = res.points.map((p) => p.value);
   state.unit = s.unit ?? res.points[0]?.unit ?? "";
-  const how = res.step ? `${res.agg} per ${res.step}` : `${res.points.length} points`;
-  el("series-sub").textContent = `${s.tenant} · ${s.host} · ${how}${res.truncated ? " (truncated)" : ""}`;
+  state.bucketed = res.step ? `${res.agg} per ${res.step}` : undefined;
+  state.truncated = res.truncated;
+  renderSub();
   renderChart();
   openEventStream();
+}
+
+/** The line under the title: series, and the point count (kept current as live points arrive). */
+function renderSub(): void {
+  const how = state.bucketed ?? `${state.xs.length} ${state.xs.length === 1 ? "point" : "points"}`;
+  el("series-sub").textContent = `${state.tenant} · ${state.host} · ${how}${
+    state.truncated ? " (truncated)" : ""
+  }`;
 }
 
 function openEventStream(): void {
@@ -435,6 +462,7 @@ function openEventStream(): void {
       state.ys.splice(0, state.ys.length - MAX_POINTS);
     }
     state.unit ||= env.unit;
+    if (state.bucketed === undefined) renderSub();
     scheduleRedraw();
   });
   state.events = source;
@@ -474,11 +502,16 @@ function alertItem(a: Alert): HTMLElement {
   when.title = new Date(a.ts).toISOString();
   top.append(title, when);
   const what = h("div", "what");
+  // A resolved alert's threshold is the clear level it went back under (over, for `below` rules).
+  const below = state.rules.find((r) => r.name === a.rule)?.direction === "below";
+  const limit = fmtNumber(a.threshold);
   what.append(
     document.createTextNode(`${a.tenant} / ${a.host} · ${a.metric} `),
     h("b", undefined, fmtNumber(a.value)),
     document.createTextNode(
-      a.state === "resolved" ? ` (was ≥ ${fmtNumber(a.threshold)})` : ` ≥ ${fmtNumber(a.threshold)}`,
+      a.state === "resolved"
+        ? ` (back ${below ? "above" : "below"} ${limit})`
+        : ` ${below ? "≤" : "≥"} ${limit}`,
     ),
   );
   li.append(top, what);
@@ -536,8 +569,10 @@ async function refreshStatus(): Promise<void> {
   try {
     const s = await api<Status>("/status");
     const boxes: HTMLElement[] = [];
-    for (const [name, rate] of Object.entries(s.rates).slice(0, 3)) {
-      boxes.push(stat(`${name}/s`, fmtNumber(rate)));
+    // Fixed boxes so the strip does not change shape when the first rates arrive (after ~2 s).
+    for (const name of ["consumed", "stored", "alerts"]) {
+      const rate = s.rates[name];
+      boxes.push(stat(`${name}/s`, rate === undefined ? "—" : fmtNumber(rate)));
     }
     const lag = s.consumer_lag;
     boxes.push(stat("Lag", lag === null ? "—" : fmtNumber(lag), lag !== null && lag > 10_000 ? "warn" : ""));
@@ -596,6 +631,7 @@ async function start(): Promise<void> {
   ]);
   state.catalog = catalog;
   state.rules = rules.rules;
+  renderAlerts(); // the alert texts use the rules' directions
   if (!state.tenant && catalog.series.length > 0) {
     // Start with the series that has the most recent data.
     const newest = [...catalog.series].sort((a, b) => Date.parse(b.last_ts) - Date.parse(a.last_ts))[0];

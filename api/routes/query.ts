@@ -1,0 +1,74 @@
+/**
+ * `POST /query`: one read-only SQL statement against the store, for `eventops query` while the agent
+ * holds the DuckDB file (DuckDB allows one writing process, and no other process may open the file).
+ *
+ * Body `{"sql": "...", "max_rows": 10000}`; reply `{columns, rows, truncated}`. Needs the API token
+ * (like writes: the SQL can read every stored row, including tags and context). The store runs the
+ * statement inside a READ ONLY transaction and accepts exactly one SELECT-like statement; anything
+ * else, and SQL DuckDB cannot parse or bind, is a 400 whose message is DuckDB's.
+ *
+ * @module
+ */
+import type { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { RouteContext } from "../context.ts";
+import { requireWriteToken } from "../auth.ts";
+import { ApiError, problemsMessage, sendError, zodProblems } from "../errors.ts";
+import { QueryRequestSchema } from "../schemas.ts";
+
+const USAGE = 'send a JSON object like {"sql": "SELECT count(*) FROM metrics_all"}';
+
+function isQueryError(error: unknown): error is Error {
+  return error instanceof Error && error.name === "QueryError";
+}
+
+/** Registers the query route. */
+export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
+  const max = ctx.http.max_body_bytes;
+  app.post(
+    "/query",
+    requireWriteToken(ctx.http.token),
+    bodyLimit({
+      maxSize: max,
+      onError: (c) =>
+        sendError(c, 413, `body is larger than ${max} bytes (http.max_body_bytes)`, { max_body_bytes: max }),
+    }),
+    async (c) => {
+      const query = ctx.deps.query;
+      if (query === undefined) {
+        throw new ApiError(503, "SQL queries are not available: this agent does not run the store");
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch (error) {
+        throw new ApiError(
+          400,
+          `body is not valid JSON (${error instanceof Error ? error.message : String(error)}); ${USAGE}`,
+        );
+      }
+      const parsed = QueryRequestSchema.safeParse(body);
+      if (!parsed.success) {
+        const problems = zodProblems(parsed.error.issues);
+        throw new ApiError(400, `${problemsMessage("query", problems)}; ${USAGE}`, problems);
+      }
+      const started = performance.now();
+      try {
+        const result = await query(parsed.data.sql, parsed.data.max_rows);
+        ctx.log({
+          level: "info",
+          msg: "query",
+          rows: result.rows.length,
+          truncated: result.truncated,
+          ms: Math.round(performance.now() - started),
+        });
+        const headers: Record<string, string> = { "Cache-Control": "no-store" };
+        if (result.truncated) headers["X-Truncated"] = "true";
+        return c.json(result, 200, headers);
+      } catch (error) {
+        if (isQueryError(error)) throw new ApiError(400, error.message);
+        throw error;
+      }
+    },
+  );
+}
