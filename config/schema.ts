@@ -33,7 +33,7 @@ const KafkaSchema = z.strictObject({
   /** Consumer group of the stateful stages (features + rules + store). */
   group_stateful: z.string().min(1).default("eventops-stateful"),
   /** Most messages handled per batch (one store transaction, one offset commit). */
-  batch_max_messages: z.int().min(1).max(1_000_000).default(20_000),
+  batch_max_messages: z.int().min(1).max(1_000_000).default(5_000),
   /** Longest a partial batch waits before it is processed. */
   batch_max_wait: DurationSchema.prefault("100ms"),
   session_timeout: DurationSchema.prefault("30s"),

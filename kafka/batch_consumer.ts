@@ -41,6 +41,7 @@ export class BatchConsumer {
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #buffer: ConsumedMessage[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = 0;
   #handler: BatchHandler | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #stopping = false;
@@ -65,6 +66,8 @@ export class BatchConsumer {
     stream.on("data", (message: ConsumedMessage) => {
       this.#buffer.push(message);
       if (this.#buffer.length >= this.#options.maxMessages) {
+        // Backpressure: a full batch stops the stream (and so the fetch loop) until it is taken.
+        stream.pause();
         this.#schedule(handler, 0);
       } else if (this.#timer === undefined) {
         this.#schedule(handler, this.#options.maxWaitMs);
@@ -82,25 +85,33 @@ export class BatchConsumer {
     }
   }
 
+  /** Flushes in `delayMs` at the latest: an earlier pending flush is kept (never postponed). */
   #schedule(handler: BatchHandler, delayMs: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const due = performance.now() + delayMs;
+    if (this.#timer !== undefined) {
+      if (this.#timerDue <= due) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerDue = due;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#flushing = this.#flushing.then(() => this.#flush(handler));
     }, delayMs);
   }
 
+  /**
+   * Handles (and commits) the next batch of at most `maxMessages`. The stream keeps fetching while
+   * the batch is handled (the next batch fills meanwhile), and pauses only when that one is full.
+   */
   async #flush(handler: BatchHandler): Promise<void> {
-    if (this.#buffer.length === 0) return;
-    const batch = this.#buffer;
-    this.#buffer = [];
-    this.#stream?.pause();
-    try {
-      const handled = await this.#handleWithRetry(handler, batch);
-      if (handled) await this.#commit(batch);
-    } finally {
-      if (!this.#stopping) this.#stream?.resume();
-    }
+    if (this.#buffer.length === 0 || this.#stopping) return;
+    const max = this.#options.maxMessages;
+    const batch = this.#buffer.length <= max ? this.#buffer : this.#buffer.slice(0, max);
+    this.#buffer = this.#buffer.length <= max ? [] : this.#buffer.slice(max);
+    if (this.#buffer.length < max) this.#stream?.resume();
+    const handled = await this.#handleWithRetry(handler, batch);
+    if (handled) await this.#commit(batch);
+    // What arrived during the batch has waited long enough: next batch at once.
     if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
   }
 

@@ -36,6 +36,8 @@ export function createConsumer(config: Config, groupId: string, role: string): B
     rebalanceTimeout: Math.max(config.kafka.session_timeout, 60_000),
     maxWaitTime: Math.max(10, config.kafka.batch_max_wait),
     highWaterMark: 4096,
+    // Fetch responses are decoded whole; 50 MB (the default) is ~150k messages held at once.
+    maxBytes: 8 * 1024 * 1024,
     retries: 5,
     retryDelay: 250,
     strict: false,
@@ -51,4 +53,45 @@ export function createAdmin(config: Config): Admin {
     retryDelay: 250,
     strict: false,
   });
+}
+
+/** A message for {@link sendInChunks}. */
+export interface OutgoingMessage {
+  topic: string;
+  key?: Buffer;
+  value: Buffer;
+}
+
+/**
+ * Most bytes (keys + values + per-record overhead) per produce request. Brokers reject a record
+ * batch above `message.max.bytes` (Kafka and Redpanda default: 1 MiB) with MESSAGE_TOO_LARGE, and
+ * the client puts all of a request's messages for one partition into one batch.
+ */
+export const MAX_REQUEST_BYTES = 768 * 1024;
+const RECORD_OVERHEAD_BYTES = 32;
+
+/**
+ * Sends `messages` in requests of at most `maxBytes` each, one request after the other, so the
+ * messages of a partition (a series, on the enriched topic) are appended in the order given: with
+ * several requests in flight, one that waits for a topic's metadata (the DLQ's, say) lands after
+ * later ones. Resolves when every request is acked; rejects if one fails (the caller retries the
+ * whole batch; the store deduplicates by event id).
+ */
+export async function sendInChunks(
+  producer: ByteProducer,
+  messages: readonly OutgoingMessage[],
+  maxBytes: number = MAX_REQUEST_BYTES,
+): Promise<void> {
+  let from = 0;
+  let bytes = 0;
+  for (let index = 0; index < messages.length; index++) {
+    const size = messages[index].value.length + (messages[index].key?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+    if (bytes + size > maxBytes && index > from) {
+      await producer.send({ messages: messages.slice(from, index) });
+      from = index;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (from < messages.length) await producer.send({ messages: messages.slice(from) });
 }

@@ -7,6 +7,8 @@
 /** Log levels, least severe first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+import { describeError } from "./errors.ts";
+
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Extra fields of a log line. */
@@ -23,7 +25,7 @@ export interface Logger {
 const encoder = new TextEncoder();
 
 function describe(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: describeError(value) };
   if (typeof value === "bigint") return value.toString();
   return value;
 }

@@ -8,14 +8,15 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
-import { type Envelope, EnvelopeSchema } from "../model/envelope.ts";
+import type { Envelope } from "../model/envelope.ts";
 import type { FeatureRecord } from "../model/feature.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
-import type { ByteProducer } from "../kafka/clients.ts";
+import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { deadLetter } from "../kafka/dlq.ts";
 import type { FeatureEngine } from "../stages/features.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
+import { parseEnvelope } from "./envelope_guard.ts";
 
 /** The store operations the stateful group needs. */
 export interface EventSink<StoredAlertT> {
@@ -47,8 +48,6 @@ export interface StatefulDeps<StoredAlertT> {
   stages: { features: boolean; rules: boolean; store: boolean };
 }
 
-type OutgoingMessage = { topic: string; key?: Buffer; value: Buffer };
-
 const textDecoder = new TextDecoder();
 
 /** Creates the batch handler of the stateful group. */
@@ -79,11 +78,9 @@ export function createStatefulHandler<StoredAlertT>(
         });
         continue;
       }
-      const result = EnvelopeSchema.safeParse(parsed);
+      const result = parseEnvelope(parsed);
       if (!result.success) {
-        const reason = `not an envelope v1: ${
-          result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")
-        }`;
+        const reason = `not an envelope v1: ${result.reason}`;
         outgoing.push({
           topic: dlqTopic,
           value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))),
@@ -136,7 +133,7 @@ export function createStatefulHandler<StoredAlertT>(
         value: Buffer.from(JSON.stringify(alert)),
       });
     }
-    if (outgoing.length > 0) await producer.send({ messages: outgoing });
+    await sendInChunks(producer, outgoing);
     counters.add("features", "out", latestFeatures.size);
     counters.add("rules", "alerts", alerts.length);
 

@@ -7,7 +7,7 @@
 import type { Config } from "../config/schema.ts";
 import { seriesKey } from "../model/envelope.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
-import type { ByteProducer } from "../kafka/clients.ts";
+import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
 import { enrich } from "../stages/enrich.ts";
@@ -22,8 +22,6 @@ export interface StatelessDeps {
   inventory: () => Inventory;
   counters: PipelineCounters;
 }
-
-type OutgoingMessage = { topic: string; key?: Buffer; value: Buffer };
 
 /** Creates the batch handler of the stateless group. */
 export function createStatelessHandler(
@@ -66,7 +64,7 @@ export function createStatelessHandler(
       }
       rejected += result.rejects.length;
     }
-    if (outgoing.length > 0) await producer.send({ messages: outgoing });
+    await sendInChunks(producer, outgoing);
     counters.add("normalize", "in", batch.length);
     counters.add("normalize", "out", accepted);
     counters.add("normalize", "dlq", rejected);

@@ -136,6 +136,7 @@ export class StoreWriter {
   readonly #store: Store;
   readonly #chunkRows: number;
   readonly #mutex = new Mutex();
+  #prefiltered: { events: readonly Envelope[]; ranges: Map<string, Range> } | undefined;
   readonly #stats: WriterStats = {
     batches: 0,
     inserted: 0,
@@ -192,14 +193,20 @@ export class StoreWriter {
 
   /**
    * The events whose source key is not stored yet (first occurrence of repeats), in order: lets the
-   * pipeline skip features and rules for replayed events. `writeBatch` checks again anyway.
+   * pipeline skip features and rules for replayed events. A `writeBatch` of the returned array right
+   * after skips the lookup; any other array is checked again.
    */
   filterUnseen(events: readonly Envelope[]): Promise<Envelope[]> {
     return this.#mutex.run(async () => {
       if (this.#closed) throw new Error("store writer is closed");
       if (events.length === 0) return [];
       const { conn } = await this.#connection();
-      return await this.#freshEvents(conn, events, new Map());
+      const ranges = new Map<string, Range>();
+      const fresh = await this.#freshEvents(conn, events, ranges);
+      // The next writeBatch of exactly this array skips the second lookup (calls are serialized and
+      // this writer is the store's only writer, so nothing can be stored in between).
+      this.#prefiltered = { events: fresh, ranges };
+      return fresh;
     });
   }
 
@@ -237,8 +244,14 @@ export class StoreWriter {
     await conn.run("BEGIN TRANSACTION");
     try {
       let t = performance.now();
-      const ranges = new Map<string, Range>();
-      const fresh = events.length > 0 ? await this.#freshEvents(conn, events, ranges) : [];
+      const prefiltered = this.#prefiltered?.events === events ? this.#prefiltered : undefined;
+      this.#prefiltered = undefined;
+      const ranges = prefiltered?.ranges ?? new Map<string, Range>();
+      const fresh = prefiltered
+        ? events
+        : events.length > 0
+        ? await this.#freshEvents(conn, events, ranges)
+        : [];
       stats.checkMs += performance.now() - t;
       t = performance.now();
       if (fresh.length > 0) await this.#append(conn, raw, fresh);

@@ -1,0 +1,156 @@
+/**
+ * The agent under test: a subprocess with the same sandbox flags as `deno task eventops` (read
+ * from deno.json via the test helper), plus optional Deno flags (e.g. `--inspect` for profiling),
+ * and its resource usage read from /proc.
+ *
+ * @module
+ */
+import { stringify } from "yaml";
+import { agentDenoArgs, freePort } from "../tests/helpers/agent.ts";
+import type { BenchTopics } from "./kafka.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** A running agent subprocess. */
+export interface BenchAgent {
+  pid: number;
+  baseUrl: string;
+  dir: string;
+  /** Everything the agent wrote so far (stdout + stderr). */
+  logs(): string;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Writes the agent config under data/bench/<name>/ (inside the agent's sandbox) and returns it. */
+export async function writeBenchConfig(
+  name: string,
+  brokers: string,
+  topics: BenchTopics,
+  kafka: Record<string, unknown> = {},
+  stages?: string[],
+  suffix = "",
+): Promise<{ dir: string; file: string; port: number }> {
+  const dir = `data/bench/${name}`;
+  await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
+  const port = await freePort();
+  const config = {
+    data_dir: `${dir}/store`,
+    log_level: "warn",
+    kafka: {
+      brokers: [brokers],
+      client_id: name,
+      group_stateless: `${name}-stateless`,
+      group_stateful: `${name}-stateful`,
+      ...kafka,
+    },
+    topics,
+    http: { host: "127.0.0.1", port, token: "bench-token", events_stream_max_rate: 1000 },
+    ...(stages ? { stages } : {}),
+  };
+  const file = `${dir}/eventops${suffix}.yaml`;
+  await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
+  return { dir, file, port };
+}
+
+/**
+ * Starts `eventops run --config <file>` under the agent's sandbox; resolves when /readyz is 200
+ * (or at once without `waitReady`, for a process without the api stage).
+ */
+export async function startBenchAgent(
+  configFile: string,
+  dir: string,
+  port: number,
+  denoFlags: string[] = [],
+  waitReady = true,
+): Promise<BenchAgent> {
+  const base = await agentDenoArgs(); // ["run", "-P=agent", "--ignore-env", "main.ts"]
+  const script = base.findIndex((word, index) => index > 0 && !word.startsWith("-"));
+  const args = [...base.slice(0, script), ...denoFlags, ...base.slice(script), "run", "--config", configFile];
+  const process = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let logText = "";
+  const decoder = new TextDecoder();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) logText += decoder.decode(chunk, { stream: true });
+  };
+  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const agent: BenchAgent = {
+    pid: process.pid,
+    baseUrl,
+    dir,
+    logs: () => logText,
+    stop: async () => {
+      try {
+        process.kill("SIGTERM");
+      } catch { /* already gone */ }
+      const status = await process.status;
+      await drained;
+      return status.code;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  while (waitReady) {
+    try {
+      const response = await fetch(`${baseUrl}/readyz`);
+      await response.body?.cancel();
+      if (response.status === 200) return agent;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      await agent.stop();
+      throw new Error(`agent did not become ready in 60 s; logs:\n${logText}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return agent;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux x86 and arm). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Reads a /proc file of another process. Deno allows /proc/<pid> only with --allow-all, so the
+ * bench (permission set `bench`: run allowed) reads it with `cat`.
+ */
+async function readProc(path: string): Promise<string> {
+  const output = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" }).output();
+  if (output.code !== 0) throw new Error(`cannot read ${path}`);
+  return new TextDecoder().decode(output.stdout);
+}
+
+/** CPU seconds (user + system, all threads) of a process so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readProc(`/proc/${pid}/stat`);
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Current and peak resident memory (bytes) of a process. */
+export async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readProc(`/proc/${pid}/status`);
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+/** The agent's `/status` totals (counters `stage.kind`). */
+export async function statusTotals(baseUrl: string): Promise<Record<string, number>> {
+  const response = await fetch(`${baseUrl}/status`);
+  if (!response.ok) throw new Error(`/status: HTTP ${response.status}`);
+  const body: { totals?: Record<string, number> } = await response.json();
+  return body.totals ?? {};
+}
+
+/** Sum of the catalog's row counts (`GET /metrics`, exact: counted in the store). */
+export async function catalogRows(baseUrl: string, tenantPrefix = ""): Promise<number> {
+  const response = await fetch(`${baseUrl}/metrics`);
+  if (!response.ok) throw new Error(`/metrics: HTTP ${response.status}`);
+  const body: { series: { tenant: string; rows: number }[] } = await response.json();
+  return body.series.filter((s) => s.tenant.startsWith(tenantPrefix)).reduce((sum, s) => sum + s.rows, 0);
+}

@@ -1,0 +1,133 @@
+/**
+ * Kafka side of the benchmark: topics (create/delete), producing with kcat (librdkafka, batched),
+ * counting and reading topics with kcat.
+ *
+ * @module
+ */
+import { Admin } from "@platformatic/kafka";
+
+/** The agent's topic names for one bench run. */
+export interface BenchTopics {
+  raw: string;
+  enriched: string;
+  features: string;
+  alerts: string;
+  dlq: string;
+}
+
+/** Topic names prefixed with `name`. */
+export function benchTopics(name: string): BenchTopics {
+  return {
+    raw: `${name}.raw`,
+    enriched: `${name}.enriched`,
+    features: `${name}.features`,
+    alerts: `${name}.alerts`,
+    dlq: `${name}.dlq`,
+  };
+}
+
+async function withAdmin<T>(brokers: string, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ clientId: "eventops-bench", bootstrapBrokers: [brokers], strict: false });
+  try {
+    return await use(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Creates the topics (fresh, unique names) with `partitions` partitions. */
+export async function createTopics(brokers: string, topics: BenchTopics, partitions: number): Promise<void> {
+  await withAdmin(
+    brokers,
+    (admin) => admin.createTopics({ topics: Object.values(topics), partitions, replicas: 1 }),
+  );
+}
+
+/** Deletes the topics (best effort). */
+export async function deleteTopics(brokers: string, topics: BenchTopics): Promise<void> {
+  try {
+    await withAdmin(brokers, (admin) => admin.deleteTopics({ topics: Object.values(topics) }));
+  } catch (error) {
+    console.error(`warning: could not delete topics: ${error}`);
+  }
+}
+
+/** librdkafka producer settings for large batches (what a fast edge collector would use). */
+export const KCAT_PRODUCER_FLAGS = [
+  "-X",
+  "linger.ms=20",
+  "-X",
+  "batch.num.messages=10000",
+  "-X",
+  "batch.size=1000000",
+  "-X",
+  "queue.buffering.max.messages=2000000",
+  "-X",
+  "queue.buffering.max.kbytes=1048576",
+];
+
+/** Produces the messages of `file`, separated by `delimiter` (kcat `-D` syntax), to `topic`. */
+export async function kcatProduceFile(
+  brokers: string,
+  topic: string,
+  file: string,
+  delimiter: string,
+): Promise<void> {
+  const output = await new Deno.Command("kcat", {
+    args: ["-b", brokers, "-t", topic, "-P", "-D", delimiter, ...KCAT_PRODUCER_FLAGS, "-l", file],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (output.code !== 0) throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
+}
+
+/** A long-running `kcat -P` reading newline-separated messages from its stdin. */
+export interface KcatPipe {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts `kcat -P` on `topic` (optionally one fixed partition) fed through stdin. */
+export function kcatPipe(brokers: string, topic: string, partition?: number, lingerMs = 5): KcatPipe {
+  const args = ["-b", brokers, "-t", topic, "-P", ...KCAT_PRODUCER_FLAGS, "-X", `linger.ms=${lingerMs}`];
+  if (partition !== undefined) args.push("-p", String(partition));
+  const process = new Deno.Command("kcat", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
+  const writer = process.stdin.getWriter();
+  const encoder = new TextEncoder();
+  return {
+    write: (text) => writer.write(encoder.encode(text)),
+    close: async () => {
+      await writer.close();
+      const output = await process.output();
+      if (output.code !== 0) {
+        throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
+      }
+    },
+  };
+}
+
+/** Number of messages on `topic` (read to the end with kcat). */
+export async function countMessages(brokers: string, topic: string): Promise<number> {
+  const output = await new Deno.Command("kcat", {
+    args: ["-b", brokers, "-t", topic, "-C", "-o", "beginning", "-e", "-q", "-f", "x"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (output.code !== 0) throw new Error(`kcat -C failed: ${new TextDecoder().decode(output.stderr)}`);
+  return output.stdout.length;
+}
+
+/**
+ * The read limit: seconds for `kcat -C ... -o beginning -e -q > /dev/null` over the whole topic
+ * (librdkafka in C, no processing).
+ */
+export async function kcatReadSeconds(brokers: string, topic: string): Promise<number> {
+  const started = performance.now();
+  const output = await new Deno.Command("kcat", {
+    args: ["-b", brokers, "-t", topic, "-C", "-o", "beginning", "-e", "-q"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (output.code !== 0) throw new Error(`kcat -C failed: ${new TextDecoder().decode(output.stderr)}`);
+  return (performance.now() - started) / 1000;
+}
