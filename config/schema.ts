@@ -34,6 +34,8 @@ const KafkaSchema = z.strictObject({
   group_stateful: z.string().min(1).default("eventops-stateful"),
   /** Most messages handled per batch (one store transaction, one offset commit). */
   batch_max_messages: z.int().min(1).max(1_000_000).default(5_000),
+  /** Most bytes (message values) per batch, so NDJSON messages of many events stay bounded too. */
+  batch_max_bytes: z.int().min(1_024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
   /** Longest a partial batch waits before it is processed. */
   batch_max_wait: DurationSchema.prefault("100ms"),
   session_timeout: DurationSchema.prefault("30s"),

@@ -19,6 +19,8 @@ export type BatchHandler = (batch: readonly ConsumedMessage[]) => Promise<void>;
 export interface BatchConsumerOptions {
   topics: string[];
   maxMessages: number;
+  /** Most bytes (message values) per batch; a batch holds at least one message. Default 4 MiB. */
+  maxBytes?: number;
   maxWaitMs: number;
   fromBeginning: boolean;
   /** Called when a batch failed and will be retried (the error and the next delay in ms). */
@@ -38,8 +40,10 @@ const LAG_INTERVAL_MS = 5_000;
 export class BatchConsumer {
   readonly #consumer: ByteConsumer;
   readonly #options: BatchConsumerOptions;
+  readonly #maxBytes: number;
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #buffer: ConsumedMessage[] = [];
+  #bufferBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
   #handler: BatchHandler | undefined;
@@ -51,6 +55,7 @@ export class BatchConsumer {
   constructor(consumer: ByteConsumer, options: BatchConsumerOptions) {
     this.#consumer = consumer;
     this.#options = options;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
   }
 
   /** Joins the group and starts consuming; returns once the stream is open. */
@@ -65,7 +70,8 @@ export class BatchConsumer {
     this.#stream = stream;
     stream.on("data", (message: ConsumedMessage) => {
       this.#buffer.push(message);
-      if (this.#buffer.length >= this.#options.maxMessages) {
+      this.#bufferBytes += message.value?.length ?? 0;
+      if (this.#buffer.length >= this.#options.maxMessages || this.#bufferBytes >= this.#maxBytes) {
         // Backpressure: a full batch stops the stream (and so the fetch loop) until it is taken.
         stream.pause();
         this.#schedule(handler, 0);
@@ -105,14 +111,34 @@ export class BatchConsumer {
    */
   async #flush(handler: BatchHandler): Promise<void> {
     if (this.#buffer.length === 0 || this.#stopping) return;
-    const max = this.#options.maxMessages;
-    const batch = this.#buffer.length <= max ? this.#buffer : this.#buffer.slice(0, max);
-    this.#buffer = this.#buffer.length <= max ? [] : this.#buffer.slice(max);
-    if (this.#buffer.length < max) this.#stream?.resume();
+    const batch = this.#takeBatch();
+    if (this.#buffer.length < this.#options.maxMessages && this.#bufferBytes < this.#maxBytes) {
+      this.#stream?.resume();
+    }
     const handled = await this.#handleWithRetry(handler, batch);
     if (handled) await this.#commit(batch);
     // What arrived during the batch has waited long enough: next batch at once.
     if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
+  }
+
+  /** Removes and returns the next batch: at most `maxMessages` messages and about `maxBytes` bytes. */
+  #takeBatch(): ConsumedMessage[] {
+    const buffer = this.#buffer;
+    let count = 0;
+    let bytes = 0;
+    while (
+      count < buffer.length && count < this.#options.maxMessages && (count === 0 || bytes < this.#maxBytes)
+    ) {
+      bytes += buffer[count].value?.length ?? 0;
+      count++;
+    }
+    this.#bufferBytes -= bytes;
+    if (count === buffer.length) {
+      this.#buffer = [];
+      return buffer;
+    }
+    this.#buffer = buffer.slice(count);
+    return buffer.slice(0, count);
   }
 
   async #handleWithRetry(handler: BatchHandler, batch: readonly ConsumedMessage[]): Promise<boolean> {
@@ -158,6 +184,7 @@ export class BatchConsumer {
     if (handler && this.#buffer.length > 0) {
       const batch = this.#buffer;
       this.#buffer = [];
+      this.#bufferBytes = 0;
       try {
         await handler(batch);
         await this.#commit(batch);

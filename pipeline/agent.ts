@@ -161,6 +161,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     const lag: Record<string, number> = {};
     const consumerOptions = (group: string) => ({
       maxMessages: config.kafka.batch_max_messages,
+      maxBytes: config.kafka.batch_max_bytes,
       maxWaitMs: config.kafka.batch_max_wait,
       fromBeginning: config.kafka.from_beginning,
       onRetry: (error: unknown, delayMs: number) =>
