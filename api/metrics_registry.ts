@@ -298,16 +298,12 @@ export class Registry {
   }
 }
 
-/** The pipeline's metric families, registered under stable names. */
+/**
+ * The pipeline's metric families, registered under stable names. Per-stage event counts (in, out,
+ * dlq, late, replayed, unknown_host, ...) are `eventops_pipeline_events_total{stage,kind}`,
+ * registered by `pipeline/counters.ts`.
+ */
 export interface PipelineMetrics {
-  /** `eventops_messages_consumed_total{topic}`: Kafka messages consumed. */
-  consumed: Counter;
-  /** `eventops_messages_produced_total{topic}`: Kafka messages produced. */
-  produced: Counter;
-  /** `eventops_events_processed_total{stage}`: events that passed a stage. */
-  processed: Counter;
-  /** `eventops_dlq_messages_total{stage}`: messages sent to the DLQ. */
-  dlq: Counter;
   /** `eventops_alerts_emitted_total{severity,state}`: alert transitions emitted. */
   alerts: Counter;
   /** `eventops_store_rows_written_total{table}`: rows written to DuckDB. */
@@ -331,26 +327,6 @@ export interface PipelineMetrics {
 /** Registers the pipeline's metric families in `registry` (idempotent). */
 export function pipelineMetrics(registry: Registry): PipelineMetrics {
   return {
-    consumed: registry.counter({
-      name: "eventops_messages_consumed_total",
-      help: "Kafka messages consumed.",
-      labelNames: ["topic"],
-    }),
-    produced: registry.counter({
-      name: "eventops_messages_produced_total",
-      help: "Kafka messages produced.",
-      labelNames: ["topic"],
-    }),
-    processed: registry.counter({
-      name: "eventops_events_processed_total",
-      help: "Events that passed a pipeline stage.",
-      labelNames: ["stage"],
-    }),
-    dlq: registry.counter({
-      name: "eventops_dlq_messages_total",
-      help: "Messages sent to the dead-letter topic.",
-      labelNames: ["stage"],
-    }),
     alerts: registry.counter({
       name: "eventops_alerts_emitted_total",
       help: "Alert transitions emitted.",

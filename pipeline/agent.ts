@@ -159,7 +159,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     }
 
     const lag: Record<string, number> = {};
-    const consumerOptions = (group: string) => ({
+    const consumerOptions = (group: string, stage: string) => ({
       maxMessages: config.kafka.batch_max_messages,
       maxBytes: config.kafka.batch_max_bytes,
       maxWaitMs: config.kafka.batch_max_wait,
@@ -172,6 +172,10 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         }),
       onCommitError: (error: unknown) =>
         log.warn("offset commit failed; the batch will be replayed", { group, error }),
+      onBatch: (size: number, handlerMs: number) => {
+        metrics.batchSize.labels(stage).observe(size);
+        metrics.batchSeconds.labels(stage).observe(handlerMs / 1000);
+      },
       onLag: (value: number) => {
         lag[group] = value;
         metrics.consumerLag.labels(group).set(value);
@@ -183,7 +187,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       const handler = createStatelessHandler({ config, producer, inventory: currentInventory, counters });
       const consumer = new BatchConsumer(
         createConsumer(config, config.kafka.group_stateless, "stateless"),
-        { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless) },
+        { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless, "stateless") },
       );
       await consumer.start(handler);
       closers.push(() => consumer.stop());
@@ -233,7 +237,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       });
       const consumer = new BatchConsumer(
         createConsumer(config, config.kafka.group_stateful, "stateful"),
-        { topics: [config.topics.enriched], ...consumerOptions(config.kafka.group_stateful) },
+        { topics: [config.topics.enriched], ...consumerOptions(config.kafka.group_stateful, "stateful") },
       );
       await consumer.start(handler);
       closers.push(() => consumer.stop());

@@ -53,13 +53,13 @@ Deno.test("registry: collectors run before render; pipeline families have stable
   const m = pipelineMetrics(reg);
   let n = 0;
   reg.onCollect(() => m.featureSeries.set(++n));
-  m.dlq.labels("normalize").inc();
+  m.alerts.labels("critical", "firing").inc();
   m.consumerLag.labels("eventops-stateful").set(12);
   m.batchSeconds.labels("store").observe(0.02);
   const text = reg.render();
   match(text, /^eventops_features_series 1$/m);
-  match(text, /^eventops_dlq_messages_total\{stage="normalize"\} 1$/m);
+  match(text, /^eventops_alerts_emitted_total\{severity="critical",state="firing"\} 1$/m);
   match(text, /^eventops_consumer_lag\{group="eventops-stateful"\} 12$/m);
   match(text, /^eventops_stage_batch_seconds_count\{stage="store"\} 1$/m);
-  equal(pipelineMetrics(reg).dlq, m.dlq);
+  equal(pipelineMetrics(reg).alerts, m.alerts);
 });

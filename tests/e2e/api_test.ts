@@ -750,6 +750,8 @@ Deno.test("HTTP API end to end: real agent, broker and DuckDB", async (t) => {
       assert.ok(promValue(before, "eventops_http_requests_total", { route: "/metrics/:metric" }) > 10);
       assert.ok(promValue(before, "process_resident_memory_bytes") > 1e6);
       assert.ok(promValue(before, "eventops_store_disk_bytes") > 0);
+      assert.ok(promValue(before, "eventops_stage_batch_seconds_count", { stage: "stateful" }) >= 1);
+      assert.ok(promValue(before, "eventops_batch_size_sum", { stage: "stateless" }) >= 30);
 
       await produce(topics.raw, [
         event("prom-1", "cpu_load", 99, "2025-10-21T14:00:00Z"),
