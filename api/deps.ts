@@ -5,19 +5,23 @@
  *
  * @module
  */
-import type { Alert, AlertState, Severity } from "../model/alert.ts";
+import type {
+  Aggregation,
+  AlertsQuery,
+  BucketRow,
+  BucketsQuery,
+  PointRow,
+  PointsQuery,
+  StoredAlert,
+} from "../model/query.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
 
+export type { Aggregation, AlertsQuery, BucketRow, BucketsQuery, PointRow, PointsQuery, StoredAlert };
+
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
-
-/** An alert as stored: the contract plus the store's monotonically increasing sequence number. */
-export type StoredAlert = Alert & {
-  /** Assigned by the store on insert; strictly increasing in insertion order. Used as the SSE event id. */
-  seq: number;
-};
 
 /** One stored series (tenant + host + metric) in the catalog. */
 export interface SeriesInfo {
@@ -39,71 +43,6 @@ export interface SeriesInfo {
 export interface Catalog {
   tenants: string[];
   series: SeriesInfo[];
-}
-
-/** One stored point. */
-export interface PointRow {
-  /** Event time, epoch ms UTC. */
-  ts: number;
-  tenant: string;
-  host: string;
-  metric: string;
-  value: number;
-  unit: string;
-  tags: Record<string, string>;
-  ctx: Record<string, string>;
-}
-
-/** Aggregations `buckets()` supports. */
-export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p95";
-
-/** Raw points query. Rows come back ascending by `ts`; at most `limit` (the oldest ones that match). */
-export interface PointsQuery {
-  /** Canonical metric name. */
-  metric: string;
-  tenant?: string;
-  host?: string;
-  /** Inclusive lower bound, epoch ms. */
-  fromMs?: number;
-  /** Exclusive upper bound, epoch ms. */
-  toMs?: number;
-  limit: number;
-}
-
-/** Time-bucketed query: one row per (tenant, host, bucket), ascending by bucket start then tenant, host. */
-export interface BucketsQuery {
-  metric: string;
-  tenant?: string;
-  host?: string;
-  /** Inclusive, epoch ms; buckets are aligned to multiples of `stepMs` since the epoch. */
-  fromMs: number;
-  /** Exclusive, epoch ms. */
-  toMs: number;
-  stepMs: number;
-  agg: Aggregation;
-  limit: number;
-}
-
-/** One aggregated bucket; `ts` is the bucket start (epoch ms). */
-export interface BucketRow {
-  ts: number;
-  tenant: string;
-  host: string;
-  value: number;
-}
-
-/** Alert listing query. Rows come back newest first (seq descending), at most `limit`. */
-export interface AlertsQuery {
-  state?: AlertState;
-  severity?: Severity;
-  tenant?: string;
-  host?: string;
-  rule?: string;
-  /** Inclusive lower bound on the alert's `ts` (transition time), epoch ms. */
-  fromMs?: number;
-  /** Exclusive upper bound on `ts`, epoch ms. */
-  toMs?: number;
-  limit: number;
 }
 
 /** Read side of the store (implemented by `store/query.ts`). */

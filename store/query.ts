@@ -14,13 +14,20 @@
  * @module
  */
 import { type DuckDBConnection, type DuckDBValue, type Json, StatementType } from "@duckdb/node-api";
-import type { Alert, AlertState, Severity } from "../model/alert.ts";
+import type {
+  Aggregation,
+  AlertsQuery,
+  BucketRow,
+  BucketsQuery,
+  PointRow,
+  PointsQuery,
+  StoredAlert,
+} from "../model/query.ts";
 import { JsonSafeConverter } from "./convert.ts";
 import type { Store } from "./open.ts";
 import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
 
-/** An alert as stored: the contract plus its insertion sequence number (SSE event id). */
-export type StoredAlert = Alert & { seq: number };
+export type { Aggregation, AlertsQuery, BucketRow, BucketsQuery, PointRow, PointsQuery, StoredAlert };
 
 /** One stored series. */
 export interface SeriesInfo {
@@ -54,63 +61,6 @@ export interface Catalog {
   series: SeriesInfo[];
   hosts: CatalogGroup[];
   metrics: CatalogGroup[];
-}
-
-/** One stored point. */
-export interface PointRow {
-  ts: number;
-  tenant: string;
-  host: string;
-  metric: string;
-  value: number;
-  unit: string;
-  tags: Record<string, string>;
-  ctx: Record<string, string>;
-}
-
-/** Raw points: ascending by ts, the oldest `limit` that match; `fromMs` inclusive, `toMs` exclusive. */
-export interface PointsQuery {
-  metric: string;
-  tenant?: string;
-  host?: string;
-  fromMs?: number;
-  toMs?: number;
-  limit: number;
-}
-
-/** Aggregations of {@link BucketsQuery}; `p95` is nearest-rank (`quantile_disc`). */
-export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p95";
-
-/** Buckets aligned to multiples of `stepMs` since the epoch; one row per bucket/tenant/host. */
-export interface BucketsQuery {
-  metric: string;
-  tenant?: string;
-  host?: string;
-  fromMs: number;
-  toMs: number;
-  stepMs: number;
-  agg: Aggregation;
-  limit: number;
-}
-
-/** One aggregated bucket (`ts` = bucket start, epoch ms). */
-export interface BucketRow {
-  ts: number;
-  tenant: string;
-  host: string;
-  value: number;
-}
-
-/** Alert listing: newest first (seq descending); `fromMs` inclusive, `toMs` exclusive on `ts`. */
-export interface AlertsQuery {
-  state?: AlertState;
-  severity?: Severity;
-  tenant?: string;
-  host?: string;
-  rule?: string;
-  fromMs?: number;
-  toMs?: number;
-  limit: number;
 }
 
 /** Result of {@link StoreReader.readOnlyQuery}. */
