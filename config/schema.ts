@@ -93,9 +93,8 @@ const ParquetSchema = z.strictObject({
 });
 
 const StoreSchema = z.strictObject({
-  /** Rows written per DuckDB append. */
-  batch_size: z.int().min(1).max(1_000_000).default(10_000),
-  flush_interval: DurationSchema.prefault("500ms"),
+  // One store transaction per consumer batch: its size and latency are kafka.batch_max_messages,
+  // kafka.batch_max_bytes and kafka.batch_max_wait.
   /** DuckDB memory limit, e.g. `256MB`. */
   memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "expected a size like 256MB")
     .default(

@@ -1,0 +1,64 @@
+/** Configuration: defaults, the documented example file, precedence, and error messages. */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { buildConfig, ConfigError } from "../../../config/load.ts";
+import { ConfigSchema } from "../../../config/schema.ts";
+
+const noEnv = () => undefined;
+
+function leafPaths(value: unknown, prefix = ""): string[] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [prefix];
+  return Object.entries(value).flatMap(([key, inner]) => leafPaths(inner, prefix ? `${prefix}.${key}` : key));
+}
+
+Deno.test("eventops.yaml is valid, equals the defaults and documents every key", async () => {
+  const text = await Deno.readTextFile("eventops.yaml");
+  const fromFile = buildConfig(parse(text), "eventops.yaml", noEnv);
+  const defaults = ConfigSchema.parse({});
+  assert.deepEqual(fromFile, defaults);
+  const documented = new Set(leafPaths(parse(text)));
+  for (const path of leafPaths(defaults)) {
+    if (path.startsWith("normalize.aliases.")) continue;
+    assert.ok(documented.has(path), `eventops.yaml does not document ${path}`);
+  }
+});
+
+Deno.test("precedence: defaults < file < environment < flags", () => {
+  const env = (name: string) =>
+    ({
+      EVENTOPS_BROKERS: "10.0.0.1:9092, 10.0.0.2:9092",
+      EVENTOPS_HTTP_PORT: "9000",
+      EVENTOPS_DATA_DIR: "/env",
+    })[
+      name
+    ];
+  const config = buildConfig({ data_dir: "/file", http: { port: 1 } }, "f.yaml", env, { port: 7000 });
+  assert.deepEqual(config.kafka.brokers, ["10.0.0.1:9092", "10.0.0.2:9092"]);
+  assert.equal(config.data_dir, "/env");
+  assert.equal(config.http.port, 7000);
+  assert.equal(config.kafka.batch_max_wait, 100);
+  assert.equal(config.store.parquet.retention, 30 * 86_400_000);
+});
+
+Deno.test("errors name the file, the key path and what was expected", () => {
+  const cases: [unknown, RegExp][] = [
+    [{ http: { port: "eighty" } }, /^f\.yaml: http\.port: .*expected number/m],
+    [{ kafka: { brokers: ["nohost"] } }, /^f\.yaml: kafka\.brokers\.0: expected HOST:PORT$/m],
+    [{ features: { windows: ["1 minute"] } }, /features\.windows\.0: expected a duration like 30s/],
+    [{ store: { memory_limit: "lots" } }, /store\.memory_limit: expected a size like 256MB/],
+    [{ typo_key: 1 }, /\(top level\): Unrecognized key: "typo_key"/],
+    [{ http: { tokn: "x" } }, /http: Unrecognized key: "tokn"/],
+    [["a list"], /f\.yaml: \(top level\): expected a mapping of settings/],
+  ];
+  for (const [input, expected] of cases) {
+    assert.throws(() => buildConfig(input, "f.yaml", noEnv), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, expected);
+      return true;
+    });
+  }
+  assert.throws(
+    () => buildConfig({}, "f.yaml", (name) => (name === "EVENTOPS_HTTP_PORT" ? "abc" : undefined)),
+    /f\.yaml \(with EVENTOPS_HTTP_PORT\): http\.port/,
+  );
+});
