@@ -14,13 +14,18 @@ cd "$root"
 deno="$(bash scripts/setup.sh)"
 "$deno" task -q ui:build --check
 mkdir -p dist
+# The flags of the `eventops` task in deno.json (sandbox permission set, V8 heap sizing): one source.
+agent_flags="$("$deno" eval 'const words = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.eventops.split(/\s+/);
+console.log(words.slice(2, -1).join(" "))')"
+echo "compile: flags $agent_flags" >&2
 
 build() {
   local target="$1" os_arch="$2" name="$3"
   echo "compile: $target" >&2
   # Bindings for the target platform (the arm64 .node file for the Raspberry Pi).
   "$deno" install --quiet --os linux --arch "$os_arch" >&2
-  "$deno" compile -P=agent --ignore-env --self-extracting \
+  # shellcheck disable=SC2086 # the flags are words
+  "$deno" compile $agent_flags --self-extracting \
     --target "$target" \
     --exclude "node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1" \
     --output "dist/$name" main.ts
