@@ -139,10 +139,12 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     // Oversized and non-UTF-8 messages.
     await kcatProduceRaw(topics.raw, new TextEncoder().encode(raw("big", 1, 0, { pad: "x".repeat(8000) })));
     await kcatProduceRaw(topics.raw, new Uint8Array([0xff, 0xfe, 0x00, 0x7b]));
+    // Garbage written straight to the internal enriched topic is caught by the stateful group.
+    await kcatProduce(topics.enriched, ['{"v":1,"id":"x"}']);
     const records = await eventually(
       async () => {
         const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return found.length >= cases.length + 3 ? found : undefined;
+        return found.length >= cases.length + 4 ? found : undefined;
       },
       30_000,
       "all DLQ records",
@@ -158,6 +160,10 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     assert.equal(element.source.index, 1);
     assert.ok(records.some((record) => /bytes, over the 4096-byte limit/.test(record.reason)));
     assert.ok(records.some((record) => record.encoding === "base64"));
+    const stateful = records.find((record) => record.stage === "stateful");
+    assert.ok(stateful, "the bad enriched message is on the DLQ");
+    assert.match(stateful.reason, /not an envelope v1: .*tenant/);
+    assert.equal(stateful.original, '{"v":1,"id":"x"}');
     const arr = await eventually(
       async () => {
         const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=arr`)).json();
