@@ -6,7 +6,7 @@
  * @module
  */
 import { stringify } from "yaml";
-import { agentDenoArgs, freePort } from "../tests/helpers/agent.ts";
+import { freePort, startAgent } from "../tests/helpers/agent.ts";
 import type { BenchTopics } from "./kafka.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -54,8 +54,8 @@ export async function writeBenchConfig(
 }
 
 /**
- * Starts `eventops run --config <file>` under the agent's sandbox; resolves when /readyz is 200
- * (or at once without `waitReady`, for a process without the api stage).
+ * Starts `eventops run --config <file>` under the agent's sandbox (the test helper's
+ * {@link startAgent}); resolves when /readyz is 200 (or at once without `waitReady`).
  */
 export async function startBenchAgent(
   configFile: string,
@@ -64,51 +64,8 @@ export async function startBenchAgent(
   denoFlags: string[] = [],
   waitReady = true,
 ): Promise<BenchAgent> {
-  const base = await agentDenoArgs(); // ["run", "-P=agent", "--ignore-env", "main.ts"]
-  const script = base.findIndex((word, index) => index > 0 && !word.startsWith("-"));
-  const args = [...base.slice(0, script), ...denoFlags, ...base.slice(script), "run", "--config", configFile];
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let logText = "";
-  const decoder = new TextDecoder();
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) logText += decoder.decode(chunk, { stream: true });
-  };
-  const drained = Promise.all([drain(process.stdout), drain(process.stderr)]);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const agent: BenchAgent = {
-    pid: process.pid,
-    baseUrl,
-    dir,
-    logs: () => logText,
-    stop: async () => {
-      try {
-        process.kill("SIGTERM");
-      } catch { /* already gone */ }
-      const status = await process.status;
-      await drained;
-      return status.code;
-    },
-  };
-  const deadline = Date.now() + 60_000;
-  while (waitReady) {
-    try {
-      const response = await fetch(`${baseUrl}/readyz`);
-      await response.body?.cancel();
-      if (response.status === 200) return agent;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) {
-      await agent.stop();
-      throw new Error(`agent did not become ready in 60 s; logs:\n${logText}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return agent;
+  const agent = await startAgent(configFile, port, [], {}, { denoFlags, waitReady });
+  return { pid: agent.process.pid, baseUrl: agent.baseUrl, dir, logs: agent.logs, stop: agent.stop };
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux x86 and arm). */

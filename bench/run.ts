@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { streamSse } from "../tests/helpers/sse.ts";
 import { parseArgs } from "node:util";
 import { uniqueName } from "../tests/helpers/agent.ts";
 import {
@@ -116,34 +117,12 @@ function latencyStats(samples: number[]): Record<string, number | null> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads an SSE stream, calling `onEvent(name, data)` per event, until `signal` aborts. */
-async function readSse(
+function readSse(
   url: string,
   signal: AbortSignal,
   onEvent: (name: string, data: string) => void,
 ): Promise<void> {
-  try {
-    const response = await fetch(url, { headers: { accept: "text/event-stream" }, signal });
-    if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let boundary;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        let name = "message";
-        const data: string[] = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith("event:")) name = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-        }
-        if (data.length > 0) onEvent(name, data.join("\n"));
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
-  }
+  return streamSse(url, signal, (event) => onEvent(event.event, event.data));
 }
 
 /** Reads a text file; /proc files through `cat` (Deno allows /proc only with --allow-all). */

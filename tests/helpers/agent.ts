@@ -80,14 +80,33 @@ export interface RunningAgent {
   kill(): Promise<void>;
 }
 
+/** How to start the agent. */
+export interface StartOptions {
+  /** Extra Deno flags before main.ts (e.g. `--inspect`, `--v8-flags=...`). */
+  denoFlags?: string[];
+  /** Wait until /readyz answers 200 (default); false for a process without the api stage. */
+  waitReady?: boolean;
+}
+
 /** Starts `eventops <command>` with the agent's sandbox flags; returns when /readyz answers 200 (for run). */
 export async function startAgent(
   configFile: string,
   port: number,
   extraArgs: string[] = [],
   env: Record<string, string> = {},
+  options: StartOptions = {},
 ): Promise<RunningAgent> {
-  const args = [...await agentDenoArgs(), "run", "--config", configFile, ...extraArgs];
+  const base = await agentDenoArgs(); // ["run", "-P=agent", "--ignore-env", ..., "main.ts"]
+  const script = base.findIndex((word, index) => index > 0 && !word.startsWith("-"));
+  const args = [
+    ...base.slice(0, script),
+    ...(options.denoFlags ?? []),
+    ...base.slice(script),
+    "run",
+    "--config",
+    configFile,
+    ...extraArgs,
+  ];
   const process = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -123,7 +142,7 @@ export async function startAgent(
     },
   };
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  while (options.waitReady ?? true) {
     try {
       const response = await fetch(`${baseUrl}/readyz`);
       await response.body?.cancel();
@@ -135,6 +154,7 @@ export async function startAgent(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  return agent;
 }
 
 /** Runs an `eventops` command to completion with the agent's flags. */

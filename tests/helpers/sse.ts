@@ -1,5 +1,5 @@
 /**
- * A minimal Server-Sent Events reader for tests (reads until `count` events or the timeout).
+ * A minimal Server-Sent Events reader for tests and the benchmark.
  *
  * @module
  */
@@ -11,7 +11,49 @@ export interface SseEvent {
   data: string;
 }
 
-/** Reads up to `count` non-comment events (pings excluded) from `url`. */
+function parseBlock(block: string): SseEvent | undefined {
+  const event: SseEvent = { event: "message", data: "" };
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event.event = value;
+    else if (field === "id") event.id = value;
+    else if (field === "data") data.push(value);
+  }
+  event.data = data.join("\n");
+  return data.length > 0 ? event : undefined;
+}
+
+/** Streams the events of `url` (comments and data-less blocks skipped) to `onEvent` until `signal` aborts. */
+export async function streamSse(
+  url: string,
+  signal: AbortSignal,
+  onEvent: (event: SseEvent) => void,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  try {
+    const response = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal });
+    if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let boundary;
+      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+        const event = parseBlock(buffer.slice(0, boundary));
+        buffer = buffer.slice(boundary + 2);
+        if (event) onEvent(event);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
+  }
+}
+
+/** Reads up to `count` events (pings excluded) from `url`, or what arrived within `timeoutMs`. */
 export async function readSse(
   url: string,
   count: number,
@@ -22,40 +64,11 @@ export async function readSse(
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const events: SseEvent[] = [];
   try {
-    const response = await fetch(url, {
-      headers: { accept: "text/event-stream", ...headers },
-      signal: controller.signal,
-    });
-    if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let boundary;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, boundary);
-        buffer = buffer.slice(boundary + 2);
-        const event: SseEvent = { event: "message", data: "" };
-        const data: string[] = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith(":")) continue;
-          const colon = line.indexOf(":");
-          const field = colon < 0 ? line : line.slice(0, colon);
-          const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-          if (field === "event") event.event = value;
-          else if (field === "id") event.id = value;
-          else if (field === "data") data.push(value);
-        }
-        event.data = data.join("\n");
-        if (data.length > 0 && event.event !== "ping") events.push(event);
-        if (events.length >= count) {
-          controller.abort();
-          return events;
-        }
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
+    await streamSse(url, controller.signal, (event) => {
+      if (event.event === "ping" || events.length >= count) return;
+      events.push(event);
+      if (events.length >= count) controller.abort();
+    }, headers);
   } finally {
     clearTimeout(timer);
   }
