@@ -34,6 +34,19 @@ export interface BatchConsumerOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 10_000;
+/** A commit issued during a group rebalance can wait for the rejoin indefinitely: give up (the batch replays, deduplicated). */
+const COMMIT_TIMEOUT_MS = 5_000;
+/** Leaving the group during a rebalance can hang as well; shutdown must not. */
+const CLOSE_TIMEOUT_MS = 5_000;
+
+/** `promise`, or a rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T> | void, ms: number, what: string): Promise<T | void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
+}
 const LAG_INTERVAL_MS = 5_000;
 
 /** A consumer-group member that processes its partitions in batches. */
@@ -166,7 +179,9 @@ export class BatchConsumer {
       const previous = last.get(key);
       if (previous === undefined || previous.offset < message.offset) last.set(key, message);
     }
-    const results = await Promise.allSettled([...last.values()].map((message) => message.commit()));
+    const results = await Promise.allSettled(
+      [...last.values()].map((message) => withTimeout(message.commit(), COMMIT_TIMEOUT_MS, "offset commit")),
+    );
     for (const result of results) {
       if (result.status === "rejected") this.#options.onCommitError?.(result.reason);
     }
@@ -194,9 +209,13 @@ export class BatchConsumer {
     }
     try {
       this.#consumer.stopLagMonitoring();
-      await this.#stream?.close();
+      if (this.#stream) await withTimeout(this.#stream.close(), CLOSE_TIMEOUT_MS, "closing the stream");
+    } catch {
+      // Closing is best effort: offsets are committed, the broker ends the membership on its own.
     } finally {
-      await this.#consumer.close(true);
+      await withTimeout(this.#consumer.close(true), CLOSE_TIMEOUT_MS, "closing the consumer").catch(() =>
+        undefined
+      );
       this.#stopped.resolve();
     }
   }

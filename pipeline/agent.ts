@@ -182,6 +182,8 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       },
     });
 
+    const consumers: BatchConsumer[] = [];
+
     // Stateless group: normalize + enrich.
     if (runs(config, "normalize", "enrich")) {
       const handler = createStatelessHandler({ config, producer, inventory: currentInventory, counters });
@@ -190,7 +192,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless, "stateless") },
       );
       await consumer.start(handler);
-      closers.push(() => consumer.stop());
+      consumers.push(consumer);
     }
 
     // Stateful group: features + rules + store.
@@ -240,8 +242,13 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         { topics: [config.topics.enriched], ...consumerOptions(config.kafka.group_stateful, "stateful") },
       );
       await consumer.start(handler);
-      closers.push(() => consumer.stop());
+      consumers.push(consumer);
     }
+
+    // Both groups stop together: each finishes its batch in flight and commits.
+    closers.push(async () => {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    });
 
     // Parquet export, compaction and retention.
     if (store && runs(config, "store")) {

@@ -286,7 +286,6 @@ Deno.test("two agents in the same consumer groups split a keyed workload exactly
     assert.equal(firing.length, hosts.length, "one critical per host, no duplicate alert");
     assert.equal(new Set(firing.map((alert) => alert.fingerprint)).size, hosts.length);
   } finally {
-    assert.equal(await a.stop(), 0);
-    assert.equal(await b.stop(), 0);
+    assert.deepEqual(await Promise.all([a.stop(), b.stop()]), [0, 0]);
   }
 });
