@@ -10,7 +10,7 @@ import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
-import { enrich } from "../stages/enrich.ts";
+import { enrich, isUnknownHost } from "../stages/enrich.ts";
 import type { Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
 
@@ -43,7 +43,7 @@ export function createStatelessHandler(
       const result = normalizeMessage(value, source, config.normalize, nowMs);
       for (const event of result.events) {
         const enriched = enrich(event, inventory);
-        if (enriched.ctx.inventory === "unknown") unknownHosts++;
+        if (isUnknownHost(enriched)) unknownHosts++;
         outgoing.push({
           topic: enrichedTopic,
           key: Buffer.from(seriesKey(enriched)),

@@ -13,22 +13,11 @@ import { FeatureEngine } from "./features.ts";
 import { parseInventory } from "./inventory.ts";
 import { normalizeMessage } from "./normalize.ts";
 import { DEFAULT_RULES_YAML, parseRules, RuleEngine } from "./rules.ts";
+import { prng } from "../lib/prng.ts";
 
 const COUNT = Number(Deno.args[0] ?? 200_000);
 const T0 = Date.UTC(2025, 9, 21, 10, 0, 0);
 const config = ConfigSchema.parse({});
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METRICS = [
   { metric: "cpu_load", unit: "percent", scale: 100 },

@@ -4,24 +4,13 @@ import type { FeatureRecord } from "../../../model/feature.ts";
 import { FeatureRecordSchema } from "../../../model/feature.ts";
 import { FeatureEngine, formatDuration } from "../../../stages/features.ts";
 import { envelope, featureOptions, sec, T0 } from "./helpers.ts";
+import { prng } from "../../../lib/prng.ts";
 
 const ev = (ts: number, value: number, host = "host-a"): Envelope => envelope({ ts, value, host });
 
 function close(actual: number, expected: number, what: string, tolerance = 1e-9): void {
   const scale = Math.max(1, Math.abs(expected));
   assert.ok(Math.abs(actual - expected) <= tolerance * scale, `${what}: got ${actual}, expected ${expected}`);
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Brute-force reference with the same semantics (no series limit). */
