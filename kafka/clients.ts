@@ -59,6 +59,8 @@ export function createAdmin(config: Config): Admin {
 export interface OutgoingMessage {
   topic: string;
   key?: Buffer;
+  /** An explicit partition (else: the key's, or round robin without a key). */
+  partition?: number;
   value: Buffer;
 }
 

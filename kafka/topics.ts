@@ -30,3 +30,11 @@ export async function ensureTopics(admin: Admin, config: Config): Promise<string
   }
   return missing;
 }
+
+/** The partition count of `topic` (from the cluster's metadata). */
+export async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const metadata = await admin.metadata({ topics: [topic] });
+  const count = metadata.topics.get(topic)?.partitionsCount;
+  if (count === undefined || count < 1) throw new Error(`topic ${topic}: no partitions in the metadata`);
+  return count;
+}

@@ -11,7 +11,8 @@ import type { Config, StageName } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BatchConsumer } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
-import { ensureTopics } from "../kafka/topics.ts";
+import { KeyPartitioner } from "../kafka/partition.ts";
+import { ensureTopics, partitionCount } from "../kafka/topics.ts";
 import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import { compileNormalizeOptions, normalizeMetricName } from "../stages/normalize.ts";
@@ -186,7 +187,13 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
 
     // Stateless group: normalize + enrich.
     if (runs(config, "normalize", "enrich")) {
-      const handler = createStatelessHandler({ config, producer, inventory: currentInventory, counters });
+      const handler = createStatelessHandler({
+        config,
+        producer,
+        inventory: currentInventory,
+        counters,
+        enrichedPartitioner: new KeyPartitioner(await partitionCount(admin, config.topics.enriched)),
+      });
       const consumer = new BatchConsumer(
         createConsumer(config, config.kafka.group_stateless, "stateless"),
         { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless, "stateless") },
@@ -205,6 +212,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         features,
         rules: ruleEngine,
         counters,
+        featuresPartitioner: new KeyPartitioner(await partitionCount(admin, config.topics.features)),
         takePendingAlerts: () => pendingAlerts.splice(0),
         onEventTime: (ts) => {
           lastEventTs = ts;

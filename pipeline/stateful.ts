@@ -1,6 +1,7 @@
 /**
- * The stateful group: enriched events (keyed by series) -> features -> rules -> store, with the
- * features and alerts published to their topics. A batch is made durable in this order: produce
+ * The stateful group: enriched events (each series on one partition) -> features -> rules -> store,
+ * with the features (JSON arrays per partition of the series, the latest per series and window) and
+ * the alerts (one per message, keyed by fingerprint) published to their topics. A batch is made durable in this order: produce
  * (features, alerts, DLQ) -> one store transaction -> (caller) offset commit. Replayed events (ids
  * already stored) are skipped before the stateful stages, so a replay repeats no alert.
  *
@@ -8,15 +9,16 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
-import type { Envelope } from "../model/envelope.ts";
+import { type Envelope, seriesKey } from "../model/envelope.ts";
 import type { FeatureRecord } from "../model/feature.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
-import { deadLetter } from "../kafka/dlq.ts";
+import { JsonBatcher } from "../kafka/json_batches.ts";
+import type { KeyPartitioner } from "../kafka/partition.ts";
 import type { FeatureEngine } from "../stages/features.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
-import { parseEnvelope } from "./envelope_guard.ts";
+import { decodeEnriched } from "./enriched_decode.ts";
 
 /** The store operations the stateful group needs. */
 export interface EventSink<StoredAlertT> {
@@ -38,6 +40,8 @@ export interface StatefulDeps<StoredAlertT> {
   /** The current rule engine (rules reload swaps its rules in place). */
   rules: RuleEngine;
   counters: PipelineCounters;
+  /** Maps series keys to the features topic's partitions (a series' records go to one partition). */
+  featuresPartitioner: KeyPartitioner;
   /** Alerts produced outside event processing (rules removed on reload), emitted with this batch. */
   takePendingAlerts?: () => Alert[];
   /** Called with the newest event time of each batch. */
@@ -48,8 +52,6 @@ export interface StatefulDeps<StoredAlertT> {
   stages: { features: boolean; rules: boolean; store: boolean };
 }
 
-const textDecoder = new TextDecoder();
-
 /** Creates the batch handler of the stateful group. */
 export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
@@ -59,52 +61,25 @@ export function createStatefulHandler<StoredAlertT>(
   return async (batch) => {
     const nowMs = Date.now();
     const outgoing: OutgoingMessage[] = [];
-    const decoded: Envelope[] = [];
-    for (const message of batch) {
-      const bytes = message.value ?? Buffer.alloc(0);
-      const source = {
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset.toString(),
-      };
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(textDecoder.decode(bytes));
-      } catch (error) {
-        const reason = `not JSON: ${error instanceof Error ? error.message : String(error)}`;
-        outgoing.push({
-          topic: dlqTopic,
-          value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))),
-        });
-        continue;
-      }
-      const result = parseEnvelope(parsed);
-      if (!result.success) {
-        const reason = `not an envelope v1: ${result.reason}`;
-        outgoing.push({
-          topic: dlqTopic,
-          value: Buffer.from(JSON.stringify(deadLetter("stateful", reason, source, bytes, nowMs))),
-        });
-        continue;
-      }
-      decoded.push(result.data);
+    const decoded = decodeEnriched(batch, nowMs);
+    for (const record of decoded.deadLetters) {
+      outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
     }
-    counters.add("stateful", "in", batch.length);
-    counters.add("stateful", "dlq", batch.length - decoded.length);
+    counters.add("stateful", "in", decoded.elements);
+    counters.add("stateful", "dlq", decoded.deadLetters.length);
 
-    const fresh = await sink.filterUnseen(decoded);
-    counters.add("store", "replayed", decoded.length - fresh.length);
+    const fresh = await sink.filterUnseen(decoded.events);
+    counters.add("store", "replayed", decoded.events.length - fresh.length);
 
     const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
     let newestTs = Number.NEGATIVE_INFINITY;
-    const latestFeatures = new Map<string, FeatureRecord>();
+    const latestFeatures = new Map<string, { series: string; record: FeatureRecord }>();
     for (const event of fresh) {
       if (event.ts > newestTs) newestTs = event.ts;
       const records = stages.features ? deps.features.update(event) : undefined;
       if (records) {
-        for (const record of records) {
-          latestFeatures.set(`${event.tenant}|${event.host}|${event.metric}|${record.window}`, record);
-        }
+        const series = seriesKey(event);
+        for (const record of records) latestFeatures.set(`${series}|${record.window}`, { series, record });
       } else if (stages.features) {
         counters.add("features", "late", 1);
       }
@@ -119,12 +94,9 @@ export function createStatefulHandler<StoredAlertT>(
       deps.rules.evictIdle(newestTs, config.features.idle_eviction);
     }
     // Features are published once per series and window per batch (the latest), not per event.
-    for (const [key, record] of latestFeatures) {
-      outgoing.push({
-        topic: featuresTopic,
-        key: Buffer.from(key),
-        value: Buffer.from(JSON.stringify(record)),
-      });
+    const featureMessages = new JsonBatcher(featuresTopic, deps.featuresPartitioner);
+    for (const { series, record } of latestFeatures.values()) {
+      featureMessages.add(series, JSON.stringify(record));
     }
     for (const alert of alerts) {
       outgoing.push({
@@ -133,7 +105,7 @@ export function createStatefulHandler<StoredAlertT>(
         value: Buffer.from(JSON.stringify(alert)),
       });
     }
-    await sendInChunks(producer, outgoing);
+    await sendInChunks(producer, [...featureMessages.take(), ...outgoing]);
     counters.add("features", "out", latestFeatures.size);
     counters.add("rules", "alerts", alerts.length);
 

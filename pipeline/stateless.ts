@@ -1,6 +1,8 @@
 /**
- * The stateless group: raw messages -> normalize -> enrich -> `events.enriched` (keyed by series),
- * bad input -> DLQ. Pure stages in the middle, Kafka at both ends.
+ * The stateless group: raw messages -> normalize -> enrich -> `events.enriched`, bad input -> DLQ.
+ * Pure stages in the middle, Kafka at both ends. Enriched events are packed per partition of their
+ * series key (`tenant|host|metric`) into JSON-array messages, so each series stays on one partition,
+ * in order.
  *
  * @module
  */
@@ -8,6 +10,8 @@ import type { Config } from "../config/schema.ts";
 import { seriesKey } from "../model/envelope.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
+import { JsonBatcher } from "../kafka/json_batches.ts";
+import type { KeyPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
 import { enrich, isUnknownHost } from "../stages/enrich.ts";
@@ -21,6 +25,8 @@ export interface StatelessDeps {
   /** The current inventory (reloaded on change). */
   inventory: () => Inventory;
   counters: PipelineCounters;
+  /** Maps series keys to the enriched topic's partitions. */
+  enrichedPartitioner: KeyPartitioner;
 }
 
 /** Creates the batch handler of the stateless group. */
@@ -32,7 +38,8 @@ export function createStatelessHandler(
   return async (batch) => {
     const nowMs = Date.now();
     const inventory = deps.inventory();
-    const outgoing: OutgoingMessage[] = [];
+    const deadLetters: OutgoingMessage[] = [];
+    const enriched = new JsonBatcher(enrichedTopic, deps.enrichedPartitioner);
     let accepted = 0;
     let rejected = 0;
     let unknownHosts = 0;
@@ -42,13 +49,9 @@ export function createStatelessHandler(
       const value = message.value ?? Buffer.alloc(0);
       const result = normalizeMessage(value, source, config.normalize, nowMs);
       for (const event of result.events) {
-        const enriched = enrich(event, inventory);
-        if (isUnknownHost(enriched)) unknownHosts++;
-        outgoing.push({
-          topic: enrichedTopic,
-          key: Buffer.from(seriesKey(enriched)),
-          value: Buffer.from(JSON.stringify(enriched)),
-        });
+        const envelope = enrich(event, inventory);
+        if (isUnknownHost(envelope)) unknownHosts++;
+        enriched.add(seriesKey(envelope), JSON.stringify(envelope));
       }
       accepted += result.events.length;
       for (const reject of result.rejects) {
@@ -60,11 +63,11 @@ export function createStatelessHandler(
           encoding: reject.encoding,
           ts: nowMs,
         };
-        outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
+        deadLetters.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
       }
       rejected += result.rejects.length;
     }
-    await sendInChunks(producer, outgoing);
+    await sendInChunks(producer, [...enriched.take(), ...deadLetters]);
     counters.add("normalize", "in", batch.length);
     counters.add("normalize", "out", accepted);
     counters.add("normalize", "dlq", rejected);

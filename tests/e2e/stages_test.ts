@@ -111,6 +111,22 @@ Deno.test("a rule on the 1m average fires only when the window's average crosses
   }
 });
 
+/** A valid envelope written straight to the enriched topic (as another agent's stateless group would). */
+const DIRECT_ENVELOPE = {
+  v: 1,
+  id: "direct:0:0:0",
+  tenant: "t",
+  host: "direct",
+  metric: "cpu_load",
+  value: 42,
+  unit: "percent",
+  ts: Date.parse("2025-10-21T10:00:00Z"),
+  ts_ingest: Date.parse("2025-10-21T10:00:01Z"),
+  tags: {},
+  ctx: { inventory: "unknown" },
+  source: { topic: "direct", partition: 0, offset: "0", index: 0 },
+};
+
 Deno.test("every kind of malformed input lands on the DLQ with its reason; good elements pass", async () => {
   const name = uniqueName("dlq");
   const { file, port, topics } = await writeTestConfig(name, { normalize: { max_message_bytes: 4096 } });
@@ -141,10 +157,12 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     await kcatProduceRaw(topics.raw, new Uint8Array([0xff, 0xfe, 0x00, 0x7b]));
     // Garbage written straight to the internal enriched topic is caught by the stateful group.
     await kcatProduce(topics.enriched, ['{"v":1,"id":"x"}']);
+    // An enriched batch (a JSON array) with one bad element: only that element is rejected.
+    await kcatProduce(topics.enriched, [JSON.stringify([DIRECT_ENVELOPE, { v: 1, id: "y" }])]);
     const records = await eventually(
       async () => {
         const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return found.length >= cases.length + 4 ? found : undefined;
+        return found.length >= cases.length + 5 ? found : undefined;
       },
       30_000,
       "all DLQ records",
@@ -160,10 +178,26 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     assert.equal(element.source.index, 1);
     assert.ok(records.some((record) => /bytes, over the 4096-byte limit/.test(record.reason)));
     assert.ok(records.some((record) => record.encoding === "base64"));
-    const stateful = records.find((record) => record.stage === "stateful");
+    const stateful = records.find((record) =>
+      record.stage === "stateful" && record.original === '{"v":1,"id":"x"}'
+    );
     assert.ok(stateful, "the bad enriched message is on the DLQ");
-    assert.match(stateful.reason, /not an envelope v1: .*tenant/);
-    assert.equal(stateful.original, '{"v":1,"id":"x"}');
+    assert.match(stateful.reason, /^not an envelope v1: .*tenant/);
+    const badElement = records.find((record) =>
+      record.stage === "stateful" && record.original === '{"v":1,"id":"y"}'
+    );
+    assert.ok(badElement, "the bad element of the enriched batch is on the DLQ");
+    assert.match(badElement.reason, /^element 1: not an envelope v1: .*tenant/);
+    assert.equal(badElement.source.index, 1);
+    const direct = await eventually(
+      async () => {
+        const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=direct`)).json();
+        return body.points.length === 1 ? body.points : undefined;
+      },
+      30_000,
+      "the good element of the enriched batch stored",
+    );
+    assert.equal(direct[0].value, 42);
     const arr = await eventually(
       async () => {
         const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=arr`)).json();

@@ -223,6 +223,25 @@ export async function committedOffsets(group: string, topic: string): Promise<bi
   }
 }
 
+/** Sum of the end offsets (next offset to be written) of `topic`'s partitions. */
+export async function endOffsets(topic: string): Promise<bigint> {
+  const admin = new Admin({ clientId: "store-e2e-admin", bootstrapBrokers: [BROKERS], strict: false });
+  try {
+    const metadata = await admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const partitions = Array.from(
+      { length: count },
+      (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }),
+    );
+    const listed = await admin.listOffsets({ topics: [{ name: topic, partitions }] });
+    let sum = 0n;
+    for (const t of listed) for (const p of t.partitions) sum += p.offset;
+    return sum;
+  } finally {
+    await admin.close();
+  }
+}
+
 /** Parses the agent's JSON log lines. */
 export function logLines(text: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];

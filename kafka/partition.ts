@@ -1,0 +1,70 @@
+/**
+ * Kafka's default key partitioner (Java client: `toPositive(murmur2(key)) % partitions`), in 32-bit
+ * integer arithmetic, with a bounded cache: the agent assigns partitions itself when it packs the
+ * records of several keys into one message (see `json_batches.ts`).
+ *
+ * @module
+ */
+
+const SEED = 0x9747b28c;
+const M = 0x5bd1e995;
+const encoder = new TextEncoder();
+
+/** Kafka's murmur2 of `bytes` (a signed 32-bit integer, as the Java client computes it). */
+export function murmur2(bytes: Uint8Array): number {
+  const length = bytes.length;
+  let h = (SEED ^ length) | 0;
+  const whole = length - (length % 4);
+  for (let i = 0; i < whole; i += 4) {
+    let k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  switch (length % 4) {
+    case 3:
+      h ^= bytes[whole + 2] << 16;
+    // falls through
+    case 2:
+      h ^= bytes[whole + 1] << 8;
+    // falls through
+    case 1:
+      h ^= bytes[whole];
+      h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** The partition Kafka's default partitioner picks for `key` among `partitions`. */
+export function partitionOf(key: string, partitions: number): number {
+  return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions;
+}
+
+/** {@link partitionOf} for one partition count, remembering up to `maxKeys` keys. */
+export class KeyPartitioner {
+  readonly partitions: number;
+  readonly #maxKeys: number;
+  #cache = new Map<string, number>();
+
+  /** A partitioner over `partitions` partitions. */
+  constructor(partitions: number, maxKeys = 200_000) {
+    if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: ${partitions}`);
+    this.partitions = partitions;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** The partition of `key`. */
+  partition(key: string): number {
+    let partition = this.#cache.get(key);
+    if (partition === undefined) {
+      partition = partitionOf(key, this.partitions);
+      if (this.#cache.size >= this.#maxKeys) this.#cache.clear();
+      this.#cache.set(key, partition);
+    }
+    return partition;
+  }
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { murmur2 as platformaticMurmur2 } from "@platformatic/kafka";
+import { KeyPartitioner, murmur2, partitionOf } from "../../../kafka/partition.ts";
+
+const encoder = new TextEncoder();
+
+Deno.test("murmur2 matches the Java client's test vectors", () => {
+  // org.apache.kafka.common.utils.UtilsTest#testMurmur2
+  const vectors: [string, number][] = [
+    ["21", -973932308],
+    ["foobar", -790332482],
+    ["a-little-bit-long-string", -985981536],
+    ["a-little-bit-longer-string", -1486304829],
+    ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
+    ["abc", 479470107],
+  ];
+  for (const [input, expected] of vectors) assert.equal(murmur2(encoder.encode(input)), expected, input);
+});
+
+Deno.test("murmur2 agrees with @platformatic/kafka's on series keys of every length", () => {
+  for (let length = 0; length < 40; length++) {
+    const key = `acme|host-${"é".repeat(length % 3)}${"x".repeat(length)}|cpu_load`;
+    const bytes = encoder.encode(key);
+    assert.equal(murmur2(bytes), platformaticMurmur2(Buffer.from(bytes)), key);
+  }
+});
+
+Deno.test("partitionOf is non-negative, below the count, and cached consistently", () => {
+  const partitioner = new KeyPartitioner(7, 4);
+  const seen = new Set<number>();
+  for (let index = 0; index < 100; index++) {
+    const key = `t|h${index}|m`;
+    const partition = partitioner.partition(key);
+    assert.equal(partition, partitionOf(key, 7));
+    assert.equal(partitioner.partition(key), partition);
+    seen.add(partition);
+  }
+  assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5, 6]);
+});
