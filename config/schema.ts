@@ -121,6 +121,11 @@ export const ConfigSchema = z.strictObject({
     "store",
     "api",
   ]),
+  /**
+   * Run the stateless group (normalize + enrich) on its own thread, so the two consumer groups use
+   * two cores; false keeps everything on one thread (single-core devices).
+   */
+  stateless_thread: z.boolean().default(true),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   kafka: KafkaSchema.prefault({}),
   topics: TopicsSchema.prefault({}),

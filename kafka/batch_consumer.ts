@@ -61,6 +61,8 @@ export class BatchConsumer {
   #timerDue = 0;
   #handler: BatchHandler | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  /** Offset commits run behind the batches (in order): the next batch need not wait for the round trip. */
+  #committing: Promise<void> = Promise.resolve();
   #stopping = false;
   #stopped: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -129,7 +131,7 @@ export class BatchConsumer {
       this.#stream?.resume();
     }
     const handled = await this.#handleWithRetry(handler, batch);
-    if (handled) await this.#commit(batch);
+    if (handled) this.#committing = this.#committing.then(() => this.#commit(batch));
     // What arrived during the batch has waited long enough: next batch at once.
     if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
   }
@@ -196,6 +198,7 @@ export class BatchConsumer {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#flushing;
+    await this.#committing;
     if (handler && this.#buffer.length > 0) {
       const batch = this.#buffer;
       this.#buffer = [];

@@ -13,7 +13,6 @@ import { BatchConsumer } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
 import { KeyPartitioner } from "../kafka/partition.ts";
 import { ensureTopics, partitionCount } from "../kafka/topics.ts";
-import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import { compileNormalizeOptions, normalizeMetricName } from "../stages/normalize.ts";
 import {
@@ -29,7 +28,9 @@ import { VERSION } from "../version.ts";
 import { MemoryCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
 import { createStatefulHandler } from "./stateful.ts";
-import { createStatelessHandler } from "./stateless.ts";
+import { startStatelessGroup, type StatelessHooks } from "./stateless_group.ts";
+import { startStatelessWorker } from "./stateless_thread.ts";
+import { batchConsumerOptions } from "./consumer_options.ts";
 
 /** A running agent. */
 export interface Agent {
@@ -113,14 +114,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     const producer = createProducer(config, "agent");
     closers.push(() => producer.close());
 
-    // Files reloaded on change.
-    const inventoryFile = config.inventory
-      ? await ReloadableFile.open(config.inventory, parseInventory, log)
-      : undefined;
-    if (inventoryFile) closers.push(() => inventoryFile.close());
-    const fallbackInventory: Inventory = emptyInventory();
-    const currentInventory = () => inventoryFile?.value ?? fallbackInventory;
-
+    // Files reloaded on change (the inventory is the stateless group's).
     compileNormalizeOptions(config.normalize);
     // Alerts resolved because their rule disappeared on reload; emitted with the next batch.
     const pendingAlerts: Alert[] = [];
@@ -160,19 +154,8 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     }
 
     const lag: Record<string, number> = {};
-    const consumerOptions = (group: string, stage: string) => ({
-      maxMessages: config.kafka.batch_max_messages,
-      maxBytes: config.kafka.batch_max_bytes,
-      maxWaitMs: config.kafka.batch_max_wait,
-      fromBeginning: config.kafka.from_beginning,
-      onRetry: (error: unknown, delayMs: number) =>
-        log.error("batch failed; consumption paused, retrying the same batch", {
-          group,
-          delay_ms: delayMs,
-          error,
-        }),
-      onCommitError: (error: unknown) =>
-        log.warn("offset commit failed; the batch will be replayed", { group, error }),
+    /** Batch and lag metrics of one consumer group. */
+    const groupMetrics = (group: string, stage: string) => ({
       onBatch: (size: number, handlerMs: number) => {
         metrics.batchSize.labels(stage).observe(size);
         metrics.batchSeconds.labels(stage).observe(handlerMs / 1000);
@@ -183,23 +166,17 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       },
     });
 
-    const consumers: BatchConsumer[] = [];
+    // Both groups stop together: each finishes its batch in flight and commits.
+    const groups: { stop(): Promise<void> }[] = [];
+    closers.push(async () => {
+      await Promise.all(groups.map((group) => group.stop()));
+    });
 
-    // Stateless group: normalize + enrich.
+    // Stateless group: normalize + enrich, on its own thread by default.
     if (runs(config, "normalize", "enrich")) {
-      const handler = createStatelessHandler({
-        config,
-        producer,
-        inventory: currentInventory,
-        counters,
-        enrichedPartitioner: new KeyPartitioner(await partitionCount(admin, config.topics.enriched)),
-      });
-      const consumer = new BatchConsumer(
-        createConsumer(config, config.kafka.group_stateless, "stateless"),
-        { topics: [config.topics.raw], ...consumerOptions(config.kafka.group_stateless, "stateless") },
-      );
-      await consumer.start(handler);
-      consumers.push(consumer);
+      const hooks: StatelessHooks = { counters, ...groupMetrics(config.kafka.group_stateless, "stateless") };
+      const start = config.stateless_thread ? startStatelessWorker : startStatelessGroup;
+      groups.push(await start(config, log, hooks, await partitionCount(admin, config.topics.enriched)));
     }
 
     // Stateful group: features + rules + store.
@@ -245,18 +222,14 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
           metrics.featureSeries.labels().set(features.seriesCount);
         },
       });
+      const group = config.kafka.group_stateful;
       const consumer = new BatchConsumer(
-        createConsumer(config, config.kafka.group_stateful, "stateful"),
-        { topics: [config.topics.enriched], ...consumerOptions(config.kafka.group_stateful, "stateful") },
+        createConsumer(config, group, "stateful"),
+        batchConsumerOptions(config, config.topics.enriched, group, log, groupMetrics(group, "stateful")),
       );
+      groups.push(consumer);
       await consumer.start(handler);
-      consumers.push(consumer);
     }
-
-    // Both groups stop together: each finishes its batch in flight and commits.
-    closers.push(async () => {
-      await Promise.all(consumers.map((consumer) => consumer.stop()));
-    });
 
     // Parquet export, compaction and retention.
     if (store && runs(config, "store")) {

@@ -28,6 +28,7 @@ build() {
   "$deno" compile $agent_flags --self-extracting \
     --target "$target" \
     --exclude "node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1" \
+    --include pipeline/stateless_worker.ts \
     --output "dist/$name" main.ts
 }
 

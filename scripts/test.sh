@@ -22,5 +22,5 @@ trap cleanup EXIT
 
 "$deno" fmt --check
 "$deno" lint
-"$deno" check main.ts mod.ts
+"$deno" check main.ts mod.ts pipeline/stateless_worker.ts
 "$deno" task test "$@"

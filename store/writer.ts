@@ -31,6 +31,7 @@ import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
 import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
 import { Mutex } from "./lock.ts";
+import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
 import type { Store } from "./open.ts";
 import type { StoredAlert } from "./query.ts";
 
@@ -54,6 +55,8 @@ export interface WriterStats {
   alertsInserted: number;
   /** Time spent looking up existing keys. */
   checkMs: number;
+  /** Batches that had to ask DuckDB which of their keys are stored (the rest were provably new). */
+  lookups: number;
   /** Time spent filling and appending data chunks (including yields). */
   appendMs: number;
   /** Time spent in COMMIT (WAL write, fsync, automatic checkpoints). */
@@ -123,8 +126,6 @@ interface Range {
   partition: number;
   lo: number;
   hi: number;
-  lastOffset: number;
-  lastIndex: number;
 }
 
 function rangeKey(topic: string, partition: number): string {
@@ -136,13 +137,15 @@ export class StoreWriter {
   readonly #store: Store;
   readonly #chunkRows: number;
   readonly #mutex = new Mutex();
-  #prefiltered: { events: readonly Envelope[]; ranges: Map<string, Range> } | undefined;
+  #prefiltered: { events: readonly Envelope[]; ranges: Map<string, Range>; marks: MarkBatch } | undefined;
+  readonly #seriesMarks = new SeriesMarks();
   readonly #stats: WriterStats = {
     batches: 0,
     inserted: 0,
     duplicates: 0,
     alertsInserted: 0,
     checkMs: 0,
+    lookups: 0,
     appendMs: 0,
     commitMs: 0,
   };
@@ -202,10 +205,10 @@ export class StoreWriter {
       if (events.length === 0) return [];
       const { conn } = await this.#connection();
       const ranges = new Map<string, Range>();
-      const fresh = await this.#freshEvents(conn, events, ranges);
+      const { fresh, marks } = await this.#freshEvents(conn, events, ranges);
       // The next writeBatch of exactly this array skips the second lookup (calls are serialized and
       // this writer is the store's only writer, so nothing can be stored in between).
-      this.#prefiltered = { events: fresh, ranges };
+      this.#prefiltered = { events: fresh, ranges, marks };
       return fresh;
     });
   }
@@ -247,11 +250,9 @@ export class StoreWriter {
       const prefiltered = this.#prefiltered?.events === events ? this.#prefiltered : undefined;
       this.#prefiltered = undefined;
       const ranges = prefiltered?.ranges ?? new Map<string, Range>();
-      const fresh = prefiltered
-        ? events
-        : events.length > 0
-        ? await this.#freshEvents(conn, events, ranges)
-        : [];
+      const { fresh, marks } = prefiltered
+        ? { fresh: events, marks: prefiltered.marks }
+        : await this.#freshEvents(conn, events, ranges);
       stats.checkMs += performance.now() - t;
       t = performance.now();
       if (fresh.length > 0) await this.#append(conn, raw, fresh);
@@ -262,6 +263,7 @@ export class StoreWriter {
       await conn.run("COMMIT");
       stats.commitMs += performance.now() - t;
       this.#raiseWatermarks(ranges);
+      this.#seriesMarks.commit(marks);
       stats.batches++;
       stats.inserted += fresh.length;
       stats.duplicates += events.length - fresh.length;
@@ -300,26 +302,35 @@ export class StoreWriter {
     return map;
   }
 
-  /** The batch's events whose source key is not stored yet, first occurrence only. */
+  /**
+   * The batch's events whose source key is not stored yet, first occurrence only, and the series
+   * marks the batch leaves. DuckDB is asked only when a series' events do not all lie above what
+   * is known to be stored (a replay, a restart, a series seen for the first time below the store's
+   * highest offset).
+   */
   async #freshEvents(
     conn: DuckDBConnection,
     events: readonly Envelope[],
     ranges: Map<string, Range>,
-  ): Promise<Envelope[]> {
-    // Offsets are compared as numbers: exact below 2^53 (centuries of offsets at 1M msg/s).
-    let inOrder = true;
+  ): Promise<{ fresh: Envelope[]; marks: MarkBatch }> {
+    const watermarks = await this.#watermarks(conn);
+    const marks = this.#seriesMarks.begin((topic, partition) =>
+      watermarks.get(rangeKey(topic, partition)) ?? -1
+    );
+    if (events.length === 0) return { fresh: [], marks };
     // Per-topic arrays indexed by partition: no string keys built per event.
     let lastTopic = "";
     let byPartition: Range[] = [];
     const topics = new Map<string, Range[]>();
     for (const event of events) {
-      const { topic, partition, index } = event.source;
+      const { topic, partition } = event.source;
+      // Offsets are compared as numbers: exact below 2^53 (centuries of offsets at 1M msg/s).
       const offset = Number(event.source.offset);
       if (!Number.isSafeInteger(offset)) throw new RangeError(`offset ${event.source.offset} is beyond 2^53`);
       const text = event.source.offset;
       if (
         (text.length > 1 && text.charCodeAt(0) === 48) ||
-        event.id !== `${topic}:${partition}:${text}:${index}`
+        event.id !== `${topic}:${partition}:${text}:${event.source.index}`
       ) {
         throw new TypeError(
           `event id ${JSON.stringify(event.id)} does not match its source (eventId(source))`,
@@ -333,28 +344,24 @@ export class StoreWriter {
       }
       const range = byPartition[partition];
       if (range === undefined) {
-        const created = { topic, partition, lo: offset, hi: offset, lastOffset: offset, lastIndex: index };
+        const created = { topic, partition, lo: offset, hi: offset };
         byPartition[partition] = created;
         ranges.set(rangeKey(topic, partition), created);
       } else {
-        if (offset < range.lastOffset || (offset === range.lastOffset && index <= range.lastIndex)) {
-          inOrder = false;
-        }
         if (offset < range.lo) range.lo = offset;
         if (offset > range.hi) range.hi = offset;
-        range.lastOffset = offset;
-        range.lastIndex = index;
       }
+      marks.observe(event, offset);
     }
-    const watermarks = await this.#watermarks(conn);
+    // Common case: every series continues above its mark -> nothing stored, no repeats.
+    if (marks.strictlyNew) return { fresh: [...events], marks };
     const overlapping = [...ranges.entries()]
       .filter(([key, range]) => {
         const max = watermarks.get(key);
         return max !== undefined && range.lo <= max;
       })
       .map(([, range]) => range);
-    // Common case: new offsets, strictly increasing per partition -> nothing to filter.
-    if (overlapping.length === 0 && inOrder) return [...events];
+    if (overlapping.length > 0) this.#stats.lookups++;
     const seen = overlapping.length > 0
       ? await existingKeys(conn, overlapping)
       : new Map<string, Set<string>>();
@@ -363,15 +370,13 @@ export class StoreWriter {
     for (const event of events) {
       const { topic, partition, offset, index } = event.source;
       const key = `${partition}:${offset}:${index}`; // offsets are canonical (checked above)
-      if (!inOrder) {
-        const batchKey = `${key}:${topic}`;
-        if (batch.has(batchKey)) continue;
-        batch.add(batchKey);
-      }
+      const batchKey = `${key}:${topic}`;
+      if (batch.has(batchKey)) continue;
+      batch.add(batchKey);
       if (seen.get(topic)?.has(key)) continue;
       fresh.push(event);
     }
-    return fresh;
+    return { fresh, marks };
   }
 
   /** Appends rows with data chunks, yielding between chunks. */

@@ -1,0 +1,74 @@
+/**
+ * The stateless consumer group as one unit: its own producer, the inventory (reloaded on change),
+ * the batch handler and the consumer. The agent runs it in-process or on its own thread
+ * (`stateless_worker.ts`); the hooks carry its metrics either way.
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import { BatchConsumer } from "../kafka/batch_consumer.ts";
+import { createConsumer, createProducer } from "../kafka/clients.ts";
+import { KeyPartitioner } from "../kafka/partition.ts";
+import { emptyInventory, parseInventory } from "../stages/inventory.ts";
+import { compileNormalizeOptions } from "../stages/normalize.ts";
+import { batchConsumerOptions, type GroupMetricsHooks } from "./consumer_options.ts";
+import type { PipelineCounters } from "./counters.ts";
+import { ReloadableFile } from "./reload.ts";
+import { createStatelessHandler } from "./stateless.ts";
+
+/** Where the group reports what it does. */
+export interface StatelessHooks extends GroupMetricsHooks {
+  counters: PipelineCounters;
+}
+
+/** A running stateless group. */
+export interface StatelessGroup {
+  /** Finishes the batch in flight, commits, and closes the consumer, producer and file watch. */
+  stop(): Promise<void>;
+}
+
+/** Starts the stateless group; `enrichedPartitions` is the enriched topic's partition count. */
+export async function startStatelessGroup(
+  config: Config,
+  log: Logger,
+  hooks: StatelessHooks,
+  enrichedPartitions: number,
+): Promise<StatelessGroup> {
+  const group = config.kafka.group_stateless;
+  compileNormalizeOptions(config.normalize);
+  const fallbackInventory = emptyInventory();
+  const inventoryFile = config.inventory
+    ? await ReloadableFile.open(config.inventory, parseInventory, log)
+    : undefined;
+  const producer = createProducer(config, "stateless");
+  const consumer = new BatchConsumer(
+    createConsumer(config, group, "stateless"),
+    batchConsumerOptions(config, config.topics.raw, group, log, hooks),
+  );
+  const handler = createStatelessHandler({
+    config,
+    producer,
+    inventory: () => inventoryFile?.value ?? fallbackInventory,
+    counters: hooks.counters,
+    enrichedPartitioner: new KeyPartitioner(enrichedPartitions),
+  });
+  try {
+    await consumer.start(handler);
+  } catch (error) {
+    await consumer.stop().catch(() => undefined);
+    inventoryFile?.close();
+    await producer.close().catch(() => undefined);
+    throw error;
+  }
+  return {
+    async stop() {
+      try {
+        await consumer.stop();
+      } finally {
+        inventoryFile?.close();
+        await producer.close().catch((error) => log.warn("error closing the producer", { group, error }));
+      }
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Runs the stateless group on a worker thread (`stateless_worker.ts`) behind the same interface as
+ * the in-process group: counters, batch metrics and lag arrive as messages and go to the hooks. A
+ * worker that dies unexpectedly is logged and started again (its uncommitted batch replays).
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import type { StatelessGroup, StatelessHooks } from "./stateless_group.ts";
+import type { FromStatelessWorker, ToStatelessWorker } from "./stateless_worker_protocol.ts";
+
+const STOP_TIMEOUT_MS = 25_000;
+const RESTART_DELAY_MS = 1_000;
+
+/** One worker's life: resolves `started` or rejects; `exited` settles when it stopped or died. */
+function spawn(
+  config: Config,
+  log: Logger,
+  hooks: StatelessHooks,
+  enrichedPartitions: number,
+): { worker: Worker; started: Promise<void>; exited: Promise<"stopped" | "died"> } {
+  const worker = new Worker(new URL("./stateless_worker.ts", import.meta.url), {
+    type: "module",
+    name: "stateless",
+  });
+  const started = Promise.withResolvers<void>();
+  const exited = Promise.withResolvers<"stopped" | "died">();
+  worker.onmessage = ({ data }: MessageEvent<FromStatelessWorker>) => {
+    switch (data.type) {
+      case "count":
+        hooks.counters.add(data.stage, data.kind, data.amount);
+        break;
+      case "batch":
+        hooks.onBatch(data.size, data.handlerMs);
+        break;
+      case "lag":
+        hooks.onLag(data.lag);
+        break;
+      case "started":
+        started.resolve();
+        break;
+      case "failed":
+        started.reject(new Error(data.message));
+        exited.resolve("died");
+        break;
+      case "stopped":
+        exited.resolve("stopped");
+        break;
+    }
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    log.error("the stateless worker failed", {
+      error: event.message,
+      at: `${event.filename}:${event.lineno}`,
+    });
+    started.reject(new Error(`the stateless worker failed: ${event.message}`));
+    exited.resolve("died");
+  };
+  const start: ToStatelessWorker = { type: "start", config, enrichedPartitions };
+  worker.postMessage(start);
+  return { worker, started: started.promise, exited: exited.promise };
+}
+
+/** Starts the stateless group on a worker thread; resolves once its consumer joined the group. */
+export async function startStatelessWorker(
+  config: Config,
+  log: Logger,
+  hooks: StatelessHooks,
+  enrichedPartitions: number,
+): Promise<StatelessGroup> {
+  let current = spawn(config, log, hooks, enrichedPartitions);
+  try {
+    await current.started;
+  } catch (error) {
+    current.worker.terminate();
+    throw error;
+  }
+  let stopping = false;
+  const supervise = async (): Promise<void> => {
+    while (!stopping && (await current.exited) === "died" && !stopping) {
+      current.worker.terminate();
+      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+      if (stopping) return;
+      log.warn("restarting the stateless worker");
+      current = spawn(config, log, hooks, enrichedPartitions);
+      await current.started.catch(() => undefined);
+    }
+  };
+  void supervise();
+  return {
+    async stop() {
+      stopping = true;
+      const stop: ToStatelessWorker = { type: "stop" };
+      current.worker.postMessage(stop);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS);
+      });
+      const how = await Promise.race([current.exited, timeout]);
+      clearTimeout(timer);
+      if (how === "timeout") log.warn("the stateless worker did not stop in time; terminated");
+      current.worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Messages between the agent and the stateless group's worker thread (`stateless_worker.ts`).
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+
+/** From the agent to the worker. */
+export type ToStatelessWorker =
+  | { type: "start"; config: Config; enrichedPartitions: number }
+  | { type: "stop" };
+
+/** From the worker to the agent. */
+export type FromStatelessWorker =
+  | { type: "started" }
+  | { type: "failed"; message: string }
+  | { type: "count"; stage: string; kind: string; amount: number }
+  | { type: "batch"; size: number; handlerMs: number }
+  | { type: "lag"; lag: number }
+  | { type: "stopped" };
