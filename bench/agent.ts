@@ -27,10 +27,14 @@ export async function writeBenchConfig(
   name: string,
   brokers: string,
   topics: BenchTopics,
-  kafka: Record<string, unknown> = {},
-  stages?: string[],
-  suffix = "",
+  options: {
+    kafka?: Record<string, unknown>;
+    stages?: string[];
+    suffix?: string;
+    statelessThread?: boolean;
+  } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
+  const { kafka = {}, stages, suffix = "", statelessThread = true } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   const port = await freePort();
@@ -47,6 +51,7 @@ export async function writeBenchConfig(
     topics,
     http: { host: "127.0.0.1", port, token: "bench-token", events_stream_max_rate: 1000 },
     ...(stages ? { stages } : {}),
+    stateless_thread: statelessThread,
   };
   const file = `${dir}/eventops${suffix}.yaml`;
   await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));

@@ -36,6 +36,7 @@ import {
   kcatPipe,
   kcatProduceFile,
   kcatReadSeconds,
+  markerProducer,
 } from "./kafka.ts";
 import { type CpuProfile, Profiler, summarize } from "./profile.ts";
 import { generateWorkload, markerEvent, type WorkloadOptions, type WorkloadTotals } from "./workload.ts";
@@ -69,6 +70,7 @@ const { values: flags } = parseArgs({
     keep: { type: "boolean", default: false },
     "agent-logs": { type: "boolean", default: false },
     split: { type: "boolean", default: false },
+    "single-thread": { type: "boolean", default: false },
     "agent-flag": { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -80,6 +82,7 @@ if (flags.help) {
             --per-message 1 (NDJSON lines per Kafka message) --partitions 3
   agent:    --batch-max-messages N --batch-max-wait 100ms --profile (inspector CPU profile)
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
+            --single-thread (stateless_thread: false: both consumer groups on one thread)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
   other:    --brokers 127.0.0.1:29092 --label TEXT --no-stages --no-read-limit --keep --agent-logs`);
   Deno.exit(0);
@@ -281,19 +284,24 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
   const extra = flags["agent-flag"] ?? [];
   const denoFlags = [...extra, ...profileFlags];
   if (!flags.split) {
-    const config = await writeBenchConfig(name, brokers, topics, kafka);
+    const config = await writeBenchConfig(name, brokers, topics, {
+      kafka,
+      statelessThread: !flags["single-thread"],
+    });
     const api = await startBenchAgent(config.file, config.dir, config.port, denoFlags);
     return { api, all: [api], topics };
   }
-  const a = await writeBenchConfig(name, brokers, topics, kafka, ["normalize", "enrich"], "-stateless");
-  const b = await writeBenchConfig(
-    name,
-    brokers,
-    topics,
+  const a = await writeBenchConfig(name, brokers, topics, {
     kafka,
-    ["features", "rules", "store", "api"],
-    "-stateful",
-  );
+    stages: ["normalize", "enrich"],
+    suffix: "-stateless",
+    statelessThread: false,
+  });
+  const b = await writeBenchConfig(name, brokers, topics, {
+    kafka,
+    stages: ["features", "rules", "store", "api"],
+    suffix: "-stateful",
+  });
   const stateless = await startBenchAgent(a.file, a.dir, a.port, extra, false);
   const api = await startBenchAgent(b.file, b.dir, b.port, denoFlags);
   return { api, all: [api, stateless], topics };
@@ -490,7 +498,7 @@ async function live(
   await sleep(300);
 
   const load = kcatPipe(brokers, topics.raw);
-  const markers = kcatPipe(brokers, topics.raw, 0);
+  const markers = markerProducer(brokers, topics.raw);
   const startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);
   const sampler = sampleMemory(agents, startedAt, 1000);
@@ -651,6 +659,7 @@ const report = {
     partitions,
     brokers,
     split: flags.split,
+    single_thread: flags["single-thread"],
     agent_flags: flags["agent-flag"],
     agent_kafka: agentKafkaOverrides(),
   },

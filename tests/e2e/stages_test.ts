@@ -270,8 +270,10 @@ Deno.test("inventory and rule changes apply without a restart", async () => {
 Deno.test("two agents in the same consumer groups split a keyed workload exactly once", async () => {
   const name = uniqueName("scale");
   const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a` });
+  // The second runs both groups on one thread (stateless_thread: false), the first on two.
   const second = await writeTestConfig(`${name}-b`, {
     data_dir: `data/test/${name}/b`,
+    stateless_thread: false,
     topics: first.topics,
     kafka: {
       brokers: [Deno.env.get("EVENTOPS_TEST_BROKERS") ?? "127.0.0.1:19092"],
