@@ -307,6 +307,18 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
   return { api, all: [api, stateless], topics };
 }
 
+/** The broker's pid when `scripts/broker/broker.sh` started it on this machine (else undefined). */
+async function brokerPid(): Promise<number | undefined> {
+  const port = brokers.split(":").pop();
+  try {
+    const pid = Number((await Deno.readTextFile(`${ROOT}.cache/broker-${port}/broker.pid`)).trim());
+    await cpuSeconds(pid);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
 async function agentsCpu(agents: Agents): Promise<number> {
   let sum = 0;
   for (const agent of agents.all) sum += await cpuSeconds(agent.pid);
@@ -384,6 +396,8 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
   const agent = agents.api;
   const readyAt = performance.now();
   const cpuAtReady = await agentsCpu(agents);
+  const broker = await brokerPid();
+  const brokerCpuAtReady = broker ? await cpuSeconds(broker) : 0;
   const session = flags.profile ? await profiler.attach() : undefined;
   const sampler = sampleMemory(agents, readyAt, 250);
   let result: Record<string, unknown>;
@@ -409,6 +423,7 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
     timedOutRun = timedOut;
     const doneAt = performance.now();
     const cpuAtDone = await agentsCpu(agents);
+    const brokerCpu = broker ? await cpuSeconds(broker) - brokerCpuAtReady : undefined;
     const peakMemory = await agentsMemory(agents);
     const peak = peakMemory.hwm;
     const profile = session ? await session.stop() : undefined;
@@ -441,6 +456,7 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
         cpu_us_per_event: round(((cpuAtDone - cpuAtReady) / workload.events) * 1e6, 2),
         peak_rss_mb: Math.round(peak / MB),
         peak_rss_mb_per_process: peakMemory.each,
+        broker_cpu_cores_used: brokerCpu === undefined ? undefined : round(brokerCpu / seconds, 2),
         processes: agents.all.length,
         rss_mb: sampler.rss.filter((_, i) => i % 4 === 0),
       },
@@ -677,6 +693,7 @@ if (mode === "backlog") {
   add("agent seconds (startup excluded)", r.agent.seconds);
   add("agent CPU seconds / cores used", `${r.agent.cpu_seconds} / ${r.agent.cpu_cores_used}`);
   add("agent CPU µs per event", r.agent.cpu_us_per_event);
+  add("broker CPU cores used (same box)", r.agent.broker_cpu_cores_used);
   add("agent peak RSS MB", r.agent.peak_rss_mb);
   add("check ok (catalog, DLQ, alerts)", r.check.ok);
   add("alerts", r.check.alerts_on_topic);
