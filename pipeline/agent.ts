@@ -87,6 +87,29 @@ function createIngestor(admin: Admin, producer: ByteProducer, topic: string): In
   };
 }
 
+/**
+ * Starts the stateless group on its own thread (`stateless_thread`), or in-process. A worker that
+ * cannot start (say, a build whose sandbox cannot load the worker's modules) falls back to
+ * in-process with a warning; an error of the group itself (a bad inventory) then shows again.
+ */
+async function startStateless(
+  config: Config,
+  log: Logger,
+  hooks: StatelessHooks,
+  partitions: number,
+): Promise<{ stop(): Promise<void> }> {
+  if (config.stateless_thread) {
+    try {
+      return await startStatelessWorker(config, log, hooks, partitions);
+    } catch (error) {
+      log.warn("the stateless worker thread did not start; running the stateless group in-process", {
+        error,
+      });
+    }
+  }
+  return await startStatelessGroup(config, log, hooks, partitions);
+}
+
 /** Starts every stage this process runs (config.stages). */
 export async function startAgent(config: Config, log: Logger): Promise<Agent> {
   const startedAt = Date.now();
@@ -175,8 +198,8 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     // Stateless group: normalize + enrich, on its own thread by default.
     if (runs(config, "normalize", "enrich")) {
       const hooks: StatelessHooks = { counters, ...groupMetrics(config.kafka.group_stateless, "stateless") };
-      const start = config.stateless_thread ? startStatelessWorker : startStatelessGroup;
-      groups.push(await start(config, log, hooks, await partitionCount(admin, config.topics.enriched)));
+      const partitions = await partitionCount(admin, config.topics.enriched);
+      groups.push(await startStateless(config, log, hooks, partitions));
     }
 
     // Stateful group: features + rules + store.

@@ -135,3 +135,30 @@ Deno.test("every command has --help, and version prints the version", async () =
   const version = await runEventops(["version"]);
   assert.match(version.stdout, /^eventops \d+\.\d+\.\d+ \(deno 2\.9\.\d+\)/);
 });
+
+Deno.test("a stateless worker thread that cannot start falls back to in-process; events still flow", async () => {
+  const name = uniqueName("fallback");
+  const { file, port, topics } = await writeTestConfig(name);
+  // A sandbox that cannot load the worker's module (as a build might not).
+  const agent = await startAgent(file, port, [], {}, {
+    denoFlags: ["--deny-read=./pipeline/stateless_worker.ts"],
+  });
+  try {
+    assert.match(
+      agent.logs(),
+      /stateless worker thread did not start; running the stateless group in-process/,
+    );
+    await kcatProduce(topics.raw, SEED_EVENTS);
+    const points = await eventually(
+      async () => {
+        const found = await cpuPoints(agent.baseUrl);
+        return found.length >= 2 ? found : undefined;
+      },
+      30_000,
+      "both seed points",
+    );
+    assert.deepEqual(points.map((point) => point.value), [85, 97]);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});

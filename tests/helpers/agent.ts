@@ -141,8 +141,14 @@ export async function startAgent(
       await drained;
     },
   };
+  let exitCode: number | undefined;
+  process.status.then((status) => exitCode = status.code);
   const deadline = Date.now() + 60_000;
   while (options.waitReady ?? true) {
+    if (exitCode !== undefined) {
+      await drained;
+      throw new Error(`agent exited with code ${exitCode} before it was ready; logs:\n${logText}`);
+    }
     try {
       const response = await fetch(`${baseUrl}/readyz`);
       await response.body?.cancel();
