@@ -1,13 +1,12 @@
 /**
  * Packs many small JSON records into few Kafka messages: each message is a JSON array of records
- * whose keys all map to the message's partition (Kafka's default partitioner, see `partition.ts`).
+ * whose keys all map to the message's partition (the caller partitions them, see `partition.ts`).
  * A consumer sees each key on one partition and in order, exactly as with one keyed message per
  * record, at a fraction of the client's per-message cost (encoding, CRC, decoding, allocations).
  *
  * @module
  */
 import { MAX_REQUEST_BYTES, type OutgoingMessage } from "./clients.ts";
-import type { KeyPartitioner } from "./partition.ts";
 
 /** Most UTF-16 units per message: at most 3 UTF-8 bytes each, so a message stays under the request limit. */
 export const MAX_BATCH_CHARS = Math.floor(MAX_REQUEST_BYTES / 3);
@@ -20,18 +19,16 @@ interface Pending {
 /** Collects JSON records per partition and packs them into array messages of at most `maxChars`. */
 export class JsonBatcher {
   readonly #topic: string;
-  readonly #partitioner: KeyPartitioner;
   readonly #maxChars: number;
   readonly #pending: (Pending | undefined)[];
   #done: OutgoingMessage[] = [];
   #records = 0;
 
-  /** A batcher for `topic`, whose partitions `partitioner` knows. */
-  constructor(topic: string, partitioner: KeyPartitioner, maxChars = MAX_BATCH_CHARS) {
+  /** A batcher for `topic`, which has `partitions` partitions. */
+  constructor(topic: string, partitions: number, maxChars = MAX_BATCH_CHARS) {
     this.#topic = topic;
-    this.#partitioner = partitioner;
     this.#maxChars = maxChars;
-    this.#pending = new Array(partitioner.partitions);
+    this.#pending = new Array(partitions);
   }
 
   /** Number of records added since the last {@link take}. */
@@ -39,9 +36,8 @@ export class JsonBatcher {
     return this.#records;
   }
 
-  /** Adds one record (`json`: a serialized JSON value) for `key`. */
-  add(key: string, json: string): void {
-    const partition = this.#partitioner.partition(key);
+  /** Adds one record (`json`: a serialized JSON value) to `partition` (its key's, see `partition.ts`). */
+  add(partition: number, json: string): void {
     let pending = this.#pending[partition];
     if (pending === undefined) {
       pending = { parts: [], chars: 2 };

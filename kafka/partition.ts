@@ -1,10 +1,16 @@
 /**
  * Kafka's default key partitioner (Java client: `toPositive(murmur2(key)) % partitions`), in 32-bit
- * integer arithmetic, with a bounded cache: the agent assigns partitions itself when it packs the
- * records of several keys into one message (see `json_batches.ts`).
+ * integer arithmetic, and a cached partitioner of series: the agent assigns partitions itself when it
+ * packs the records of several series into one message (see `json_batches.ts`).
  *
  * @module
  */
+
+import { SeriesMap } from "../lib/series_map.ts";
+import { type Envelope, seriesKey } from "../model/envelope.ts";
+
+/** The names that make a series. */
+export type SeriesName = Pick<Envelope, "tenant" | "host" | "metric">;
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
@@ -44,26 +50,26 @@ export function partitionOf(key: string, partitions: number): number {
   return (murmur2(encoder.encode(key)) & 0x7fffffff) % partitions;
 }
 
-/** {@link partitionOf} for one partition count, remembering up to `maxKeys` keys. */
-export class KeyPartitioner {
+/** {@link partitionOf} of series keys (`tenant|host|metric`) for one partition count, remembering up to `maxSeries` series. */
+export class SeriesPartitioner {
   readonly partitions: number;
-  readonly #maxKeys: number;
-  #cache = new Map<string, number>();
+  readonly #maxSeries: number;
+  readonly #cache = new SeriesMap<number>();
 
   /** A partitioner over `partitions` partitions. */
-  constructor(partitions: number, maxKeys = 200_000) {
+  constructor(partitions: number, maxSeries = 200_000) {
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions: ${partitions}`);
     this.partitions = partitions;
-    this.#maxKeys = maxKeys;
+    this.#maxSeries = maxSeries;
   }
 
-  /** The partition of `key`. */
-  partition(key: string): number {
-    let partition = this.#cache.get(key);
+  /** The partition of the series' key. */
+  partition(series: SeriesName): number {
+    let partition = this.#cache.get(series.tenant, series.host, series.metric);
     if (partition === undefined) {
-      partition = partitionOf(key, this.partitions);
-      if (this.#cache.size >= this.#maxKeys) this.#cache.clear();
-      this.#cache.set(key, partition);
+      partition = partitionOf(seriesKey(series), this.partitions);
+      if (this.#cache.size >= this.#maxSeries) this.#cache.clear();
+      this.#cache.set(series.tenant, series.host, series.metric, partition);
     }
     return partition;
   }

@@ -11,7 +11,7 @@ import type { Config, StageName } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BatchConsumer } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
-import { KeyPartitioner } from "../kafka/partition.ts";
+import { SeriesPartitioner } from "../kafka/partition.ts";
 import { ensureTopics, partitionCount } from "../kafka/topics.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import { compileNormalizeOptions, normalizeMetricName } from "../stages/normalize.ts";
@@ -212,7 +212,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         features,
         rules: ruleEngine,
         counters,
-        featuresPartitioner: new KeyPartitioner(await partitionCount(admin, config.topics.features)),
+        featuresPartitioner: new SeriesPartitioner(await partitionCount(admin, config.topics.features)),
         takePendingAlerts: () => pendingAlerts.splice(0),
         onEventTime: (ts) => {
           lastEventTs = ts;

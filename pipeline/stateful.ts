@@ -9,12 +9,13 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
-import { type Envelope, seriesKey } from "../model/envelope.ts";
+import type { Envelope } from "../model/envelope.ts";
+import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureRecord } from "../model/feature.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
-import type { KeyPartitioner } from "../kafka/partition.ts";
+import type { SeriesPartitioner } from "../kafka/partition.ts";
 import type { FeatureEngine } from "../stages/features.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
@@ -41,7 +42,7 @@ export interface StatefulDeps<StoredAlertT> {
   rules: RuleEngine;
   counters: PipelineCounters;
   /** Maps series keys to the features topic's partitions (a series' records go to one partition). */
-  featuresPartitioner: KeyPartitioner;
+  featuresPartitioner: SeriesPartitioner;
   /** Alerts produced outside event processing (rules removed on reload), emitted with this batch. */
   takePendingAlerts?: () => Alert[];
   /** Called with the newest event time of each batch. */
@@ -73,13 +74,13 @@ export function createStatefulHandler<StoredAlertT>(
 
     const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
     let newestTs = Number.NEGATIVE_INFINITY;
-    const latestFeatures = new Map<string, { series: string; record: FeatureRecord }>();
+    // The latest records (one per window) of each series in the batch.
+    const latestFeatures = new SeriesMap<FeatureRecord[]>();
     for (const event of fresh) {
       if (event.ts > newestTs) newestTs = event.ts;
       const records = stages.features ? deps.features.update(event) : undefined;
       if (records) {
-        const series = seriesKey(event);
-        for (const record of records) latestFeatures.set(`${series}|${record.window}`, { series, record });
+        latestFeatures.set(event.tenant, event.host, event.metric, records);
       } else if (stages.features) {
         counters.add("features", "late", 1);
       }
@@ -94,9 +95,12 @@ export function createStatefulHandler<StoredAlertT>(
       deps.rules.evictIdle(newestTs, config.features.idle_eviction);
     }
     // Features are published once per series and window per batch (the latest), not per event.
-    const featureMessages = new JsonBatcher(featuresTopic, deps.featuresPartitioner);
-    for (const { series, record } of latestFeatures.values()) {
-      featureMessages.add(series, JSON.stringify(record));
+    const { featuresPartitioner } = deps;
+    const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
+    for (const records of latestFeatures.values()) {
+      if (records.length === 0) continue;
+      const partition = featuresPartitioner.partition(records[0]);
+      for (const record of records) featureMessages.add(partition, JSON.stringify(record));
     }
     for (const alert of alerts) {
       outgoing.push({
@@ -105,8 +109,9 @@ export function createStatefulHandler<StoredAlertT>(
         value: Buffer.from(JSON.stringify(alert)),
       });
     }
+    const featuresOut = featureMessages.records;
     await sendInChunks(producer, [...featureMessages.take(), ...outgoing]);
-    counters.add("features", "out", latestFeatures.size);
+    counters.add("features", "out", featuresOut);
     counters.add("rules", "alerts", alerts.length);
 
     if (stages.store) {

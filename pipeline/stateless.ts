@@ -7,11 +7,10 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import { seriesKey } from "../model/envelope.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
-import type { KeyPartitioner } from "../kafka/partition.ts";
+import type { SeriesPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
 import { enrich, isUnknownHost } from "../stages/enrich.ts";
@@ -26,7 +25,7 @@ export interface StatelessDeps {
   inventory: () => Inventory;
   counters: PipelineCounters;
   /** Maps series keys to the enriched topic's partitions. */
-  enrichedPartitioner: KeyPartitioner;
+  enrichedPartitioner: SeriesPartitioner;
 }
 
 /** Creates the batch handler of the stateless group. */
@@ -39,7 +38,7 @@ export function createStatelessHandler(
     const nowMs = Date.now();
     const inventory = deps.inventory();
     const deadLetters: OutgoingMessage[] = [];
-    const enriched = new JsonBatcher(enrichedTopic, deps.enrichedPartitioner);
+    const enriched = new JsonBatcher(enrichedTopic, deps.enrichedPartitioner.partitions);
     let accepted = 0;
     let rejected = 0;
     let unknownHosts = 0;
@@ -51,7 +50,7 @@ export function createStatelessHandler(
       for (const event of result.events) {
         const envelope = enrich(event, inventory);
         if (isUnknownHost(envelope)) unknownHosts++;
-        enriched.add(seriesKey(envelope), JSON.stringify(envelope));
+        enriched.add(deps.enrichedPartitioner.partition(envelope), JSON.stringify(envelope));
       }
       accepted += result.events.length;
       for (const reject of result.rejects) {

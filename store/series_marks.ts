@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { SeriesMap } from "../lib/series_map.ts";
 import type { Envelope } from "../model/envelope.ts";
 
 interface Mark {
@@ -18,15 +19,17 @@ interface Mark {
 
 /** The marks a batch would leave, and whether every event in it is above its series' mark. */
 export class MarkBatch {
-  readonly #committed: ReadonlyMap<string, readonly (Mark | undefined)[]>;
+  readonly #committed: SeriesMap<(Mark | undefined)[]>;
   readonly #floor: (topic: string, partition: number) => number;
   /** Touched series -> marks per source partition (copies: committed marks change only on commit). */
-  readonly marks = new Map<string, (Mark | undefined)[]>();
+  readonly #marks = new SeriesMap<(Mark | undefined)[]>();
+  /** The touched series (an event of each) and their marks, to commit. */
+  readonly touched: { series: Envelope; lanes: (Mark | undefined)[] }[] = [];
   #strictlyNew = true;
 
   /** @internal Created by {@link SeriesMarks.begin}. */
   constructor(
-    committed: ReadonlyMap<string, readonly (Mark | undefined)[]>,
+    committed: SeriesMap<(Mark | undefined)[]>,
     floor: (topic: string, partition: number) => number,
   ) {
     this.#committed = committed;
@@ -40,12 +43,12 @@ export class MarkBatch {
 
   /** Observes one event (`offset`: its source offset as a number). */
   observe(event: Envelope, offset: number): void {
-    const series = `${event.tenant}|${event.host}|${event.metric}`;
-    let lanes = this.marks.get(series);
+    let lanes = this.#marks.get(event.tenant, event.host, event.metric);
     if (lanes === undefined) {
-      const committed = this.#committed.get(series);
+      const committed = this.#committed.get(event.tenant, event.host, event.metric);
       lanes = committed === undefined ? [] : committed.map((mark) => mark && { ...mark });
-      this.marks.set(series, lanes);
+      this.#marks.set(event.tenant, event.host, event.metric, lanes);
+      this.touched.push({ series: event, lanes });
     }
     const { topic, partition, index } = event.source;
     let mark = lanes[partition];
@@ -67,7 +70,7 @@ export class MarkBatch {
 
 /** Committed marks of the series seen (bounded: forgetting a series is safe, it starts at the floor again). */
 export class SeriesMarks {
-  #committed = new Map<string, (Mark | undefined)[]>();
+  #committed = new SeriesMap<(Mark | undefined)[]>();
   readonly #maxSeries: number;
 
   /** Remembers up to `maxSeries` series. */
@@ -90,7 +93,9 @@ export class SeriesMarks {
 
   /** Keeps a batch's marks, once its events are durably stored. */
   commit(batch: MarkBatch): void {
-    if (this.#committed.size + batch.marks.size > this.#maxSeries) this.#committed = new Map();
-    for (const [series, lanes] of batch.marks) this.#committed.set(series, lanes);
+    if (this.#committed.size + batch.touched.length > this.#maxSeries) this.#committed.clear();
+    for (const { series, lanes } of batch.touched) {
+      this.#committed.set(series.tenant, series.host, series.metric, lanes);
+    }
   }
 }

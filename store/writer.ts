@@ -126,6 +126,29 @@ interface Range {
   partition: number;
   lo: number;
   hi: number;
+  /** `topic:partition:`, the start of the ids of this range's events. */
+  idPrefix: string;
+}
+
+/**
+ * Whether `id` is `${idPrefix}${offset}:${index}` with a canonical offset (no leading zero), checked
+ * in place: no string is built per event.
+ */
+export function idMatchesSource(id: string, idPrefix: string, offset: string, index: number): boolean {
+  if (offset.length === 0 || (offset.length > 1 && offset.charCodeAt(0) === 48)) return false;
+  const colon = idPrefix.length + offset.length;
+  if (
+    id.length <= colon + 1 || !id.startsWith(idPrefix) || !id.startsWith(offset, idPrefix.length) ||
+    id.charCodeAt(colon) !== 58
+  ) return false;
+  if (id.length > colon + 2 && id.charCodeAt(colon + 1) === 48) return false; // "07"
+  let parsed = 0;
+  for (let i = colon + 1; i < id.length; i++) {
+    const digit = id.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return false;
+    parsed = parsed * 10 + digit;
+  }
+  return parsed === index;
 }
 
 function rangeKey(topic: string, partition: number): string {
@@ -327,29 +350,25 @@ export class StoreWriter {
       // Offsets are compared as numbers: exact below 2^53 (centuries of offsets at 1M msg/s).
       const offset = Number(event.source.offset);
       if (!Number.isSafeInteger(offset)) throw new RangeError(`offset ${event.source.offset} is beyond 2^53`);
-      const text = event.source.offset;
-      if (
-        (text.length > 1 && text.charCodeAt(0) === 48) ||
-        event.id !== `${topic}:${partition}:${text}:${event.source.index}`
-      ) {
-        throw new TypeError(
-          `event id ${JSON.stringify(event.id)} does not match its source (eventId(source))`,
-        );
-      }
       if (topic !== lastTopic || topics.size === 0) {
         let found = topics.get(topic);
         if (found === undefined) topics.set(topic, found = []);
         byPartition = found;
         lastTopic = topic;
       }
-      const range = byPartition[partition];
+      let range = byPartition[partition];
       if (range === undefined) {
-        const created = { topic, partition, lo: offset, hi: offset };
-        byPartition[partition] = created;
-        ranges.set(rangeKey(topic, partition), created);
+        range = { topic, partition, lo: offset, hi: offset, idPrefix: `${topic}:${partition}:` };
+        byPartition[partition] = range;
+        ranges.set(rangeKey(topic, partition), range);
       } else {
         if (offset < range.lo) range.lo = offset;
         if (offset > range.hi) range.hi = offset;
+      }
+      if (!idMatchesSource(event.id, range.idPrefix, event.source.offset, event.source.index)) {
+        throw new TypeError(
+          `event id ${JSON.stringify(event.id)} does not match its source (eventId(source))`,
+        );
       }
       marks.observe(event, offset);
     }

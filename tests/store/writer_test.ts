@@ -4,7 +4,7 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ParquetArchiver } from "../../store/parquet.ts";
 import { StoreReader } from "../../store/query.ts";
-import { StoreWriter } from "../../store/writer.ts";
+import { idMatchesSource, StoreWriter } from "../../store/writer.ts";
 import { counts, makeAlert, makeEvents, open, tempDataDir } from "./helpers.ts";
 
 Deno.test("writer: the same batch twice is stored once", async () => {
@@ -335,4 +335,23 @@ Deno.test("writer: series interleaved across source partitions are new without a
     store.close();
     await cleanup();
   }
+});
+
+Deno.test("idMatchesSource: the id must be topic:partition:offset:index, canonical, checked in place", () => {
+  const prefix = "raw:2:";
+  ok(idMatchesSource("raw:2:17:0", prefix, "17", 0));
+  ok(idMatchesSource("raw:2:0:12", prefix, "0", 12));
+  for (
+    const [id, offset, index] of [
+      ["raw:2:17:1", "17", 0],
+      ["raw:2:17:01", "17", 1],
+      ["raw:2:017:0", "017", 0],
+      ["raw:3:17:0", "17", 0],
+      ["raw:2:17", "17", 0],
+      ["raw:2:17:", "17", 0],
+      ["raw:2:17:0x", "17", 0],
+      ["raw:2:170", "17", 0],
+      ["xraw:2:17:0", "17", 0],
+    ] as const
+  ) equal(idMatchesSource(id, prefix, offset, index), false, id);
 });

@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { JsonBatcher } from "../../../kafka/json_batches.ts";
-import { KeyPartitioner, partitionOf } from "../../../kafka/partition.ts";
+import { partitionOf, SeriesPartitioner } from "../../../kafka/partition.ts";
 
 const decoder = new TextDecoder();
 
 Deno.test("JsonBatcher: one array message per partition, each key on its partition, in order", () => {
-  const batcher = new JsonBatcher("events.enriched", new KeyPartitioner(3));
+  const partitioner = new SeriesPartitioner(3);
+  const batcher = new JsonBatcher("events.enriched", 3);
   const added: { key: string; n: number }[] = [];
   for (let n = 0; n < 300; n++) {
+    const series = { tenant: "acme", host: `host-${n % 17}`, metric: "cpu_load" };
     const key = `acme|host-${n % 17}|cpu_load`;
-    batcher.add(key, JSON.stringify({ key, n }));
+    batcher.add(partitioner.partition(series), JSON.stringify({ key, n }));
     added.push({ key, n });
   }
   assert.equal(batcher.records, 300);
@@ -32,8 +34,8 @@ Deno.test("JsonBatcher: one array message per partition, each key on its partiti
 });
 
 Deno.test("JsonBatcher: splits a partition's records at the size limit, keeping order", () => {
-  const batcher = new JsonBatcher("t", new KeyPartitioner(1), 100);
-  for (let n = 0; n < 10; n++) batcher.add("k", JSON.stringify({ n, pad: "x".repeat(20) }));
+  const batcher = new JsonBatcher("t", 1, 100);
+  for (let n = 0; n < 10; n++) batcher.add(0, JSON.stringify({ n, pad: "x".repeat(20) }));
   const messages = batcher.take();
   assert.ok(messages.length > 1);
   const values = messages.map((message) => decoder.decode(message.value));
@@ -53,9 +55,9 @@ Deno.test("JsonBatcher: splits a partition's records at the size limit, keeping 
 });
 
 Deno.test("JsonBatcher: a record over the limit still goes out, alone", () => {
-  const batcher = new JsonBatcher("t", new KeyPartitioner(1), 10);
-  batcher.add("k", '"small"');
-  batcher.add("k", JSON.stringify("x".repeat(50)));
+  const batcher = new JsonBatcher("t", 1, 10);
+  batcher.add(0, '"small"');
+  batcher.add(0, JSON.stringify("x".repeat(50)));
   const messages = batcher.take();
   assert.deepEqual(messages.map((message) => JSON.parse(decoder.decode(message.value))), [["small"], [
     "x".repeat(50),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { murmur2 as platformaticMurmur2 } from "@platformatic/kafka";
-import { KeyPartitioner, murmur2, partitionOf } from "../../../kafka/partition.ts";
+import { murmur2, partitionOf, SeriesPartitioner } from "../../../kafka/partition.ts";
 
 const encoder = new TextEncoder();
 
@@ -25,14 +25,14 @@ Deno.test("murmur2 agrees with @platformatic/kafka's on series keys of every len
   }
 });
 
-Deno.test("partitionOf is non-negative, below the count, and cached consistently", () => {
-  const partitioner = new KeyPartitioner(7, 4);
+Deno.test("SeriesPartitioner: the series key's partition, non-negative, below the count, cached", () => {
+  const partitioner = new SeriesPartitioner(7, 4);
   const seen = new Set<number>();
   for (let index = 0; index < 100; index++) {
-    const key = `t|h${index}|m`;
-    const partition = partitioner.partition(key);
-    assert.equal(partition, partitionOf(key, 7));
-    assert.equal(partitioner.partition(key), partition);
+    const series = { tenant: "t", host: `h${index}`, metric: "m" };
+    const partition = partitioner.partition(series);
+    assert.equal(partition, partitionOf(`t|h${index}|m`, 7));
+    assert.equal(partitioner.partition(series), partition);
     seen.add(partition);
   }
   assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5, 6]);
