@@ -18,6 +18,18 @@ async function cpuPoints(baseUrl: string): Promise<Point[]> {
   return body.points;
 }
 
+/** Waits until GET /metrics/cpu returns both seed points. */
+function seedPoints(baseUrl: string): Promise<Point[]> {
+  return eventually(
+    async () => {
+      const found = await cpuPoints(baseUrl);
+      return found.length >= 2 ? found : undefined;
+    },
+    30_000,
+    "both seed points",
+  );
+}
+
 Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DLQ, SSE alerts", async (t) => {
   const name = uniqueName("skeleton");
   const { file, port, topics } = await writeTestConfig(name);
@@ -26,14 +38,7 @@ Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DL
     await t.step("the brief's kcat examples give both points through GET /metrics/cpu", async () => {
       await kcatProduce(topics.raw, [SEED_EVENTS[0]]);
       await kcatProduce(topics.raw, [SEED_EVENTS[1]]);
-      const points = await eventually(
-        async () => {
-          const found = await cpuPoints(agent.baseUrl);
-          return found.length >= 2 ? found : undefined;
-        },
-        30_000,
-        "both seed points",
-      );
+      const points = await seedPoints(agent.baseUrl);
       assert.deepEqual(points.map((point) => point.value), [85, 97]);
       assert.deepEqual(points.map((point) => point.ts), [
         "2025-10-21T10:00:00.000Z",
@@ -149,14 +154,7 @@ Deno.test("a stateless worker thread that cannot start falls back to in-process;
       /stateless worker thread did not start; running the stateless group in-process/,
     );
     await kcatProduce(topics.raw, SEED_EVENTS);
-    const points = await eventually(
-      async () => {
-        const found = await cpuPoints(agent.baseUrl);
-        return found.length >= 2 ? found : undefined;
-      },
-      30_000,
-      "both seed points",
-    );
+    const points = await seedPoints(agent.baseUrl);
     assert.deepEqual(points.map((point) => point.value), [85, 97]);
   } finally {
     assert.equal(await agent.stop(), 0);

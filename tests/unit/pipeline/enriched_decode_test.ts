@@ -1,20 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
+import { VALID_ENVELOPE } from "./fixtures.ts";
 
-const ENVELOPE = {
-  v: 1,
-  id: "ingest.raw.agent:2:17:0",
-  tenant: "acme",
-  host: "host-a",
-  metric: "cpu_load",
-  value: 85.5,
-  unit: "percent",
-  ts: 1_761_040_800_000,
-  ts_ingest: 1_761_040_800_123,
-  tags: {},
-  ctx: { inventory: "known" },
-  source: { topic: "ingest.raw.agent", partition: 2, offset: "17", index: 0 },
-};
+const ENVELOPE = VALID_ENVELOPE;
 
 const encoder = new TextEncoder();
 

@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
 import { EnvelopeSchema } from "../../../model/envelope.ts";
 import { isExactEnvelope, parseEnvelope } from "../../../pipeline/envelope_guard.ts";
+import { VALID_ENVELOPE } from "./fixtures.ts";
 
-const VALID = {
-  v: 1,
-  id: "ingest.raw.agent:2:17:0",
-  tenant: "acme",
-  host: "host-a",
-  metric: "cpu_load",
-  value: 85.5,
-  unit: "percent",
-  ts: 1_761_040_800_000,
-  ts_ingest: 1_761_040_800_123,
-  tags: { env: "prod" },
-  ctx: { site: "par-1", inventory: "known" },
-  source: { topic: "ingest.raw.agent", partition: 2, offset: "17", index: 0 },
-};
+const VALID = VALID_ENVELOPE;
 
 type Json = Record<string, unknown>;
 
