@@ -37,7 +37,7 @@ const KafkaSchema = z.strictObject({
   /** Most bytes (message values) per batch, so NDJSON messages of many events stay bounded too. */
   batch_max_bytes: z.int().min(1_024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
   /** Longest a partial batch waits before it is processed. */
-  batch_max_wait: DurationSchema.prefault("100ms"),
+  batch_max_wait: DurationSchema.prefault("50ms"),
   session_timeout: DurationSchema.prefault("30s"),
   /** Where to start with no committed offset. */
   from_beginning: z.boolean().default(true),
