@@ -36,7 +36,7 @@ Deno.test("precedence: defaults < file < environment < flags", () => {
   assert.deepEqual(config.kafka.brokers, ["10.0.0.1:9092", "10.0.0.2:9092"]);
   assert.equal(config.data_dir, "/env");
   assert.equal(config.http.port, 7000);
-  assert.equal(config.kafka.batch_max_wait, 50, "the default, parsed from \"50ms\"");
+  assert.equal(config.kafka.batch_max_wait, 50, 'the default, parsed from "50ms"');
   assert.equal(config.store.parquet.retention, 30 * 86_400_000);
 });
 
