@@ -8,7 +8,7 @@
 import type { DeadLetter } from "../model/dlq.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { deadLetter } from "../kafka/dlq.ts";
-import { parseEnvelope } from "./envelope_guard.ts";
+import { isExactEnvelope, parseEnvelope } from "./envelope_guard.ts";
 
 /** The parts of a consumed message the decoder reads. */
 export interface EnrichedMessage {
@@ -56,7 +56,13 @@ export function decodeEnriched(batch: readonly EnrichedMessage[], nowMs: number)
     }
     elements += parsed.length;
     for (let index = 0; index < parsed.length; index++) {
-      const result = parseEnvelope(parsed[index]);
+      const element: unknown = parsed[index];
+      // The common case without a result object per event; zod decides (and explains) the rest.
+      if (isExactEnvelope(element)) {
+        events.push(element);
+        continue;
+      }
+      const result = parseEnvelope(element);
       if (result.success) {
         events.push(result.data);
       } else {

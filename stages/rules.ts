@@ -39,6 +39,9 @@ export { DEFAULT_RULES_YAML };
 
 type Test = (value: string) => boolean;
 
+/** What evaluate returns when nothing changed (shared, frozen: no allocation per event). */
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+
 /** A compiled template: literal text and placeholders, alternating (`parts[0]` is literal). */
 interface Template {
   readonly key: string;
@@ -321,10 +324,10 @@ export class RuleEngine {
    * Evaluates the rules of the event's metric. `features` are the records the feature engine
    * returned for this event (needed by feature rules). Returns the alerts of the transitions.
    */
-  evaluate(event: Envelope, features: readonly FeatureRecord[] | undefined): Alert[] {
+  evaluate(event: Envelope, features: readonly FeatureRecord[] | undefined): readonly Alert[] {
     const rules = this.#byMetric.get(event.metric);
-    const out: Alert[] = [];
-    if (rules === undefined) return out;
+    if (rules === undefined) return NO_ALERTS;
+    let out: Alert[] | undefined; // allocated only when an alert is emitted (the rare case)
     let key: string | undefined;
     for (const rule of rules) {
       if (!this.#matches(rule, event)) continue;
@@ -358,9 +361,9 @@ export class RuleEngine {
       } else if (ts < state.lastTs) continue;
       state.lastTs = ts;
       const alert = this.#step(rule, state, event, value, ts);
-      if (alert !== undefined) out.push(alert);
+      if (alert !== undefined) (out ??= []).push(alert);
     }
-    return out;
+    return out ?? NO_ALERTS;
   }
 
   #matches(rule: CompiledRule, event: Envelope): boolean {
