@@ -11,12 +11,11 @@ import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { SeriesMap } from "../lib/series_map.ts";
-import type { FeatureRecord } from "../model/feature.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
-import type { FeatureEngine } from "../stages/features.ts";
+import { FeatureCursor, type FeatureEngine, type FeatureSeries } from "../stages/features.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
 import { decodeEnriched } from "./enriched_decode.ts";
@@ -58,6 +57,7 @@ export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
 ): (batch: readonly ConsumedMessage[]) => Promise<void> {
   const { config, producer, sink, counters, stages } = deps;
+  const featureCursor = new FeatureCursor(deps.features);
   const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
   return async (batch) => {
     const nowMs = Date.now();
@@ -74,18 +74,20 @@ export function createStatefulHandler<StoredAlertT>(
 
     const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
     let newestTs = Number.NEGATIVE_INFINITY;
-    // The latest records (one per window) of each series in the batch.
-    const latestFeatures = new SeriesMap<FeatureRecord[]>();
+    // The series updated in the batch: their latest records are published after the loop. Rules
+    // read records through the cursor, which builds only the ones a feature rule asks for.
+    const touched = new SeriesMap<FeatureSeries>();
     for (const event of fresh) {
       if (event.ts > newestTs) newestTs = event.ts;
-      const records = stages.features ? deps.features.update(event) : undefined;
-      if (records) {
-        latestFeatures.set(event.tenant, event.host, event.metric, records);
+      const series = stages.features ? deps.features.observe(event) : undefined;
+      if (series) {
+        touched.set(event.tenant, event.host, event.metric, series);
       } else if (stages.features) {
         counters.add("features", "late", 1);
       }
       if (stages.rules) {
-        const emitted = deps.rules.evaluate(event, records);
+        featureCursor.series = series;
+        const emitted = deps.rules.evaluate(event, series ? featureCursor : undefined);
         for (const alert of emitted) alerts.push(alert);
       }
     }
@@ -97,10 +99,11 @@ export function createStatefulHandler<StoredAlertT>(
     // Features are published once per series and window per batch (the latest), not per event.
     const { featuresPartitioner } = deps;
     const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
-    for (const records of latestFeatures.values()) {
-      if (records.length === 0) continue;
-      const partition = featuresPartitioner.partition(records[0]);
-      for (const record of records) featureMessages.add(partition, JSON.stringify(record));
+    for (const series of touched.values()) {
+      const partition = featuresPartitioner.partition(series);
+      for (const record of deps.features.recordsOf(series)) {
+        featureMessages.add(partition, JSON.stringify(record));
+      }
     }
     for (const alert of alerts) {
       outgoing.push({

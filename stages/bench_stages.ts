@@ -9,7 +9,7 @@ import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { FeatureRecord } from "../model/feature.ts";
 import { enrich } from "./enrich.ts";
-import { FeatureEngine } from "./features.ts";
+import { FeatureCursor, FeatureEngine } from "./features.ts";
 import { parseInventory } from "./inventory.ts";
 import { normalizeMessage } from "./normalize.ts";
 import { DEFAULT_RULES_YAML, parseRules, RuleEngine } from "./rules.ts";
@@ -142,14 +142,19 @@ function run(count: number, print: boolean): void {
   featureRecords.length = 0;
   let chainAlerts: Alert[] = [];
   log("all together", count, () => {
+    // As the stateful group does: observe, and rules read records through a cursor.
     const features = new FeatureEngine(config.features);
+    const cursor = new FeatureCursor(features);
     const engine = new RuleEngine(rules);
     chainAlerts = [];
     for (let i = 0; i < messages.length; i++) {
       source.offset = String(i);
       for (const event of normalizeMessage(messages[i], source, config.normalize, nowMs).events) {
         const full = enrich(event, inventory);
-        for (const alert of engine.evaluate(full, features.update(full))) chainAlerts.push(alert);
+        cursor.series = features.observe(full);
+        for (const alert of engine.evaluate(full, cursor.series ? cursor : undefined)) {
+          chainAlerts.push(alert);
+        }
       }
     }
   });

@@ -47,7 +47,19 @@ export interface FeatureStats {
   seriesEvicted: number;
 }
 
-interface Series {
+/** A tracked series, as returned by {@link FeatureEngine.observe}: read its records through the engine. */
+export interface FeatureSeries {
+  readonly tenant: string;
+  readonly host: string;
+  readonly metric: string;
+}
+
+/** Feature records by window label, computed when asked (rules read one or two per event). */
+export interface FeatureLookup {
+  record(window: string): FeatureRecord | undefined;
+}
+
+interface Series extends FeatureSeries {
   readonly tenant: string;
   readonly host: string;
   readonly metric: string;
@@ -130,6 +142,16 @@ export class FeatureEngine {
    * undefined when the event is too late or its (new) series was refused.
    */
   update(event: Envelope): FeatureRecord[] | undefined {
+    const series = this.observe(event);
+    return series === undefined ? undefined : this.recordsOf(series);
+  }
+
+  /**
+   * Adds an event to its series, like {@link update}, but returns the series instead of building
+   * its records: the hot path reads only the records a rule needs ({@link recordOf}) and, once per
+   * batch, the latest of each series ({@link recordsOf}).
+   */
+  observe(event: Envelope): FeatureSeries | undefined {
     const key = seriesKey(event);
     let series = this.#series.get(key);
     const t = event.ts;
@@ -152,7 +174,21 @@ export class FeatureEngine {
       this.#stats.outOfOrder++;
       if (t > series.newest - this.#largest) this.#insert(series, t, v);
     }
-    return this.#records(series);
+    return series;
+  }
+
+  /** One record per window (config order), as of the series' newest event. */
+  recordsOf(series: FeatureSeries): FeatureRecord[] {
+    const s = series as Series;
+    const out: FeatureRecord[] = [];
+    for (let k = 0; k < this.#windows.length; k++) out.push(this.#record(s, k));
+    return out;
+  }
+
+  /** The record of the window labelled `window` (e.g. `1m`), as of the series' newest event. */
+  recordOf(series: FeatureSeries, window: string): FeatureRecord | undefined {
+    const k = this.#labels.indexOf(window);
+    return k < 0 ? undefined : this.#record(series as Series, k);
   }
 
   /** Removes series whose newest event is more than `idle_eviction` before `nowEventMs`; returns how many. */
@@ -302,41 +338,54 @@ export class FeatureEngine {
     return queue[lo];
   }
 
-  #records(s: Series): FeatureRecord[] {
+  #record(s: Series, k: number): FeatureRecord {
     const { ts, vs } = s;
     const end = ts.length - 1;
     const last = vs[end];
-    const out: FeatureRecord[] = [];
-    for (let k = 0; k < this.#windows.length; k++) {
-      const st = s.start[k];
-      const count = end - st + 1;
-      const min = vs[this.#first(s.minQ, s.minHead, st)];
-      const max = vs[this.#first(s.maxQ, s.maxHead, st)];
-      let avg = min;
-      let zscore = 0;
-      if (min !== max) {
-        const mean = s.sum[k] / count;
-        avg = Math.min(max, Math.max(min, s.ref + mean));
-        const variance = s.sumSq[k] / count - mean * mean;
-        if (variance > 0) zscore = (last - avg) / Math.sqrt(variance);
-      }
-      const dt = ts[end] - ts[st];
-      out.push({
-        tenant: s.tenant,
-        host: s.host,
-        metric: s.metric,
-        window: this.#labels[k],
-        ts: s.newest,
-        count,
-        avg,
-        min,
-        max,
-        last,
-        ewma: s.ewma,
-        rate: dt > 0 ? (last - vs[st]) * 1000 / dt : 0,
-        zscore,
-      });
+    const st = s.start[k];
+    const count = end - st + 1;
+    const min = vs[this.#first(s.minQ, s.minHead, st)];
+    const max = vs[this.#first(s.maxQ, s.maxHead, st)];
+    let avg = min;
+    let zscore = 0;
+    if (min !== max) {
+      const mean = s.sum[k] / count;
+      avg = Math.min(max, Math.max(min, s.ref + mean));
+      const variance = s.sumSq[k] / count - mean * mean;
+      if (variance > 0) zscore = (last - avg) / Math.sqrt(variance);
     }
-    return out;
+    const dt = ts[end] - ts[st];
+    return {
+      tenant: s.tenant,
+      host: s.host,
+      metric: s.metric,
+      window: this.#labels[k],
+      ts: s.newest,
+      count,
+      avg,
+      min,
+      max,
+      last,
+      ewma: s.ewma,
+      rate: dt > 0 ? (last - vs[st]) * 1000 / dt : 0,
+      zscore,
+    };
+  }
+}
+
+/** A reusable {@link FeatureLookup} over one series at a time: no allocation per event. */
+export class FeatureCursor implements FeatureLookup {
+  /** The series the lookups read (set before each use). */
+  series: FeatureSeries | undefined;
+  readonly #engine: FeatureEngine;
+
+  /** A cursor over `engine`'s series. */
+  constructor(engine: FeatureEngine) {
+    this.#engine = engine;
+  }
+
+  /** The record of `window` for the current series. */
+  record(window: string): FeatureRecord | undefined {
+    return this.series === undefined ? undefined : this.#engine.recordOf(this.series, window);
   }
 }

@@ -23,6 +23,7 @@
 import type { Alert, Severity } from "../model/alert.ts";
 import { type Envelope, seriesKey } from "../model/envelope.ts";
 import type { FeatureName, FeatureRecord } from "../model/feature.ts";
+import type { FeatureLookup } from "./features.ts";
 import { formatDuration, formatNumber } from "./format.ts";
 import { compileMatcher } from "./inventory.ts";
 import {
@@ -265,8 +266,12 @@ function levelOf(rule: CompiledRule, severity: Severity): number {
   return (severity === "critical" ? rule.critical : rule.warning) ?? rule.fire;
 }
 
-function recordOf(features: readonly FeatureRecord[] | undefined, window: string): FeatureRecord | undefined {
+function recordOf(
+  features: readonly FeatureRecord[] | FeatureLookup | undefined,
+  window: string,
+): FeatureRecord | undefined {
   if (features === undefined) return undefined;
+  if (!Array.isArray(features)) return (features as FeatureLookup).record(window);
   for (let i = 0; i < features.length; i++) if (features[i].window === window) return features[i];
   return undefined;
 }
@@ -321,10 +326,14 @@ export class RuleEngine {
   }
 
   /**
-   * Evaluates the rules of the event's metric. `features` are the records the feature engine
-   * returned for this event (needed by feature rules). Returns the alerts of the transitions.
+   * Evaluates the rules of the event's metric. `features` are the event's series records as of
+   * this event (needed by feature rules): as returned by the feature engine, or a lookup that
+   * builds only the record a rule asks for. Returns the alerts of the transitions.
    */
-  evaluate(event: Envelope, features: readonly FeatureRecord[] | undefined): readonly Alert[] {
+  evaluate(
+    event: Envelope,
+    features: readonly FeatureRecord[] | FeatureLookup | undefined,
+  ): readonly Alert[] {
     const rules = this.#byMetric.get(event.metric);
     if (rules === undefined) return NO_ALERTS;
     let out: Alert[] | undefined; // allocated only when an alert is emitted (the rare case)

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Envelope } from "../../../model/envelope.ts";
 import type { FeatureRecord } from "../../../model/feature.ts";
 import { FeatureRecordSchema } from "../../../model/feature.ts";
-import { FeatureEngine, formatDuration } from "../../../stages/features.ts";
+import { FeatureCursor, FeatureEngine, formatDuration } from "../../../stages/features.ts";
 import { envelope, featureOptions, sec, T0 } from "./helpers.ts";
 import { prng } from "../../../lib/prng.ts";
 
@@ -334,4 +334,27 @@ Deno.test("long in-order run (compaction, resync) with large offsets stays exact
 
 Deno.test("formatDuration is exported for window labels", () => {
   assert.equal(formatDuration(60_000), "1m");
+});
+
+Deno.test("features: observe + recordOf/recordsOf and the cursor give exactly what update returns", () => {
+  const viaUpdate = new FeatureEngine(featureOptions());
+  const viaObserve = new FeatureEngine(featureOptions());
+  const cursor = new FeatureCursor(viaObserve);
+  const random = prng(7);
+  for (let i = 0; i < 2_000; i++) {
+    // Mostly in order, some late and out-of-order events, three series.
+    const e = ev(
+      T0 + i * sec(1) - Math.floor(random() * 3) * sec(20),
+      Math.round(random() * 1000) / 10,
+      `h${i % 3}`,
+    );
+    const expected = viaUpdate.update(e);
+    const series = viaObserve.observe(e);
+    assert.equal(series === undefined, expected === undefined, `event ${i}: accepted by one only`);
+    if (series === undefined || expected === undefined) continue;
+    assert.deepEqual(viaObserve.recordsOf(series), expected, `event ${i}`);
+    cursor.series = series;
+    for (const record of expected) assert.deepEqual(cursor.record(record.window), record);
+    assert.equal(cursor.record("7m"), undefined, "an unknown window");
+  }
 });

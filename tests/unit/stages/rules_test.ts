@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Alert, AlertSchema } from "../../../model/alert.ts";
 import type { Envelope } from "../../../model/envelope.ts";
-import { FeatureEngine } from "../../../stages/features.ts";
+import { FeatureCursor, FeatureEngine } from "../../../stages/features.ts";
 import {
   alertFingerprint,
   checkRuleWindows,
@@ -293,6 +293,25 @@ rules:
       sec(100),
     ]]);
     assert.equal(out[0].annotations.summary, "avg over 1m is 82.5");
+  });
+
+  await t.step("the same through a feature cursor (records built only when a rule asks)", () => {
+    const features = new FeatureEngine(featureOptions({ windows: ["1m", "5m"] }));
+    const cursor = new FeatureCursor(features);
+    const engine = new RuleEngine(rules(yaml));
+    const out: Alert[] = [];
+    for (
+      const [s, value] of [[0, 70], [10, 70], [20, 70], [30, 95], [40, 95], [50, 95], [100, 40], [110, 40]]
+    ) {
+      const event = cpu(sec(s), value);
+      cursor.series = features.observe(event);
+      out.push(...engine.evaluate(event, cursor.series ? cursor : undefined));
+    }
+    assert.deepEqual(out.map((a) => [a.state, a.value, a.ts]), [["firing", 82.5, sec(50)], [
+      "resolved",
+      67.5,
+      sec(100),
+    ]]);
   });
   await t.step("value: { feature } form and other stats", () => {
     const features = new FeatureEngine(featureOptions({ windows: ["1m"] }));
