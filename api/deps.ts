@@ -12,32 +12,26 @@ import type {
   BucketsQuery,
   PointRow,
   PointsQuery,
+  SeriesInfo,
   StoredAlert,
 } from "../model/query.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
 
-export type { Aggregation, AlertsQuery, BucketRow, BucketsQuery, PointRow, PointsQuery, StoredAlert };
+export type {
+  Aggregation,
+  AlertsQuery,
+  BucketRow,
+  BucketsQuery,
+  PointRow,
+  PointsQuery,
+  SeriesInfo,
+  StoredAlert,
+};
 
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
-
-/** One stored series (tenant + host + metric) in the catalog. */
-export interface SeriesInfo {
-  tenant: string;
-  host: string;
-  /** Canonical metric name. */
-  metric: string;
-  /** Number of stored points. */
-  rows: number;
-  /** Oldest point, epoch ms UTC. */
-  first_ts: number;
-  /** Newest point, epoch ms UTC. */
-  last_ts: number;
-  /** Canonical unit of the series, when known. */
-  unit?: string;
-}
 
 /** What the store holds. */
 export interface Catalog {

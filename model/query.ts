@@ -9,6 +9,22 @@ import type { Alert, AlertState, Severity } from "./alert.ts";
 /** An alert as stored: the contract plus its insertion sequence number (the SSE event id). */
 export type StoredAlert = Alert & { seq: number };
 
+/** One stored series (tenant + host + metric) in the catalog. */
+export interface SeriesInfo {
+  tenant: string;
+  host: string;
+  /** Canonical metric name. */
+  metric: string;
+  /** Number of stored points. */
+  rows: number;
+  /** Oldest point, epoch ms UTC. */
+  first_ts: number;
+  /** Newest point, epoch ms UTC. */
+  last_ts: number;
+  /** Unit of the newest point, when known. */
+  unit?: string;
+}
+
 /** One stored point. */
 export interface PointRow {
   ts: number;

@@ -21,27 +21,23 @@ import type {
   BucketsQuery,
   PointRow,
   PointsQuery,
+  SeriesInfo,
   StoredAlert,
 } from "../model/query.ts";
 import { JsonSafeConverter } from "./convert.ts";
 import type { Store } from "./open.ts";
 import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
 
-export type { Aggregation, AlertsQuery, BucketRow, BucketsQuery, PointRow, PointsQuery, StoredAlert };
-
-/** One stored series. */
-export interface SeriesInfo {
-  tenant: string;
-  host: string;
-  metric: string;
-  rows: number;
-  /** Oldest point, epoch ms. */
-  first_ts: number;
-  /** Newest point, epoch ms. */
-  last_ts: number;
-  /** Unit of the newest point. */
-  unit?: string;
-}
+export type {
+  Aggregation,
+  AlertsQuery,
+  BucketRow,
+  BucketsQuery,
+  PointRow,
+  PointsQuery,
+  SeriesInfo,
+  StoredAlert,
+};
 
 /** Per-host or per-metric roll-up of the catalog. */
 export interface CatalogGroup {
