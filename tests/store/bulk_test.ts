@@ -5,15 +5,13 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { ParquetArchiver } from "../../store/parquet.ts";
 import { StoreWriter } from "../../store/writer.ts";
-import { counts, makeEvents, open, tempDataDir } from "./helpers.ts";
+import { counts, makeEvents, withStore } from "./helpers.ts";
 
 const TOTAL = 1_000_000;
 const BATCH = 10_000;
 
 Deno.test("bulk: 1M rows written exactly once, replayed, exported", async () => {
-  const { dir, cleanup } = await tempDataDir("bulk");
-  const store = await open(dir);
-  try {
+  await withStore("bulk", async (store) => {
     const writer = await StoreWriter.open(store);
     const base = Date.UTC(2025, 9, 21);
     const options = {
@@ -62,8 +60,5 @@ Deno.test("bulk: 1M rows written exactly once, replayed, exported", async () => 
         `${(exported.bytes / 1e6).toFixed(1)} MB)`,
     );
     ok(writeMs > 0);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });

@@ -138,3 +138,18 @@ export async function listFiles(dir: string): Promise<string[]> {
   }
   return out.sort();
 }
+
+/** Runs `use` with a fresh store in a temporary data dir; closes the store and removes the dir after. */
+export async function withStore(
+  name: string,
+  use: (store: Store, dir: string) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = await tempDataDir(name);
+  const store = await open(dir);
+  try {
+    await use(store, dir);
+  } finally {
+    store.close();
+    await cleanup();
+  }
+}

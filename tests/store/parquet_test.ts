@@ -6,15 +6,13 @@ import { ParquetArchiver } from "../../store/parquet.ts";
 import { decodeSegment, encodeSegment, partitionDir } from "../../store/paths.ts";
 import { StoreReader } from "../../store/query.ts";
 import { StoreWriter } from "../../store/writer.ts";
-import { counts, listFiles, makeEvents, open, tempDataDir } from "./helpers.ts";
+import { counts, listFiles, makeEvents, open, tempDataDir, withStore } from "./helpers.ts";
 
 const DAY = 86_400_000;
 const BASE = Date.UTC(2025, 9, 21);
 
 Deno.test("parquet: export writes the brief's layout, readable by DuckDB, no temp leftovers", async () => {
-  const { dir, cleanup } = await tempDataDir("p-layout");
-  const store = await open(dir);
-  try {
+  await withStore("p-layout", async (store) => {
     const writer = await StoreWriter.open(store);
     // Two days, two tenants, two metrics; the last hour stays hot.
     const events = makeEvents(4_800, {
@@ -72,16 +70,11 @@ Deno.test("parquet: export writes the brief's layout, readable by DuckDB, no tem
         "tenant=acme/metric=cpu_load/date=2025-10-21/part-0002.parquet",
       ),
     );
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("parquet: compaction merges parts atomically", async () => {
-  const { dir, cleanup } = await tempDataDir("p-compact");
-  const store = await open(dir);
-  try {
+  await withStore("p-compact", async (store) => {
     const writer = await StoreWriter.open(store);
     const archiver = await ParquetArchiver.open(store);
     const reader = await StoreReader.open(store);
@@ -126,16 +119,11 @@ Deno.test("parquet: compaction merges parts atomically", async () => {
       )).inserted,
       0,
     );
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("parquet: retention deletes whole old days (files, keys, hot rows)", async () => {
-  const { dir, cleanup } = await tempDataDir("p-retention");
-  const store = await open(dir);
-  try {
+  await withStore("p-retention", async (store) => {
     const writer = await StoreWriter.open(store);
     const archiver = await ParquetArchiver.open(store);
     await writer.writeBatch(makeEvents(3_000, { baseTs: BASE, stepMs: 86_400, tenants: ["acme"] }), []); // 3 days
@@ -156,10 +144,7 @@ Deno.test("parquet: retention deletes whole old days (files, keys, hot rows)", a
     deepStrictEqual(await listFiles(store.parquetDir), []);
     deepStrictEqual([...Deno.readDirSync(store.parquetDir)], []);
     deepStrictEqual(await counts(store, "metrics_all"), { rows: 0, ids: 0 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("parquet: awkward tenant values are escaped and round-trip", async () => {

@@ -8,7 +8,7 @@ import { ParquetArchiver } from "../../store/parquet.ts";
 import { type Aggregation, QueryError, StoreReader } from "../../store/query.ts";
 import { StoreWriter } from "../../store/writer.ts";
 import type { Envelope } from "../../model/envelope.ts";
-import { makeAlert, makeEvents, open, tempDataDir } from "./helpers.ts";
+import { makeAlert, makeEvents, open, tempDataDir, withStore } from "./helpers.ts";
 
 const BASE = Date.UTC(2025, 9, 21);
 const HOUR = 3_600_000;
@@ -140,9 +140,7 @@ Deno.test("query: buckets are numerically correct for every aggregation", async 
 });
 
 Deno.test("query: p95 on a known distribution", async () => {
-  const { dir, cleanup } = await tempDataDir("q-p95");
-  const store = await open(dir);
-  try {
+  await withStore("q-p95", async (store) => {
     const writer = await StoreWriter.open(store);
     const reader = await StoreReader.open(store);
     // values 1..100 in one bucket: nearest-rank p95 = 95; 1..20: p95 = 19.
@@ -178,10 +176,7 @@ Deno.test("query: p95 on a known distribution", async () => {
       limit: 10,
     });
     deepStrictEqual(rows.map((r) => [r.ts, r.value]), [[BASE, 95], [BASE + HOUR, 19]]);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("query: Parquet files of other partitions are never opened (pruning)", async () => {
@@ -206,9 +201,7 @@ Deno.test("query: Parquet files of other partitions are never opened (pruning)",
 });
 
 Deno.test("query: request strings are data, never SQL", async () => {
-  const { dir, cleanup } = await tempDataDir("q-inject");
-  const store = await open(dir);
-  try {
+  await withStore("q-inject", async (store) => {
     const writer = await StoreWriter.open(store);
     const reader = await StoreReader.open(store);
     const evil = ["x' OR '1'='1", "'; DROP TABLE metrics; --", "$1", 'acme") OR (1=1', "\\' OR 1=1 --"];
@@ -234,16 +227,11 @@ Deno.test("query: request strings are data, never SQL", async () => {
     equal((await reader.alerts({ rule: evil[1], limit: 10 })).length, 1);
     equal((await reader.points({ metric: "cpu_load", limit: 100 })).length, 10);
     deepStrictEqual(await reader.alertsAfter(evil[1], 10), []);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("query: alerts listing, replay and latest per fingerprint", async () => {
-  const { dir, cleanup } = await tempDataDir("q-alerts");
-  const store = await open(dir);
-  try {
+  await withStore("q-alerts", async (store) => {
     const writer = await StoreWriter.open(store);
     const reader = await StoreReader.open(store);
     const a1 = makeAlert(0); // host-0 warning firing
@@ -273,10 +261,7 @@ Deno.test("query: alerts listing, replay and latest per fingerprint", async () =
       [a1.fingerprint, "resolved", 3],
     ]);
     deepStrictEqual(latest[1], { ...a3, seq: 3 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("query: catalog and disk usage", async () => {

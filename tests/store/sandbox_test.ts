@@ -3,7 +3,7 @@
  * settings. These escapes must all fail, while Parquet inside the data directory keeps working.
  */
 import { deepStrictEqual, ok, rejects } from "node:assert/strict";
-import { open, tempDataDir } from "./helpers.ts";
+import { open, tempDataDir, withStore } from "./helpers.ts";
 
 const ESCAPES: [string, string][] = [
   ["read_csv outside", "SELECT * FROM read_csv('/etc/passwd')"],
@@ -23,10 +23,8 @@ const ESCAPES: [string, string][] = [
 ];
 
 Deno.test("sandbox: escapes from the data directory are rejected", async (t) => {
-  const { dir, cleanup } = await tempDataDir("sandbox");
-  const store = await open(dir);
-  const conn = await store.connect();
-  try {
+  await withStore("sandbox", async (store) => {
+    const conn = await store.connect();
     for (const [name, sql] of ESCAPES) {
       await t.step(name, async () => {
         await rejects(
@@ -35,17 +33,12 @@ Deno.test("sandbox: escapes from the data directory are rejected", async (t) => 
         );
       });
     }
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("sandbox: Parquet inside the data directory works, settings are locked", async () => {
-  const { dir, cleanup } = await tempDataDir("sandbox-ok");
-  const store = await open(dir);
-  const conn = await store.connect();
-  try {
+  await withStore("sandbox-ok", async (store) => {
+    const conn = await store.connect();
     const file = `${store.parquetDir}/probe.parquet`;
     await conn.run(`COPY (SELECT 42 AS answer) TO '${file}' (FORMAT parquet)`);
     const reader = await conn.runAndReadAll(
@@ -61,10 +54,7 @@ Deno.test("sandbox: Parquet inside the data directory works, settings are locked
     const allowed = await conn.runAndReadAll("SELECT current_setting('allowed_directories')::VARCHAR");
     ok(String(allowed.getRows()[0][0]).includes(`${store.dataDir}/`));
     await Deno.remove(file);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("sandbox: a read-only open cannot write", async () => {

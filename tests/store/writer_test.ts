@@ -5,13 +5,11 @@ import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ParquetArchiver } from "../../store/parquet.ts";
 import { StoreReader } from "../../store/query.ts";
 import { idMatchesSource, StoreWriter } from "../../store/writer.ts";
-import { counts, makeAlert, makeEvents, open, tempDataDir } from "./helpers.ts";
+import { counts, makeAlert, makeEvents, open, tempDataDir, withStore } from "./helpers.ts";
 
 Deno.test("writer: the same batch twice is stored once", async () => {
-  const { dir, cleanup } = await tempDataDir("w-same");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  try {
+  await withStore("w-same", async (store) => {
+    const writer = await StoreWriter.open(store);
     ok(writer.rawChunks, "raw chunk path verified");
     const batch = makeEvents(5_000);
     deepStrictEqual(await writer.writeBatch(batch, []), {
@@ -27,17 +25,12 @@ Deno.test("writer: the same batch twice is stored once", async () => {
       storedAlerts: [],
     });
     deepStrictEqual(await counts(store), { rows: 5_000, ids: 5_000 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: overlapping, shuffled and self-duplicated batches", async () => {
-  const { dir, cleanup } = await tempDataDir("w-overlap");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  try {
+  await withStore("w-overlap", async (store) => {
+    const writer = await StoreWriter.open(store);
     const all = makeEvents(10_000);
     equal((await writer.writeBatch(all.slice(0, 6_000), [])).inserted, 6_000);
     // Overlap 4_000..6_000 again, plus new 6_000..8_000, out of order and with repeats inside the batch.
@@ -56,10 +49,7 @@ Deno.test("writer: overlapping, shuffled and self-duplicated batches", async () 
     equal((await writer.writeBatch(evens, [])).inserted, evens.length);
     equal((await writer.writeBatch(odds, [])).inserted, odds.length);
     deepStrictEqual(await counts(store), { rows: 10_000, ids: 10_000 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: replay after a restart inserts nothing", async () => {
@@ -123,11 +113,9 @@ Deno.test("writer: replay after export to Parquet inserts nothing", async () => 
 });
 
 Deno.test("writer: alerts are deduplicated by id and numbered by seq", async () => {
-  const { dir, cleanup } = await tempDataDir("w-alerts");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  const reader = await StoreReader.open(store);
-  try {
+  await withStore("w-alerts", async (store) => {
+    const writer = await StoreWriter.open(store);
+    const reader = await StoreReader.open(store);
     const a = [makeAlert(1), makeAlert(2), makeAlert(1)];
     const first = await writer.writeBatch([], a);
     equal(first.alertsInserted, 2);
@@ -137,10 +125,7 @@ Deno.test("writer: alerts are deduplicated by id and numbered by seq", async () 
     const after = await reader.alertsAfter(0, 10);
     deepStrictEqual(after.map((x) => [x.seq, x.id]), [[1, a[0].id], [2, a[1].id], [3, makeAlert(3).id]]);
     deepStrictEqual(after[0], { ...makeAlert(1), seq: 1 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: filterUnseen drops stored and repeated events, lazily opened writer", async () => {
@@ -165,10 +150,8 @@ Deno.test("writer: filterUnseen drops stored and repeated events, lazily opened 
 });
 
 Deno.test("writer: a failing batch leaves nothing behind", async () => {
-  const { dir, cleanup } = await tempDataDir("w-fail");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  try {
+  await withStore("w-fail", async (store) => {
+    const writer = await StoreWriter.open(store);
     const good = makeEvents(100);
     const bad = makeEvents(100, { start: 100 });
     bad[50] = { ...bad[50], id: "not-the-source-id" };
@@ -179,16 +162,11 @@ Deno.test("writer: a failing batch leaves nothing behind", async () => {
     deepStrictEqual(await counts(store), { rows: 0, ids: 0 });
     equal((await writer.writeBatch(good, [makeAlert(1)])).inserted, 100);
     equal((await writer.writeBatch(good, [])).inserted, 0);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree)", async () => {
-  const { dir, cleanup } = await tempDataDir("w-values");
-  const store = await open(dir);
-  try {
+  await withStore("w-values", async (store) => {
     const events = makeEvents(3, { tenants: ["ténant/ü", "a"], hosts: ["h-with-a-long-name-over-12", "h"] });
     events[0] = { ...events[0], unit_original: "%", value: -0.5, tags: { "k=v": "x/y", empty: "" }, ctx: {} };
     events[1] = {
@@ -237,17 +215,12 @@ Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree
         ]),
       );
     }
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: the event loop keeps running during a large batch", async () => {
-  const { dir, cleanup } = await tempDataDir("w-yield");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  try {
+  await withStore("w-yield", async (store) => {
+    const writer = await StoreWriter.open(store);
     const batch = makeEvents(100_000);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
@@ -257,18 +230,13 @@ Deno.test("writer: the event loop keeps running during a large batch", async () 
     clearInterval(timer);
     // A 1 ms interval fires between chunks (49 chunks of 2048 rows); a blocked loop would give ~0-1.
     ok(ticks >= 10, `only ${ticks} timer ticks in ${ms.toFixed(0)} ms`);
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: concurrent writes and exports stay exactly-once", async () => {
-  const { dir, cleanup } = await tempDataDir("w-concurrent");
-  const store = await open(dir);
-  const writer = await StoreWriter.open(store);
-  const archiver = await ParquetArchiver.open(store);
-  try {
+  await withStore("w-concurrent", async (store) => {
+    const writer = await StoreWriter.open(store);
+    const archiver = await ParquetArchiver.open(store);
     const base = Date.UTC(2025, 9, 21);
     const all = makeEvents(40_000, { baseTs: base, stepMs: 100 });
     const jobs: Promise<unknown>[] = [];
@@ -282,10 +250,7 @@ Deno.test("writer: concurrent writes and exports stay exactly-once", async () =>
     await archiver.exportCold(0, base + 40_000 * 100 + 1);
     deepStrictEqual(await counts(store), { rows: 0, ids: 0 });
     deepStrictEqual(await counts(store, "metrics_all"), { rows: 40_000, ids: 40_000 });
-  } finally {
-    store.close();
-    await cleanup();
-  }
+  });
 });
 
 Deno.test("writer: series interleaved across source partitions are new without a lookup; replays are found", async () => {
