@@ -32,9 +32,11 @@ export async function writeBenchConfig(
     stages?: string[];
     suffix?: string;
     statelessThread?: boolean;
+    /** The `store` section, when the run needs other than the defaults. */
+    store?: Record<string, unknown>;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true } = options;
+  const { kafka = {}, stages, suffix = "", statelessThread = true, store } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   const port = await freePort();
@@ -51,6 +53,7 @@ export async function writeBenchConfig(
     topics,
     http: { host: "127.0.0.1", port, token: "bench-token", events_stream_max_rate: 1000 },
     ...(stages ? { stages } : {}),
+    ...(store ? { store } : {}),
     stateless_thread: statelessThread,
   };
   const file = `${dir}/eventops${suffix}.yaml`;

@@ -17,12 +17,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
 import { type Envelope, eventId } from "../model/envelope.ts";
 import { openStore } from "../store/open.ts";
 import { ParquetArchiver } from "../store/parquet.ts";
 import { StoreWriter } from "../store/writer.ts";
-import { BROKERS, freePort, type RunningAgent, startAgent, uniqueName } from "../tests/helpers/agent.ts";
+import { BROKERS, type RunningAgent, startAgent, uniqueName } from "../tests/helpers/agent.ts";
+import { writeBenchConfig } from "./agent.ts";
+import { benchTopics } from "./kafka.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ROWS = 1_000_000;
@@ -167,33 +168,6 @@ function print(label: string, timings: QueryTiming[]): void {
   }
 }
 
-async function writeConfig(name: string, dataDir: string, port: number): Promise<string> {
-  const file = `data/bench/${name}/eventops.yaml`;
-  const topics = {
-    raw: `${name}.raw`,
-    enriched: `${name}.enriched`,
-    features: `${name}.features`,
-    alerts: `${name}.alerts`,
-    dlq: `${name}.dlq`,
-  };
-  const config = {
-    data_dir: dataDir,
-    log_level: "warn",
-    kafka: {
-      brokers: [BROKERS],
-      client_id: name,
-      group_stateless: `${name}-stateless`,
-      group_stateful: `${name}-stateful`,
-    },
-    topics,
-    // Parquet maintenance would move rows while we measure: the run exports explicitly instead.
-    store: { parquet: { interval: "1h" } },
-    http: { host: "127.0.0.1", port, token: "bench-token" },
-  };
-  await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
-  return file;
-}
-
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -205,14 +179,15 @@ if (import.meta.main) {
   });
   const requests = Number(values.requests);
   const name = uniqueName("api-latency");
-  const dir = `data/bench/${name}`;
+  const { dir, file, port } = await writeBenchConfig(name, BROKERS, benchTopics(name), {
+    // Parquet maintenance would move rows while we measure: the run exports explicitly instead.
+    store: { parquet: { interval: "1h" } },
+  });
   const dataDir = `${dir}/store`;
   await Deno.mkdir(`${ROOT}${dataDir}`, { recursive: true });
   const nowMs = Date.now();
   const fillMs = await fill(`${ROOT}${dataDir}`, nowMs);
   console.log(`wrote ${ROWS} rows (${SERIES} series) in ${(fillMs / 1000).toFixed(1)} s into ${dataDir}`);
-  const port = await freePort();
-  const file = await writeConfig(name, dataDir, port);
 
   const results: Record<string, QueryTiming[]> = {};
   let agent = await startAgent(file, port);
