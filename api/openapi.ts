@@ -68,6 +68,12 @@ const unauthorized = errorResponse(
   "Token missing or wrong (reads need it only when `http.token_for_reads` is set).",
 );
 
+/** The responses of the two Prometheus paths. */
+const prometheusResponses = {
+  "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
+  "401": unauthorized,
+};
+
 const SSE = "text/event-stream";
 
 /** Every operation the API serves. */
@@ -271,10 +277,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "`/-/metrics` is an alias. Includes pipeline counters, HTTP metrics, SSE client counts and process RSS.",
     tag: "meta",
     auth: "read",
-    responses: {
-      "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
-      "401": unauthorized,
-    },
+    responses: prometheusResponses,
   },
   {
     method: "get",
@@ -282,10 +285,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Alias of /prometheus",
     tag: "meta",
     auth: "read",
-    responses: {
-      "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
-      "401": unauthorized,
-    },
+    responses: prometheusResponses,
   },
   {
     method: "get",

@@ -6,9 +6,30 @@
  */
 import type { SSEStreamingApi } from "hono/streaming";
 import type { Subscription } from "./hub.ts";
+import { ApiError } from "./errors.ts";
 
 /** Reconnection delay suggested to clients (`retry:`), ms. */
 export const SSE_RETRY_MS = 3_000;
+
+/** Most concurrent clients per stream. */
+export const MAX_SSE_CLIENTS = 256;
+
+/** Throws a 503 with `Retry-After` when `stream` already has {@link MAX_SSE_CLIENTS} clients. */
+export function ensureSseCapacity(
+  clients: { alerts: number; events: number },
+  stream: "alerts" | "events",
+): void {
+  if (clients[stream] < MAX_SSE_CLIENTS) return;
+  const what = stream === "alerts" ? "alert" : "event";
+  throw new ApiError(
+    503,
+    `too many ${what} stream clients (max ${MAX_SSE_CLIENTS}); retry later`,
+    undefined,
+    {
+      "Retry-After": "10",
+    },
+  );
+}
 
 /** Frames one SSE event. `event` and `id` must not contain line breaks. */
 export function sseEvent(event: string, data: string, id?: string | number): string {

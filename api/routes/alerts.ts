@@ -16,11 +16,9 @@ import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { parseQuery, timeRange } from "../params.ts";
 import { AlertsQuerySchema, AlertStreamQuerySchema } from "../schemas.ts";
-import { pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
+import { ensureSseCapacity, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 import type { Subscription } from "../hub.ts";
 
-/** Most concurrent clients per stream. */
-export const MAX_SSE_CLIENTS = 256;
 /** Alerts fetched from the store per replay page. */
 const REPLAY_PAGE = 500;
 /** Live queue per alert-stream client. */
@@ -59,16 +57,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       }
       since = Number(header.trim());
     }
-    if (ctx.sseClients.alerts >= MAX_SSE_CLIENTS) {
-      throw new ApiError(
-        503,
-        `too many alert stream clients (max ${MAX_SSE_CLIENTS}); retry later`,
-        undefined,
-        {
-          "Retry-After": "10",
-        },
-      );
-    }
+    ensureSseCapacity(ctx.sseClients, "alerts");
     const match = (a: StoredAlert): boolean =>
       (q.tenant === undefined || a.tenant === q.tenant) && (q.host === undefined || a.host === q.host) &&
       (q.severity === undefined || a.severity === q.severity) && (q.rule === undefined || a.rule === q.rule);

@@ -10,11 +10,9 @@ import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Envelope } from "../../model/envelope.ts";
 import type { RouteContext } from "../context.ts";
-import { ApiError } from "../errors.ts";
 import { parseQuery } from "../params.ts";
 import { EventStreamQuerySchema } from "../schemas.ts";
-import { pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
-import { MAX_SSE_CLIENTS } from "./alerts.ts";
+import { ensureSseCapacity, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 
 /** A token bucket: `rate` tokens per second, bursts up to `rate`. */
 export class TokenBucket {
@@ -43,16 +41,7 @@ export function registerEventRoutes(app: Hono, ctx: RouteContext, read: Middlewa
   app.get("/events/stream", read, (c) => {
     const q = parseQuery(c, EventStreamQuerySchema);
     const metric = q.metric === undefined ? undefined : ctx.deps.resolveMetric(q.metric);
-    if (ctx.sseClients.events >= MAX_SSE_CLIENTS) {
-      throw new ApiError(
-        503,
-        `too many event stream clients (max ${MAX_SSE_CLIENTS}); retry later`,
-        undefined,
-        {
-          "Retry-After": "10",
-        },
-      );
-    }
+    ensureSseCapacity(ctx.sseClients, "events");
     const rate = ctx.http.events_stream_max_rate;
     const bucket = new TokenBucket(rate);
     const droppedCounter = ctx.metrics.eventsDropped.labels();
