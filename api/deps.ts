@@ -12,6 +12,7 @@ import type {
   BucketsQuery,
   PointRow,
   PointsQuery,
+  QueryResult,
   SeriesInfo,
   StoredAlert,
 } from "../model/query.ts";
@@ -106,24 +107,6 @@ export interface AgentStatus {
   totals?: Record<string, number>;
 }
 
-/** A column of a {@link QueryReply}: its name and DuckDB type (e.g. `BIGINT`, `TIMESTAMP WITH TIME ZONE`). */
-export interface QueryColumn {
-  name: string;
-  type: string;
-}
-
-/** JSON value of one result cell. */
-export type QueryValue = string | number | boolean | null | QueryValue[] | { [key: string]: QueryValue };
-
-/** Result of a read-only SQL query (`POST /query`). */
-export interface QueryReply {
-  columns: QueryColumn[];
-  /** Rows as arrays of JSON-safe values, in column order. */
-  rows: QueryValue[][];
-  /** True when more rows existed than `max_rows`. */
-  truncated: boolean;
-}
-
 /** One structured log record (the API logs one per request). */
 export type LogRecord = Record<string, string | number | boolean | null | undefined>;
 
@@ -154,7 +137,7 @@ export interface ApiDeps {
    * that is refused or fails; any other rejection is an internal error. `POST /query` answers 503 when
    * omitted.
    */
-  query?(sql: string, maxRows: number): Promise<QueryReply>;
+  query?(sql: string, maxRows: number): Promise<QueryResult>;
   /** Version reported by `/healthz` and the OpenAPI document. */
   version?: string;
   /** Clock (epoch ms), for tests; default `Date.now`. */

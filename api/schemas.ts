@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
 import { EnvelopeSchema, StringMapSchema } from "../model/envelope.ts";
@@ -246,8 +247,6 @@ export const EventSchema = EnvelopeSchema.meta({ id: "Envelope" });
 
 /** Most rows `POST /query` may return. */
 export const MAX_QUERY_ROWS = 100_000;
-/** Rows `POST /query` returns when `max_rows` is omitted. */
-export const DEFAULT_QUERY_ROWS = 10_000;
 /** Longest SQL text `POST /query` accepts (characters). */
 export const MAX_QUERY_SQL = 100_000;
 

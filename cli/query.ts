@@ -10,25 +10,13 @@
  */
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
+import { DEFAULT_QUERY_ROWS, type QueryResult, type QueryValue } from "../model/query.ts";
 import { openStore, StoreReader } from "../store/mod.ts";
 
 /** Output formats of `eventops query`. */
 export const QUERY_FORMATS = ["table", "csv", "json"] as const;
 /** An output format. */
 export type QueryFormat = (typeof QUERY_FORMATS)[number];
-
-/** Rows fetched when not told otherwise (the API's default too). */
-export const DEFAULT_MAX_ROWS = 10_000;
-
-/** A JSON value of one cell. */
-export type CellValue = string | number | boolean | null | CellValue[] | { [key: string]: CellValue };
-
-/** A query result as the CLI prints it (the `POST /query` reply). */
-export interface QueryOutput {
-  columns: { name: string; type: string }[];
-  rows: CellValue[][];
-  truncated: boolean;
-}
 
 /** Options of {@link queryCommand}. */
 export interface QueryCommandOptions {
@@ -75,7 +63,7 @@ export async function queryCommand(
     return 1;
   }
   try {
-    const { result } = await runQuery(config, sql, options.maxRows ?? DEFAULT_MAX_ROWS);
+    const { result } = await runQuery(config, sql, options.maxRows ?? DEFAULT_QUERY_ROWS);
     write(formatResult(result, format as QueryFormat));
     if (result.truncated) {
       warn(
@@ -95,7 +83,7 @@ export async function runQuery(
   config: Config,
   sql: string,
   maxRows: number,
-): Promise<{ result: QueryOutput; source: QuerySource }> {
+): Promise<{ result: QueryResult; source: QuerySource }> {
   const url = agentQueryUrl(config);
   let response: Response;
   try {
@@ -128,7 +116,7 @@ function isConnectionRefused(error: unknown): boolean {
   return false;
 }
 
-async function readReply(response: Response, url: string): Promise<QueryOutput> {
+async function readReply(response: Response, url: string): Promise<QueryResult> {
   const text = await response.text();
   let body: unknown;
   try {
@@ -140,7 +128,7 @@ async function readReply(response: Response, url: string): Promise<QueryOutput> 
     );
   }
   if (response.ok) {
-    if (isQueryOutput(body)) return body;
+    if (isQueryResult(body)) return body;
     throw new QueryCommandError(`${url} answered with an unexpected body: ${text.slice(0, 200)}`);
   }
   const message = errorMessage(body) ?? text.slice(0, 500);
@@ -161,14 +149,14 @@ function errorMessage(body: unknown): string | undefined {
   return typeof error.message === "string" ? error.message : undefined;
 }
 
-function isQueryOutput(body: unknown): body is QueryOutput {
+function isQueryResult(body: unknown): body is QueryResult {
   if (typeof body !== "object" || body === null) return false;
   const record = body as Record<string, unknown>;
   return Array.isArray(record.columns) && Array.isArray(record.rows) && typeof record.truncated === "boolean";
 }
 
 /** Opens the store read-only (no agent holds it) and runs the statement. */
-export async function queryFiles(config: Config, sql: string, maxRows: number): Promise<QueryOutput> {
+export async function queryFiles(config: Config, sql: string, maxRows: number): Promise<QueryResult> {
   const dir = config.data_dir;
   try {
     await Deno.stat(`${dir}/metrics.duckdb`);
@@ -212,7 +200,7 @@ export async function queryFiles(config: Config, sql: string, maxRows: number): 
 }
 
 /** Renders a result as an aligned text table, CSV (RFC 4180 quoting) or JSON (an array of objects). */
-export function formatResult(result: QueryOutput, format: QueryFormat): string {
+export function formatResult(result: QueryResult, format: QueryFormat): string {
   switch (format) {
     case "csv":
       return formatCsv(result);
@@ -223,7 +211,7 @@ export function formatResult(result: QueryOutput, format: QueryFormat): string {
   }
 }
 
-function cellText(value: CellValue): string {
+function cellText(value: QueryValue): string {
   if (value === null) return "";
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
@@ -240,12 +228,12 @@ function width(text: string): number {
   return n;
 }
 
-function tableCell(value: CellValue): string {
+function tableCell(value: QueryValue): string {
   if (value === null) return "NULL";
   return cellText(value).replace(/[\r\n\t]/g, (ch) => (ch === "\n" ? "\\n" : ch === "\r" ? "\\r" : "\\t"));
 }
 
-function formatTable(result: QueryOutput): string {
+function formatTable(result: QueryResult): string {
   const { columns, rows } = result;
   const header = columns.map((column) => column.name);
   const cells = rows.map((row) => columns.map((_, i) => tableCell(row[i] ?? null)));
@@ -267,7 +255,7 @@ export function csvField(text: string): string {
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function formatCsv(result: QueryOutput): string {
+function formatCsv(result: QueryResult): string {
   const lines = [result.columns.map((column) => csvField(column.name)).join(",")];
   for (const row of result.rows) {
     lines.push(
@@ -283,7 +271,7 @@ function formatCsv(result: QueryOutput): string {
   return lines.join("\n") + "\n";
 }
 
-function formatJson(result: QueryOutput): string {
+function formatJson(result: QueryResult): string {
   const names: string[] = [];
   const used = new Set<string>();
   for (const column of result.columns) {

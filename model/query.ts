@@ -81,3 +81,24 @@ export interface AlertsQuery {
   toMs?: number;
   limit: number;
 }
+
+/** Rows a read-only SQL query returns when not told otherwise (`POST /query`, `eventops query`). */
+export const DEFAULT_QUERY_ROWS = 10_000;
+
+/** JSON value of one result cell. */
+export type QueryValue = string | number | boolean | null | QueryValue[] | { [key: string]: QueryValue };
+
+/** One result column: its name and DuckDB type. */
+export interface QueryColumn {
+  name: string;
+  type: string;
+}
+
+/** Result of a read-only SQL query (`POST /query`, `eventops query`). */
+export interface QueryResult {
+  columns: QueryColumn[];
+  /** Rows as arrays of JSON-safe values, in column order. */
+  rows: QueryValue[][];
+  /** True when more rows existed than `max_rows`. */
+  truncated: boolean;
+}

@@ -14,15 +14,17 @@
  * @module
  */
 import { type DuckDBConnection, type DuckDBValue, type Json, StatementType } from "@duckdb/node-api";
-import type {
-  Aggregation,
-  AlertsQuery,
-  BucketRow,
-  BucketsQuery,
-  PointRow,
-  PointsQuery,
-  SeriesInfo,
-  StoredAlert,
+import {
+  type Aggregation,
+  type AlertsQuery,
+  type BucketRow,
+  type BucketsQuery,
+  DEFAULT_QUERY_ROWS,
+  type PointRow,
+  type PointsQuery,
+  type QueryResult,
+  type SeriesInfo,
+  type StoredAlert,
 } from "../model/query.ts";
 import { JsonSafeConverter } from "./convert.ts";
 import type { Store } from "./open.ts";
@@ -35,6 +37,7 @@ export type {
   BucketsQuery,
   PointRow,
   PointsQuery,
+  QueryResult,
   SeriesInfo,
   StoredAlert,
 };
@@ -57,14 +60,6 @@ export interface Catalog {
   series: SeriesInfo[];
   hosts: CatalogGroup[];
   metrics: CatalogGroup[];
-}
-
-/** Result of {@link StoreReader.readOnlyQuery}. */
-export interface QueryResult {
-  columns: { name: string; type: string }[];
-  rows: Json[][];
-  /** True when more rows existed than `maxRows`. */
-  truncated: boolean;
 }
 
 /** Limits of {@link StoreReader.readOnlyQuery}. */
@@ -390,7 +385,7 @@ export class StoreReader {
    * row cap and a timeout. `metrics_all` is available. Values are JSON-safe.
    */
   async readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
-    const maxRows = Math.max(0, Math.floor(options.maxRows ?? 10_000));
+    const maxRows = Math.max(0, Math.floor(options.maxRows ?? DEFAULT_QUERY_ROWS));
     const timeoutMs = options.timeoutMs ?? 30_000;
     const store = this.#store;
     const conn = await store.connect();

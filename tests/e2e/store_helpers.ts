@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { QueryResult, QueryValue } from "../../model/query.ts";
 import assert from "node:assert/strict";
 import { Admin, Producer } from "@platformatic/kafka";
 import { BROKERS, runEventops } from "../helpers/agent.ts";
@@ -116,11 +117,7 @@ export async function produceMessages(topic: string, messages: readonly RawMessa
 }
 
 /** The `POST /query` reply. */
-export interface QueryReply {
-  columns: { name: string; type: string }[];
-  rows: (string | number | boolean | null)[][];
-  truncated: boolean;
-}
+export type QueryReply = QueryResult;
 
 /** `POST /query` on a running agent; throws with the error body unless 200. */
 export async function httpQuery(baseUrl: string, sql: string, token = TOKEN): Promise<QueryReply> {
@@ -193,7 +190,7 @@ export const OUT_OF_ORDER_SQL = `SELECT count(*) AS late FROM (
 
 /** Asserts rows == ids == expected and no alert was stored twice. */
 export function assertExactlyOnce(
-  row: Record<string, string | number | boolean | null>,
+  row: Record<string, QueryValue>,
   expected: number,
   minAlerts = 0,
 ): void {
