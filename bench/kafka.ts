@@ -81,16 +81,18 @@ export async function kcatProduceFile(
   if (output.code !== 0) throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
 }
 
-/** A long-running `kcat -P` reading newline-separated messages from its stdin. */
-export interface KcatPipe {
+/** Newline-separated messages written to a topic as they come. */
+export interface LinePipe {
   write(text: string): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Starts `kcat -P` on `topic` (optionally one fixed partition) fed through stdin. */
-export function kcatPipe(brokers: string, topic: string, partition?: number, lingerMs = 5): KcatPipe {
-  const args = ["-b", brokers, "-t", topic, "-P", ...KCAT_PRODUCER_FLAGS, "-X", `linger.ms=${lingerMs}`];
-  if (partition !== undefined) args.push("-p", String(partition));
+/**
+ * Starts `kcat -P` on `topic` fed through stdin: for load (kcat holds lines until its stdin buffer
+ * fills, so it is no clock; see {@link markerProducer}).
+ */
+export function kcatPipe(brokers: string, topic: string): LinePipe {
+  const args = ["-b", brokers, "-t", topic, "-P", ...KCAT_PRODUCER_FLAGS, "-X", "linger.ms=5"];
   const process = new Deno.Command("kcat", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
   const writer = process.stdin.getWriter();
   const encoder = new TextEncoder();
@@ -111,7 +113,7 @@ export function kcatPipe(brokers: string, topic: string, partition?: number, lin
  * stdin lines until its buffer fills or the pipe closes: markers written through it waited up to
  * ~0.8 s at 10 markers/s before they were even produced.)
  */
-export function markerProducer(brokers: string, topic: string): KcatPipe {
+export function markerProducer(brokers: string, topic: string): LinePipe {
   const producer = new Producer({ clientId: "eventops-bench-markers", bootstrapBrokers: [brokers], acks: 1 });
   let sending: Promise<unknown> = Promise.resolve();
   return {
