@@ -63,6 +63,8 @@ const { values: flags } = parseArgs({
     brokers: { type: "string", default: Deno.env.get("EVENTOPS_BENCH_BROKERS") ?? "127.0.0.1:29092" },
     "batch-max-messages": { type: "string" },
     "batch-max-wait": { type: "string" },
+    "enriched-encoding": { type: "string" },
+    "batch-max-bytes": { type: "string" },
     label: { type: "string", default: "" },
     profile: { type: "boolean", default: false },
     "no-stages": { type: "boolean", default: false },
@@ -80,7 +82,8 @@ if (flags.help) {
   console.log(`deno task bench [--mode backlog|live] [--events N] [--rate N --seconds S]
   workload: --seed 1 --tenants 10 --hosts 100 (per tenant) --metrics 5 --malformed 0.001 --spread 600 (s)
             --per-message 1 (NDJSON lines per Kafka message) --partitions 3
-  agent:    --batch-max-messages N --batch-max-wait 100ms --profile (inspector CPU profile)
+  agent:    --batch-max-messages N --batch-max-bytes N --batch-max-wait 100ms --profile (inspector CPU profile)
+            --enriched-encoding columns|envelopes (kafka.enriched_encoding)
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
             --single-thread (stateless_thread: false: both consumer groups on one thread)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
@@ -269,6 +272,8 @@ function agentKafkaOverrides(): Record<string, unknown> {
     kafka.batch_max_messages = int("batch-max-messages", flags["batch-max-messages"]);
   }
   if (flags["batch-max-wait"]) kafka.batch_max_wait = flags["batch-max-wait"];
+  if (flags["enriched-encoding"]) kafka.enriched_encoding = flags["enriched-encoding"];
+  if (flags["batch-max-bytes"]) kafka.batch_max_bytes = int("batch-max-bytes", flags["batch-max-bytes"]);
   return kafka;
 }
 

@@ -1,13 +1,16 @@
 /**
- * Decodes the stateful group's input: each `events.enriched` message is a JSON array of envelopes
- * `v1` (or, as written by earlier versions and by hand, one envelope). Anything else goes to the
- * DLQ with a reason: a message that is not JSON whole, an element that is not an envelope alone.
+ * Decodes the stateful group's input: each `events.enriched` message is an enriched batch
+ * (`model/enriched_batch.ts`, `kafka.enriched_encoding: columns`), a JSON array of envelopes `v1`
+ * (`envelopes`), or one envelope (earlier versions, and by hand). Anything else goes to the DLQ with
+ * a reason: a message that is not JSON or not a valid batch whole, an array element that is not an
+ * envelope alone.
  *
  * @module
  */
 import type { DeadLetter } from "../model/dlq.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { deadLetter } from "../kafka/dlq.ts";
+import { isEnrichedBatchLike, readEnrichedBatch } from "./enriched_batch.ts";
 import { isExactEnvelope, parseEnvelope } from "./envelope_guard.ts";
 
 /** The parts of a consumed message the decoder reads. */
@@ -43,6 +46,19 @@ export function decodeEnriched(batch: readonly EnrichedMessage[], nowMs: number)
       elements++;
       const reason = `not JSON: ${error instanceof Error ? error.message : String(error)}`;
       deadLetters.push(deadLetter("stateful", reason, source, bytes, nowMs));
+      continue;
+    }
+    if (isEnrichedBatchLike(parsed)) {
+      const result = readEnrichedBatch(parsed);
+      if (result.success) {
+        elements += result.events.length;
+        for (const event of result.events) events.push(event);
+      } else {
+        elements++;
+        deadLetters.push(
+          deadLetter("stateful", `not an enriched batch: ${result.reason}`, source, bytes, nowMs),
+        );
+      }
       continue;
     }
     if (!Array.isArray(parsed)) {

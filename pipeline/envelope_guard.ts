@@ -8,18 +8,23 @@
  */
 import { type Envelope, ENVELOPE_VERSION, EnvelopeSchema } from "../model/envelope.ts";
 
-const METRIC = /^[a-z][a-z0-9_]*$/;
-const OFFSET = /^\d+$/;
+/** A canonical metric name, as `EnvelopeSchema` checks it. */
+export const METRIC = /^[a-z][a-z0-9_]*$/;
+/** A decimal Kafka offset, as `SourceSchema` checks it. */
+export const OFFSET = /^\d+$/;
 
-function isNonEmptyString(value: unknown): value is string {
+/** A string of at least one character. */
+export function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
 
-function isNonNegativeInt(value: unknown): value is number {
+/** A safe integer >= 0. */
+export function isNonNegativeInt(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-function isStringMap(value: unknown): value is Record<string, string> {
+/** A plain object of string values, exactly as zod's `StringMapSchema` returns it. */
+export function isStringMap(value: unknown): value is Record<string, string> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   if (Object.getPrototypeOf(value) !== Object.prototype) return false;
   for (const key in value) {
@@ -31,7 +36,8 @@ function isStringMap(value: unknown): value is Record<string, string> {
   return true;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** An object made by a literal or `JSON.parse` (not an array, not a class instance). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
     Object.getPrototypeOf(value) === Object.prototype;
 }

@@ -1,8 +1,8 @@
 /**
  * The stateless group: raw messages -> normalize -> enrich -> `events.enriched`, bad input -> DLQ.
  * Pure stages in the middle, Kafka at both ends. Enriched events are packed per partition of their
- * series key (`tenant|host|metric`) into JSON-array messages, so each series stays on one partition,
- * in order.
+ * series key (`tenant|host|metric`) into enriched batches (or JSON arrays of envelopes, see
+ * `kafka.enriched_encoding`), so each series stays on one partition, in order.
  *
  * @module
  */
@@ -10,12 +10,14 @@ import type { Config } from "../config/schema.ts";
 import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
-import type { SeriesPartitioner } from "../kafka/partition.ts";
+import { SeriesPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
+import type { Envelope } from "../model/envelope.ts";
 import { normalizeMessage } from "../stages/normalize.ts";
 import { enrich, isUnknownHost } from "../stages/enrich.ts";
 import type { Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
+import { EnrichedBatchPacker } from "./enriched_batch.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {
@@ -24,8 +26,34 @@ export interface StatelessDeps {
   /** The current inventory (reloaded on change). */
   inventory: () => Inventory;
   counters: PipelineCounters;
-  /** Maps series keys to the enriched topic's partitions. */
-  enrichedPartitioner: SeriesPartitioner;
+  /** Partitions of the enriched topic. */
+  enrichedPartitions: number;
+}
+
+/** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
+interface EnrichedWriter {
+  add(event: Envelope): void;
+  take(): OutgoingMessage[];
+}
+
+/** The writer of `kafka.enriched_encoding`. */
+function enrichedWriter(config: Config, partitions: number): () => EnrichedWriter {
+  const topic = config.topics.enriched;
+  if (config.kafka.enriched_encoding === "columns") {
+    const packer = new EnrichedBatchPacker(topic, partitions);
+    return () => {
+      packer.clear();
+      return packer;
+    };
+  }
+  const partitioner = new SeriesPartitioner(partitions);
+  return () => {
+    const batcher = new JsonBatcher(topic, partitions);
+    return {
+      add: (event) => batcher.add(partitioner.partition(event), JSON.stringify(event)),
+      take: () => batcher.take(),
+    };
+  };
 }
 
 /** Creates the batch handler of the stateless group. */
@@ -33,12 +61,13 @@ export function createStatelessHandler(
   deps: StatelessDeps,
 ): (batch: readonly ConsumedMessage[]) => Promise<void> {
   const { config, producer, counters } = deps;
-  const { enriched: enrichedTopic, dlq: dlqTopic } = config.topics;
+  const dlqTopic = config.topics.dlq;
+  const newEnrichedWriter = enrichedWriter(config, deps.enrichedPartitions);
   return async (batch) => {
     const nowMs = Date.now();
     const inventory = deps.inventory();
     const deadLetters: OutgoingMessage[] = [];
-    const enriched = new JsonBatcher(enrichedTopic, deps.enrichedPartitioner.partitions);
+    const enriched = newEnrichedWriter();
     let accepted = 0;
     let rejected = 0;
     let unknownHosts = 0;
@@ -50,7 +79,7 @@ export function createStatelessHandler(
       for (const event of result.events) {
         const envelope = enrich(event, inventory);
         if (isUnknownHost(envelope)) unknownHosts++;
-        enriched.add(deps.enrichedPartitioner.partition(envelope), JSON.stringify(envelope));
+        enriched.add(envelope);
       }
       accepted += result.events.length;
       for (const reject of result.rejects) {

@@ -9,7 +9,6 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BatchConsumer } from "../kafka/batch_consumer.ts";
 import { createConsumer, createProducer } from "../kafka/clients.ts";
-import { SeriesPartitioner } from "../kafka/partition.ts";
 import { emptyInventory, parseInventory } from "../stages/inventory.ts";
 import { compileNormalizeOptions } from "../stages/normalize.ts";
 import { batchConsumerOptions, type GroupMetricsHooks } from "./consumer_options.ts";
@@ -51,7 +50,7 @@ export async function startStatelessGroup(
     producer,
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     counters: hooks.counters,
-    enrichedPartitioner: new SeriesPartitioner(enrichedPartitions),
+    enrichedPartitions,
   });
   try {
     await consumer.start(handler);

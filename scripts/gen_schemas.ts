@@ -1,6 +1,7 @@
 /**
  * Generates `schemas/` from the zod contracts (the single source of truth): the envelope as JSON
- * Schema and as Avro (`envelope.avsc`, as in the brief), plus the alert as JSON Schema.
+ * Schema and as Avro (`envelope.avsc`, as in the brief), plus the alert and the enriched batch (the
+ * default encoding of `events.enriched`) as JSON Schema.
  * Run with `deno task schemas`; a test checks the committed files are up to date.
  *
  * @module
@@ -8,6 +9,7 @@
 import { z } from "zod";
 import { ENVELOPE_VERSION, EnvelopeSchema } from "../model/envelope.ts";
 import { AlertSchema } from "../model/alert.ts";
+import { EnrichedBatchSchema } from "../model/enriched_batch.ts";
 
 type JsonSchema = {
   type?: string | string[];
@@ -75,6 +77,17 @@ export function generateSchemas(): Record<string, string> {
       2,
     ) + "\n",
     "schemas/envelope.avsc": JSON.stringify(avro, null, 2) + "\n",
+    "schemas/enriched_batch.v1.schema.json": JSON.stringify(
+      {
+        $id: "https://eventops.io/schemas/enriched_batch.v1.schema.json",
+        title: "Enriched batch v1",
+        description: "Envelopes v1 column by column (model/enriched_batch.ts). Not expressible here: every " +
+          "rows column has one entry per event, and the index columns point into their dictionaries.",
+        ...z.toJSONSchema(EnrichedBatchSchema, { target: "draft-2020-12" }),
+      },
+      null,
+      2,
+    ) + "\n",
     "schemas/alert.v1.schema.json": JSON.stringify(
       {
         $id: "https://eventops.io/schemas/alert.v1.schema.json",

@@ -127,6 +127,28 @@ const DIRECT_ENVELOPE = {
   source: { topic: "direct", partition: 0, offset: "0", index: 0 },
 };
 
+/** An enriched batch (`kafka.enriched_encoding: columns`) with a row pointing beyond its series. */
+const BROKEN_COLUMNS_BATCH = JSON.stringify({
+  format: "eventops.enriched.batch",
+  v: 1,
+  series: [{ tenant: "t", host: "columns", metric: "cpu_load", unit: "percent" }],
+  tags: [{}],
+  ctx: [{}],
+  topics: ["direct"],
+  rows: {
+    series: [3],
+    tags: [0],
+    ctx: [0],
+    value: [1],
+    ts: [DIRECT_ENVELOPE.ts],
+    ts_ingest: [DIRECT_ENVELOPE.ts_ingest],
+    topic: [0],
+    partition: [0],
+    offset: [1],
+    index: [0],
+  },
+});
+
 Deno.test("every kind of malformed input lands on the DLQ with its reason; good elements pass", async () => {
   const name = uniqueName("dlq");
   const { file, port, topics } = await writeTestConfig(name, { normalize: { max_message_bytes: 4096 } });
@@ -159,10 +181,12 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     await kcatProduce(topics.enriched, ['{"v":1,"id":"x"}']);
     // An enriched batch (a JSON array) with one bad element: only that element is rejected.
     await kcatProduce(topics.enriched, [JSON.stringify([DIRECT_ENVELOPE, { v: 1, id: "y" }])]);
+    // A columns batch whose row points beyond the series dictionary: rejected whole.
+    await kcatProduce(topics.enriched, [BROKEN_COLUMNS_BATCH]);
     const records = await eventually(
       async () => {
         const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return found.length >= cases.length + 5 ? found : undefined;
+        return found.length >= cases.length + 6 ? found : undefined;
       },
       30_000,
       "all DLQ records",
@@ -189,6 +213,13 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     assert.ok(badElement, "the bad element of the enriched batch is on the DLQ");
     assert.match(badElement.reason, /^element 1: not an envelope v1: .*tenant/);
     assert.equal(badElement.source.index, 1);
+    const brokenBatch = records.find((record) => record.original === BROKEN_COLUMNS_BATCH);
+    assert.ok(brokenBatch, "the broken columns batch is on the DLQ");
+    assert.equal(brokenBatch.stage, "stateful");
+    assert.equal(
+      brokenBatch.reason,
+      "not an enriched batch: rows.series.0: index 3 is beyond series (1 entries)",
+    );
     const direct = await eventually(
       async () => {
         const body = await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=direct`)).json();
@@ -270,7 +301,9 @@ Deno.test("inventory and rule changes apply without a restart", async () => {
 Deno.test("two agents in the same consumer groups split a keyed workload exactly once", async () => {
   const name = uniqueName("scale");
   const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a` });
-  // The second runs both groups on one thread (stateless_thread: false), the first on two.
+  // The second runs both groups on one thread (stateless_thread: false), the first on two; the first
+  // writes columns batches to the enriched topic, the second arrays of envelopes: each stateful group
+  // reads both (as during a rolling change of kafka.enriched_encoding).
   const second = await writeTestConfig(`${name}-b`, {
     data_dir: `data/test/${name}/b`,
     stateless_thread: false,
@@ -282,6 +315,7 @@ Deno.test("two agents in the same consumer groups split a keyed workload exactly
       group_stateful: `${name}-stateful`,
       batch_max_wait: "50ms",
       session_timeout: "10s",
+      enriched_encoding: "envelopes",
     },
   });
   const a = await startAgent(first.file, first.port);
@@ -292,10 +326,12 @@ Deno.test("two agents in the same consumer groups split a keyed workload exactly
     // Let both members join before the workload arrives, so both get partitions.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const lines: string[] = [];
-    for (let minute = 0; minute < perHost; minute++) {
-      for (const host of hosts) lines.push(raw(host, minute === 10 ? 99 : 20, minute));
+    // Keyed by host: a host's events stay in order on one raw partition, and both stateless groups get some.
+    for (const host of hosts) {
+      const own = Array.from({ length: perHost }, (_, minute) => raw(host, minute === 10 ? 99 : 20, minute));
+      await kcatProduce(first.topics.raw, own, host);
+      lines.push(...own);
     }
-    await kcatProduce(first.topics.raw, lines, "workload");
     const catalogs = await eventually(
       async () => {
         const both = await Promise.all(
@@ -321,6 +357,9 @@ Deno.test("two agents in the same consumer groups split a keyed workload exactly
     const firing = alerts.filter((alert) => alert.state === "firing");
     assert.equal(firing.length, hosts.length, "one critical per host, no duplicate alert");
     assert.equal(new Set(firing.map((alert) => alert.fingerprint)).size, hosts.length);
+    const enriched = (await kcatConsumeAll(first.topics.enriched)).map((text) => JSON.parse(text));
+    assert.ok(enriched.some((message) => message.format === "eventops.enriched.batch"), "columns batches");
+    assert.ok(enriched.some((message) => Array.isArray(message)), "arrays of envelopes");
   } finally {
     assert.deepEqual(await Promise.all([a.stop(), b.stop()]), [0, 0]);
   }

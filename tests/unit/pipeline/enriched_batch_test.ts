@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { partitionOf } from "../../../kafka/partition.ts";
+import { prng } from "../../../lib/prng.ts";
+import {
+  ENRICHED_BATCH_FORMAT,
+  type EnrichedBatch,
+  EnrichedBatchSchema,
+} from "../../../model/enriched_batch.ts";
+import { type Envelope, eventId, seriesKey } from "../../../model/envelope.ts";
+import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
+import {
+  EnrichedBatchPacker,
+  isExactEnrichedBatch,
+  readEnrichedBatch,
+} from "../../../pipeline/enriched_batch.ts";
+import { VALID_ENVELOPE } from "./fixtures.ts";
+
+const ENVELOPE: Envelope = { ...VALID_ENVELOPE, v: 1 };
+
+const TOPIC = "events.enriched";
+const CTX: Record<string, string> = Object.freeze({ site: "par-1", role: "web" });
+const TAGS: Record<string, string>[] = [{}, { env: "prod" }, { env: "dev", region: "eu-west" }];
+const CTXS: Record<string, string>[] = [CTX, {}, { site: "ams" }];
+
+/** Random envelopes over a few series, with varying units, tags, contexts and source topics. */
+function randomEnvelopes(count: number, seed: number): Envelope[] {
+  const random = prng(seed);
+  const pick = <T>(options: readonly T[]): T => options[Math.floor(random() * options.length)];
+  const offsets = new Map<string, number>();
+  return Array.from({ length: count }, () => {
+    const topic = pick(["ingest.raw.agent", "other.raw"]);
+    const partition = pick([0, 1, 7]);
+    const key = `${topic}:${partition}`;
+    const offset = (offsets.get(key) ?? pick([0, 2 ** 53 - 5])) + 1;
+    offsets.set(key, offset);
+    const source = {
+      topic,
+      partition,
+      offset: offset > 2 ** 53 - 3 ? `${BigInt(offset) * 1000n}` : String(offset),
+      index: pick([0, 0, 3]),
+    };
+    const event: Envelope = {
+      v: 1,
+      id: eventId(source),
+      tenant: pick(["acme", "globex", "ünïcode \u2603"]),
+      host: pick(["host-a", "host-b", 'quote"host']),
+      metric: pick(["cpu_load", "mem_used", "temp"]),
+      value: pick([85.5, -0.001, 1e300, 0, 12]),
+      unit: pick(["percent", ""]),
+      ts: 1_761_040_800_000 + Math.floor(random() * 1e6),
+      ts_ingest: 1_761_040_900_000,
+      tags: pick(TAGS),
+      ctx: pick(CTXS),
+      source,
+    };
+    if (random() < 0.2) event.unit_original = pick(["MiB", "°F"]);
+    return event;
+  });
+}
+
+function decodeMessages(messages: { partition?: number; value: Buffer }[]): Envelope[] {
+  return decodeEnriched(
+    messages.map((message, i) => ({
+      topic: TOPIC,
+      partition: message.partition ?? 0,
+      offset: BigInt(i),
+      value: message.value,
+    })),
+    1,
+  ).events;
+}
+
+Deno.test("enriched batch: envelopes come back equal, each series on its key's partition and in order", () => {
+  const events = randomEnvelopes(3_000, 7);
+  const packer = new EnrichedBatchPacker(TOPIC, 5);
+  for (const event of events) packer.add(event);
+  assert.equal(packer.records, events.length);
+  const messages = packer.take();
+  assert.equal(packer.records, 0);
+  assert.ok(messages.length <= 5, `${messages.length} messages for 5 partitions`);
+  for (const message of messages) {
+    const batch = JSON.parse(message.value.toString());
+    assert.ok(isExactEnrichedBatch(batch), "the packer writes exact batches");
+    const decoded = readEnrichedBatch(batch);
+    assert.ok(decoded.success);
+    for (const event of decoded.events) assert.equal(partitionOf(seriesKey(event), 5), message.partition);
+  }
+  const decoded = decodeMessages(messages);
+  const bySeries = (list: Envelope[]) => Map.groupBy(list, seriesKey);
+  assert.deepEqual(bySeries(decoded), bySeries(events));
+  assert.equal(decoded.length, events.length);
+});
+
+Deno.test("enriched batch: the packer starts over after take and clear, and reuses dictionary entries", () => {
+  const packer = new EnrichedBatchPacker(TOPIC, 1);
+  const first = randomEnvelopes(500, 1);
+  for (const event of first) packer.add(event);
+  packer.clear();
+  assert.equal(packer.records, 0);
+  assert.deepEqual(packer.take(), []);
+  // Units as in practice: one per metric.
+  const second = randomEnvelopes(800, 2).map(({ unit_original: _, ...event }) => ({
+    ...event,
+    unit: event.metric === "temp" ? "celsius" : "percent",
+  }));
+  for (const event of second) packer.add(event);
+  const [message, ...more] = packer.take();
+  assert.equal(more.length, 0);
+  const batch: EnrichedBatch = JSON.parse(message.value.toString());
+  assert.deepEqual(decodeMessages([message]), second);
+  // 3 tenants x 3 hosts x 3 metrics; contexts are found again by identity, tags by their contents.
+  assert.equal(batch.series.length, 27);
+  assert.ok(batch.ctx.length <= 3 * 27, `${batch.ctx.length} ctx entries`);
+  assert.equal(batch.tags.length, 3);
+  assert.equal(batch.topics.length, 2);
+});
+
+Deno.test("enriched batch: messages stay under the size limit; a split keeps every series in order", () => {
+  const events = randomEnvelopes(2_000, 3);
+  const maxBytes = 8_000;
+  const packer = new EnrichedBatchPacker(TOPIC, 2, maxBytes);
+  for (const event of events) packer.add(event);
+  const messages = packer.take();
+  assert.ok(messages.length > 10, `${messages.length} messages`);
+  for (const message of messages) {
+    assert.ok(message.value.length <= maxBytes, `${message.value.length} bytes`);
+  }
+  const decoded = decodeMessages(messages);
+  assert.deepEqual(Map.groupBy(decoded, seriesKey), Map.groupBy(events, seriesKey));
+});
+
+Deno.test("enriched batch: about a fifth of the bytes of the same envelopes as JSON", () => {
+  const events = randomEnvelopes(5_000, 4);
+  const packer = new EnrichedBatchPacker(TOPIC, 1);
+  for (const event of events) packer.add(event);
+  const [message] = packer.take();
+  const asJson = Buffer.byteLength(JSON.stringify(events));
+  assert.ok(message.value.length * 4 < asJson, `${message.value.length} vs ${asJson} bytes`);
+});
+
+function validBatch(): Record<string, unknown> {
+  const packer = new EnrichedBatchPacker(TOPIC, 1);
+  packer.add(ENVELOPE);
+  packer.add({ ...ENVELOPE, id: "ingest.raw.agent:2:18:0", source: { ...ENVELOPE.source, offset: "18" } });
+  return JSON.parse(packer.take()[0].value.toString());
+}
+
+type Json = Record<string, unknown>;
+
+function mutated(path: (string | number)[], value: unknown): Json {
+  const copy: Json = structuredClone(validBatch());
+  let target = copy;
+  for (const key of path.slice(0, -1)) target = target[key] as Json;
+  const last = path[path.length - 1];
+  if (value === DELETE) delete target[last];
+  else target[last] = value;
+  return copy;
+}
+
+const DELETE = Symbol("delete");
+
+Deno.test("enriched batch: the fast check agrees with zod on valid and broken batches", () => {
+  const cases: [string, Json][] = [
+    ["valid", validBatch()],
+    ["extra key", mutated(["extra"], 1)],
+    ["v 2", mutated(["v"], 2)],
+    ["no rows", mutated(["rows"], DELETE)],
+    ["short column", mutated(["rows", "value"], [1])],
+    ["extra column", mutated(["rows", "extra"], [1, 2])],
+    ["index beyond series", mutated(["rows", "series", 1], 5)],
+    ["index beyond ctx", mutated(["rows", "ctx", 0], 1)],
+    ["negative index", mutated(["rows", "tags", 0], -1)],
+    ["string value", mutated(["rows", "value", 0], "85")],
+    ["fraction ts", mutated(["rows", "ts", 1], 1.5)],
+    ["huge offset number", mutated(["rows", "offset", 0], 2 ** 60)],
+    ["offset string", mutated(["rows", "offset", 0], "123456789012345678901")],
+    ["bad offset string", mutated(["rows", "offset", 0], "-1")],
+    ["bad metric", mutated(["series", 0, "metric"], "Cpu")],
+    ["empty host", mutated(["series", 0, "host"], "")],
+    ["unit_original", mutated(["series", 0, "unit_original"], "MiB")],
+    ["unit_original number", mutated(["series", 0, "unit_original"], 1)],
+    ["tags not strings", mutated(["tags", 0], { env: 1 })],
+    ["empty topic", mutated(["topics", 0], "")],
+    ["series not array", mutated(["series"], {})],
+  ];
+  for (const [what, value] of cases) {
+    const zod = EnrichedBatchSchema.safeParse(value);
+    if (isExactEnrichedBatch(value)) {
+      assert.ok(zod.success, `${what}: fast check accepted, zod rejected`);
+      assert.deepEqual(zod.data, value, `${what}: zod's output differs`);
+    }
+    const ours = readEnrichedBatch(value);
+    assert.equal(ours.success, zod.success, `${what}: readEnrichedBatch and zod disagree`);
+  }
+  assert.ok(isExactEnrichedBatch(cases[0][1]));
+  assert.ok(readEnrichedBatch(mutated(["extra"], 1)).success, "zod strips an extra key");
+});
+
+Deno.test("enriched batch: a broken batch goes to the DLQ whole, with the path of the problem", () => {
+  const cases: [Json, RegExp][] = [
+    [
+      mutated(["rows", "series", 1], 5),
+      /^not an enriched batch: rows\.series\.1: index 5 is beyond series \(1 entries\)$/,
+    ],
+    [
+      mutated(["rows", "value"], [1]),
+      /^not an enriched batch: rows\.value: has 1 entries, rows\.series has 2/,
+    ],
+    [mutated(["rows", "value", 0], "85"), /^not an enriched batch: rows\.value\.0: .*number/],
+    [{ format: ENRICHED_BATCH_FORMAT }, /^not an enriched batch: v: .* \(and \d+ more problems\)$/],
+  ];
+  cases.forEach(([batch, reason], i) => {
+    const text = JSON.stringify(batch);
+    const decoded = decodeEnriched([{
+      topic: TOPIC,
+      partition: 0,
+      offset: BigInt(i),
+      value: Buffer.from(text),
+    }], 9);
+    assert.deepEqual(decoded.events, []);
+    assert.equal(decoded.elements, 1);
+    assert.equal(decoded.deadLetters.length, 1);
+    const [letter] = decoded.deadLetters;
+    assert.match(letter.reason, reason);
+    assert.equal(letter.original, text);
+    assert.deepEqual(letter.source, { topic: TOPIC, partition: 0, offset: String(i) });
+  });
+});
+
+Deno.test("enriched batch: decoded tags and contexts are shared and frozen", () => {
+  const decoded = readEnrichedBatch(validBatch());
+  assert.ok(decoded.success);
+  const [a, b] = decoded.events;
+  assert.equal(a.tags, b.tags);
+  assert.equal(a.ctx, b.ctx);
+  assert.ok(Object.isFrozen(a.tags) && Object.isFrozen(a.ctx));
+  assert.deepEqual(a, ENVELOPE);
+});
