@@ -28,29 +28,61 @@ import {
 
 type StringMap = Readonly<Record<string, string>>;
 
-/** Most bytes per message (counted in bytes, unlike the JSON arrays' characters): one produce request. */
+/** Most bytes per message (counted in UTF-8 bytes, unlike the JSON arrays' characters): one produce request. */
 export const MAX_BATCH_BYTES = MAX_REQUEST_BYTES - 4096;
-/**
- * Upper bound of one row's bytes in the columns: value 24 characters (`-1.2345678901234567e+308`),
- * ts and ts_ingest 17 each (safe integers), offset 22 (a quoted decimal string beyond 2^53), partition
- * 10 (int32), index 16, four dictionary indices of 5 (a message has fewer than 100,000 entries), and
- * ten commas.
- */
-const ROW_BYTES = 24 + 17 + 17 + 22 + 10 + 16 + 4 * 5 + 10;
 /** Bytes of the message around the dictionaries and columns. */
 const FRAME_BYTES = 256;
+/** Most characters of a double in JSON (`-1.2345678901234567e-308`). */
+const MAX_DOUBLE_CHARS = 24;
 
-/** What the packer remembers of a series: its partition, and its entries in the partition's open batch. */
+/** Characters of a non-negative safe integer in JSON. */
+function integerChars(n: number): number {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 10_000) return n < 1_000 ? 3 : 4;
+  if (n < 1e8) return n < 1e6 ? (n < 1e5 ? 5 : 6) : n < 1e7 ? 7 : 8;
+  return n < 1e12
+    ? (n < 1e10 ? (n < 1e9 ? 9 : 10) : n < 1e11 ? 11 : 12)
+    : n < 1e14
+    ? (n < 1e13 ? 13 : 14)
+    : 16;
+}
+
+/** Characters of any number in JSON: exact for small integers, an upper bound otherwise. */
+function numberChars(n: number): number {
+  return Number.isInteger(n) && n > -1e15 && n < 1e15
+    ? integerChars(Math.abs(n)) + (n < 0 ? 1 : 0)
+    : MAX_DOUBLE_CHARS;
+}
+
+/** A series' dictionary entry for one unit, its size, and its index in the open batch `generation`. */
+interface UnitSlot {
+  readonly entry: BatchSeries;
+  readonly bytes: number;
+  generation: number;
+  index: number;
+}
+
+/** Most units remembered per series (a series rarely arrives in more than one or two). */
+const MAX_UNITS_PER_SERIES = 8;
+
+/**
+ * What the packer remembers of a series from one batch to the next: its partition, its dictionary
+ * entries and their sizes; and, per open batch (`*Generation`), the entries' indices.
+ */
 interface SeriesSlot {
   readonly partition: number;
-  /** The open batch the fields below refer to. */
-  generation: number;
-  seriesIndex: number;
-  unit: string;
-  unitOriginal: string | undefined;
-  tags: StringMap | undefined;
+  /** The entry of the unit last seen; `units` holds every unit seen. */
+  unit: UnitSlot;
+  readonly units: UnitSlot[];
+  tags: StringMap;
+  tagsJson: string;
+  tagsBytes: number;
+  tagsGeneration: number;
   tagsIndex: number;
-  ctx: StringMap | undefined;
+  ctx: StringMap;
+  ctxBytes: number;
+  ctxGeneration: number;
   ctxIndex: number;
 }
 
@@ -74,6 +106,8 @@ class OpenBatch {
   readonly generation: number;
   readonly series: BatchSeries[] = [];
   readonly tags: StringMap[] = [];
+  /** Tags found again by their JSON text. */
+  readonly tagsIndex = new Map<string, number>();
   readonly ctx: StringMap[] = [];
   /** Contexts are shared per host (the inventory's frozen objects): found again by identity. */
   readonly ctxIndex = new Map<StringMap, number>();
@@ -85,30 +119,33 @@ class OpenBatch {
     this.generation = generation;
   }
 
-  /** Tags found again by their JSON text. */
-  readonly tagsIndex = new Map<string, number>();
-
-  /** Appends a dictionary entry; returns its index. */
-  add<T>(dictionary: T[], entry: T, json = JSON.stringify(entry)): number {
-    // At most 3 UTF-8 bytes per UTF-16 unit of the JSON text.
-    this.bytes += json.length * 3 + 1;
+  /** Appends a dictionary entry of `bytes` UTF-8 bytes of JSON; returns its index. */
+  add<T>(dictionary: T[], entry: T, bytes: number): number {
+    this.bytes += bytes + 1;
     return dictionary.push(entry) - 1;
   }
 
-  /** The index of tags equal to `tags`, added if new. */
-  tagsIndexOf(tags: StringMap): number {
-    const json = JSON.stringify(tags);
+  tagsIndexOf(tags: StringMap, json: string, bytes: number): number {
     let index = this.tagsIndex.get(json);
     if (index === undefined) {
-      index = this.add(this.tags, tags, json);
+      index = this.add(this.tags, tags, bytes);
       this.tagsIndex.set(json, index);
+    }
+    return index;
+  }
+
+  ctxIndexOf(ctx: StringMap, bytes: number): number {
+    let index = this.ctxIndex.get(ctx);
+    if (index === undefined) {
+      index = this.add(this.ctx, ctx, bytes);
+      this.ctxIndex.set(ctx, index);
     }
     return index;
   }
 
   topicIndex(topic: string): number {
     const index = this.topics.indexOf(topic);
-    return index >= 0 ? index : this.add(this.topics, topic);
+    return index >= 0 ? index : this.add(this.topics, topic, Buffer.byteLength(JSON.stringify(topic)));
   }
 
   toJson(): string {
@@ -135,10 +172,30 @@ function sameStringMap(a: StringMap, b: StringMap): boolean {
   return keys === 0;
 }
 
+function newUnitSlot(event: Envelope): UnitSlot {
+  const { tenant, host, metric, unit, unit_original } = event;
+  const entry = unit_original === undefined
+    ? { tenant, host, metric, unit }
+    : { tenant, host, metric, unit, unit_original };
+  return { entry, bytes: Buffer.byteLength(JSON.stringify(entry)), generation: 0, index: 0 };
+}
+
+/** The series' entry for the event's unit, remembered if new. */
+function unitSlotOf(slot: SeriesSlot, event: Envelope): UnitSlot {
+  for (const unit of slot.units) {
+    if (unit.entry.unit === event.unit && unit.entry.unit_original === event.unit_original) return unit;
+  }
+  const created = newUnitSlot(event);
+  if (slot.units.length >= MAX_UNITS_PER_SERIES) slot.units.length = 0;
+  slot.units.push(created);
+  return created;
+}
+
 /**
  * Packs envelopes into enriched-batch messages, one per partition of their series key (or more,
  * each under `maxBytes`), each series in the order added. Remembers up to `maxSeries` series
- * (partition and dictionary entries) from one batch to the next.
+ * (partition, dictionary entries and their sizes) from one batch to the next, so a series costs
+ * a JSON serialization only when it is new or its unit, tags or context change.
  */
 export class EnrichedBatchPacker {
   readonly #topic: string;
@@ -169,37 +226,52 @@ export class EnrichedBatchPacker {
   /** Adds one envelope (its id must be `eventId(source)`: the batch derives ids from sources). */
   add(event: Envelope): void {
     const slot = this.#slot(event);
-    let open = this.#open[slot.partition];
-    if (open === undefined) {
-      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
-    } else if (open.bytes + ROW_BYTES > this.#maxBytes && open.rows.series.length > 0) {
-      this.#finish(slot.partition, open);
-      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
+    // The series' entries for this event (new ones when its unit, tags or context changed).
+    let unit = slot.unit;
+    if (unit.entry.unit !== event.unit || unit.entry.unit_original !== event.unit_original) {
+      unit = slot.unit = unitSlotOf(slot, event);
     }
-    if (slot.generation !== open.generation) {
-      slot.generation = open.generation;
-      slot.tags = slot.ctx = undefined;
-      this.#addSeries(open, slot, event);
-    } else if (slot.unit !== event.unit || slot.unitOriginal !== event.unit_original) {
-      this.#addSeries(open, slot, event);
-    }
-    if (slot.tags !== event.tags && (slot.tags === undefined || !sameStringMap(slot.tags, event.tags))) {
+    if (slot.tags !== event.tags && !sameStringMap(slot.tags, event.tags)) {
       slot.tags = event.tags;
-      slot.tagsIndex = open.tagsIndexOf(event.tags);
+      slot.tagsJson = JSON.stringify(event.tags);
+      slot.tagsBytes = Buffer.byteLength(slot.tagsJson);
+      slot.tagsGeneration = 0;
     }
     if (slot.ctx !== event.ctx) {
-      let index = open.ctxIndex.get(event.ctx);
-      if (index === undefined) {
-        index = open.add(open.ctx, event.ctx);
-        open.ctxIndex.set(event.ctx, index);
-      }
       slot.ctx = event.ctx;
-      slot.ctxIndex = index;
+      slot.ctxBytes = Buffer.byteLength(JSON.stringify(event.ctx));
+      slot.ctxGeneration = 0;
     }
     const { source } = event;
     const offset = Number(source.offset);
+    const offsetChars = Number.isSafeInteger(offset) ? integerChars(offset) : source.offset.length + 2;
+    // Every number of the row, four dictionary indices of at most 5 characters, ten commas.
+    const rowBytes = numberChars(event.value) + integerChars(event.ts) + integerChars(event.ts_ingest) +
+      offsetChars + integerChars(source.partition) + integerChars(source.index) + 30;
+    // At most this many bytes join the message: the row, and the entries if not in it yet.
+    const bytes = rowBytes + unit.bytes + slot.tagsBytes + slot.ctxBytes + source.topic.length * 3 + 8;
+    let open = this.#open[slot.partition];
+    if (open === undefined) {
+      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
+    } else if (open.bytes + bytes > this.#maxBytes && open.rows.series.length > 0) {
+      this.#finish(slot.partition, open);
+      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
+    }
+    const generation = open.generation;
+    if (unit.generation !== generation) {
+      unit.index = open.add(open.series, unit.entry, unit.bytes);
+      unit.generation = generation;
+    }
+    if (slot.tagsGeneration !== generation) {
+      slot.tagsIndex = open.tagsIndexOf(slot.tags, slot.tagsJson, slot.tagsBytes);
+      slot.tagsGeneration = generation;
+    }
+    if (slot.ctxGeneration !== generation) {
+      slot.ctxIndex = open.ctxIndexOf(slot.ctx, slot.ctxBytes);
+      slot.ctxGeneration = generation;
+    }
     const rows = open.rows;
-    rows.series.push(slot.seriesIndex);
+    rows.series.push(unit.index);
     rows.tags.push(slot.tagsIndex);
     rows.ctx.push(slot.ctxIndex);
     rows.value.push(event.value);
@@ -209,7 +281,7 @@ export class EnrichedBatchPacker {
     rows.partition.push(source.partition);
     rows.offset.push(Number.isSafeInteger(offset) ? offset : source.offset);
     rows.index.push(source.index);
-    open.bytes += ROW_BYTES;
+    open.bytes += rowBytes;
     this.#records++;
   }
 
@@ -237,31 +309,24 @@ export class EnrichedBatchPacker {
     const slot = this.#slots.get(event.tenant, event.host, event.metric);
     if (slot !== undefined) return slot;
     if (this.#slots.size >= this.#maxSeries) this.#slots.clear();
+    const unit = newUnitSlot(event);
+    const tagsJson = JSON.stringify(event.tags);
     const created: SeriesSlot = {
       partition: partitionOf(seriesKey(event), this.#partitions),
-      generation: 0,
-      seriesIndex: 0,
-      unit: "",
-      unitOriginal: undefined,
-      tags: undefined,
+      unit,
+      units: [unit],
+      tags: event.tags,
+      tagsJson,
+      tagsBytes: Buffer.byteLength(tagsJson),
+      tagsGeneration: 0,
       tagsIndex: 0,
-      ctx: undefined,
+      ctx: event.ctx,
+      ctxBytes: Buffer.byteLength(JSON.stringify(event.ctx)),
+      ctxGeneration: 0,
       ctxIndex: 0,
     };
     this.#slots.set(event.tenant, event.host, event.metric, created);
     return created;
-  }
-
-  #addSeries(open: OpenBatch, slot: SeriesSlot, event: Envelope): void {
-    const { tenant, host, metric, unit, unit_original } = event;
-    slot.unit = unit;
-    slot.unitOriginal = unit_original;
-    slot.seriesIndex = open.add(
-      open.series,
-      unit_original === undefined
-        ? { tenant, host, metric, unit }
-        : { tenant, host, metric, unit, unit_original },
-    );
   }
 
   #finish(partition: number, open: OpenBatch): void {
