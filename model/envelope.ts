@@ -11,7 +11,8 @@ import { z } from "zod";
 export const SourceSchema = z.object({
   topic: z.string().min(1),
   partition: z.int().nonnegative(),
-  offset: z.string().regex(/^\d+$/, "offset must be a decimal string"),
+  /** Canonical: no leading zeros (the store keeps offsets as numbers and derives ids from them). */
+  offset: z.string().regex(/^(?:0|[1-9]\d*)$/, "offset must be a decimal string without leading zeros"),
   index: z.int().nonnegative(),
 });
 /** Where an event came from. */
@@ -46,6 +47,9 @@ export const EnvelopeSchema = z.object({
   /** Context from the inventory (site, role, owner, criticality, labels...). Empty before enrichment. */
   ctx: StringMapSchema,
   source: SourceSchema,
+}).refine((envelope) => envelope.id === eventId(envelope.source), {
+  path: ["id"],
+  message: "must be <topic>:<partition>:<offset>:<index> of source (the store derives ids from sources)",
 });
 /** The normalized/enriched event. */
 export type Envelope = z.infer<typeof EnvelopeSchema>;

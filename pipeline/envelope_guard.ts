@@ -10,8 +10,8 @@ import { type Envelope, ENVELOPE_VERSION, EnvelopeSchema } from "../model/envelo
 
 /** A canonical metric name, as `EnvelopeSchema` checks it. */
 export const METRIC = /^[a-z][a-z0-9_]*$/;
-/** A decimal Kafka offset, as `SourceSchema` checks it. */
-export const OFFSET = /^\d+$/;
+/** A canonical decimal Kafka offset, as `SourceSchema` checks it. */
+export const OFFSET = /^(?:0|[1-9]\d*)$/;
 
 /** A string of at least one character. */
 export function isNonEmptyString(value: unknown): value is string {
@@ -82,7 +82,8 @@ export function isExactEnvelope(value: unknown): value is Envelope {
     sourceKeys++;
   }
   return sourceKeys === 4 && isNonEmptyString(s.topic) && isNonNegativeInt(s.partition) &&
-    typeof s.offset === "string" && OFFSET.test(s.offset) && isNonNegativeInt(s.index);
+    typeof s.offset === "string" && OFFSET.test(s.offset) && isNonNegativeInt(s.index) &&
+    e.id === `${s.topic}:${s.partition}:${s.offset}:${s.index}`;
 }
 
 /** Result of {@link parseEnvelope}: the envelope, or zod's explanation. */

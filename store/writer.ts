@@ -2,9 +2,9 @@
  * The store writer: one DuckDB transaction per batch of enriched events (+ alerts), exactly once.
  *
  * Exactly-once: an event's identity is its source position (topic, partition, offset, index). The
- * envelope `id` is exactly `eventId(source)`; the table derives `id` from the source columns (a virtual
- * column: one string less per row), and the writer rejects a batch whose ids disagree with their source
- * (a contract violation upstream, never bad input). Before appending, the writer asks DuckDB which of the batch's keys
+ * envelope `id` is exactly `eventId(source)` (`EnvelopeSchema` requires it, so the stateful group's
+ * decoder sends any other to the DLQ); the table derives `id` from the source columns (a virtual
+ * column: one string less per row) and the writer does not look at `id`. Before appending, the writer asks DuckDB which of the batch's keys
  * already exist — in `metrics` (hot) or `exported_keys` (moved to Parquet) — restricted to the batch's
  * offset range per topic/partition, so zone maps skip almost everything, and gets them back as one
  * string. Duplicates (and repeats inside the batch) are dropped in JS; the rest is appended with
@@ -126,29 +126,6 @@ interface Range {
   partition: number;
   lo: number;
   hi: number;
-  /** `topic:partition:`, the start of the ids of this range's events. */
-  idPrefix: string;
-}
-
-/**
- * Whether `id` is `${idPrefix}${offset}:${index}` with a canonical offset (no leading zero), checked
- * in place: no string is built per event.
- */
-export function idMatchesSource(id: string, idPrefix: string, offset: string, index: number): boolean {
-  if (offset.length === 0 || (offset.length > 1 && offset.charCodeAt(0) === 48)) return false;
-  const colon = idPrefix.length + offset.length;
-  if (
-    id.length <= colon + 1 || !id.startsWith(idPrefix) || !id.startsWith(offset, idPrefix.length) ||
-    id.charCodeAt(colon) !== 58
-  ) return false;
-  if (id.length > colon + 2 && id.charCodeAt(colon + 1) === 48) return false; // "07"
-  let parsed = 0;
-  for (let i = colon + 1; i < id.length; i++) {
-    const digit = id.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return false;
-    parsed = parsed * 10 + digit;
-  }
-  return parsed === index;
 }
 
 function rangeKey(topic: string, partition: number): string {
@@ -358,17 +335,12 @@ export class StoreWriter {
       }
       let range = byPartition[partition];
       if (range === undefined) {
-        range = { topic, partition, lo: offset, hi: offset, idPrefix: `${topic}:${partition}:` };
+        range = { topic, partition, lo: offset, hi: offset };
         byPartition[partition] = range;
         ranges.set(rangeKey(topic, partition), range);
       } else {
         if (offset < range.lo) range.lo = offset;
         if (offset > range.hi) range.hi = offset;
-      }
-      if (!idMatchesSource(event.id, range.idPrefix, event.source.offset, event.source.index)) {
-        throw new TypeError(
-          `event id ${JSON.stringify(event.id)} does not match its source (eventId(source))`,
-        );
       }
       marks.observe(event, offset);
     }

@@ -127,6 +127,9 @@ const DIRECT_ENVELOPE = {
   source: { topic: "direct", partition: 0, offset: "0", index: 0 },
 };
 
+/** An envelope whose id is not `eventId(source)`. */
+const WRONG_ID_ENVELOPE = JSON.stringify({ ...DIRECT_ENVELOPE, id: "direct:0:0:7", host: "wrong-id" });
+
 /** An enriched batch (`kafka.enriched_encoding: columns`) with a row pointing beyond its series. */
 const BROKEN_COLUMNS_BATCH = JSON.stringify({
   format: "eventops.enriched.batch",
@@ -183,10 +186,12 @@ Deno.test("every kind of malformed input lands on the DLQ with its reason; good 
     await kcatProduce(topics.enriched, [JSON.stringify([DIRECT_ENVELOPE, { v: 1, id: "y" }])]);
     // A columns batch whose row points beyond the series dictionary: rejected whole.
     await kcatProduce(topics.enriched, [BROKEN_COLUMNS_BATCH]);
+    // An envelope whose id is not its source's (the store derives ids from sources): rejected, not a stall.
+    await kcatProduce(topics.enriched, [WRONG_ID_ENVELOPE]);
     const records = await eventually(
       async () => {
         const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return found.length >= cases.length + 6 ? found : undefined;
+        return found.length >= cases.length + 7 ? found : undefined;
       },
       30_000,
       "all DLQ records",

@@ -16,12 +16,18 @@ function message(value: string | Uint8Array, offset = 5n) {
 }
 
 Deno.test("decodeEnriched: arrays of envelopes and single envelopes, in order", () => {
-  const second = { ...ENVELOPE, id: "ingest.raw.agent:2:18:0", value: 97 };
+  const second = {
+    ...ENVELOPE,
+    id: "ingest.raw.agent:2:18:0",
+    value: 97,
+    source: { ...ENVELOPE.source, offset: "18" },
+  };
+  const single = { ...ENVELOPE, id: "ingest.raw.agent:2:19:0", source: { ...ENVELOPE.source, offset: "19" } };
   const decoded = decodeEnriched([
     message(JSON.stringify([ENVELOPE, second])),
-    message(JSON.stringify({ ...ENVELOPE, id: "single" }), 6n),
+    message(JSON.stringify(single), 6n),
   ], 1);
-  assert.deepEqual(decoded.events.map((event) => event.id), [ENVELOPE.id, second.id, "single"]);
+  assert.deepEqual(decoded.events.map((event) => event.id), [ENVELOPE.id, second.id, single.id]);
   assert.equal(decoded.elements, 3);
   assert.deepEqual(decoded.deadLetters, []);
 });
@@ -56,4 +62,21 @@ Deno.test("decodeEnriched: not JSON, or not an envelope: the whole message, orig
   assert.equal(binary.original, "//4=");
   assert.match(notEnvelope.reason, /^not an envelope v1/);
   assert.equal(notEnvelope.source.index, undefined);
+});
+
+Deno.test("decodeEnriched: an id that is not its source's, or an offset with leading zeros, goes to the DLQ", () => {
+  const wrongId = { ...ENVELOPE, id: "something-else" };
+  const paddedOffset = {
+    ...ENVELOPE,
+    id: "ingest.raw.agent:2:017:0",
+    source: { ...ENVELOPE.source, offset: "017" },
+  };
+  const decoded = decodeEnriched([message(JSON.stringify([wrongId, paddedOffset, ENVELOPE]))], 1);
+  assert.deepEqual(decoded.events.map((event) => event.id), [ENVELOPE.id]);
+  const [id, offset] = decoded.deadLetters;
+  assert.equal(
+    id.reason,
+    "element 0: not an envelope v1: id: must be <topic>:<partition>:<offset>:<index> of source (the store derives ids from sources)",
+  );
+  assert.match(offset.reason, /^element 1: not an envelope v1: source\.offset: .*without leading zeros/);
 });
