@@ -65,6 +65,7 @@ const { values: flags } = parseArgs({
     "batch-max-wait": { type: "string" },
     "enriched-encoding": { type: "string" },
     "batch-max-bytes": { type: "string" },
+    "memory-limit": { type: "string" },
     label: { type: "string", default: "" },
     profile: { type: "boolean", default: false },
     "no-stages": { type: "boolean", default: false },
@@ -83,7 +84,7 @@ if (flags.help) {
   workload: --seed 1 --tenants 10 --hosts 100 (per tenant) --metrics 5 --malformed 0.001 --spread 600 (s)
             --per-message 1 (NDJSON lines per Kafka message) --partitions 3
   agent:    --batch-max-messages N --batch-max-bytes N --batch-max-wait 100ms --profile (inspector CPU profile)
-            --enriched-encoding columns|envelopes (kafka.enriched_encoding)
+            --enriched-encoding columns|envelopes (kafka.enriched_encoding) --memory-limit 128MB (DuckDB's)
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
             --single-thread (stateless_thread: false: both consumer groups on one thread)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
@@ -292,6 +293,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
     const config = await writeBenchConfig(name, brokers, topics, {
       kafka,
       statelessThread: !flags["single-thread"],
+      store: flags["memory-limit"] ? { memory_limit: flags["memory-limit"] } : undefined,
     });
     const api = await startBenchAgent(config.file, config.dir, config.port, denoFlags);
     return { api, all: [api], topics };
@@ -560,10 +562,12 @@ async function live(
     const drainSeconds = (performance.now() - drainStarted) / 1000;
     const cpu = await agentsCpu(agents) - cpuAtStart;
     const busy = (performance.now() - startedAt) / 1000;
-    // Let the last markers arrive on the streams.
+    // Let the last markers and their alerts arrive on the streams (every marker changes the alert state).
     console.error(`live: stored (timed out: ${timedOut}), waiting for markers`);
     const markerDeadline = performance.now() + 5_000;
-    while (stored.length < markerSeq && performance.now() < markerDeadline) await sleep(100);
+    while (
+      (stored.length < markerSeq || alerted.length < markerSeq) && performance.now() < markerDeadline
+    ) await sleep(100);
     const peakMemory = await agentsMemory(agents);
     const peak = peakMemory.hwm;
     const profile = session ? await session.stop() : undefined;
@@ -593,6 +597,7 @@ async function live(
         produce_to_stored: latencyStats(stored),
         produce_to_alert: latencyStats(alerted),
         markers_missing_on_stream: markerSeq - stored.length,
+        marker_alerts_missing: markerSeq - alerted.length,
       },
       check: { totals: counters },
       profile: profile ? await saveProfile(profile, stamp) : undefined,
@@ -683,6 +688,7 @@ const report = {
     single_thread: flags["single-thread"],
     agent_flags: flags["agent-flag"],
     agent_kafka: agentKafkaOverrides(),
+    store_memory_limit: flags["memory-limit"],
   },
   workload: outcome.totals,
   ...outcome.result,
