@@ -13,14 +13,25 @@ import type { FromStatelessWorker, ToStatelessWorker } from "./stateless_worker_
 const STOP_TIMEOUT_MS = 25_000;
 const RESTART_DELAY_MS = 1_000;
 
+/** How to run the worker; the defaults are the agent's. */
+export interface StatelessWorkerOptions {
+  /** The worker module (speaks `stateless_worker_protocol.ts`). */
+  module?: URL;
+  /** Wait before starting a worker that died again. */
+  restartDelayMs?: number;
+}
+
+const WORKER_MODULE = new URL("./stateless_worker.ts", import.meta.url);
+
 /** One worker's life: resolves `started` or rejects; `exited` settles when it stopped or died. */
 function spawn(
+  module: URL,
   config: Config,
   log: Logger,
   hooks: StatelessHooks,
   enrichedPartitions: number,
 ): { worker: Worker; started: Promise<void>; exited: Promise<"stopped" | "died"> } {
-  const worker = new Worker(new URL("./stateless_worker.ts", import.meta.url), {
+  const worker = new Worker(module, {
     type: "module",
     name: "stateless",
   });
@@ -69,8 +80,10 @@ export async function startStatelessWorker(
   log: Logger,
   hooks: StatelessHooks,
   enrichedPartitions: number,
+  options: StatelessWorkerOptions = {},
 ): Promise<StatelessGroup> {
-  let current = spawn(config, log, hooks, enrichedPartitions);
+  const { module = WORKER_MODULE, restartDelayMs = RESTART_DELAY_MS } = options;
+  let current = spawn(module, config, log, hooks, enrichedPartitions);
   try {
     await current.started;
   } catch (error) {
@@ -81,10 +94,10 @@ export async function startStatelessWorker(
   const supervise = async (): Promise<void> => {
     while (!stopping && (await current.exited) === "died" && !stopping) {
       current.worker.terminate();
-      await new Promise((resolve) => setTimeout(resolve, RESTART_DELAY_MS));
+      await new Promise((resolve) => setTimeout(resolve, restartDelayMs));
       if (stopping) return;
       log.warn("restarting the stateless worker");
-      current = spawn(config, log, hooks, enrichedPartitions);
+      current = spawn(module, config, log, hooks, enrichedPartitions);
       await current.started.catch(() => undefined);
     }
   };

@@ -1,0 +1,23 @@
+/**
+ * A stand-in for `pipeline/stateless_worker.ts` that speaks its protocol but dies (an uncaught
+ * error) shortly after each start, for the supervisor test in `stateless_thread_test.ts`.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import type { FromStatelessWorker, ToStatelessWorker } from "../../../pipeline/stateless_worker_protocol.ts";
+
+const send = (message: FromStatelessWorker) => self.postMessage(message);
+
+self.onmessage = ({ data }: MessageEvent<ToStatelessWorker>) => {
+  if (data.type === "start") {
+    send({ type: "count", stage: "worker", kind: "started", amount: 1 });
+    send({ type: "started" });
+    setTimeout(() => {
+      throw new Error("simulated crash");
+    }, 50);
+  } else {
+    send({ type: "stopped" });
+    self.close();
+  }
+};

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { ConfigSchema } from "../../../config/schema.ts";
+import { createLogger } from "../../../lib/log.ts";
+import { MemoryCounters } from "../../../pipeline/counters.ts";
+import { startStatelessWorker } from "../../../pipeline/stateless_thread.ts";
+
+Deno.test("stateless thread: a worker that dies is logged and started again until the group stops", async () => {
+  const counters = new MemoryCounters();
+  const lines: string[] = [];
+  const decoder = new TextDecoder();
+  const log = createLogger("warn", (line) => lines.push(decoder.decode(line)));
+  const hooks = { counters, onBatch: () => {}, onLag: () => {} };
+  const group = await startStatelessWorker(ConfigSchema.parse({}), log, hooks, 3, {
+    module: new URL("./dying_stateless_worker.ts", import.meta.url),
+    restartDelayMs: 20,
+  });
+  const deadline = Date.now() + 10_000;
+  while (counters.get("worker", "started") < 3 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await group.stop();
+  const starts = counters.get("worker", "started");
+  assert.ok(starts >= 3, `started ${starts} times`);
+  const crashes = lines.filter((line) => line.includes("the stateless worker failed"));
+  assert.ok(crashes.length >= 2, lines.join(""));
+  assert.match(crashes[0], /simulated crash/);
+  assert.ok(lines.filter((line) => line.includes("restarting the stateless worker")).length >= 2);
+  // Stopped: no worker starts again.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(counters.get("worker", "started"), starts);
+});
