@@ -423,36 +423,23 @@ export function expandEnrichedBatch(batch: EnrichedBatch): Envelope[] {
     const index = rows.index[i];
     const id = `${topic}:${partition}:${offset}:${index}`;
     const source = { topic, partition, offset, index };
-    events[i] = s.unit_original === undefined
-      ? {
-        v: ENVELOPE_VERSION,
-        id,
-        tenant: s.tenant,
-        host: s.host,
-        metric: s.metric,
-        value: rows.value[i],
-        unit: s.unit,
-        ts: rows.ts[i],
-        ts_ingest: rows.ts_ingest[i],
-        tags: tags[rows.tags[i]],
-        ctx: ctx[rows.ctx[i]],
-        source,
-      }
-      : {
-        v: ENVELOPE_VERSION,
-        id,
-        tenant: s.tenant,
-        host: s.host,
-        metric: s.metric,
-        value: rows.value[i],
-        unit: s.unit,
-        unit_original: s.unit_original,
-        ts: rows.ts[i],
-        ts_ingest: rows.ts_ingest[i],
-        tags: tags[rows.tags[i]],
-        ctx: ctx[rows.ctx[i]],
-        source,
-      };
+    const event: Envelope = {
+      v: ENVELOPE_VERSION,
+      id,
+      tenant: s.tenant,
+      host: s.host,
+      metric: s.metric,
+      value: rows.value[i],
+      unit: s.unit,
+      ts: rows.ts[i],
+      ts_ingest: rows.ts_ingest[i],
+      tags: tags[rows.tags[i]],
+      ctx: ctx[rows.ctx[i]],
+      source,
+    };
+    // Added last, as normalize does: the same object shapes as the envelopes it makes.
+    if (s.unit_original !== undefined) event.unit_original = s.unit_original;
+    events[i] = event;
   }
   return events;
 }
