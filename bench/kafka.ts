@@ -108,6 +108,8 @@ export function kcatPipe(brokers: string, topic: string): LinePipe {
   };
 }
 
+const MARKER_KEY = Buffer.from("bench-marker");
+
 /**
  * A producer for latency markers: each `send` goes out at once. (`kcat -P` reading a pipe holds
  * stdin lines until its buffer fills or the pipe closes: markers written through it waited up to
@@ -118,8 +120,12 @@ export function markerProducer(brokers: string, topic: string): LinePipe {
   let sending: Promise<unknown> = Promise.resolve();
   return {
     write: (text) => {
+      // One key, so one partition: markers of the one series are consumed in order. Unkeyed, they
+      // spread over the raw partitions, and a marker read before its predecessor is late data for the
+      // rule (no alert for it or the next one).
       const messages = text.split("\n").filter((line) => line !== "").map((line) => ({
         topic,
+        key: MARKER_KEY,
         value: Buffer.from(line),
       }));
       sending = producer.send({ messages });
