@@ -14,7 +14,8 @@
  *   population stddev; 0 when the stddev is 0).
  * - Memory: at most `max_series` series; events of a new series beyond that are refused
  *   (`seriesRefused`, returns undefined) until {@link FeatureEngine.evictIdle} frees room. Each series
- *   keeps only the events of its largest window.
+ *   keeps only the events of its largest window, 16 bytes each in ring buffers of twice that at most
+ *   (5,000 series at 4 events/s and a 5m window: 6M samples, ~160-200 MB).
  *
  * Cost per in-order event: O(windows + log n) (running sums, monotonic min/max deques); an
  * out-of-order insert rebuilds that series' window state in O(n).
@@ -63,20 +64,26 @@ interface Series extends FeatureSeries {
   readonly tenant: string;
   readonly host: string;
   readonly metric: string;
-  /** Event times and values, sorted by time; live from `head`. */
-  ts: number[];
-  vs: number[];
+  /**
+   * Event times and values, sorted by time, in ring buffers (capacity a power of two): sample `i`
+   * (an absolute index, only ever growing) is at `i & mask`. Live from `head` to `end` (exclusive).
+   * 16 bytes a sample, no per-sample object, and no copying as the window slides.
+   */
+  ts: Float64Array;
+  vs: Float64Array;
+  mask: number;
   head: number;
+  end: number;
   newest: number;
   ewma: number;
   /** Shift applied to values in the running sums (limits cancellation). */
   ref: number;
-  /** Monotonic deques of indices into ts/vs, live from minHead/maxHead. */
+  /** Monotonic deques of absolute sample indices, live from minHead/maxHead. */
   minQ: number[];
   minHead: number;
   maxQ: number[];
   maxHead: number;
-  /** Per window: index of its oldest event, sums of (v - ref) and (v - ref)^2. */
+  /** Per window: absolute index of its oldest event, sums of (v - ref) and (v - ref)^2. */
   start: number[];
   sum: number[];
   sumSq: number[];
@@ -84,8 +91,11 @@ interface Series extends FeatureSeries {
   removals: number;
 }
 
-const COMPACT_MIN = 1_024;
+/** Deques drop their dead front once it is this long and over half of them. */
+const TRIM_MIN = 1_024;
 const RESYNC_SLACK = 256;
+/** Smallest ring capacity (samples); a ring shrinks back towards it when mostly empty. */
+const RING_MIN = 16;
 
 /** Rolling window statistics per series. */
 export class FeatureEngine {
@@ -168,8 +178,8 @@ export class FeatureEngine {
       return undefined;
     }
     this.#stats.updates++;
-    series.ewma = series.ts.length === 0 ? v : this.#alpha * v + (1 - this.#alpha) * series.ewma;
-    if (series.ts.length === series.head || t >= series.newest) this.#append(series, t, v);
+    series.ewma = series.end === 0 ? v : this.#alpha * v + (1 - this.#alpha) * series.ewma;
+    if (series.end === series.head || t >= series.newest) this.#append(series, t, v);
     else {
       this.#stats.outOfOrder++;
       if (t > series.newest - this.#largest) this.#insert(series, t, v);
@@ -209,9 +219,11 @@ export class FeatureEngine {
       tenant: event.tenant,
       host: event.host,
       metric: event.metric,
-      ts: [],
-      vs: [],
+      ts: new Float64Array(RING_MIN),
+      vs: new Float64Array(RING_MIN),
+      mask: RING_MIN - 1,
       head: 0,
+      end: 0,
       newest: event.ts,
       ewma: event.value,
       ref: event.value,
@@ -227,14 +239,16 @@ export class FeatureEngine {
   }
 
   #append(s: Series, t: number, v: number): void {
-    const index = s.ts.length;
-    s.ts.push(t);
-    s.vs.push(v);
+    if (s.end - s.head > s.mask) this.#resize(s, (s.mask + 1) * 2);
+    const index = s.end;
+    const { ts, vs, mask, minQ, maxQ } = s;
+    ts[index & mask] = t;
+    vs[index & mask] = v;
+    s.end = index + 1;
     s.newest = t;
-    const { minQ, maxQ, vs, ts } = s;
-    while (minQ.length > s.minHead && vs[minQ[minQ.length - 1]] >= v) minQ.pop();
+    while (minQ.length > s.minHead && vs[minQ[minQ.length - 1] & mask] >= v) minQ.pop();
     minQ.push(index);
-    while (maxQ.length > s.maxHead && vs[maxQ[maxQ.length - 1]] <= v) maxQ.pop();
+    while (maxQ.length > s.maxHead && vs[maxQ[maxQ.length - 1] & mask] <= v) maxQ.pop();
     maxQ.push(index);
     const d = v - s.ref;
     const windows = this.#windows;
@@ -243,8 +257,9 @@ export class FeatureEngine {
       s.sumSq[k] += d * d;
       const edge = t - windows[k];
       let st = s.start[k];
-      while (ts[st] <= edge) {
-        const old = vs[st] - s.ref;
+      // The newest sample (t > edge) stops the scan.
+      while (ts[st & mask] <= edge) {
+        const old = vs[st & mask] - s.ref;
         s.sum[k] -= old;
         s.sumSq[k] -= old * old;
         st++;
@@ -253,48 +268,70 @@ export class FeatureEngine {
       s.start[k] = st;
     }
     s.head = s.start[this.#largestIndex];
-    while (minQ[s.minHead] < s.head) s.minHead++;
-    while (maxQ[s.maxHead] < s.head) s.maxHead++;
-    if (s.head > COMPACT_MIN && s.head * 2 > ts.length) this.#compact(s);
-    if (s.removals > ts.length - s.head + RESYNC_SLACK) this.#resync(s);
+    this.#trimDeques(s);
+    const live = s.end - s.head;
+    if (s.mask + 1 > RING_MIN && live * 4 < s.mask + 1) this.#resize(s, (s.mask + 1) / 2);
+    if (s.removals > live + RESYNC_SLACK) this.#resync(s);
   }
 
   #insert(s: Series, t: number, v: number): void {
+    if (s.end - s.head > s.mask) this.#resize(s, (s.mask + 1) * 2);
+    const { ts, vs, mask } = s;
     // First index whose time is after t (equal times keep arrival order).
     let lo = s.head;
-    let hi = s.ts.length;
+    let hi = s.end;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s.ts[mid] <= t) lo = mid + 1;
+      const mid = Math.floor((lo + hi) / 2);
+      if (ts[mid & mask] <= t) lo = mid + 1;
       else hi = mid;
     }
-    s.ts.splice(lo, 0, t);
-    s.vs.splice(lo, 0, v);
+    for (let i = s.end; i > lo; i--) {
+      ts[i & mask] = ts[(i - 1) & mask];
+      vs[i & mask] = vs[(i - 1) & mask];
+    }
+    ts[lo & mask] = t;
+    vs[lo & mask] = v;
+    s.end++;
     this.#rebuild(s);
   }
 
-  /** Drops evicted entries from the front of the arrays and re-bases every index. */
-  #compact(s: Series): void {
-    const shift = s.head;
-    s.ts.splice(0, shift);
-    s.vs.splice(0, shift);
-    s.minQ = s.minQ.slice(s.minHead).map((i) => i - shift);
-    s.minHead = 0;
-    s.maxQ = s.maxQ.slice(s.maxHead).map((i) => i - shift);
-    s.maxHead = 0;
-    for (let k = 0; k < s.start.length; k++) s.start[k] -= shift;
-    s.head = 0;
+  /** Moves the live samples into rings of `capacity` (a power of two), at the same absolute indices. */
+  #resize(s: Series, capacity: number): void {
+    const ts = new Float64Array(capacity);
+    const vs = new Float64Array(capacity);
+    const mask = capacity - 1;
+    for (let i = s.head; i < s.end; i++) {
+      ts[i & mask] = s.ts[i & s.mask];
+      vs[i & mask] = s.vs[i & s.mask];
+    }
+    s.ts = ts;
+    s.vs = vs;
+    s.mask = mask;
+  }
+
+  /** Drops deque entries that left the largest window; frees the dead front now and then. */
+  #trimDeques(s: Series): void {
+    while (s.minQ[s.minHead] < s.head) s.minHead++;
+    while (s.maxQ[s.maxHead] < s.head) s.maxHead++;
+    if (s.minHead > TRIM_MIN && s.minHead * 2 > s.minQ.length) {
+      s.minQ = s.minQ.slice(s.minHead);
+      s.minHead = 0;
+    }
+    if (s.maxHead > TRIM_MIN && s.maxHead * 2 > s.maxQ.length) {
+      s.maxQ = s.maxQ.slice(s.maxHead);
+      s.maxHead = 0;
+    }
   }
 
   /** Recomputes the running sums exactly (bounded float drift), re-centred on the newest value. */
   #resync(s: Series): void {
-    const { ts, vs } = s;
-    s.ref = vs[ts.length - 1];
+    const { vs, mask } = s;
+    s.ref = vs[(s.end - 1) & mask];
     for (let k = 0; k < this.#windows.length; k++) {
       let sum = 0;
       let sumSq = 0;
-      for (let i = s.start[k]; i < ts.length; i++) {
-        const d = vs[i] - s.ref;
+      for (let i = s.start[k]; i < s.end; i++) {
+        const d = vs[i & mask] - s.ref;
         sum += d;
         sumSq += d * d;
       }
@@ -306,21 +343,22 @@ export class FeatureEngine {
 
   /** Rebuilds window starts, sums and deques from the buffer (after an out-of-order insert). */
   #rebuild(s: Series): void {
-    const { ts, vs } = s;
+    const { ts, vs, mask } = s;
     s.minQ = [];
     s.maxQ = [];
     s.minHead = 0;
     s.maxHead = 0;
-    for (let i = s.head; i < ts.length; i++) {
-      while (s.minQ.length > 0 && vs[s.minQ[s.minQ.length - 1]] >= vs[i]) s.minQ.pop();
+    for (let i = s.head; i < s.end; i++) {
+      const v = vs[i & mask];
+      while (s.minQ.length > 0 && vs[s.minQ[s.minQ.length - 1] & mask] >= v) s.minQ.pop();
       s.minQ.push(i);
-      while (s.maxQ.length > 0 && vs[s.maxQ[s.maxQ.length - 1]] <= vs[i]) s.maxQ.pop();
+      while (s.maxQ.length > 0 && vs[s.maxQ[s.maxQ.length - 1] & mask] <= v) s.maxQ.pop();
       s.maxQ.push(i);
     }
     for (let k = 0; k < this.#windows.length; k++) {
       const edge = s.newest - this.#windows[k];
       let st = s.head;
-      while (ts[st] <= edge) st++;
+      while (st < s.end && ts[st & mask] <= edge) st++;
       s.start[k] = st;
     }
     this.#resync(s);
@@ -339,13 +377,13 @@ export class FeatureEngine {
   }
 
   #record(s: Series, k: number): FeatureRecord {
-    const { ts, vs } = s;
-    const end = ts.length - 1;
-    const last = vs[end];
+    const { ts, vs, mask } = s;
+    const end = s.end - 1;
+    const last = vs[end & mask];
     const st = s.start[k];
     const count = end - st + 1;
-    const min = vs[this.#first(s.minQ, s.minHead, st)];
-    const max = vs[this.#first(s.maxQ, s.maxHead, st)];
+    const min = vs[this.#first(s.minQ, s.minHead, st) & mask];
+    const max = vs[this.#first(s.maxQ, s.maxHead, st) & mask];
     let avg = min;
     let zscore = 0;
     if (min !== max) {
@@ -354,7 +392,7 @@ export class FeatureEngine {
       const variance = s.sumSq[k] / count - mean * mean;
       if (variance > 0) zscore = (last - avg) / Math.sqrt(variance);
     }
-    const dt = ts[end] - ts[st];
+    const dt = ts[end & mask] - ts[st & mask];
     return {
       tenant: s.tenant,
       host: s.host,
@@ -367,7 +405,7 @@ export class FeatureEngine {
       max,
       last,
       ewma: s.ewma,
-      rate: dt > 0 ? (last - vs[st]) * 1000 / dt : 0,
+      rate: dt > 0 ? (last - vs[st & mask]) * 1000 / dt : 0,
       zscore,
     };
   }
