@@ -35,7 +35,7 @@ const FRAME_BYTES = 256;
 /** Most characters of a double in JSON (`-1.2345678901234567e-308`). */
 const MAX_DOUBLE_CHARS = 24;
 
-/** Characters of a non-negative safe integer in JSON. */
+/** Characters of a non-negative safe integer in JSON (an upper bound from 1e14 on). */
 function integerChars(n: number): number {
   if (n < 10) return 1;
   if (n < 100) return 2;
@@ -246,7 +246,7 @@ export class EnrichedBatchPacker {
     const offset = Number(source.offset);
     const offsetChars = Number.isSafeInteger(offset) ? integerChars(offset) : source.offset.length + 2;
     // Every number of the row, four dictionary indices of at most 5 characters, ten commas.
-    const rowBytes = numberChars(event.value) + integerChars(event.ts) + integerChars(event.ts_ingest) +
+    const rowBytes = numberChars(event.value) + numberChars(event.ts) + numberChars(event.ts_ingest) +
       offsetChars + integerChars(source.partition) + integerChars(source.index) + 30;
     // At most this many bytes join the message: the row, and the entries if not in it yet.
     const bytes = rowBytes + unit.bytes + slot.tagsBytes + slot.ctxBytes + source.topic.length * 3 + 8;

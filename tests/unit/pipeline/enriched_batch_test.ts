@@ -47,7 +47,7 @@ function randomEnvelopes(count: number, seed: number): Envelope[] {
       metric: pick(["cpu_load", "mem_used", "temp"]),
       value: pick([85.5, -0.001, 1e300, 0, 12]),
       unit: pick(["percent", ""]),
-      ts: 1_761_040_800_000 + Math.floor(random() * 1e6),
+      ts: (random() < 0.1 ? -1 : 1) * (1_761_040_800_000 + Math.floor(random() * 1e6)),
       ts_ingest: 1_761_040_900_000,
       tags: pick(TAGS),
       ctx: pick(CTXS),
