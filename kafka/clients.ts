@@ -55,6 +55,11 @@ export function createAdmin(config: Config): Admin {
   });
 }
 
+/** What {@link sendInChunks} needs of a producer (a {@link ByteProducer}, or a stand-in in unit tests). */
+export interface MessageSender {
+  send(request: { messages: OutgoingMessage[] }): Promise<unknown>;
+}
+
 /** A message for {@link sendInChunks}. */
 export interface OutgoingMessage {
   topic: string;
@@ -80,7 +85,7 @@ const RECORD_OVERHEAD_BYTES = 32;
  * whole batch; the store deduplicates by event id).
  */
 export async function sendInChunks(
-  producer: ByteProducer,
+  producer: MessageSender,
   messages: readonly OutgoingMessage[],
   maxBytes: number = MAX_REQUEST_BYTES,
 ): Promise<void> {

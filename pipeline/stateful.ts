@@ -11,14 +11,13 @@ import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { SeriesMap } from "../lib/series_map.ts";
-import type { ConsumedMessage } from "../kafka/batch_consumer.ts";
-import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
+import { type MessageSender, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine, type FeatureSeries } from "../stages/features.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
-import { decodeEnriched } from "./enriched_decode.ts";
+import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "./enriched_decode.ts";
 
 /** The store operations the stateful group needs. */
 export interface EventSink<StoredAlertT> {
@@ -34,7 +33,7 @@ export interface EventSink<StoredAlertT> {
 /** What the stateful handler needs. */
 export interface StatefulDeps<StoredAlertT> {
   config: Config;
-  producer: ByteProducer;
+  producer: MessageSender;
   sink: EventSink<StoredAlertT>;
   features: FeatureEngine;
   /** The current rule engine (rules reload swaps its rules in place). */
@@ -55,72 +54,110 @@ export interface StatefulDeps<StoredAlertT> {
 /** Creates the batch handler of the stateful group. */
 export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
-): (batch: readonly ConsumedMessage[]) => Promise<void> {
-  const { config, producer, sink, counters, stages } = deps;
+): (batch: readonly EnrichedMessage[]) => Promise<void> {
+  const { sink, counters, stages } = deps;
   const featureCursor = new FeatureCursor(deps.features);
-  const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
+  // A failed batch is retried as the same array (BatchConsumer). Once its features and rules ran,
+  // their state has moved on: running them again would count the events twice in the windows and
+  // emit no alert (the rules already changed state). The retry reuses the first attempt's results,
+  // and does not produce them again once they were produced.
+  let unfinished: Attempt | undefined;
   return async (batch) => {
-    const nowMs = Date.now();
-    const outgoing: OutgoingMessage[] = [];
-    const decoded = decodeEnriched(batch, nowMs);
-    for (const record of decoded.deadLetters) {
-      outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
-    }
-    counters.add("stateful", "in", decoded.elements);
-    counters.add("stateful", "dlq", decoded.deadLetters.length);
-
+    const retry = unfinished?.batch === batch ? unfinished : undefined;
+    unfinished = undefined;
+    const decoded = decodeEnriched(batch, Date.now());
     const fresh = await sink.filterUnseen(decoded.events);
-    counters.add("store", "replayed", decoded.events.length - fresh.length);
-
-    const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
-    let newestTs = Number.NEGATIVE_INFINITY;
-    // The series updated in the batch: their latest records are published after the loop. Rules
-    // read records through the cursor, which builds only the ones a feature rule asks for.
-    const touched = new SeriesMap<FeatureSeries>();
-    for (const event of fresh) {
-      if (event.ts > newestTs) newestTs = event.ts;
-      const series = stages.features ? deps.features.observe(event) : undefined;
-      if (series) {
-        touched.set(event.tenant, event.host, event.metric, series);
-      } else if (stages.features) {
-        counters.add("features", "late", 1);
-      }
-      if (stages.rules) {
-        featureCursor.series = series;
-        const emitted = deps.rules.evaluate(event, series ? featureCursor : undefined);
-        for (const alert of emitted) alerts.push(alert);
-      }
+    const attempt = retry ?? evaluate(deps, featureCursor, batch, decoded, fresh);
+    unfinished = attempt;
+    if (!attempt.produced) {
+      await sendInChunks(deps.producer, attempt.messages);
+      attempt.produced = true;
+      counters.add("features", "out", attempt.featureRecords);
+      counters.add("rules", "alerts", attempt.alerts.length);
     }
-    if (fresh.length > 0) {
-      deps.onEventTime?.(newestTs);
-      deps.features.evictIdle(newestTs);
-      deps.rules.evictIdle(newestTs, config.features.idle_eviction);
-    }
-    // Features are published once per series and window per batch (the latest), not per event.
-    const { featuresPartitioner } = deps;
-    const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
-    for (const series of touched.values()) {
-      const partition = featuresPartitioner.partition(series);
-      for (const record of deps.features.recordsOf(series)) {
-        featureMessages.add(partition, JSON.stringify(record));
-      }
-    }
-    for (const alert of alerts) {
-      outgoing.push({
-        topic: alertsTopic,
-        key: Buffer.from(alert.fingerprint),
-        value: Buffer.from(JSON.stringify(alert)),
-      });
-    }
-    const featuresOut = featureMessages.records;
-    await sendInChunks(producer, [...featureMessages.take(), ...outgoing]);
-    counters.add("features", "out", featuresOut);
-    counters.add("rules", "alerts", alerts.length);
-
     if (stages.store) {
-      const written = await sink.write(fresh, alerts);
+      const written = await sink.write(fresh, attempt.alerts);
       counters.add("store", "in", written.inserted);
       deps.published?.(fresh, written.alerts);
     }
+    unfinished = undefined;
+  };
+}
+
+/** What one batch's features and rules produced. */
+interface Attempt {
+  readonly batch: readonly EnrichedMessage[];
+  readonly alerts: Alert[];
+  /** Features, alerts and dead letters, in produce order. */
+  readonly messages: OutgoingMessage[];
+  readonly featureRecords: number;
+  produced: boolean;
+}
+
+/** Runs features and rules over a batch's fresh events (their state advances) and builds its messages. */
+function evaluate<StoredAlertT>(
+  deps: StatefulDeps<StoredAlertT>,
+  featureCursor: FeatureCursor,
+  batch: readonly EnrichedMessage[],
+  decoded: DecodedEnriched,
+  fresh: readonly Envelope[],
+): Attempt {
+  const { config, counters, stages } = deps;
+  const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
+  const outgoing: OutgoingMessage[] = [];
+  for (const record of decoded.deadLetters) {
+    outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
+  }
+  counters.add("stateful", "in", decoded.elements);
+  counters.add("stateful", "dlq", decoded.deadLetters.length);
+  counters.add("store", "replayed", decoded.events.length - fresh.length);
+
+  const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
+  let newestTs = Number.NEGATIVE_INFINITY;
+  // The series updated in the batch: their latest records are published after the loop. Rules
+  // read records through the cursor, which builds only the ones a feature rule asks for.
+  const touched = new SeriesMap<FeatureSeries>();
+  for (const event of fresh) {
+    if (event.ts > newestTs) newestTs = event.ts;
+    const series = stages.features ? deps.features.observe(event) : undefined;
+    if (series) {
+      touched.set(event.tenant, event.host, event.metric, series);
+    } else if (stages.features) {
+      counters.add("features", "late", 1);
+    }
+    if (stages.rules) {
+      featureCursor.series = series;
+      const emitted = deps.rules.evaluate(event, series ? featureCursor : undefined);
+      for (const alert of emitted) alerts.push(alert);
+    }
+  }
+  if (fresh.length > 0) {
+    deps.onEventTime?.(newestTs);
+    deps.features.evictIdle(newestTs);
+    deps.rules.evictIdle(newestTs, config.features.idle_eviction);
+  }
+  // Features are published once per series and window per batch (the latest), not per event.
+  const { featuresPartitioner } = deps;
+  const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
+  for (const series of touched.values()) {
+    const partition = featuresPartitioner.partition(series);
+    for (const record of deps.features.recordsOf(series)) {
+      featureMessages.add(partition, JSON.stringify(record));
+    }
+  }
+  for (const alert of alerts) {
+    outgoing.push({
+      topic: alertsTopic,
+      key: Buffer.from(alert.fingerprint),
+      value: Buffer.from(JSON.stringify(alert)),
+    });
+  }
+  const featureRecords = featureMessages.records;
+  return {
+    batch,
+    alerts,
+    messages: [...featureMessages.take(), ...outgoing],
+    featureRecords,
+    produced: false,
   };
 }
