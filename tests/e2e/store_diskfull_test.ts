@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { kcatConsumeAll } from "../helpers/kcat.ts";
 import {
   assertExactlyOnce,
   committedOffsets,
@@ -23,6 +24,8 @@ import {
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIRST = 5_000;
 const SECOND = 20_000;
+/** Events whose values alternate 99 / 10 per host: each one changes the default rule's alert state. */
+const ALERTING = 40;
 
 async function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
   const output = await new Deno.Command(command, { args, stdout: "null", stderr: "piped" }).output();
@@ -94,6 +97,19 @@ Deno.test("disk full under the store: consumption pauses, nothing is committed o
         const bytes = await fill(filler);
         console.log(`filled the store's tmpfs with ${Math.round(bytes / 1024)} KiB`);
         await produceMessages(topics.raw, events(SECOND, startMs + FIRST * 10));
+        // Batches whose store write fails are retried; their alerts must be produced and stored once.
+        await produceMessages(
+          topics.raw,
+          ndjsonMessages({
+            events: ALERTING,
+            perMessage: 10,
+            hosts: 2,
+            hostPrefix: "alerting",
+            startMs,
+            stepMs: 1_000,
+            value: (k) => (k % 2 === 0 ? 99 : 10),
+          }).messages,
+        );
         const errors = await eventually(
           () => {
             const found = storeErrors(agent.logs());
@@ -119,10 +135,19 @@ Deno.test("disk full under the store: consumption pauses, nothing is committed o
 
       await t.step("space freed: it resumes and stores everything exactly once", async () => {
         await Deno.remove(filler);
-        await waitForRows(agent.baseUrl, FIRST + SECOND, 60_000);
+        await waitForRows(agent.baseUrl, FIRST + SECOND + ALERTING, 60_000);
         const reply = await httpQuery(agent.baseUrl, EXACTLY_ONCE_SQL);
         const row = Object.fromEntries(reply.columns.map((c, i) => [c.name, reply.rows[0][i]]));
-        assertExactlyOnce(row, FIRST + SECOND);
+        assertExactlyOnce(row, FIRST + SECOND + ALERTING);
+        const storedAlerts = await httpNumber(
+          agent.baseUrl,
+          "SELECT count(*) FROM alerts WHERE host LIKE 'alerting%'",
+        );
+        assert.equal(storedAlerts, ALERTING, "every alert of the retried batches stored");
+        const produced = (await kcatConsumeAll(topics.alerts)).filter((text) =>
+          text.includes('"host":"alerting')
+        );
+        assert.equal(produced.length, ALERTING, "every alert produced once, not once per attempt");
         await eventually(
           async () =>
             (await committedOffsets(group, topics.enriched)) === await endOffsets(topics.enriched) &&
