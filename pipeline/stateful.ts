@@ -63,11 +63,11 @@ export function createStatefulHandler<StoredAlertT>(
   // and does not produce them again once they were produced.
   let unfinished: Attempt | undefined;
   return async (batch) => {
-    const retry = unfinished?.batch === batch ? unfinished : undefined;
-    unfinished = undefined;
+    // Another batch: the failed one was given up (a rebalance, a stop) and will come back as new.
+    if (unfinished?.batch !== batch) unfinished = undefined;
     const decoded = decodeEnriched(batch, Date.now());
     const fresh = await sink.filterUnseen(decoded.events);
-    const attempt = retry ?? evaluate(deps, featureCursor, batch, decoded, fresh);
+    const attempt = unfinished ?? evaluate(deps, featureCursor, batch, decoded, fresh);
     unfinished = attempt;
     if (!attempt.produced) {
       await sendInChunks(deps.producer, attempt.messages);

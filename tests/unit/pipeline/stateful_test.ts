@@ -29,9 +29,11 @@ function events(): Envelope[] {
 }
 
 /** A producer and a store that fail the first `failures` calls each, and record what got through. */
-function setup(failures: { send: number; write: number }) {
+function setup(failures: { send: number; write: number; lookup?: number }) {
   const sent: OutgoingMessage[] = [];
   const stored: { events: number; alerts: Alert[] }[] = [];
+  let lookups = 0;
+  let lookupFailures = failures.lookup ?? 0;
   const producer = {
     send({ messages }: { messages: OutgoingMessage[] }): Promise<unknown> {
       if (failures.send-- > 0) return Promise.reject(new Error("broker unavailable"));
@@ -40,7 +42,11 @@ function setup(failures: { send: number; write: number }) {
     },
   };
   const sink: EventSink<Alert> = {
-    filterUnseen: (list) => Promise.resolve([...list]),
+    filterUnseen(list) {
+      // Fails on the second lookup and after: the retry's first step, before the stages would run.
+      if (lookups++ > 0 && lookupFailures-- > 0) return Promise.reject(new Error("store lookup failed"));
+      return Promise.resolve([...list]);
+    },
     write(list, alerts) {
       if (failures.write-- > 0) return Promise.reject(new Error("disk full"));
       stored.push({ events: list.length, alerts: [...alerts] });
@@ -94,6 +100,16 @@ Deno.test("stateful: a batch retried after a failed produce produces and stores 
   await handler(batch);
   assert.equal(alertsOn(sent).length, 2);
   assert.deepEqual(stored[0].alerts.map((alert) => alert.state), ["firing", "resolved"]);
+  assert.equal(features.stats().updates, 2);
+});
+
+Deno.test("stateful: a retry that fails before the stages keeps the first attempt's results", async () => {
+  const { handler, batch, sent, stored, features } = setup({ send: 0, write: 1, lookup: 1 });
+  await assert.rejects(handler(batch), /disk full/);
+  await assert.rejects(handler(batch), /store lookup failed/);
+  await handler(batch);
+  assert.deepEqual(stored[0].alerts.map((alert) => alert.state), ["firing", "resolved"]);
+  assert.equal(alertsOn(sent).length, 2);
   assert.equal(features.stats().updates, 2);
 });
 
