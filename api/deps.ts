@@ -20,17 +20,6 @@ import type { Envelope } from "../model/envelope.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
 
-export type {
-  Aggregation,
-  AlertsQuery,
-  BucketRow,
-  BucketsQuery,
-  PointRow,
-  PointsQuery,
-  SeriesInfo,
-  StoredAlert,
-};
-
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
 

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Envelope } from "../model/envelope.ts";
-import type { LiveFeeds, StoredAlert } from "./deps.ts";
+import type { LiveFeeds } from "./deps.ts";
+import type { StoredAlert } from "../model/query.ts";
 import { Hub } from "./hub.ts";
 
 /** Options of `createLiveFeeds`. */

@@ -6,7 +6,8 @@
  */
 import type { Admin } from "@platformatic/kafka";
 import { createApp, createLiveFeeds, pipelineMetrics, Registry, serveApi } from "../api/mod.ts";
-import type { AgentStatus, ApiDeps, ApiServer, Ingestor, RuleSummary, StoredAlert } from "../api/mod.ts";
+import type { AgentStatus, ApiDeps, ApiServer, Ingestor, RuleSummary } from "../api/mod.ts";
+import type { StoredAlert } from "../model/query.ts";
 import type { Config, StageName } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BatchConsumer } from "../kafka/batch_consumer.ts";

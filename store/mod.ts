@@ -22,20 +22,11 @@ export {
   type RetentionStats,
 } from "./parquet.ts";
 export {
-  type Aggregation,
-  type AlertsQuery,
-  type BucketRow,
-  type BucketsQuery,
   type Catalog,
   type CatalogGroup,
   type DiskUsage,
-  type PointRow,
-  type PointsQuery,
   QueryError,
-  type QueryResult,
   type ReadOnlyQueryOptions,
-  type SeriesInfo,
-  type StoredAlert,
   StoreReader,
 } from "./query.ts";
 export { SCHEMA_VERSION } from "./schema.ts";

@@ -30,18 +30,6 @@ import { JsonSafeConverter } from "./convert.ts";
 import type { Store } from "./open.ts";
 import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
 
-export type {
-  Aggregation,
-  AlertsQuery,
-  BucketRow,
-  BucketsQuery,
-  PointRow,
-  PointsQuery,
-  QueryResult,
-  SeriesInfo,
-  StoredAlert,
-};
-
 /** Per-host or per-metric roll-up of the catalog. */
 export interface CatalogGroup {
   /** Host or metric name. */

@@ -33,7 +33,7 @@ import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
 import { Mutex } from "./lock.ts";
 import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
 import type { Store } from "./open.ts";
-import type { StoredAlert } from "./query.ts";
+import type { StoredAlert } from "../model/query.ts";
 
 /** Outcome of one {@link StoreWriter.writeBatch}. */
 export interface WriteResult {

@@ -12,7 +12,8 @@
  * @module
  */
 import { createApp, serveApi } from "../api/app.ts";
-import type { AgentStatus, PointRow, RuleSummary, StoredAlert } from "../api/deps.ts";
+import type { AgentStatus, RuleSummary } from "../api/deps.ts";
+import type { PointRow, StoredAlert } from "../model/query.ts";
 import { createLiveFeeds } from "../api/feeds.ts";
 import { Registry } from "../api/metrics_registry.ts";
 import { FakeHealth, makeAlert, MemoryIngestor, MemoryStore, testHttpConfig } from "../tests/api/fakes.ts";

@@ -11,7 +11,7 @@
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { StoredAlert } from "../deps.ts";
+import type { StoredAlert } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { parseQuery, timeRange } from "../params.ts";

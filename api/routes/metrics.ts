@@ -4,7 +4,8 @@
  * @module
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import type { BucketRow, Catalog, PointRow, SeriesInfo } from "../deps.ts";
+import type { Catalog } from "../deps.ts";
+import type { BucketRow, PointRow, SeriesInfo } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { isoOrNull, parseQuery, parseStep, timeRange } from "../params.ts";

@@ -7,21 +7,23 @@ import { ConfigSchema } from "../../config/schema.ts";
 import type { Envelope } from "../../model/envelope.ts";
 import type {
   AgentStatus,
-  AlertsQuery,
   ApiDeps,
-  BucketRow,
-  BucketsQuery,
   Catalog,
   Health,
   HttpConfig,
   Ingestor,
   LogRecord,
-  PointRow,
-  PointsQuery,
   RuleSummary,
-  StoredAlert,
   StoreReader,
 } from "../../api/deps.ts";
+import type {
+  AlertsQuery,
+  BucketRow,
+  BucketsQuery,
+  PointRow,
+  PointsQuery,
+  StoredAlert,
+} from "../../model/query.ts";
 import { createApp } from "../../api/app.ts";
 import { createLiveFeeds } from "../../api/feeds.ts";
 import { Registry } from "../../api/metrics_registry.ts";

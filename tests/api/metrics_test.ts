@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { CatalogResponseSchema, ErrorResponseSchema, PointsResponseSchema } from "../../api/schemas.ts";
-import type { PointRow } from "../../api/deps.ts";
+import type { PointRow } from "../../model/query.ts";
 import { harness, SEED_POINTS } from "./fakes.ts";
 
 async function error(res: Response): Promise<{ status: number; message: string; details?: unknown }> {

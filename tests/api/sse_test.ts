@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { closeStreams } from "../../api/app.ts";
-import type { StoredAlert } from "../../api/deps.ts";
+import type { StoredAlert } from "../../model/query.ts";
 import { TokenBucket } from "../../api/routes/events.ts";
 import { delay, eventually, harness, makeAlert, makeEvent, SEED_ALERTS, SseReader } from "./fakes.ts";
 

@@ -5,7 +5,8 @@
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import type { StoreReader as ApiStoreReader } from "../../api/deps.ts";
 import { ParquetArchiver } from "../../store/parquet.ts";
-import { type Aggregation, QueryError, StoreReader } from "../../store/query.ts";
+import { QueryError, StoreReader } from "../../store/query.ts";
+import type { Aggregation } from "../../model/query.ts";
 import { StoreWriter } from "../../store/writer.ts";
 import type { Envelope } from "../../model/envelope.ts";
 import { makeAlert, makeEvents, open, tempDataDir, withStore } from "./helpers.ts";
