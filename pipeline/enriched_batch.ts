@@ -354,11 +354,12 @@ function hasExactKeys(value: Record<string, unknown>, keys: readonly string[]): 
 
 const BATCH_KEYS = ["format", "v", "series", "tags", "ctx", "topics", "rows"];
 const SERIES_KEYS = ["tenant", "host", "metric", "unit"];
+const SERIES_KEYS_WITH_ORIGINAL = [...SERIES_KEYS, "unit_original"];
 
 function isExactSeries(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
   const hasOriginal = "unit_original" in value;
-  return hasExactKeys(value, hasOriginal ? [...SERIES_KEYS, "unit_original"] : SERIES_KEYS) &&
+  return hasExactKeys(value, hasOriginal ? SERIES_KEYS_WITH_ORIGINAL : SERIES_KEYS) &&
     isNonEmptyString(value.tenant) && isNonEmptyString(value.host) && typeof value.metric === "string" &&
     METRIC.test(value.metric) && typeof value.unit === "string" &&
     (!hasOriginal || typeof value.unit_original === "string");

@@ -33,26 +33,22 @@ export interface StatelessDeps {
 /** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
 interface EnrichedWriter {
   add(event: Envelope): void;
+  /** The messages of what was added since the last take (or clear), and a fresh start. */
   take(): OutgoingMessage[];
+  /** Drops what was added since the last take (a batch that failed half-way). */
+  clear(): void;
 }
 
-/** The writer of `kafka.enriched_encoding`. */
-function enrichedWriter(config: Config, partitions: number): () => EnrichedWriter {
+/** The writer of `kafka.enriched_encoding`, kept from batch to batch. */
+function enrichedWriter(config: Config, partitions: number): EnrichedWriter {
   const topic = config.topics.enriched;
-  if (config.kafka.enriched_encoding === "columns") {
-    const packer = new EnrichedBatchPacker(topic, partitions);
-    return () => {
-      packer.clear();
-      return packer;
-    };
-  }
+  if (config.kafka.enriched_encoding === "columns") return new EnrichedBatchPacker(topic, partitions);
   const partitioner = new SeriesPartitioner(partitions);
-  return () => {
-    const batcher = new JsonBatcher(topic, partitions);
-    return {
-      add: (event) => batcher.add(partitioner.partition(event), JSON.stringify(event)),
-      take: () => batcher.take(),
-    };
+  const batcher = new JsonBatcher(topic, partitions);
+  return {
+    add: (event) => batcher.add(partitioner.partition(event), JSON.stringify(event)),
+    take: () => batcher.take(),
+    clear: () => void batcher.take(),
   };
 }
 
@@ -62,12 +58,12 @@ export function createStatelessHandler(
 ): (batch: readonly ConsumedMessage[]) => Promise<void> {
   const { config, producer, counters } = deps;
   const dlqTopic = config.topics.dlq;
-  const newEnrichedWriter = enrichedWriter(config, deps.enrichedPartitions);
+  const enriched = enrichedWriter(config, deps.enrichedPartitions);
   return async (batch) => {
     const nowMs = Date.now();
     const inventory = deps.inventory();
     const deadLetters: OutgoingMessage[] = [];
-    const enriched = newEnrichedWriter();
+    enriched.clear();
     let accepted = 0;
     let rejected = 0;
     let unknownHosts = 0;
