@@ -605,8 +605,7 @@ async function live(
   } finally {
     await sampler.stop();
     sse.abort();
-    // An aborted fetch does not always end its body stream (seen after 150 s runs): do not wait forever.
-    await Promise.race([Promise.allSettled(readers), sleep(2_000)]);
+    await Promise.allSettled(readers);
     await stopAgents(agents, false);
   }
   return { result, totals };

@@ -39,14 +39,25 @@ export async function streamSse(
     if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
     const decoder = new TextDecoder();
     let buffer = "";
-    for await (const chunk of response.body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let boundary;
-      while ((boundary = buffer.indexOf("\n\n")) >= 0) {
-        const event = parseBlock(buffer.slice(0, boundary));
-        buffer = buffer.slice(boundary + 2);
-        if (event) onEvent(event);
+    // Aborting the fetch does not always end a body that is already streaming (seen after long
+    // bench runs): cancel the reader too, so the loop below ends.
+    const reader = response.body.getReader();
+    const cancel = () => void reader.cancel().catch(() => undefined);
+    signal.addEventListener("abort", cancel, { once: true });
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let boundary;
+        while ((boundary = buffer.indexOf("\n\n")) >= 0) {
+          const event = parseBlock(buffer.slice(0, boundary));
+          buffer = buffer.slice(boundary + 2);
+          if (event) onEvent(event);
+        }
       }
+    } finally {
+      signal.removeEventListener("abort", cancel);
     }
   } catch (error) {
     if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
