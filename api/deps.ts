@@ -6,7 +6,6 @@
  * @module
  */
 import type {
-  Aggregation,
   AlertsQuery,
   BucketRow,
   BucketsQuery,
