@@ -206,7 +206,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     path: "/query",
     summary: "Run one read-only SQL statement against the store (used by `eventops query`)",
     description:
-      "DuckDB SQL over `metrics` (hot rows), `alerts`, `parquet_parts` and `metrics_all` (hot rows and Parquet files " +
+      "DuckDB SQL over `metrics` (hot rows: a view of `metric_rows` joined with `series`), `alerts`, `parquet_parts` and `metrics_all` (hot rows and Parquet files " +
       "as one view). Exactly one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN statement, run in a read-only " +
       "transaction with a row cap and a timeout; files outside the data directory are not readable. " +
       "Needs `Authorization: Bearer <token>` (the write token: results include every stored row).",

@@ -256,7 +256,7 @@ export const QueryRequestSchema = z.strictObject({
     error: (issue) => issue.input === undefined ? "sql is required" : "sql must be a string",
   }).trim().min(1, "sql is empty").max(MAX_QUERY_SQL, `sql is longer than ${MAX_QUERY_SQL} characters`).meta({
     description: "One read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) over " +
-      "`metrics` (hot rows), `alerts`, `parquet_parts` or `metrics_all` (hot + Parquet).",
+      "`metrics` (hot rows: a view of `metric_rows` joined with `series`), `alerts`, `parquet_parts` or `metrics_all` (hot + Parquet).",
     examples: ["SELECT host, count(*) FROM metrics_all GROUP BY host"],
   }),
   max_rows: z.int({ error: `max_rows must be an integer 1..${MAX_QUERY_ROWS}` })

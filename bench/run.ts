@@ -505,12 +505,19 @@ async function live(
 
   const stored: number[] = [];
   const alerted: number[] = [];
+  /** Worst produce->stored latency per second of the run (when a stall happened, and how long). */
+  const worstBySecond: number[] = [];
+  const startedAtEpoch = Date.now() + 300;
   const sse = new AbortController();
   const readers = [
     readSse(`${agent.baseUrl}/events/stream?host=${MARKER_HOST}`, sse.signal, (event, data) => {
       if (event !== "event") return;
       const envelope: { host: string; ts: number } = JSON.parse(data);
-      if (envelope.host === MARKER_HOST) stored.push(Date.now() - envelope.ts);
+      if (envelope.host !== MARKER_HOST) return;
+      const latency = Date.now() - envelope.ts;
+      stored.push(latency);
+      const second = Math.max(0, Math.floor((envelope.ts - startedAtEpoch) / 1000));
+      worstBySecond[second] = Math.max(worstBySecond[second] ?? 0, latency);
     }),
     readSse(`${agent.baseUrl}/alerts/stream`, sse.signal, (event, data) => {
       if (event !== "alert") return;
@@ -598,6 +605,7 @@ async function live(
         produce_to_alert: latencyStats(alerted),
         markers_missing_on_stream: markerSeq - stored.length,
         marker_alerts_missing: markerSeq - alerted.length,
+        worst_stored_ms_by_second: Array.from(worstBySecond, (ms) => ms ?? 0),
       },
       check: { totals: counters },
       profile: profile ? await saveProfile(profile, stamp) : undefined,

@@ -268,7 +268,11 @@ export class ParquetArchiver {
          FROM metrics WHERE ${old} AND ${fits} ORDER BY src_topic, src_partition, src_offset, src_index`,
         [cutoff],
       );
-      const deleted = await conn.run(`DELETE FROM metrics WHERE ${old} AND ${fits}`, [cutoff]);
+      // The rows go; their series stay (the writer keeps their ids, and they are a few bytes each).
+      const deleted = await conn.run(
+        `DELETE FROM metric_rows WHERE ${old} AND series_id IN (SELECT id FROM series WHERE ${fits})`,
+        [cutoff],
+      );
       if (Number(deleted.rowsChanged) !== expected) throw new Error("deleted row count differs");
       await insertManifest(conn, manifest);
 
@@ -411,7 +415,7 @@ export class ParquetArchiver {
     try {
       await conn.run("DELETE FROM parquet_parts WHERE date < $1::DATE", [cutoffDate]);
       await conn.run("DELETE FROM exported_keys WHERE date < $1::DATE", [cutoffDate]);
-      const hot = await conn.run("DELETE FROM metrics WHERE ts < make_timestamptz($1::BIGINT * 1000)", [
+      const hot = await conn.run("DELETE FROM metric_rows WHERE ts < make_timestamptz($1::BIGINT * 1000)", [
         BigInt(Math.floor(cutoffMs)),
       ]);
       stats.hotRows = Number(hot.rowsChanged);

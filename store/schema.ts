@@ -1,40 +1,62 @@
 /**
  * DDL of the hot store (`metrics.duckdb`) and its schema version.
  *
- * - `metrics`: hot rows; tags/ctx as JSON text (a MAP per row is slow to append from Deno).
+ * - `series`: one row per distinct combination of an event's descriptive columns (tenant, host,
+ *   metric, unit, original unit, tags, context, source topic): in practice one per series, plus
+ *   a row whenever its unit, tags or context change. Ids are assigned by the writer (the only
+ *   writer); there is no index, so inserting never waits for a checkpoint of the table.
+ * - `metric_rows`: hot rows, numbers only (series id, value, times, source position). Keeping the
+ *   strings out of the rows makes appends and, above all, checkpoints cheap: DuckDB's automatic
+ *   checkpoint runs inside a COMMIT and writes the table while appends to it wait. Measured on
+ *   360k rows: 374 ms with the strings in every row (schema 1), 46 ms without.
+ * - `metrics`: a view joining the two, with the columns of schema 1 (what SQL users query).
  * - `alerts`: every alert transition, deduplicated by `id`, numbered by a monotonic `seq` for SSE replay.
  * - `exported_keys`: source keys of rows moved to Parquet, so replays stay exactly-once after export.
  * - `parquet_parts`: manifest of committed Parquet files (files not listed are crash leftovers).
  * - `meta`: key/value, holds `schema_version`.
+ *
+ * A schema 1 store is migrated on the first writable open (one transaction).
  *
  * @module
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 
 /** Version of the schema this code writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-/** Columns of `metrics`, in table (and appender) order. */
-export const METRIC_COLUMNS = [
-  "id",
-  "tenant",
-  "host",
-  "metric",
-  "value",
-  "unit",
-  "unit_original",
-  "ts",
-  "ts_ingest",
-  "tags",
-  "ctx",
-  "src_topic",
-  "src_partition",
-  "src_offset",
-  "src_index",
-] as const;
+/** DDL of the series dimension. */
+export const SERIES_DDL = `CREATE TABLE IF NOT EXISTS series (
+  id INTEGER NOT NULL,
+  tenant VARCHAR NOT NULL,
+  host VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  unit VARCHAR NOT NULL,
+  unit_original VARCHAR,
+  tags JSON,
+  ctx JSON,
+  src_topic VARCHAR NOT NULL
+)`;
 
-/** DDL of the hot metrics table. */
-export const METRICS_DDL = `CREATE TABLE IF NOT EXISTS metrics (
+/** DDL of the hot rows. */
+export const METRIC_ROWS_DDL = `CREATE TABLE IF NOT EXISTS metric_rows (
+  series_id INTEGER NOT NULL,
+  "value" DOUBLE,
+  ts TIMESTAMPTZ NOT NULL,
+  ts_ingest TIMESTAMPTZ NOT NULL,
+  src_partition INTEGER NOT NULL,
+  src_offset BIGINT NOT NULL,
+  src_index INTEGER NOT NULL
+)`;
+
+/** DDL of the `metrics` view: the hot rows with their series columns (the columns of schema 1). */
+export const METRICS_VIEW_DDL = `CREATE OR REPLACE VIEW metrics AS
+SELECT s.src_topic || ':' || r.src_partition || ':' || r.src_offset || ':' || r.src_index AS id,
+  s.tenant, s.host, s.metric, r."value", s.unit, s.unit_original, r.ts, r.ts_ingest, s.tags, s.ctx,
+  s.src_topic, r.src_partition, r.src_offset, r.src_index
+FROM metric_rows r JOIN series s ON s.id = r.series_id`;
+
+/** DDL of the schema 1 metrics table (kept for the migration and its test). */
+export const METRICS_V1_DDL = `CREATE TABLE IF NOT EXISTS metrics (
   tenant VARCHAR NOT NULL,
   host VARCHAR NOT NULL,
   metric VARCHAR NOT NULL,
@@ -51,6 +73,23 @@ export const METRICS_DDL = `CREATE TABLE IF NOT EXISTS metrics (
   src_index INTEGER NOT NULL,
   id VARCHAR GENERATED ALWAYS AS (src_topic || ':' || src_partition || ':' || src_offset || ':' || src_index) VIRTUAL
 )`;
+
+/** Moves a schema 1 `metrics` table into `series` + `metric_rows` (inside the caller's transaction). */
+const MIGRATE_V1 = [
+  "ALTER TABLE metrics RENAME TO metrics_v1",
+  SERIES_DDL,
+  METRIC_ROWS_DDL,
+  `INSERT INTO series
+   SELECT (row_number() OVER (ORDER BY tenant, host, metric, unit, unit_original, tags, ctx, src_topic) - 1)::INTEGER, *
+   FROM (SELECT DISTINCT tenant, host, metric, unit, unit_original, tags, ctx, src_topic FROM metrics_v1)`,
+  `INSERT INTO metric_rows
+   SELECT s.id, m."value", m.ts, m.ts_ingest, m.src_partition, m.src_offset, m.src_index
+   FROM metrics_v1 m JOIN series s ON s.tenant = m.tenant AND s.host = m.host AND s.metric = m.metric
+     AND s.unit = m.unit AND s.unit_original IS NOT DISTINCT FROM m.unit_original
+     AND s.tags IS NOT DISTINCT FROM m.tags AND s.ctx IS NOT DISTINCT FROM m.ctx AND s.src_topic = m.src_topic
+   ORDER BY m.src_topic, m.src_partition, m.src_offset, m.src_index`,
+  "DROP TABLE metrics_v1",
+];
 
 /** DDL of the alerts table. */
 export const ALERTS_DDL = `CREATE TABLE IF NOT EXISTS alerts (
@@ -99,8 +138,13 @@ export const PARQUET_PARTS_DDL = `CREATE TABLE IF NOT EXISTS parquet_parts (
 /** DDL of the meta table. */
 export const META_DDL = `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)`;
 
-/** Creates missing tables; returns whether the database was new. Throws on a newer schema. */
-export async function ensureSchema(conn: DuckDBConnection): Promise<{ created: boolean; version: number }> {
+/**
+ * Creates missing tables and migrates an older schema; returns whether the database was new or
+ * migrated. Throws on a newer schema.
+ */
+export async function ensureSchema(
+  conn: DuckDBConnection,
+): Promise<{ created: boolean; migrated: boolean; version: number }> {
   await conn.run("BEGIN");
   try {
     const existing = await conn.runAndReadAll(
@@ -108,6 +152,7 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<{ created: b
     );
     const created = existing.getRows()[0][0] === 0;
     let version = SCHEMA_VERSION;
+    let migrated = false;
     if (!created) {
       const row = await conn.runAndReadAll("SELECT \"value\" FROM meta WHERE key = 'schema_version'");
       version = Number(row.getRows()[0]?.[0] ?? 0);
@@ -117,7 +162,21 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<{ created: b
         );
       }
     }
-    for (const ddl of [META_DDL, METRICS_DDL, ALERTS_DDL, EXPORTED_KEYS_DDL, PARQUET_PARTS_DDL]) {
+    if (!created && version < 2 && await hasBaseTable(conn, "metrics")) {
+      for (const sql of MIGRATE_V1) await conn.run(sql);
+      migrated = true;
+    }
+    for (
+      const ddl of [
+        META_DDL,
+        SERIES_DDL,
+        METRIC_ROWS_DDL,
+        METRICS_VIEW_DDL,
+        ALERTS_DDL,
+        EXPORTED_KEYS_DDL,
+        PARQUET_PARTS_DDL,
+      ]
+    ) {
       await conn.run(ddl);
     }
     await conn.run(
@@ -125,11 +184,19 @@ export async function ensureSchema(conn: DuckDBConnection): Promise<{ created: b
       [String(SCHEMA_VERSION)],
     );
     await conn.run("COMMIT");
-    return { created, version: SCHEMA_VERSION };
+    return { created, migrated, version: SCHEMA_VERSION };
   } catch (error) {
     await conn.run("ROLLBACK").catch(() => undefined);
     throw error;
   }
+}
+
+async function hasBaseTable(conn: DuckDBConnection, name: string): Promise<boolean> {
+  const found = await conn.runAndReadAll(
+    "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1",
+    [name],
+  );
+  return found.getRows()[0][0] !== 0;
 }
 
 /** Reads the schema version of an existing store (read-only opens); 0 when there is none. */

@@ -1,10 +1,14 @@
 /**
  * The store writer: one DuckDB transaction per batch of enriched events (+ alerts), exactly once.
  *
+ * Rows go to `metric_rows` (numbers only) with the id of their series; series seen for the first
+ * time are appended to `series` in the same transaction (ids from `SeriesIds`). The `metrics` view
+ * joins the two back.
+ *
  * Exactly-once: an event's identity is its source position (topic, partition, offset, index). The
  * envelope `id` is exactly `eventId(source)` (`EnvelopeSchema` requires it, so the stateful group's
- * decoder sends any other to the DLQ); the table derives `id` from the source columns (a virtual
- * column: one string less per row) and the writer does not look at `id`. Before appending, the writer asks DuckDB which of the batch's keys
+ * decoder sends any other to the DLQ); the view derives `id` from the source columns and the writer
+ * does not look at `id`. Before appending, the writer asks DuckDB which of the batch's keys
  * already exist — in `metrics` (hot) or `exported_keys` (moved to Parquet) — restricted to the batch's
  * offset range per topic/partition, so zone maps skip almost everything, and gets them back as one
  * string. Duplicates (and repeats inside the batch) are dropped in JS; the rest is appended with
@@ -32,6 +36,7 @@ import type { Alert } from "../model/alert.ts";
 import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
 import { Mutex } from "./lock.ts";
 import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
+import { type NewSeries, SeriesIds } from "./series_ids.ts";
 import type { Store } from "./open.ts";
 import type { StoredAlert } from "../model/query.ts";
 
@@ -71,21 +76,26 @@ export interface StoreWriterOptions {
   rawChunks?: boolean;
 }
 
-const CHUNK_TYPES: DuckDBType[] = [
-  VARCHAR, // tenant
-  VARCHAR, // host
-  VARCHAR, // metric
+const ROW_TYPES: DuckDBType[] = [
+  INTEGER, // series_id
   DOUBLE, // value
-  VARCHAR, // unit
-  VARCHAR, // unit_original
   TIMESTAMPTZ, // ts
   TIMESTAMPTZ, // ts_ingest
-  VARCHAR, // tags (JSON)
-  VARCHAR, // ctx (JSON)
-  VARCHAR, // src_topic
   INTEGER, // src_partition
   BIGINT, // src_offset
   INTEGER, // src_index
+];
+
+const SERIES_TYPES: DuckDBType[] = [
+  INTEGER, // id
+  VARCHAR, // tenant
+  VARCHAR, // host
+  VARCHAR, // metric
+  VARCHAR, // unit
+  VARCHAR, // unit_original
+  VARCHAR, // tags (JSON)
+  VARCHAR, // ctx (JSON)
+  VARCHAR, // src_topic
 ];
 
 const ALERT_STRUCT = JSON.stringify([{
@@ -128,6 +138,14 @@ interface Range {
   hi: number;
 }
 
+/** The writer's connection and what it keeps per store. */
+interface Session {
+  conn: DuckDBConnection;
+  raw: boolean;
+  /** Loaded on the first write and again after a failed one. */
+  series: SeriesIds | undefined;
+}
+
 function rangeKey(topic: string, partition: number): string {
   return `${partition}\u0000${topic}`;
 }
@@ -150,7 +168,7 @@ export class StoreWriter {
     commitMs: 0,
   };
   readonly #options: StoreWriterOptions;
-  #ready: Promise<{ conn: DuckDBConnection; raw: boolean }> | undefined;
+  #ready: Promise<Session> | undefined;
   #raw: boolean | undefined;
   #closed = false;
   #maxOffsets: Map<string, number> | undefined;
@@ -170,12 +188,12 @@ export class StoreWriter {
     return writer;
   }
 
-  #connection(): Promise<{ conn: DuckDBConnection; raw: boolean }> {
+  #connection(): Promise<Session> {
     this.#ready ??= (async () => {
       const conn = await this.#store.connect();
       const raw = this.#options.rawChunks !== false && await rawChunksVerified(conn);
       this.#raw = raw;
-      return { conn, raw };
+      return { conn, raw, series: undefined };
     })();
     return this.#ready;
   }
@@ -242,7 +260,9 @@ export class StoreWriter {
     if (events.length === 0 && alerts.length === 0) {
       return { inserted: 0, duplicates: 0, alertsInserted: 0, storedAlerts: [] };
     }
-    const { conn, raw } = await this.#connection();
+    const session = await this.#connection();
+    const { conn, raw } = session;
+    const series = session.series ??= await SeriesIds.load(conn);
     const stats = this.#stats;
     await conn.run("BEGIN TRANSACTION");
     try {
@@ -255,12 +275,13 @@ export class StoreWriter {
         : await this.#freshEvents(conn, events, ranges);
       stats.checkMs += performance.now() - t;
       t = performance.now();
-      if (fresh.length > 0) await this.#append(conn, raw, fresh);
+      if (fresh.length > 0) await this.#append(conn, raw, series, fresh);
       stats.appendMs += performance.now() - t;
       const storedAlerts = alerts.length > 0 ? await this.#insertAlerts(conn, alerts) : [];
       const alertsInserted = storedAlerts.length;
       t = performance.now();
       await conn.run("COMMIT");
+      series.commit();
       stats.commitMs += performance.now() - t;
       this.#raiseWatermarks(ranges);
       this.#seriesMarks.commit(marks);
@@ -276,6 +297,8 @@ export class StoreWriter {
       };
     } catch (error) {
       await conn.run("ROLLBACK").catch(() => undefined);
+      // A failed COMMIT may or may not have stored the batch's new series: ask the store next time.
+      session.series = undefined;
       throw error;
     }
   }
@@ -289,7 +312,9 @@ export class StoreWriter {
     if (this.#maxOffsets !== undefined) return this.#maxOffsets;
     const reader = await conn.runAndReadAll(
       `SELECT src_topic, src_partition, max(src_offset) FROM (
-         SELECT src_topic, src_partition, max(src_offset) AS src_offset FROM metrics GROUP BY ALL
+         SELECT s.src_topic, r.src_partition, max(r.src_offset) AS src_offset
+         FROM (SELECT series_id, src_partition, max(src_offset) AS src_offset FROM metric_rows GROUP BY ALL) r
+         JOIN series s ON s.id = r.series_id GROUP BY ALL
          UNION ALL
          SELECT src_topic, src_partition, max(src_offset) AS src_offset FROM exported_keys GROUP BY ALL
        ) GROUP BY ALL`,
@@ -370,18 +395,35 @@ export class StoreWriter {
     return { fresh, marks };
   }
 
-  /** Appends rows with data chunks, yielding between chunks. */
-  async #append(conn: DuckDBConnection, raw: boolean, events: readonly Envelope[]): Promise<void> {
-    const appender = await conn.createAppender("metrics");
+  /** Appends rows with data chunks, yielding between chunks, then the series they introduced. */
+  async #append(
+    conn: DuckDBConnection,
+    raw: boolean,
+    series: SeriesIds,
+    events: readonly Envelope[],
+  ): Promise<void> {
+    const appender = await conn.createAppender("metric_rows");
     try {
       for (let from = 0; from < events.length; from += this.#chunkRows) {
         const to = Math.min(events.length, from + this.#chunkRows);
-        appender.appendDataChunk(fillChunk(events, from, to, raw));
+        appender.appendDataChunk(fillRowChunk(events, from, to, raw, series));
         if (to < events.length) await yieldToEventLoop();
       }
       appender.flushSync();
     } finally {
       appender.closeSync();
+    }
+    const added = series.pending;
+    if (added.length === 0) return;
+    const seriesAppender = await conn.createAppender("series");
+    try {
+      for (let from = 0; from < added.length; from += this.#chunkRows) {
+        const to = Math.min(added.length, from + this.#chunkRows);
+        seriesAppender.appendDataChunk(fillSeriesChunk(added, from, to, raw));
+      }
+      seriesAppender.flushSync();
+    } finally {
+      seriesAppender.closeSync();
     }
   }
 
@@ -465,52 +507,64 @@ async function existingKeys(
   return seen;
 }
 
-/** Fills one data chunk with events `[from, to)` in `metrics` column order. */
-function fillChunk(events: readonly Envelope[], from: number, to: number, raw: boolean): DuckDBDataChunk {
-  const filler = new ChunkFiller(CHUNK_TYPES, to - from, raw);
-  const tenant = filler.strings(0);
-  const host = filler.strings(1);
-  const metric = filler.strings(2);
-  const value = filler.numbers(3, "double");
-  const unit = filler.strings(4);
-  const unitOriginal = filler.vector(5);
-  const ts = filler.numbers(6, "timestamptz");
-  const tsIngest = filler.numbers(7, "timestamptz");
-  const tags = filler.strings(8);
-  const ctx = filler.strings(9);
-  const topic = filler.strings(10);
-  const partition = filler.numbers(11, "integer");
-  const offset = filler.numbers(12, "bigint");
-  const index = filler.numbers(13, "integer");
-  let lastTags: Record<string, string> | undefined;
-  let lastTagsJson = "";
-  let lastCtx: Record<string, string> | undefined;
-  let lastCtxJson = "";
+/** Fills one data chunk with events `[from, to)` in `metric_rows` column order. */
+function fillRowChunk(
+  events: readonly Envelope[],
+  from: number,
+  to: number,
+  raw: boolean,
+  series: SeriesIds,
+): DuckDBDataChunk {
+  const filler = new ChunkFiller(ROW_TYPES, to - from, raw);
+  const seriesId = filler.numbers(0, "integer");
+  const value = filler.numbers(1, "double");
+  const ts = filler.numbers(2, "timestamptz");
+  const tsIngest = filler.numbers(3, "timestamptz");
+  const partition = filler.numbers(4, "integer");
+  const offset = filler.numbers(5, "bigint");
+  const index = filler.numbers(6, "integer");
   for (let r = 0, i = from; i < to; r++, i++) {
     const e = events[i];
     const s = e.source;
-    tenant.set(r, e.tenant);
-    host.set(r, e.host);
-    metric.set(r, e.metric);
+    seriesId.set(r, series.idOf(e));
     value.set(r, e.value);
-    unit.set(r, e.unit);
-    unitOriginal.setItem(r, e.unit_original ?? null);
     ts.set(r, e.ts * 1000);
     tsIngest.set(r, e.ts_ingest * 1000);
-    if (e.tags !== lastTags) {
-      lastTags = e.tags;
-      lastTagsJson = JSON.stringify(e.tags);
-    }
-    tags.set(r, lastTagsJson);
-    if (e.ctx !== lastCtx) {
-      lastCtx = e.ctx;
-      lastCtxJson = JSON.stringify(e.ctx);
-    }
-    ctx.set(r, lastCtxJson);
-    topic.set(r, s.topic);
     partition.set(r, s.partition);
     offset.set(r, Number(s.offset));
     index.set(r, s.index);
+  }
+  return filler.finish();
+}
+
+/** Fills one data chunk with new series `[from, to)` in `series` column order. */
+function fillSeriesChunk(
+  added: readonly NewSeries[],
+  from: number,
+  to: number,
+  raw: boolean,
+): DuckDBDataChunk {
+  const filler = new ChunkFiller(SERIES_TYPES, to - from, raw);
+  const id = filler.numbers(0, "integer");
+  const tenant = filler.strings(1);
+  const host = filler.strings(2);
+  const metric = filler.strings(3);
+  const unit = filler.strings(4);
+  const unitOriginal = filler.vector(5);
+  const tags = filler.strings(6);
+  const ctx = filler.strings(7);
+  const topic = filler.strings(8);
+  for (let r = 0, i = from; i < to; r++, i++) {
+    const { id: seriesId, event: e, tagsJson, ctxJson } = added[i];
+    id.set(r, seriesId);
+    tenant.set(r, e.tenant);
+    host.set(r, e.host);
+    metric.set(r, e.metric);
+    unit.set(r, e.unit);
+    unitOriginal.setItem(r, e.unit_original ?? null);
+    tags.set(r, tagsJson);
+    ctx.set(r, ctxJson);
+    topic.set(r, e.source.topic);
   }
   return filler.finish();
 }

@@ -185,8 +185,9 @@ export const EXACTLY_ONCE_SQL = `SELECT
  * 0 when every series reached the store in event-time order, as the producer sent it.
  */
 export const OUT_OF_ORDER_SQL = `SELECT count(*) AS late FROM (
-  SELECT ts < max(ts) OVER (PARTITION BY tenant, host, metric ORDER BY rowid
-    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late FROM metrics) WHERE late`;
+  SELECT r.ts < max(r.ts) OVER (PARTITION BY s.tenant, s.host, s.metric ORDER BY r.rowid
+    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS late
+  FROM metric_rows r JOIN series s ON s.id = r.series_id) WHERE late`;
 
 /** Asserts rows == ids == expected and no alert was stored twice. */
 export function assertExactlyOnce(

@@ -362,6 +362,7 @@ Deno.test("readOnlyQuery: rejects anything that could write or escape", async (t
     const denied = [
       "INSERT INTO metrics SELECT * FROM metrics",
       "DELETE FROM metrics",
+      "DELETE FROM metric_rows",
       "UPDATE alerts SET state = 'resolved'",
       "DROP TABLE metrics",
       "CREATE TABLE x AS SELECT 1",
@@ -389,7 +390,7 @@ Deno.test("readOnlyQuery: rejects anything that could write or escape", async (t
     const r = await f.reader.readOnlyQuery("SELECT count(*) AS n FROM metrics_all");
     deepStrictEqual(r.rows, [[2_160]]);
     await rejects(() => f.reader.readOnlyQuery("SELECT 1; SELECT 2"), /exactly one statement/);
-    await rejects(() => f.reader.readOnlyQuery("DELETE FROM metrics"), /only SELECT/);
+    await rejects(() => f.reader.readOnlyQuery("DELETE FROM metric_rows"), /only SELECT/);
     const slow = f.reader.readOnlyQuery("SELECT count(*) FROM range(10000000000) a", { timeoutMs: 200 });
     await rejects(() => slow, (e: Error) => e instanceof QueryError && /interrupt/i.test(e.message));
     match((await f.reader.readOnlyQuery("SELECT 'ok' AS s")).rows[0][0] as string, /^ok$/);

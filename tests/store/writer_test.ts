@@ -181,7 +181,7 @@ Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree
     };
     for (const raw of [true, false]) {
       const conn = await store.connect();
-      await conn.run("DELETE FROM metrics");
+      await conn.run("DELETE FROM metric_rows");
       store.release(conn);
       const writer = await StoreWriter.open(store, { rawChunks: raw });
       equal(writer.rawChunks, raw);
