@@ -103,6 +103,34 @@ export function makeAlert(n: number, overrides: Partial<Alert> = {}): Alert {
   };
 }
 
+/** Every column of `metrics`, in the order {@link storedRow} gives them, ordered by `orderBy`. */
+export function storedRowsSql(orderBy: string): string {
+  return `SELECT id, tenant, host, metric, "value", unit, unit_original, epoch_ms(ts)::DOUBLE,
+    epoch_ms(ts_ingest)::DOUBLE, tags::VARCHAR, ctx::VARCHAR, src_topic, src_partition, src_offset::VARCHAR, src_index
+  FROM metrics ORDER BY ${orderBy}`;
+}
+
+/** The row {@link storedRowsSql} reads for an event stored as it is. */
+export function storedRow(e: Envelope): unknown[] {
+  return [
+    e.id,
+    e.tenant,
+    e.host,
+    e.metric,
+    e.value,
+    e.unit,
+    e.unit_original ?? null,
+    e.ts,
+    e.ts_ingest,
+    JSON.stringify(e.tags),
+    JSON.stringify(e.ctx),
+    e.source.topic,
+    e.source.partition,
+    e.source.offset,
+    e.source.index,
+  ];
+}
+
 /** `SELECT count(*)` (and distinct ids) over a table or view, via a fresh connection. */
 export async function counts(store: Store, from = "metrics"): Promise<{ rows: number; ids: number }> {
   const conn = await store.connect();

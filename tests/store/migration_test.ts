@@ -16,31 +16,7 @@ import {
 import type { Store } from "../../store/open.ts";
 import { StoreWriter } from "../../store/writer.ts";
 import { SeriesIds } from "../../store/series_ids.ts";
-import { counts, makeEvents, open, tempDataDir } from "./helpers.ts";
-
-const ROW_SQL = `SELECT id, tenant, host, metric, "value", unit, unit_original, epoch_ms(ts)::DOUBLE,
-  epoch_ms(ts_ingest)::DOUBLE, tags::VARCHAR, ctx::VARCHAR, src_topic, src_partition, src_offset::VARCHAR, src_index
-FROM metrics ORDER BY src_topic, src_partition, src_offset, src_index`;
-
-function expectedRow(e: Envelope): unknown[] {
-  return [
-    e.id,
-    e.tenant,
-    e.host,
-    e.metric,
-    e.value,
-    e.unit,
-    e.unit_original ?? null,
-    e.ts,
-    e.ts_ingest,
-    JSON.stringify(e.tags),
-    JSON.stringify(e.ctx),
-    e.source.topic,
-    e.source.partition,
-    e.source.offset,
-    e.source.index,
-  ];
-}
+import { counts, makeEvents, open, storedRow, storedRowsSql, tempDataDir } from "./helpers.ts";
 
 function byPosition(a: Envelope, b: Envelope): number {
   return a.source.topic.localeCompare(b.source.topic) || a.source.partition - b.source.partition ||
@@ -112,7 +88,10 @@ Deno.test("migration: a schema 1 store is moved into series + metric_rows, rows 
 
     let store = await open(dir);
     try {
-      deepStrictEqual(await rows(store, ROW_SQL), [...old].sort(byPosition).map(expectedRow));
+      deepStrictEqual(
+        await rows(store, storedRowsSql("src_topic, src_partition, src_offset, src_index")),
+        [...old].sort(byPosition).map(storedRow),
+      );
       deepStrictEqual(
         await rows(
           store,

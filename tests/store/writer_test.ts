@@ -5,7 +5,16 @@ import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ParquetArchiver } from "../../store/parquet.ts";
 import { StoreReader } from "../../store/query.ts";
 import { StoreWriter } from "../../store/writer.ts";
-import { counts, makeAlert, makeEvents, open, tempDataDir, withStore } from "./helpers.ts";
+import {
+  counts,
+  makeAlert,
+  makeEvents,
+  open,
+  storedRow,
+  storedRowsSql,
+  tempDataDir,
+  withStore,
+} from "./helpers.ts";
 
 Deno.test("writer: the same batch twice is stored once", async () => {
   await withStore("w-same", async (store) => {
@@ -188,32 +197,9 @@ Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree
       equal((await writer.writeBatch(events, [])).inserted, 3);
       await writer.close();
       const check = await store.connect();
-      const reader = await check.runAndReadAll(
-        `SELECT id, tenant, host, metric, "value", unit, unit_original, epoch_ms(ts)::DOUBLE, epoch_ms(ts_ingest)::DOUBLE,
-                tags::VARCHAR, ctx::VARCHAR, src_topic, src_partition, src_offset::VARCHAR, src_index
-         FROM metrics ORDER BY ts`,
-      );
+      const reader = await check.runAndReadAll(storedRowsSql("ts"));
       store.release(check);
-      deepStrictEqual(
-        reader.getRows(),
-        events.map((e) => [
-          e.id,
-          e.tenant,
-          e.host,
-          e.metric,
-          e.value,
-          e.unit,
-          e.unit_original ?? null,
-          e.ts,
-          e.ts_ingest,
-          JSON.stringify(e.tags),
-          JSON.stringify(e.ctx),
-          e.source.topic,
-          e.source.partition,
-          e.source.offset,
-          e.source.index,
-        ]),
-      );
+      deepStrictEqual(reader.getRows(), events.map(storedRow));
     }
   });
 });
