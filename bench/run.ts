@@ -532,6 +532,15 @@ async function live(
   const startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);
   const sampler = sampleMemory(agents, startedAt, 1000);
+  // The bench's own event-loop stalls (its GC, its writes) delay what it measures: recorded per second.
+  const benchLag: number[] = [];
+  let lagTick = performance.now();
+  const lagTimer = setInterval(() => {
+    const now = performance.now();
+    const second = Math.floor((now - startedAt) / 1000);
+    benchLag[second] = Math.max(benchLag[second] ?? 0, Math.round(now - lagTick - 50));
+    lagTick = now;
+  }, 50);
   let sent = 0;
   let markerSeq = 0;
   let nextMarker = startedAt;
@@ -606,11 +615,13 @@ async function live(
         markers_missing_on_stream: markerSeq - stored.length,
         marker_alerts_missing: markerSeq - alerted.length,
         worst_stored_ms_by_second: Array.from(worstBySecond, (ms) => ms ?? 0),
+        bench_loop_lag_ms_by_second: Array.from(benchLag, (ms) => ms ?? 0),
       },
       check: { totals: counters },
       profile: profile ? await saveProfile(profile, stamp) : undefined,
     };
   } finally {
+    clearInterval(lagTimer);
     await sampler.stop();
     sse.abort();
     await Promise.allSettled(readers);

@@ -33,6 +33,9 @@ import { startStatelessGroup, type StatelessHooks } from "./stateless_group.ts";
 import { startStatelessWorker } from "./stateless_thread.ts";
 import { batchConsumerOptions } from "./consumer_options.ts";
 
+/** A store write at least this long is logged: live data waits for it (e.g. a DuckDB checkpoint). */
+const SLOW_STORE_WRITE_S = 0.25;
+
 /** A running agent. */
 export interface Agent {
   /** Stops consuming, finishes the batches in flight, commits, closes everything. */
@@ -229,8 +232,20 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
           write: async (events, alerts) => {
             if (!activeWriter) return { inserted: 0, alerts: [] };
             const started = performance.now();
+            const before = activeWriter.stats;
             const result = await activeWriter.writeBatch(events, alerts);
-            metrics.storeFlush.labels().observe((performance.now() - started) / 1000);
+            const seconds = (performance.now() - started) / 1000;
+            metrics.storeFlush.labels().observe(seconds);
+            if (seconds >= SLOW_STORE_WRITE_S) {
+              const after = activeWriter.stats;
+              log.warn("slow store write (live data waits for it)", {
+                ms: Math.round(seconds * 1000),
+                events: events.length,
+                checkMs: Math.round(after.checkMs - before.checkMs),
+                appendMs: Math.round(after.appendMs - before.appendMs),
+                commitMs: Math.round(after.commitMs - before.commitMs),
+              });
+            }
             metrics.storeRows.labels("metrics").inc(result.inserted);
             metrics.storeRows.labels("alerts").inc(result.alertsInserted);
             metrics.storeDuplicates.labels().inc(result.duplicates);
