@@ -86,6 +86,12 @@ const FeaturesSchema = z.strictObject({
   max_series: z.int().min(1).max(10_000_000).default(100_000),
   /** Series with no event for this long (event time) are evicted. */
   idle_eviction: DurationSchema.prefault("1h"),
+  /**
+   * A series' records go to the features topic at most once per this much event time, and at the
+   * latest once the stream's newest event is this much past its last publication; `0s` publishes
+   * every series a batch changed, per batch.
+   */
+  publish_every: DurationSchema.prefault("1s"),
 });
 
 const ParquetSchema = z.strictObject({

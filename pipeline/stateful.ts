@@ -10,11 +10,11 @@
 import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
-import { SeriesMap } from "../lib/series_map.ts";
 import { type MessageSender, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
-import { FeatureCursor, type FeatureEngine, type FeatureSeries } from "../stages/features.ts";
+import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
+import { FeatureSchedule } from "./feature_schedule.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
 import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "./enriched_decode.ts";
@@ -57,6 +57,7 @@ export function createStatefulHandler<StoredAlertT>(
 ): (batch: readonly EnrichedMessage[]) => Promise<void> {
   const { sink, counters, stages } = deps;
   const featureCursor = new FeatureCursor(deps.features);
+  const schedule = new FeatureSchedule(deps.config.features.publish_every);
   // A failed batch is retried as the same array (BatchConsumer). Once its features and rules ran,
   // their state has moved on: running them again would count the events twice in the windows and
   // emit no alert (the rules already changed state). The retry reuses the first attempt's results,
@@ -67,7 +68,7 @@ export function createStatefulHandler<StoredAlertT>(
     if (unfinished?.batch !== batch) unfinished = undefined;
     const decoded = decodeEnriched(batch, Date.now());
     const fresh = await sink.filterUnseen(decoded.events);
-    const attempt = unfinished ?? evaluate(deps, featureCursor, batch, decoded, fresh);
+    const attempt = unfinished ?? evaluate(deps, featureCursor, schedule, batch, decoded, fresh);
     unfinished = attempt;
     if (!attempt.produced) {
       await sendInChunks(deps.producer, attempt.messages);
@@ -98,6 +99,7 @@ interface Attempt {
 function evaluate<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
   featureCursor: FeatureCursor,
+  schedule: FeatureSchedule,
   batch: readonly EnrichedMessage[],
   decoded: DecodedEnriched,
   fresh: readonly Envelope[],
@@ -114,14 +116,14 @@ function evaluate<StoredAlertT>(
 
   const alerts: Alert[] = deps.takePendingAlerts?.() ?? [];
   let newestTs = Number.NEGATIVE_INFINITY;
-  // The series updated in the batch: their latest records are published after the loop. Rules
-  // read records through the cursor, which builds only the ones a feature rule asks for.
-  const touched = new SeriesMap<FeatureSeries>();
+  // The series updated in the batch go to the schedule, which says after the loop whose latest
+  // records to publish. Rules read records through the cursor, which builds only the ones a feature
+  // rule asks for.
   for (const event of fresh) {
     if (event.ts > newestTs) newestTs = event.ts;
     const series = stages.features ? deps.features.observe(event) : undefined;
     if (series) {
-      touched.set(event.tenant, event.host, event.metric, series);
+      schedule.changed(series);
     } else if (stages.features) {
       counters.add("features", "late", 1);
     }
@@ -136,10 +138,10 @@ function evaluate<StoredAlertT>(
     deps.features.evictIdle(newestTs);
     deps.rules.evictIdle(newestTs, config.features.idle_eviction);
   }
-  // Features are published once per series and window per batch (the latest), not per event.
+  // A series' latest records, once per window, when the schedule says so (not per event).
   const { featuresPartitioner } = deps;
   const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
-  for (const series of touched.values()) {
+  for (const series of schedule.due(newestTs)) {
     const partition = featuresPartitioner.partition(series);
     for (const record of deps.features.recordsOf(series)) {
       featureMessages.add(partition, JSON.stringify(record));

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
 import { kcatConsumeAll, kcatProduce, kcatProduceRaw } from "../helpers/kcat.ts";
+import { FeatureRecordSchema } from "../../model/feature.ts";
 
 type AlertRecord = {
   rule: string;
@@ -106,6 +107,65 @@ Deno.test("a rule on the 1m average fires only when the window's average crosses
     assert.equal(alerts[0].rule, "cpu_avg_high");
     assert.equal(alerts[0].state, "firing");
     assert.ok(Math.abs(alerts[0].value - 490 / 6) < 1e-9, `avg ${alerts[0].value}`);
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("features topic: a series' latest records, at most once per publish_every of event time, and its final state", async () => {
+  const name = uniqueName("features");
+  const { file, port, topics } = await writeTestConfig(name); // features.publish_every: 1s (default)
+  const agent = await startAgent(file, port);
+  try {
+    const start = Date.UTC(2025, 9, 21, 10);
+    const at = (host: string, ms: number, value: number) =>
+      JSON.stringify({
+        tenant_id: "acme",
+        host,
+        metric: "cpu_load",
+        value,
+        ts_event: new Date(start + ms).toISOString(),
+      });
+    // host-a: 20 events 100 ms apart (event time), in four produce calls a few batches apart.
+    for (let part = 0; part < 4; part++) {
+      const lines = Array.from({ length: 5 }, (_, i) => at("host-a", (part * 5 + i) * 100, part * 5 + i));
+      await kcatProduce(topics.raw, lines, "host-a");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    // host-a goes quiet; host-b's event 5 s later moves the stream's event time past its schedule.
+    await kcatProduce(topics.raw, [at("host-b", 5_000, 1)], "host-b");
+    const records = await eventually(
+      async () => {
+        const found = (await kcatConsumeAll(topics.features))
+          .flatMap((text) => JSON.parse(text) as unknown[])
+          .map((record) => FeatureRecordSchema.parse(record));
+        return found.some((r) => r.host === "host-a" && r.window === "1m" && r.count === 20)
+          ? found
+          : undefined;
+      },
+      30_000,
+      "host-a's final 1m record (count 20)",
+    );
+    const hostA = records.filter((r) => r.host === "host-a" && r.window === "1m");
+    // Published for the first batch, then once 1 s of event time later, then its final state: at
+    // most 3 (a record per batch would be 4 when the parts arrive in separate batches).
+    assert.ok(hostA.length >= 1 && hostA.length <= 3, `host-a 1m records: ${hostA.map((r) => r.count)}`);
+    const final = hostA.at(-1)!;
+    assert.deepEqual([final.count, final.ts, final.min, final.max, final.last], [
+      20,
+      start + 1_900,
+      0,
+      19,
+      19,
+    ]);
+    for (let i = 1; i < hostA.length; i++) {
+      assert.ok(hostA[i].ts - hostA[i - 1].ts >= 1_000 || i === hostA.length - 1, "at most once per 1s");
+    }
+    assert.deepEqual(
+      records.filter((r) => r.host === "host-a").map((r) => r.window).slice(-2),
+      ["1m", "5m"],
+      "every window of a published series",
+    );
   } finally {
     assert.equal(await agent.stop(), 0);
   }
