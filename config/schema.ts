@@ -87,9 +87,9 @@ const FeaturesSchema = z.strictObject({
   /** Series with no event for this long (event time) are evicted. */
   idle_eviction: DurationSchema.prefault("1h"),
   /**
-   * A series' records go to the features topic at most once per this much event time, and at the
-   * latest once the stream's newest event is this much past its last publication; `0s` publishes
-   * every series a batch changed, per batch.
+   * A changed series' latest records go to the features topic at most once per this much processing
+   * time (its final state with the first batch after that); `0s` publishes every series a batch
+   * changed, per batch.
    */
   publish_every: DurationSchema.prefault("1s"),
 });

@@ -3,10 +3,15 @@
  *
  * Publishing every changed series per batch costs more than the events themselves at live rates
  * (small batches touch most series: measured 1.7 records per event at 20,000 events/s with 5,000
- * series and two windows). The schedule publishes a changed series at most once per `every` of
- * event time, and its last state at the latest once the newest event time of the stream is `every`
- * past its previous publication, so a series that goes quiet still ends with its final records. Time
- * comes only from event timestamps, like the feature windows themselves.
+ * series and two windows). Like a Kafka Streams record cache, the schedule publishes a changed
+ * series' latest records at most once per `every` of processing time, and a series that changed
+ * since its last publication with the first batch at least `every` after it. So the features topic
+ * carries each active series about once per `every`, and a series that went quiet ends with its final
+ * state (published with the next batch of the stream, whichever series it holds).
+ *
+ * Processing time, not event time: event clocks of different producers disagree (one host ahead by
+ * a minute would keep every other series "due"), and a replayed backlog would publish once per
+ * second of its event time instead of once per second of work.
  *
  * @module
  */
@@ -17,9 +22,8 @@ export class FeatureSchedule {
   readonly #every: number;
   /** Changed since their last publication, in the order they changed. */
   readonly #changed = new Set<FeatureSeries>();
-  /** The `newest` of each series when it was last published. */
+  /** When each series was last published (processing time, epoch ms). */
   readonly #published = new WeakMap<FeatureSeries, number>();
-  #clock = Number.NEGATIVE_INFINITY;
 
   /** `everyMs <= 0` publishes every changed series per batch. */
   constructor(everyMs: number) {
@@ -36,21 +40,14 @@ export class FeatureSchedule {
     this.#changed.add(series);
   }
 
-  /**
-   * The series to publish after a batch whose newest event time is `newestTs` (the stream's clock
-   * only moves forward); they count as published from here on.
-   */
-  due(newestTs: number): FeatureSeries[] {
-    if (newestTs > this.#clock) this.#clock = newestTs;
+  /** The series to publish after a batch handled at `nowMs`; they count as published from here on. */
+  due(nowMs: number): FeatureSeries[] {
     const due: FeatureSeries[] = [];
     for (const series of this.#changed) {
       const last = this.#published.get(series);
-      if (
-        this.#every <= 0 || last === undefined || series.newest - last >= this.#every ||
-        this.#clock - last >= this.#every
-      ) {
+      if (this.#every <= 0 || last === undefined || nowMs - last >= this.#every) {
         due.push(series);
-        this.#published.set(series, series.newest);
+        this.#published.set(series, nowMs);
         this.#changed.delete(series);
       }
     }

@@ -66,9 +66,10 @@ export function createStatefulHandler<StoredAlertT>(
   return async (batch) => {
     // Another batch: the failed one was given up (a rebalance, a stop) and will come back as new.
     if (unfinished?.batch !== batch) unfinished = undefined;
-    const decoded = decodeEnriched(batch, Date.now());
+    const nowMs = Date.now();
+    const decoded = decodeEnriched(batch, nowMs);
     const fresh = await sink.filterUnseen(decoded.events);
-    const attempt = unfinished ?? evaluate(deps, featureCursor, schedule, batch, decoded, fresh);
+    const attempt = unfinished ?? evaluate(deps, featureCursor, schedule, batch, decoded, fresh, nowMs);
     unfinished = attempt;
     if (!attempt.produced) {
       await sendInChunks(deps.producer, attempt.messages);
@@ -103,6 +104,7 @@ function evaluate<StoredAlertT>(
   batch: readonly EnrichedMessage[],
   decoded: DecodedEnriched,
   fresh: readonly Envelope[],
+  nowMs: number,
 ): Attempt {
   const { config, counters, stages } = deps;
   const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
@@ -141,7 +143,7 @@ function evaluate<StoredAlertT>(
   // A series' latest records, once per window, when the schedule says so (not per event).
   const { featuresPartitioner } = deps;
   const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
-  for (const series of schedule.due(newestTs)) {
+  for (const series of schedule.due(nowMs)) {
     const partition = featuresPartitioner.partition(series);
     for (const record of deps.features.recordsOf(series)) {
       featureMessages.add(partition, JSON.stringify(record));

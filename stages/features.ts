@@ -53,8 +53,6 @@ export interface FeatureSeries {
   readonly tenant: string;
   readonly host: string;
   readonly metric: string;
-  /** Event time (epoch ms) of the series' newest event: the "as of" time of its records. */
-  readonly newest: number;
 }
 
 /** Feature records by window label, computed when asked (rules read one or two per event). */

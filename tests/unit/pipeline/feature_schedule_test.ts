@@ -1,14 +1,13 @@
 /**
- * The features topic schedule: at most once per `every` of event time per series, a quiet series'
- * last state once the stream's clock passes its schedule, and every batch with `every = 0`.
+ * The features topic schedule: a changed series at most once per `every` of processing time, its
+ * final state with the first batch after that, and every batch with `every = 0`.
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { FeatureSchedule } from "../../../pipeline/feature_schedule.ts";
 import type { FeatureSeries } from "../../../stages/features.ts";
 
-/** A series whose newest event time the test moves. */
-function series(host: string): { newest: number } & FeatureSeries {
-  return { tenant: "t", host, metric: "cpu_load", newest: 0 };
+function series(host: string): FeatureSeries {
+  return { tenant: "t", host, metric: "cpu_load" };
 }
 
 function hosts(due: readonly FeatureSeries[]): string[] {
@@ -19,43 +18,23 @@ Deno.test("feature schedule: at most once per interval, then the quiet series' f
   const schedule = new FeatureSchedule(1_000);
   const a = series("a");
   const b = series("b");
-  a.newest = 0;
   schedule.changed(a);
-  deepStrictEqual(hosts(schedule.due(0)), ["a"], "first change: published at once");
-  a.newest = 400;
+  deepStrictEqual(hosts(schedule.due(10_000)), ["a"], "first change: published at once");
   schedule.changed(a);
-  deepStrictEqual(hosts(schedule.due(400)), [], "400 ms later: waits");
+  deepStrictEqual(hosts(schedule.due(10_400)), [], "400 ms later: waits");
   equal(schedule.pending, 1);
-  a.newest = 999;
   schedule.changed(a);
-  deepStrictEqual(hosts(schedule.due(999)), []);
-  a.newest = 1_000;
+  deepStrictEqual(hosts(schedule.due(10_999)), []);
   schedule.changed(a);
-  deepStrictEqual(hosts(schedule.due(1_000)), ["a"], "1 s of event time later: published");
-  a.newest = 1_500;
-  schedule.changed(a);
-  b.newest = 1_500;
   schedule.changed(b);
-  deepStrictEqual(hosts(schedule.due(1_500)), ["b"], "b is new; a waits");
-  // a goes quiet; b's events move the clock.
-  b.newest = 1_900;
+  deepStrictEqual(hosts(schedule.due(11_000)), ["a", "b"], "a after 1 s; b is new");
+  // a changes once more, then goes quiet; batches of b go on.
+  schedule.changed(a);
   schedule.changed(b);
-  deepStrictEqual(hosts(schedule.due(1_900)), []);
-  deepStrictEqual(hosts(schedule.due(2_000)), ["a"], "the clock passed a's schedule: its last state");
-  equal(schedule.pending, 1, "b is still waiting");
-  deepStrictEqual(hosts(schedule.due(2_000)), []);
-  deepStrictEqual(hosts(schedule.due(2_500)), ["b"]);
-  deepStrictEqual(hosts(schedule.due(9_000)), [], "unchanged series are not published again");
-});
-
-Deno.test("feature schedule: the clock never goes back (replayed or late batches)", () => {
-  const schedule = new FeatureSchedule(1_000);
-  const a = series("a");
-  schedule.changed(a);
-  schedule.due(5_000);
-  a.newest = 200;
-  schedule.changed(a);
-  deepStrictEqual(hosts(schedule.due(Number.NEGATIVE_INFINITY)), ["a"], "clock stays at 5 s: a is due");
+  deepStrictEqual(hosts(schedule.due(11_500)), []);
+  deepStrictEqual(hosts(schedule.due(12_000)), ["a", "b"], "a's final state with the next batch after 1 s");
+  equal(schedule.pending, 0);
+  deepStrictEqual(hosts(schedule.due(20_000)), [], "unchanged series are not published again");
 });
 
 Deno.test("feature schedule: every = 0 publishes every changed series per batch", () => {
