@@ -314,6 +314,8 @@ export interface PipelineMetrics {
   storeFlush: Histogram;
   /** `eventops_stage_batch_seconds{stage}`: time to process one batch. */
   batchSeconds: Histogram;
+  /** `eventops_stage_batch_age_seconds{stage}`: age of a batch's first message when its processing starts. */
+  batchAge: Histogram;
   /** `eventops_batch_size{stage}`: messages per batch. */
   batchSize: Histogram;
   /** `eventops_consumer_lag{group}`: consumer lag in messages. */
@@ -349,6 +351,13 @@ export function pipelineMetrics(registry: Registry): PipelineMetrics {
       name: "eventops_stage_batch_seconds",
       help: "Time to process one batch.",
       labelNames: ["stage"],
+    }),
+    batchAge: registry.histogram({
+      name: "eventops_stage_batch_age_seconds",
+      help:
+        "Age of a batch's first message (now - its Kafka timestamp) when the stage starts the batch: how far behind it runs.",
+      labelNames: ["stage"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
     }),
     batchSize: registry.histogram({
       name: "eventops_batch_size",

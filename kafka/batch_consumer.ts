@@ -27,8 +27,12 @@ export interface BatchConsumerOptions {
   onRetry?: (error: unknown, delayMs: number) => void;
   /** Called with the total lag (messages) of the assigned partitions, every few seconds. */
   onLag?: (lag: number) => void;
-  /** Called after each committed batch (size and handler milliseconds). */
-  onBatch?: (size: number, handlerMs: number) => void;
+  /**
+   * Called after each handled batch: its size, the handler's milliseconds, and the age of its first
+   * message when the handler started (now - the message's Kafka timestamp): how far behind the
+   * group runs, whatever delayed the data (producer, broker, fetch, earlier batches).
+   */
+  onBatch?: (size: number, handlerMs: number, ageMs: number) => void;
   /** Called when an offset commit failed (e.g. after a rebalance); the batch will be replayed. */
   onCommitError?: (error: unknown) => void;
 }
@@ -160,9 +164,10 @@ export class BatchConsumer {
     let delay = 250;
     for (;;) {
       const started = performance.now();
+      const ageMs = batch.length > 0 ? Date.now() - Number(batch[0].timestamp) : 0;
       try {
         await handler(batch);
-        this.#options.onBatch?.(batch.length, performance.now() - started);
+        this.#options.onBatch?.(batch.length, performance.now() - started, ageMs);
         return true;
       } catch (error) {
         if (this.#stopping) return false;

@@ -183,9 +183,10 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     const lag: Record<string, number> = {};
     /** Batch and lag metrics of one consumer group. */
     const groupMetrics = (group: string, stage: string) => ({
-      onBatch: (size: number, handlerMs: number) => {
+      onBatch: (size: number, handlerMs: number, ageMs: number) => {
         metrics.batchSize.labels(stage).observe(size);
         metrics.batchSeconds.labels(stage).observe(handlerMs / 1000);
+        metrics.batchAge.labels(stage).observe(Math.max(0, ageMs) / 1000);
       },
       onLag: (value: number) => {
         lag[group] = value;

@@ -10,8 +10,8 @@ import type { BatchConsumerOptions } from "../kafka/batch_consumer.ts";
 
 /** Batch and lag reporting of one group. */
 export interface GroupMetricsHooks {
-  /** After each committed batch: its size and the handler's milliseconds. */
-  onBatch(size: number, handlerMs: number): void;
+  /** After each handled batch: its size, the handler's milliseconds, its first message's age. */
+  onBatch(size: number, handlerMs: number, ageMs: number): void;
   /** The group's lag (messages), every few seconds. */
   onLag(lag: number): void;
 }
@@ -37,7 +37,7 @@ export function batchConsumerOptions(
         error,
       }),
     onCommitError: (error) => log.warn("offset commit failed; the batch will be replayed", { group, error }),
-    onBatch: (size, handlerMs) => hooks.onBatch(size, handlerMs),
+    onBatch: (size, handlerMs, ageMs) => hooks.onBatch(size, handlerMs, ageMs),
     onLag: (lag) => hooks.onLag(lag),
   };
 }

@@ -43,7 +43,7 @@ function spawn(
         hooks.counters.add(data.stage, data.kind, data.amount);
         break;
       case "batch":
-        hooks.onBatch(data.size, data.handlerMs);
+        hooks.onBatch(data.size, data.handlerMs, data.ageMs);
         break;
       case "lag":
         hooks.onLag(data.lag);

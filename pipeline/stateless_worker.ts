@@ -28,7 +28,7 @@ scope.onmessage = async ({ data }) => {
         counters: {
           add: (stage, kind, amount) => amount !== 0 && post({ type: "count", stage, kind, amount }),
         },
-        onBatch: (size, handlerMs) => post({ type: "batch", size, handlerMs }),
+        onBatch: (size, handlerMs, ageMs) => post({ type: "batch", size, handlerMs, ageMs }),
         onLag: (lag) => post({ type: "lag", lag }),
       }, data.enrichedPartitions);
       post({ type: "started" });

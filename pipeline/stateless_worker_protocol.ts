@@ -15,6 +15,6 @@ export type FromStatelessWorker =
   | { type: "started" }
   | { type: "failed"; message: string }
   | { type: "count"; stage: string; kind: string; amount: number }
-  | { type: "batch"; size: number; handlerMs: number }
+  | { type: "batch"; size: number; handlerMs: number; ageMs: number }
   | { type: "lag"; lag: number }
   | { type: "stopped" };

@@ -752,6 +752,13 @@ Deno.test("HTTP API end to end: real agent, broker and DuckDB", async (t) => {
       assert.ok(promValue(before, "eventops_store_disk_bytes") > 0);
       assert.ok(promValue(before, "eventops_stage_batch_seconds_count", { stage: "stateful" }) >= 1);
       assert.ok(promValue(before, "eventops_batch_size_sum", { stage: "stateless" }) >= 30);
+      for (const stage of ["stateless", "stateful"]) {
+        // Age of each batch's first message (now - its Kafka timestamp), also through the worker thread.
+        const count = promValue(before, "eventops_stage_batch_age_seconds_count", { stage });
+        const sum = promValue(before, "eventops_stage_batch_age_seconds_sum", { stage });
+        assert.ok(count >= 1, `${stage} batch ages: ${count}`);
+        assert.ok(sum >= 0 && sum / count < 60, `${stage} mean batch age ${sum / count} s`);
+      }
 
       await produce(topics.raw, [
         event("prom-1", "cpu_load", 99, "2025-10-21T14:00:00Z"),
