@@ -66,15 +66,31 @@ export const KCAT_PRODUCER_FLAGS = [
   "queue.buffering.max.kbytes=1048576",
 ];
 
-/** Produces the messages of `file`, separated by `delimiter` (kcat `-D` syntax), to `topic`. */
+/**
+ * Produces the messages of `file`, separated by `delimiter` (kcat `-D` syntax), to `topic`; with
+ * `keyDelimiter` (kcat `-K`), each message is `key<keyDelimiter>value`.
+ */
 export async function kcatProduceFile(
   brokers: string,
   topic: string,
   file: string,
   delimiter: string,
+  keyDelimiter?: string,
 ): Promise<void> {
   const output = await new Deno.Command("kcat", {
-    args: ["-b", brokers, "-t", topic, "-P", "-D", delimiter, ...KCAT_PRODUCER_FLAGS, "-l", file],
+    args: [
+      "-b",
+      brokers,
+      "-t",
+      topic,
+      "-P",
+      "-D",
+      delimiter,
+      ...(keyDelimiter === undefined ? [] : ["-K", keyDelimiter]),
+      ...KCAT_PRODUCER_FLAGS,
+      "-l",
+      file,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -89,10 +105,12 @@ export interface LinePipe {
 
 /**
  * Starts `kcat -P` on `topic` fed through stdin: for load (kcat holds lines until its stdin buffer
- * fills, so it is no clock; see {@link markerProducer}).
+ * fills, so it is no clock; see {@link markerProducer}). With `keyDelimiter` (kcat `-K`), each line
+ * is `key<keyDelimiter>value`.
  */
-export function kcatPipe(brokers: string, topic: string): LinePipe {
-  const args = ["-b", brokers, "-t", topic, "-P", ...KCAT_PRODUCER_FLAGS, "-X", "linger.ms=5"];
+export function kcatPipe(brokers: string, topic: string, keyDelimiter?: string): LinePipe {
+  const keyed = keyDelimiter === undefined ? [] : ["-K", keyDelimiter];
+  const args = ["-b", brokers, "-t", topic, "-P", ...keyed, ...KCAT_PRODUCER_FLAGS, "-X", "linger.ms=5"];
   const process = new Deno.Command("kcat", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
   const writer = process.stdin.getWriter();
   const encoder = new TextEncoder();

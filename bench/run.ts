@@ -44,6 +44,8 @@ import { generateWorkload, markerEvent, type WorkloadOptions, type WorkloadTotal
 const ROOT = new URL("../", import.meta.url).pathname;
 const MB = 1024 * 1024;
 const MARKER_HOST = "bench-marker";
+/** Between a message's key and its value in kcat's input (JSON text holds no raw tab). */
+const KEY_DELIMITER = "\t";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -374,7 +376,12 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
     parts.length = 0;
     size = 0;
   };
-  const totals: WorkloadTotals = generateWorkload(workload, (message) => {
+  let keyed = false;
+  const totals: WorkloadTotals = generateWorkload(workload, (message, key) => {
+    if (key !== undefined) {
+      keyed = true;
+      parts.push(key, KEY_DELIMITER);
+    }
     parts.push(message, "\x1e");
     size += message.length + 1;
     if (size > 4 * MB) flush();
@@ -385,7 +392,7 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
   const fileBytes = (await Deno.stat(file)).size;
 
   t = performance.now();
-  await kcatProduceFile(brokers, topics.raw, file, "\\x1e");
+  await kcatProduceFile(brokers, topics.raw, file, "\\x1e", keyed ? KEY_DELIMITER : undefined);
   const produceSeconds = (performance.now() - t) / 1000;
   await Deno.remove(file);
   console.log(
@@ -501,7 +508,11 @@ async function live(
 
   // Pre-generated, so producing costs the bench almost nothing.
   const lines: string[] = [];
-  const totals = generateWorkload(workload, (message) => lines.push(message));
+  let keyed = false;
+  const totals = generateWorkload(workload, (message, key) => {
+    keyed ||= key !== undefined;
+    lines.push(key === undefined ? message : `${key}${KEY_DELIMITER}${message}`);
+  });
 
   const stored: number[] = [];
   const alerted: number[] = [];
@@ -527,7 +538,7 @@ async function live(
   ];
   await sleep(300);
 
-  const load = kcatPipe(brokers, topics.raw);
+  const load = kcatPipe(brokers, topics.raw, keyed ? KEY_DELIMITER : undefined);
   const markers = markerProducer(brokers, topics.raw);
   const startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);

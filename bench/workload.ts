@@ -63,9 +63,14 @@ const MALFORMED_NOT_JSON = [
 
 /**
  * Generates the workload as message values (UTF-8 text, no trailing newline), calling `emit` per
- * message in order. Deterministic for the same options. Returns the totals.
+ * message in order, with the message key: the host of its event with one event per message (as a
+ * real producer keys by host, so each series stays on one partition, in order), none for NDJSON
+ * batches of several hosts. Deterministic for the same options. Returns the totals.
  */
-export function generateWorkload(options: WorkloadOptions, emit: (message: string) => void): WorkloadTotals {
+export function generateWorkload(
+  options: WorkloadOptions,
+  emit: (message: string, key: string | undefined) => void,
+): WorkloadTotals {
   const random = prng(options.seed);
   const metrics = METRICS.slice(0, Math.max(1, Math.min(options.metrics, METRICS.length)));
   const seriesCount = options.tenants * options.hosts * metrics.length;
@@ -84,12 +89,14 @@ export function generateWorkload(options: WorkloadOptions, emit: (message: strin
   let malformed = 0;
   let messages = 0;
   let lines: string[] = [];
+  let key: string | undefined;
   for (let i = 0; i < options.events; i++) {
     const ts = Math.round(startMs + (options.spreadMs * i) / Math.max(1, options.events - 1));
     // In an NDJSON batch the first line is always valid, so the message is read as NDJSON.
     const isBad = random() < options.malformed && (perMessage === 1 || lines.length > 0);
     if (isBad) {
       lines.push(malformedPattern[malformed % malformedPattern.length](ts));
+      key = "malformed";
       malformed++;
     } else {
       const s = Math.floor(random() * seriesCount);
@@ -106,16 +113,17 @@ export function generateWorkload(options: WorkloadOptions, emit: (message: strin
         `{"tenant_id":"${name.tenant}","host":"${name.host}","metric":"${m.name}","value":${value},` +
           `"ts_event":${ts}${unit},"tags":{"env":"${env}","region":"eu-west"}}`,
       );
+      key = name.host;
       valid++;
     }
     if (lines.length >= perMessage) {
-      emit(lines.join("\n"));
+      emit(lines.join("\n"), perMessage === 1 ? key : undefined);
       messages++;
       lines = [];
     }
   }
   if (lines.length > 0) {
-    emit(lines.join("\n"));
+    emit(lines.join("\n"), perMessage === 1 ? key : undefined);
     messages++;
   }
   return { messages, valid, malformed, series: seriesCount };
