@@ -24,7 +24,14 @@ import {
   RuleEngine,
 } from "../stages/rules.ts";
 import type { Alert } from "../model/alert.ts";
-import { openStore, ParquetArchiver, type Store, StoreReader, StoreWriter } from "../store/mod.ts";
+import {
+  openStore,
+  ParquetArchiver,
+  SCHEMA_VERSION,
+  type Store,
+  StoreReader,
+  StoreWriter,
+} from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { MemoryCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
@@ -174,6 +181,12 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       }
       const opened = store;
       closers.push(() => opened.close());
+      if (store.migrationMs !== undefined) {
+        log.info("store migrated to the current schema", {
+          schema: SCHEMA_VERSION,
+          ms: Math.round(store.migrationMs),
+        });
+      }
       writer = await StoreWriter.open(store);
       reader = await StoreReader.open(store);
       const restored = ruleEngine.restore(await reader.latestAlertPerFingerprint());

@@ -51,18 +51,29 @@ export class Store {
   readonly files: RwLock = new RwLock();
   /** Whether this open created the database. */
   readonly created: boolean;
+  /** Milliseconds this open spent migrating an older schema; undefined when it did not. */
+  readonly migrationMs: number | undefined;
   #viewGeneration = 0;
   #connections = new Set<DuckDBConnection>();
   #closed = false;
 
   /** @internal Use {@link openStore}. */
-  constructor(init: { dataDir: string; readOnly: boolean; instance: DuckDBInstance; created: boolean }) {
+  constructor(
+    init: {
+      dataDir: string;
+      readOnly: boolean;
+      instance: DuckDBInstance;
+      created: boolean;
+      migrationMs?: number;
+    },
+  ) {
     this.dataDir = init.dataDir;
     this.dbPath = joinPath(init.dataDir, DB_FILE);
     this.parquetDir = joinPath(init.dataDir, PARQUET_DIR);
     this.readOnly = init.readOnly;
     this.instance = init.instance;
     this.created = init.created;
+    this.migrationMs = init.migrationMs;
   }
 
   /** Opens a new connection on the instance; closed with the store. */
@@ -133,6 +144,7 @@ export async function openStore(
     await setup.run("SET GLOBAL TimeZone = 'UTC'");
     await setup.run("SET lock_configuration = true");
     let created = false;
+    let migrationMs: number | undefined;
     if (readOnly) {
       const version = await readSchemaVersion(setup);
       if (version === 0) throw new Error(`no store in ${absDir}`);
@@ -142,11 +154,14 @@ export async function openStore(
         );
       }
     } else {
-      created = (await ensureSchema(setup)).created;
+      const started = performance.now();
+      const schema = await ensureSchema(setup);
+      created = schema.created;
+      if (schema.migrated) migrationMs = performance.now() - started;
     }
     setup.closeSync();
     setup = undefined;
-    const store = new Store({ dataDir: absDir, readOnly, instance, created });
+    const store = new Store({ dataDir: absDir, readOnly, instance, created, migrationMs });
     if (!readOnly) {
       try {
         await reconcileParquet(store);

@@ -2,7 +2,7 @@
  * Schema 1 -> 2: a store whose `metrics` table holds every column per row is moved into `series` +
  * `metric_rows` on the first writable open, and reads and writes carry on as before.
  */
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Envelope } from "../../model/envelope.ts";
 import {
@@ -88,6 +88,7 @@ Deno.test("migration: a schema 1 store is moved into series + metric_rows, rows 
 
     let store = await open(dir);
     try {
+      ok(store.migrationMs !== undefined && store.migrationMs >= 0, "the open reports its migration");
       deepStrictEqual(
         await rows(store, storedRowsSql("src_topic, src_partition, src_offset, src_index")),
         [...old].sort(byPosition).map(storedRow),
@@ -121,6 +122,7 @@ Deno.test("migration: a schema 1 store is moved into series + metric_rows, rows 
     // A second open does not migrate again, and the writer reuses the stored series ids.
     store = await open(dir);
     try {
+      equal(store.migrationMs, undefined);
       const writer = await StoreWriter.open(store);
       const seriesBefore = Number((await rows(store, "SELECT count(*) FROM series"))[0][0]);
       equal(
