@@ -27,6 +27,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_RULES: ["rules"],
   EVENTOPS_STAGES: ["stages"],
   EVENTOPS_LOG_LEVEL: ["log_level"],
+  EVENTOPS_RETENTION: ["store", "parquet", "retention"],
 };
 
 /** The config file used when `--config` is not given and `EVENTOPS_CONFIG` is unset (optional). */

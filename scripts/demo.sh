@@ -11,6 +11,9 @@ bash scripts/install-kcat.sh || echo "demo: kcat could not be installed (the bri
 bash scripts/broker/broker.sh start
 
 port="${EVENTOPS_HTTP_PORT:-8088}"
+# The brief's seed events are from 2025-10-21: with the default 30-day retention the first maintenance
+# run (a minute after start) would delete them again. The demo keeps everything.
+export EVENTOPS_RETENTION="${EVENTOPS_RETENTION:-0s}"
 "$deno" task -q eventops init
 
 "$deno" task -q eventops run &

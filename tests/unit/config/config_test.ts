@@ -40,6 +40,13 @@ Deno.test("precedence: defaults < file < environment < flags", () => {
   assert.equal(config.store.parquet.retention, 30 * 86_400_000);
 });
 
+Deno.test("EVENTOPS_RETENTION sets store.parquet.retention (0s keeps everything)", () => {
+  const env = (name: string) => name === "EVENTOPS_RETENTION" ? "0s" : undefined;
+  assert.equal(buildConfig({}, "f.yaml", env).store.parquet.retention, 0);
+  const week = (name: string) => name === "EVENTOPS_RETENTION" ? "7d" : undefined;
+  assert.equal(buildConfig({}, "f.yaml", week).store.parquet.retention, 7 * 86_400_000);
+});
+
 Deno.test("errors name the file, the key path and what was expected", () => {
   const cases: [unknown, RegExp][] = [
     [{ http: { port: "eighty" } }, /^f\.yaml: http\.port: .*expected number/m],
