@@ -39,7 +39,13 @@ import {
   markerProducer,
 } from "./kafka.ts";
 import { type CpuProfile, Profiler, summarize } from "./profile.ts";
-import { generateWorkload, markerEvent, type WorkloadOptions, type WorkloadTotals } from "./workload.ts";
+import {
+  generateWorkload,
+  markerEvent,
+  workloadKeyed,
+  type WorkloadOptions,
+  type WorkloadTotals,
+} from "./workload.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MB = 1024 * 1024;
@@ -378,12 +384,8 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
     parts.length = 0;
     size = 0;
   };
-  let keyed = false;
   const totals: WorkloadTotals = generateWorkload(workload, (message, key) => {
-    if (key !== undefined) {
-      keyed = true;
-      parts.push(key, KEY_DELIMITER);
-    }
+    if (key !== undefined) parts.push(key, KEY_DELIMITER);
     parts.push(message, "\x1e");
     size += message.length + 1;
     if (size > 4 * MB) flush();
@@ -394,7 +396,8 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
   const fileBytes = (await Deno.stat(file)).size;
 
   t = performance.now();
-  await kcatProduceFile(brokers, topics.raw, file, "\\x1e", keyed ? KEY_DELIMITER : undefined);
+  const keyDelimiter = workloadKeyed(workload) ? KEY_DELIMITER : undefined;
+  await kcatProduceFile(brokers, topics.raw, file, "\\x1e", keyDelimiter);
   const produceSeconds = (performance.now() - t) / 1000;
   await Deno.remove(file);
   console.log(
@@ -510,9 +513,7 @@ async function live(
 
   // Pre-generated, so producing costs the bench almost nothing.
   const lines: string[] = [];
-  let keyed = false;
   const totals = generateWorkload(workload, (message, key) => {
-    keyed ||= key !== undefined;
     lines.push(key === undefined ? message : `${key}${KEY_DELIMITER}${message}`);
   });
 
@@ -543,7 +544,7 @@ async function live(
   ];
   await sleep(300);
 
-  const load = kcatPipe(brokers, topics.raw, keyed ? KEY_DELIMITER : undefined);
+  const load = kcatPipe(brokers, topics.raw, workloadKeyed(workload) ? KEY_DELIMITER : undefined);
   const markers = markerProducer(brokers, topics.raw);
   const startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);

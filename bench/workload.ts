@@ -61,6 +61,11 @@ const MALFORMED_NOT_JSON = [
   (_ts: number) => `cpu_load host=h value=1`,
 ];
 
+/** Whether {@link generateWorkload} keys its messages (one event per message: by its host). */
+export function workloadKeyed(options: WorkloadOptions): boolean {
+  return options.perMessage <= 1;
+}
+
 /**
  * Generates the workload as message values (UTF-8 text, no trailing newline), calling `emit` per
  * message in order, with the message key: the host of its event with one event per message (as a
@@ -82,6 +87,7 @@ export function generateWorkload(
   }
   const startMs = options.endMs - options.spreadMs;
   const perMessage = Math.max(1, options.perMessage);
+  const keyed = workloadKeyed(options);
   const malformedPattern = perMessage > 1
     ? MALFORMED_JSON_VALID
     : [...MALFORMED_JSON_VALID, ...MALFORMED_NOT_JSON];
@@ -117,13 +123,13 @@ export function generateWorkload(
       valid++;
     }
     if (lines.length >= perMessage) {
-      emit(lines.join("\n"), perMessage === 1 ? key : undefined);
+      emit(lines.join("\n"), keyed ? key : undefined);
       messages++;
       lines = [];
     }
   }
   if (lines.length > 0) {
-    emit(lines.join("\n"), perMessage === 1 ? key : undefined);
+    emit(lines.join("\n"), keyed ? key : undefined);
     messages++;
   }
   return { messages, valid, malformed, series: seriesCount };

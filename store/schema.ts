@@ -147,10 +147,7 @@ export async function ensureSchema(
 ): Promise<{ created: boolean; migrated: boolean; version: number }> {
   await conn.run("BEGIN");
   try {
-    const existing = await conn.runAndReadAll(
-      "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'",
-    );
-    const created = existing.getRows()[0][0] === 0;
+    const created = !await hasBaseTable(conn, "meta");
     let version = SCHEMA_VERSION;
     let migrated = false;
     if (!created) {
@@ -191,6 +188,7 @@ export async function ensureSchema(
   }
 }
 
+/** Whether the store has a table (not a view) `name`. */
 async function hasBaseTable(conn: DuckDBConnection, name: string): Promise<boolean> {
   const found = await conn.runAndReadAll(
     "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = $1",
@@ -201,10 +199,7 @@ async function hasBaseTable(conn: DuckDBConnection, name: string): Promise<boole
 
 /** Reads the schema version of an existing store (read-only opens); 0 when there is none. */
 export async function readSchemaVersion(conn: DuckDBConnection): Promise<number> {
-  const existing = await conn.runAndReadAll(
-    "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'meta'",
-  );
-  if (existing.getRows()[0][0] === 0) return 0;
+  if (!await hasBaseTable(conn, "meta")) return 0;
   const row = await conn.runAndReadAll("SELECT \"value\" FROM meta WHERE key = 'schema_version'");
   return Number(row.getRows()[0]?.[0] ?? 0);
 }

@@ -402,28 +402,23 @@ export class StoreWriter {
     series: SeriesIds,
     events: readonly Envelope[],
   ): Promise<void> {
-    const appender = await conn.createAppender("metric_rows");
-    try {
-      for (let from = 0; from < events.length; from += this.#chunkRows) {
-        const to = Math.min(events.length, from + this.#chunkRows);
-        appender.appendDataChunk(fillRowChunk(events, from, to, raw, series));
-        if (to < events.length) await yieldToEventLoop();
-      }
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
+    const rows = this.#chunkRows;
+    await appendInChunks(
+      conn,
+      "metric_rows",
+      events.length,
+      rows,
+      (from, to) => fillRowChunk(events, from, to, raw, series),
+    );
     const added = series.pending;
-    if (added.length === 0) return;
-    const seriesAppender = await conn.createAppender("series");
-    try {
-      for (let from = 0; from < added.length; from += this.#chunkRows) {
-        const to = Math.min(added.length, from + this.#chunkRows);
-        seriesAppender.appendDataChunk(fillSeriesChunk(added, from, to, raw));
-      }
-      seriesAppender.flushSync();
-    } finally {
-      seriesAppender.closeSync();
+    if (added.length > 0) {
+      await appendInChunks(
+        conn,
+        "series",
+        added.length,
+        rows,
+        (from, to) => fillSeriesChunk(added, from, to, raw),
+      );
     }
   }
 
@@ -505,6 +500,27 @@ async function existingKeys(
     seen.set(String(topic), new Set(String(keys).split(",")));
   }
   return seen;
+}
+
+/** Appends `count` rows to `table`, `chunkRows` at a time from `fill`, yielding between chunks. */
+async function appendInChunks(
+  conn: DuckDBConnection,
+  table: string,
+  count: number,
+  chunkRows: number,
+  fill: (from: number, to: number) => DuckDBDataChunk,
+): Promise<void> {
+  const appender = await conn.createAppender(table);
+  try {
+    for (let from = 0; from < count; from += chunkRows) {
+      const to = Math.min(count, from + chunkRows);
+      appender.appendDataChunk(fill(from, to));
+      if (to < count) await yieldToEventLoop();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 /** Fills one data chunk with events `[from, to)` in `metric_rows` column order. */

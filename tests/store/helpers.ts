@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { DuckDBValue } from "@duckdb/node-api";
 import { type Envelope, eventId } from "../../model/envelope.ts";
 import type { Alert } from "../../model/alert.ts";
 import { openStore, type Store } from "../../store/open.ts";
@@ -111,7 +112,7 @@ export function storedRowsSql(orderBy: string): string {
 }
 
 /** The row {@link storedRowsSql} reads for an event stored as it is. */
-export function storedRow(e: Envelope): unknown[] {
+export function storedRow(e: Envelope): DuckDBValue[] {
   return [
     e.id,
     e.tenant,

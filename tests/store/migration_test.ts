@@ -33,25 +33,12 @@ async function writeV1Store(dir: string, events: readonly Envelope[]): Promise<v
     }
     await conn.run("INSERT INTO meta VALUES ('schema_version', '1')");
     for (const e of events) {
+      // The row as `storedRowsSql` reads it back, without the derived id.
+      const [, ...columns] = storedRow(e);
       await conn.run(
         `INSERT INTO metrics VALUES ($1, $2, $3, $4, $5, $6, make_timestamptz($7::BIGINT * 1000),
            make_timestamptz($8::BIGINT * 1000), $9, $10, $11, $12, $13::BIGINT, $14)`,
-        [
-          e.tenant,
-          e.host,
-          e.metric,
-          e.value,
-          e.unit,
-          e.unit_original ?? null,
-          BigInt(e.ts),
-          BigInt(e.ts_ingest),
-          JSON.stringify(e.tags),
-          JSON.stringify(e.ctx),
-          e.source.topic,
-          e.source.partition,
-          e.source.offset,
-          e.source.index,
-        ],
+        columns,
       );
     }
   } finally {
