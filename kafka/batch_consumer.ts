@@ -53,6 +53,12 @@ function withTimeout<T>(promise: Promise<T> | void, ms: number, what: string): P
 }
 const LAG_INTERVAL_MS = 5_000;
 
+/** A partition's newest handled offset and the function that commits it. */
+interface PendingCommit {
+  offset: bigint;
+  commit: ConsumedMessage["commit"];
+}
+
 /** A consumer-group member that processes its partitions in batches. */
 export class BatchConsumer {
   readonly #consumer: ByteConsumer;
@@ -65,8 +71,14 @@ export class BatchConsumer {
   #timerDue = 0;
   #handler: BatchHandler | undefined;
   #flushing: Promise<void> = Promise.resolve();
-  /** Offset commits run behind the batches (in order): the next batch need not wait for the round trip. */
+  /**
+   * Per topic and partition, the commit of the newest handled message not committed yet. Commits run
+   * behind the batches, one round at a time: the next batch need not wait for the round trip, and a
+   * round commits only the newest offsets, so handled batches are not kept alive by a commit queue.
+   */
+  readonly #toCommit = new Map<string, Map<number, PendingCommit>>();
   #committing: Promise<void> = Promise.resolve();
+  #commitRunning = false;
   #stopping = false;
   #stopped: PromiseWithResolvers<void> = Promise.withResolvers();
 
@@ -135,7 +147,7 @@ export class BatchConsumer {
       this.#stream?.resume();
     }
     const handled = await this.#handleWithRetry(handler, batch);
-    if (handled) this.#committing = this.#committing.then(() => this.#commit(batch));
+    if (handled) this.#queueCommit(batch);
     // What arrived during the batch has waited long enough: next batch at once.
     if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
   }
@@ -179,18 +191,37 @@ export class BatchConsumer {
     }
   }
 
-  async #commit(batch: readonly ConsumedMessage[]): Promise<void> {
-    const last = new Map<string, ConsumedMessage>();
+  /** Remembers the batch's newest offset per partition and starts a commit round unless one runs. */
+  #queueCommit(batch: readonly ConsumedMessage[]): void {
     for (const message of batch) {
-      const key = `${message.topic}\0${message.partition}`;
-      const previous = last.get(key);
-      if (previous === undefined || previous.offset < message.offset) last.set(key, message);
+      let partitions = this.#toCommit.get(message.topic);
+      if (partitions === undefined) this.#toCommit.set(message.topic, partitions = new Map());
+      const previous = partitions.get(message.partition);
+      if (previous === undefined || previous.offset < message.offset) {
+        partitions.set(message.partition, { offset: message.offset, commit: message.commit });
+      }
     }
-    const results = await Promise.allSettled(
-      [...last.values()].map((message) => withTimeout(message.commit(), COMMIT_TIMEOUT_MS, "offset commit")),
-    );
-    for (const result of results) {
-      if (result.status === "rejected") this.#options.onCommitError?.(result.reason);
+    if (this.#commitRunning) return;
+    this.#commitRunning = true;
+    this.#committing = this.#commitRounds();
+  }
+
+  /** Commits what is pending, round after round, until nothing is. */
+  async #commitRounds(): Promise<void> {
+    try {
+      while (this.#toCommit.size > 0) {
+        const due: PendingCommit[] = [];
+        for (const partitions of this.#toCommit.values()) due.push(...partitions.values());
+        this.#toCommit.clear();
+        const results = await Promise.allSettled(
+          due.map((pending) => withTimeout(pending.commit(), COMMIT_TIMEOUT_MS, "offset commit")),
+        );
+        for (const result of results) {
+          if (result.status === "rejected") this.#options.onCommitError?.(result.reason);
+        }
+      }
+    } finally {
+      this.#commitRunning = false;
     }
   }
 
@@ -210,7 +241,8 @@ export class BatchConsumer {
       this.#bufferBytes = 0;
       try {
         await handler(batch);
-        await this.#commit(batch);
+        this.#queueCommit(batch);
+        await this.#committing;
       } catch {
         // Not committed: the messages are consumed again after the restart.
       }

@@ -1,0 +1,110 @@
+/**
+ * The batch consumer's offset commits, against a stand-in consumer whose stream is driven by hand
+ * (the broker path is covered end to end; this pins the ordering rules that are hard to provoke
+ * there): a batch is committed only after its handler resolved, commits run one round at a time,
+ * and a round commits only the newest offset per partition.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { BatchConsumer, type ConsumedMessage } from "../../../kafka/batch_consumer.ts";
+import type { ByteConsumer } from "../../../kafka/clients.ts";
+
+class HandDrivenStream extends EventEmitter {
+  pause(): void {}
+  resume(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Commits seen (`partition:offset`), each resolved by hand. */
+class CommitLog {
+  readonly done: string[] = [];
+  readonly waiting: { name: string; resolve: () => void }[] = [];
+
+  commitOf(partition: number, offset: bigint): ConsumedMessage["commit"] {
+    return () =>
+      new Promise<void>((resolve) => {
+        const name = `${partition}:${offset}`;
+        this.waiting.push({ name, resolve: () => (this.done.push(name), resolve()) });
+      });
+  }
+
+  /** Resolves the commits issued so far; returns their names. */
+  resolveAll(): string[] {
+    const round = this.waiting.splice(0);
+    for (const commit of round) commit.resolve();
+    return round.map((commit) => commit.name);
+  }
+}
+
+function message(log: CommitLog, partition: number, offset: number): ConsumedMessage {
+  return {
+    topic: "raw",
+    partition,
+    offset: BigInt(offset),
+    timestamp: BigInt(Date.now()),
+    key: Buffer.from(""),
+    value: Buffer.from("x"),
+    headers: new Map(),
+    metadata: {},
+    commit: log.commitOf(partition, BigInt(offset)),
+    toJSON: () => ({}),
+  } as unknown as ConsumedMessage;
+}
+
+function standInConsumer(stream: HandDrivenStream): ByteConsumer {
+  return {
+    consume: () => Promise.resolve(stream),
+    on: () => undefined,
+    close: () => Promise.resolve(),
+    stopLagMonitoring: () => undefined,
+  } as unknown as ByteConsumer;
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(condition(), "condition not reached");
+}
+
+Deno.test("batch consumer: commits after the handler, one round at a time, newest offset per partition", async () => {
+  const log = new CommitLog();
+  const stream = new HandDrivenStream();
+  const consumer = new BatchConsumer(standInConsumer(stream), {
+    topics: ["raw"],
+    maxMessages: 2,
+    maxWaitMs: 1,
+    fromBeginning: true,
+  });
+  const handled: number[][] = [];
+  let release: (() => void) | undefined;
+  await consumer.start(async (batch) => {
+    handled.push(batch.map((m) => Number(m.offset)));
+    if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
+  });
+
+  // Batch 1 (partition 0: 0, 1): nothing is committed while its handler runs.
+  stream.emit("data", message(log, 0, 0));
+  stream.emit("data", message(log, 0, 1));
+  await until(() => release !== undefined);
+  assert.deepEqual(log.waiting.length, 0);
+  release!();
+  await until(() => log.waiting.length === 1);
+  assert.deepEqual(log.waiting[0].name, "0:1");
+
+  // While that commit is in flight, three batches are handled: one round follows, with only the
+  // newest offset of each partition.
+  for (const [partition, offset] of [[0, 2], [1, 0], [0, 3], [1, 1], [0, 4], [2, 0]]) {
+    stream.emit("data", message(log, partition, offset));
+  }
+  await until(() => handled.length === 4);
+  assert.deepEqual(log.waiting.length, 1);
+  assert.deepEqual(log.resolveAll(), ["0:1"]);
+  await until(() => log.waiting.length === 3);
+  assert.deepEqual(log.resolveAll().sort(), ["0:4", "1:1", "2:0"]);
+  await consumer.stop();
+  assert.deepEqual(log.waiting.length, 0);
+  assert.deepEqual(log.done.sort(), ["0:1", "0:4", "1:1", "2:0"]);
+});
