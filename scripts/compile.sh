@@ -15,7 +15,9 @@ deno="$(bash scripts/setup.sh)"
 "$deno" task -q ui:build --check
 mkdir -p dist
 # The flags of the `eventops` task in deno.json (sandbox permission set, V8 heap sizing): one source.
+# Leading NAME=value words (the agent's environment) are not flags: deploy/eventops.service sets them.
 agent_flags="$("$deno" eval 'const words = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.eventops.split(/\s+/);
+while (/^[A-Z_][A-Z0-9_]*=/.test(words[0])) words.shift();
 console.log(words.slice(2, -1).join(" "))')"
 echo "compile: flags $agent_flags" >&2
 

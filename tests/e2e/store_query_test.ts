@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
 import {
   agentDenoArgs,
+  agentEnv,
   eventually,
   runEventops,
   startAgent,
@@ -192,7 +193,7 @@ Deno.test("eventops query through the running agent and on the files after it st
           "normalize,enrich,features,rules,store",
         ],
         cwd: new URL("../../", import.meta.url).pathname,
-        env: { NO_COLOR: "1" },
+        env: { NO_COLOR: "1", ...await agentEnv() },
         stdout: "null",
         stderr: "piped",
       }).spawn();

@@ -11,13 +11,31 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 /** The test broker (started by scripts/test.sh). */
 export const BROKERS = Deno.env.get("EVENTOPS_TEST_BROKERS") ?? "127.0.0.1:19092";
 
-/** The flags `deno task eventops` runs main.ts with, parsed from deno.json. */
-export async function agentDenoArgs(): Promise<string[]> {
+/** The `eventops` task of deno.json: its leading `NAME=value` words and the rest. */
+async function eventopsTask(): Promise<{ env: Record<string, string>; words: string[] }> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   const task: string = config.tasks.eventops;
   const words = task.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Z_][A-Z0-9_]*=/.test(words[0])) {
+    const [name, ...value] = words.shift()!.split("=");
+    env[name] = value.join("=");
+  }
   if (words[0] !== "deno" || words[1] !== "run") throw new Error(`unexpected eventops task: ${task}`);
-  return words.slice(1);
+  return { env, words };
+}
+
+/** The flags `deno task eventops` runs main.ts with, parsed from deno.json. */
+export async function agentDenoArgs(): Promise<string[]> {
+  return (await eventopsTask()).words.slice(1);
+}
+
+/**
+ * The environment `deno task eventops` sets for the agent (`MALLOC_ARENA_MAX`, as the systemd unit
+ * does), parsed from deno.json.
+ */
+export async function agentEnv(): Promise<Record<string, string>> {
+  return (await eventopsTask()).env;
 }
 
 /** A unique name for a test's topics, groups and data dir. */
@@ -110,7 +128,7 @@ export async function startAgent(
   const process = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", ...await agentEnv(), ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -171,7 +189,7 @@ export async function runEventops(
   const output = await new Deno.Command(Deno.execPath(), {
     args: [...await agentDenoArgs(), ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", ...await agentEnv(), ...env },
   }).output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
