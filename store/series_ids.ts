@@ -23,38 +23,50 @@ export interface NewSeries {
   ctxJson: string;
 }
 
-const NO_UNIT_ORIGINAL = "\u0000";
-
-/** One level of the id trie: a node per value of the next column; `id` at the last level. */
-interface Node {
-  readonly next: Map<string, Node>;
-  id: number;
+/** A stored or pending series: its columns (tags and context as JSON) and id. */
+interface Leaf {
+  readonly tenant: string;
+  readonly metric: string;
+  readonly unit: string;
+  readonly unitOriginal: string | undefined;
+  readonly topic: string;
+  readonly tagsJson: string;
+  readonly ctxJson: string;
+  readonly id: number;
 }
 
-function newNode(): Node {
-  return { next: new Map(), id: -1 };
-}
+/** A host's series: a list scanned in order while short, lists by metric once it is long. */
+type HostSeries = Leaf[] | Map<string, Leaf[]>;
 
-/** The child for `value`, created when missing. */
-function step(node: Node, value: string): Node {
-  let child = node.next.get(value);
-  if (child === undefined) {
-    child = newNode();
-    node.next.set(value, child);
-  }
-  return child;
+/** Most series of one host in one list (a gateway may report hundreds of metrics as one host). */
+const SCAN_LIMIT = 32;
+
+function matches(
+  leaf: Leaf,
+  tenant: string,
+  metric: string,
+  unit: string,
+  unitOriginal: string | undefined,
+  topic: string,
+  tagsJson: string,
+  ctxJson: string,
+): boolean {
+  return leaf.metric === metric && leaf.tenant === tenant && leaf.unit === unit &&
+    leaf.unitOriginal === unitOriginal && leaf.topic === topic && leaf.tagsJson === tagsJson &&
+    leaf.ctxJson === ctxJson;
 }
 
 /**
  * Series ids, loaded from the store once, assigned for new combinations.
  *
- * The lookup walks a trie, one level per column, instead of building one key string per event:
- * the column strings of decoded events are shared between rows and V8 caches a string's hash, so
- * each level costs a map probe, while a concatenated key costs an allocation and a full hash
- * (measured: ~0.9 µs per event with a key string).
+ * The lookup finds the host's series with one map probe, then compares the other columns of its
+ * few series (by metric once a host has many). Decoded events share their column strings between
+ * rows, and the tags/context JSON is made once per object, so the comparisons are mostly pointer
+ * checks. Measured over decoded enriched batches: ~250 ns per row, against ~650-1,000 ns for a trie
+ * of maps (one per column) and ~0.9 µs for one concatenated key string per event.
  */
 export class SeriesIds {
-  readonly #root = newNode();
+  readonly #byHost = new Map<string, HostSeries>();
   readonly #json = new WeakMap<object, string>();
   #size = 0;
   #next = 0;
@@ -67,19 +79,17 @@ export class SeriesIds {
       "SELECT id, tenant, host, metric, unit, unit_original, tags, ctx, src_topic FROM series",
     );
     for (const [id, tenant, host, metric, unit, unitOriginal, tags, ctx, topic] of reader.getRows()) {
-      const leaf = ids.#leaf(
-        String(tenant),
-        String(host),
-        String(metric),
-        String(unit),
-        unitOriginal === null ? undefined : String(unitOriginal),
-        String(topic),
-        String(tags),
-        String(ctx),
-      );
-      if (leaf.id < 0) ids.#size++;
-      leaf.id = Number(id);
-      ids.#next = Math.max(ids.#next, leaf.id + 1);
+      ids.#add(String(host), {
+        tenant: String(tenant),
+        metric: String(metric),
+        unit: String(unit),
+        unitOriginal: unitOriginal === null ? undefined : String(unitOriginal),
+        topic: String(topic),
+        tagsJson: String(tags),
+        ctxJson: String(ctx),
+        id: Number(id),
+      });
+      ids.#next = Math.max(ids.#next, Number(id) + 1);
     }
     return ids;
   }
@@ -93,22 +103,20 @@ export class SeriesIds {
   idOf(event: Envelope): number {
     const tagsJson = this.#jsonOf(event.tags);
     const ctxJson = this.#jsonOf(event.ctx);
-    const leaf = this.#leaf(
-      event.tenant,
-      event.host,
-      event.metric,
-      event.unit,
-      event.unit_original,
-      event.source.topic,
-      tagsJson,
-      ctxJson,
-    );
-    if (leaf.id < 0) {
-      leaf.id = this.#next++;
-      this.#size++;
-      this.#pending.push({ id: leaf.id, event, tagsJson, ctxJson });
+    const { tenant, host, metric, unit, unit_original: unitOriginal } = event;
+    const topic = event.source.topic;
+    const series = this.#byHost.get(host);
+    const list = series === undefined ? undefined : Array.isArray(series) ? series : series.get(metric);
+    if (list !== undefined) {
+      for (let i = 0; i < list.length; i++) {
+        const leaf = list[i];
+        if (matches(leaf, tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson)) return leaf.id;
+      }
     }
-    return leaf.id;
+    const id = this.#next++;
+    this.#add(host, { tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson, id });
+    this.#pending.push({ id, event, tagsJson, ctxJson });
+    return id;
   }
 
   /** The series assigned since the last commit (to insert with the rows that use them). */
@@ -121,25 +129,31 @@ export class SeriesIds {
     this.#pending = [];
   }
 
-  #leaf(
-    tenant: string,
-    host: string,
-    metric: string,
-    unit: string,
-    unitOriginal: string | undefined,
-    topic: string,
-    tagsJson: string,
-    ctxJson: string,
-  ): Node {
-    // Most selective first: the upper levels stay small.
-    let node = step(this.#root, host);
-    node = step(node, metric);
-    node = step(node, tenant);
-    node = step(node, unit);
-    node = step(node, unitOriginal ?? NO_UNIT_ORIGINAL);
-    node = step(node, topic);
-    node = step(node, tagsJson);
-    return step(node, ctxJson);
+  /** Adds a series; an equal one already known keeps its id (the store may hold both). */
+  #add(host: string, leaf: Leaf): void {
+    let series = this.#byHost.get(host);
+    if (series === undefined) this.#byHost.set(host, series = []);
+    if (Array.isArray(series) && series.length >= SCAN_LIMIT) {
+      const byMetric = new Map<string, Leaf[]>();
+      for (const known of series) {
+        const same = byMetric.get(known.metric);
+        if (same === undefined) byMetric.set(known.metric, [known]);
+        else same.push(known);
+      }
+      this.#byHost.set(host, series = byMetric);
+    }
+    let list: Leaf[] | undefined;
+    if (Array.isArray(series)) list = series;
+    else {
+      list = series.get(leaf.metric);
+      if (list === undefined) series.set(leaf.metric, list = []);
+    }
+    const { tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson } = leaf;
+    if (list.some((known) => matches(known, tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson))) {
+      return;
+    }
+    list.push(leaf);
+    this.#size++;
   }
 
   /** JSON of a tags/context map, once per object (decoded batches share them between rows). */
