@@ -31,6 +31,19 @@ export class SeriesMap<V> {
     metrics.set(metric, value);
   }
 
+  /** Removes a series; returns whether it was there. */
+  delete(tenant: string, host: string, metric: string): boolean {
+    const hosts = this.#tenants.get(tenant);
+    const metrics = hosts?.get(host);
+    if (metrics === undefined || !metrics.delete(metric)) return false;
+    this.#size--;
+    if (metrics.size === 0) {
+      hosts!.delete(host);
+      if (hosts!.size === 0) this.#tenants.delete(tenant);
+    }
+    return true;
+  }
+
   /** Every value, in insertion order per tenant and host. */
   *values(): IterableIterator<V> {
     for (const hosts of this.#tenants.values()) {

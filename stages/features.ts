@@ -23,7 +23,8 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import { type Envelope, seriesKey } from "../model/envelope.ts";
+import type { Envelope } from "../model/envelope.ts";
+import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureRecord } from "../model/feature.ts";
 import { formatDuration } from "./format.ts";
 
@@ -107,7 +108,8 @@ export class FeatureEngine {
   readonly #lateness: number;
   readonly #maxSeries: number;
   readonly #idle: number;
-  readonly #series = new Map<string, Series>();
+  /** By tenant, host and metric: no key string built per event. */
+  readonly #series = new SeriesMap<Series>();
   readonly #stats: Omit<FeatureStats, "series"> = {
     updates: 0,
     outOfOrder: 0,
@@ -162,8 +164,7 @@ export class FeatureEngine {
    * batch, the latest of each series ({@link recordsOf}).
    */
   observe(event: Envelope): FeatureSeries | undefined {
-    const key = seriesKey(event);
-    let series = this.#series.get(key);
+    let series = this.#series.get(event.tenant, event.host, event.metric);
     const t = event.ts;
     const v = event.value;
     if (series === undefined) {
@@ -172,7 +173,7 @@ export class FeatureEngine {
         return undefined;
       }
       series = this.#create(event);
-      this.#series.set(key, series);
+      this.#series.set(event.tenant, event.host, event.metric, series);
     } else if (t < series.newest - this.#lateness) {
       this.#stats.lateDropped++;
       return undefined;
@@ -204,9 +205,9 @@ export class FeatureEngine {
   /** Removes series whose newest event is more than `idle_eviction` before `nowEventMs`; returns how many. */
   evictIdle(nowEventMs: number): number {
     let evicted = 0;
-    for (const [key, series] of this.#series) {
+    for (const series of this.#series.values()) {
       if (nowEventMs - series.newest > this.#idle) {
-        this.#series.delete(key);
+        this.#series.delete(series.tenant, series.host, series.metric);
         evicted++;
       }
     }

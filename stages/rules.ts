@@ -22,6 +22,7 @@
  */
 import type { Alert, Severity } from "../model/alert.ts";
 import { type Envelope, seriesKey } from "../model/envelope.ts";
+import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureName, FeatureRecord } from "../model/feature.ts";
 import type { FeatureLookup } from "./features.ts";
 import { formatDuration, formatNumber } from "./format.ts";
@@ -281,7 +282,8 @@ export class RuleEngine {
   #rules: CompiledRule[] = [];
   #byMetric = new Map<string, CompiledRule[]>();
   /** rule name -> series key -> state */
-  #states = new Map<string, Map<string, State>>();
+  /** Per rule name, the state of each series (by tenant, host and metric: no key string per event). */
+  #states = new Map<string, SeriesMap<State>>();
 
   /** Builds an engine for `rules` (e.g. from {@link parseRules}). */
   constructor(rules: readonly CompiledRule[]) {
@@ -320,7 +322,7 @@ export class RuleEngine {
       const list = this.#byMetric.get(rule.metric) ?? [];
       list.push(rule);
       this.#byMetric.set(rule.metric, list);
-      if (!this.#states.has(rule.name)) this.#states.set(rule.name, new Map());
+      if (!this.#states.has(rule.name)) this.#states.set(rule.name, new SeriesMap());
     }
     return resolved;
   }
@@ -337,7 +339,6 @@ export class RuleEngine {
     const rules = this.#byMetric.get(event.metric);
     if (rules === undefined) return NO_ALERTS;
     let out: Alert[] | undefined; // allocated only when an alert is emitted (the rare case)
-    let key: string | undefined;
     for (const rule of rules) {
       if (!this.#matches(rule, event)) continue;
       let value = event.value;
@@ -348,9 +349,8 @@ export class RuleEngine {
         value = record[rule.feature.stat];
         ts = record.ts;
       }
-      key ??= seriesKey(event);
-      const states = this.#states.get(rule.name) as Map<string, State>;
-      let state = states.get(key);
+      const states = this.#states.get(rule.name) as SeriesMap<State>;
+      let state = states.get(event.tenant, event.host, event.metric);
       if (state === undefined) {
         state = {
           phase: "ok",
@@ -366,7 +366,7 @@ export class RuleEngine {
           host: event.host,
           metric: event.metric,
         };
-        states.set(key, state);
+        states.set(event.tenant, event.host, event.metric, state);
       } else if (ts < state.lastTs) continue;
       state.lastTs = ts;
       const alert = this.#step(rule, state, event, value, ts);
@@ -474,9 +474,9 @@ export class RuleEngine {
     }
     let firing = 0;
     for (const alert of latest.values()) {
-      const states = this.#states.get(alert.rule) as Map<string, State>;
+      const states = this.#states.get(alert.rule) as SeriesMap<State>;
       const isFiring = alert.state === "firing";
-      states.set(seriesKey(alert), {
+      states.set(alert.tenant, alert.host, alert.metric, {
         phase: isFiring ? "firing" : "ok",
         lastTs: alert.ts,
         pendingSince: 0,
@@ -513,9 +513,9 @@ export class RuleEngine {
   evictIdle(nowEventMs: number, idleMs: number): number {
     let evicted = 0;
     for (const states of this.#states.values()) {
-      for (const [key, state] of states) {
+      for (const state of states.values()) {
         if (state.phase !== "firing" && nowEventMs - state.lastTs > idleMs) {
-          states.delete(key);
+          states.delete(state.tenant, state.host, state.metric);
           evicted++;
         }
       }
