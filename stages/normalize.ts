@@ -469,6 +469,30 @@ function kindOf(value: unknown): string {
 // Messages
 
 const DECODER = new TextDecoder("utf-8", { fatal: true });
+const REPLACEMENT_CHARACTER = "\uFFFD";
+const BOM = 0xfeff;
+
+/**
+ * The message as text, or undefined when it is not valid UTF-8. Node's Buffer decoding is ~3x
+ * cheaper per message than a fatal TextDecoder (~200 vs ~640 ns for a 160-byte event), but
+ * replaces invalid sequences with U+FFFD instead of failing: only a text that contains U+FFFD is
+ * decoded again, strictly. A leading BOM is dropped, as TextDecoder does.
+ */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  const buffer = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let text = buffer.toString("utf8");
+  if (text.includes(REPLACEMENT_CHARACTER)) {
+    try {
+      return DECODER.decode(bytes);
+    } catch {
+      return undefined;
+    }
+  }
+  if (text.charCodeAt(0) === BOM) text = text.slice(1);
+  return text;
+}
 
 function toBase64(bytes: Uint8Array): string {
   let binary = "";
@@ -681,10 +705,8 @@ export function normalizeMessage(
       `message is ${bytes.length} bytes, over the ${limit}-byte limit (original truncated to ${keep} bytes)`;
     return { events: [], rejects: [{ index: 0, reason, original, encoding }] };
   }
-  let text: string;
-  try {
-    text = DECODER.decode(bytes);
-  } catch {
+  const text = utf8Text(bytes);
+  if (text === undefined) {
     return {
       events: [],
       rejects: [{

@@ -400,6 +400,23 @@ Deno.test("whole-message rejects (index 0)", async (t) => {
     assert.equal(rejects[0].encoding, "base64");
     assert.equal(rejects[0].original, btoa(String.fromCharCode(...new Uint8Array(64).fill(0xff))));
   });
+  await t.step("a real U+FFFD is valid UTF-8; a truncated sequence in a Buffer slice is not", () => {
+    const valid = run(JSON.stringify(rawEvent({ tags: { note: "bad \uFFFD byte" } })));
+    assert.equal(valid.rejects.length, 0);
+    assert.equal(valid.events[0].tags.note, "bad \uFFFD byte");
+    // Kafka hands out Buffers that are slices of a larger fetch response.
+    const whole = Buffer.concat([
+      Buffer.from("xx"),
+      Buffer.from('{"a":"\u00e9'),
+      Buffer.from([0xc3]),
+      Buffer.from('"}yy'),
+    ]);
+    const slice = whole.subarray(2, whole.length - 2);
+    const { events, rejects } = normalizeMessage(slice, SOURCE, OPTIONS, NOW);
+    assert.equal(events.length, 0);
+    assert.equal(rejects[0].reason, "message is not valid UTF-8");
+    assert.equal(rejects[0].original, btoa(String.fromCharCode(...slice)));
+  });
   await t.step("invalid UTF-8: base64 original", () => {
     const { rejects } = normalizeMessage(new Uint8Array([0x7b, 0xff, 0x7d]), SOURCE, OPTIONS, NOW);
     assert.deepEqual(rejects, [{
