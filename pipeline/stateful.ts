@@ -58,6 +58,7 @@ export function createStatefulHandler<StoredAlertT>(
   const { sink, counters, stages } = deps;
   const featureCursor = new FeatureCursor(deps.features);
   const schedule = new FeatureSchedule(deps.config.features.publish_every);
+  const eviction: EvictionClock = { lastMs: Number.NEGATIVE_INFINITY };
   // A failed batch is retried as the same array (BatchConsumer). Once its features and rules ran,
   // their state has moved on: running them again would count the events twice in the windows and
   // emit no alert (the rules already changed state). The retry reuses the first attempt's results,
@@ -69,7 +70,8 @@ export function createStatefulHandler<StoredAlertT>(
     const nowMs = Date.now();
     const decoded = decodeEnriched(batch, nowMs);
     const fresh = await sink.filterUnseen(decoded.events);
-    const attempt = unfinished ?? evaluate(deps, featureCursor, schedule, batch, decoded, fresh, nowMs);
+    const attempt = unfinished ??
+      evaluate(deps, featureCursor, schedule, eviction, batch, decoded, fresh, nowMs);
     unfinished = attempt;
     if (!attempt.produced) {
       await sendInChunks(deps.producer, attempt.messages);
@@ -96,11 +98,23 @@ interface Attempt {
   produced: boolean;
 }
 
+/**
+ * When idle series were last looked for (processing time). The scan visits every series, so it runs
+ * at most once per {@link EVICTION_EVERY_MS}, not per batch: in a backlog drain a scan per batch
+ * of 5,000 events over 5,000 series cost ~0.25 µs per event.
+ */
+interface EvictionClock {
+  lastMs: number;
+}
+
+const EVICTION_EVERY_MS = 1_000;
+
 /** Runs features and rules over a batch's fresh events (their state advances) and builds its messages. */
 function evaluate<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
   featureCursor: FeatureCursor,
   schedule: FeatureSchedule,
+  eviction: EvictionClock,
   batch: readonly EnrichedMessage[],
   decoded: DecodedEnriched,
   fresh: readonly Envelope[],
@@ -137,8 +151,11 @@ function evaluate<StoredAlertT>(
   }
   if (fresh.length > 0) {
     deps.onEventTime?.(newestTs);
-    deps.features.evictIdle(newestTs);
-    deps.rules.evictIdle(newestTs, config.features.idle_eviction);
+    if (nowMs - eviction.lastMs >= EVICTION_EVERY_MS) {
+      eviction.lastMs = nowMs;
+      deps.features.evictIdle(newestTs);
+      deps.rules.evictIdle(newestTs, config.features.idle_eviction);
+    }
   }
   // A series' latest records, once per window, when the schedule says so (not per event).
   const { featuresPartitioner } = deps;

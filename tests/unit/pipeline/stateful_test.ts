@@ -122,3 +122,26 @@ Deno.test("stateful: another batch after a failure is evaluated afresh", async (
   assert.equal(stored.length, 1);
   assert.deepEqual(stored[0].alerts, []);
 });
+
+Deno.test("stateful handler: idle series are evicted at most once a second (processing time)", async () => {
+  const { handler, features } = setup({ send: 0, write: 0 });
+  const idleMs = config.features.idle_eviction;
+  const batchOf = (host: string, ts: number, offset: number) => {
+    const packer = new EnrichedBatchPacker(config.topics.enriched, 1);
+    const source = { ...VALID_ENVELOPE.source, offset: String(offset) };
+    packer.add({ ...VALID_ENVELOPE, v: 1, id: `${source.topic}:0:${offset}:0`, host, ts, source });
+    return packer.take().map((message) => ({
+      topic: config.topics.enriched,
+      partition: 0,
+      offset: BigInt(offset),
+      value: message.value,
+    }));
+  };
+  const t0 = VALID_ENVELOPE.ts;
+  await handler(batchOf("old-host", t0, 1));
+  await handler(batchOf("new-host", t0 + idleMs + 1, 2));
+  assert.equal(features.seriesCount, 2, "the first batch's scan was less than a second ago");
+  await new Promise((resolve) => setTimeout(resolve, 1_050));
+  await handler(batchOf("new-host", t0 + idleMs + 2, 3));
+  assert.equal(features.seriesCount, 1, "old-host was idle for longer than idle_eviction");
+});
