@@ -79,7 +79,9 @@ const NormalizeSchema = z.strictObject({
 });
 
 const FeaturesSchema = z.strictObject({
-  windows: z.array(DurationSchema).min(1).max(8).prefault(["1m", "5m"]),
+  /** At most 7d each: the feature engine stores sample times as int32 ms (stages/features.ts). */
+  windows: z.array(DurationSchema.refine((ms) => ms <= 7 * 86_400_000, "a feature window must be at most 7d"))
+    .min(1).max(8).prefault(["1m", "5m"]),
   ewma_alpha: z.number().gt(0).lte(1).default(0.3),
   /** How far behind the newest event of a series an event may arrive and still count. */
   allowed_lateness: DurationSchema.prefault("30s"),

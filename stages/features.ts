@@ -14,8 +14,8 @@
  *   population stddev; 0 when the stddev is 0).
  * - Memory: at most `max_series` series; events of a new series beyond that are refused
  *   (`seriesRefused`, returns undefined) until {@link FeatureEngine.evictIdle} frees room. Each series
- *   keeps only the events of its largest window, 16 bytes each in ring buffers of twice that at most
- *   (5,000 series at 4 events/s and a 5m window: 6M samples, ~160-200 MB).
+ *   keeps only the events of its largest window, 12 bytes each in ring buffers of twice that at most
+ *   (5,000 series at 4 events/s and a 5m window: 6M samples, ~72-144 MB). Windows are at most 7d.
  *
  * Cost per in-order event: O(windows + log n) (running sums, monotonic min/max deques); an
  * out-of-order insert rebuilds that series' window state in O(n).
@@ -68,10 +68,13 @@ interface Series extends FeatureSeries {
   /**
    * Event times and values, sorted by time, in ring buffers (capacity a power of two): sample `i`
    * (an absolute index, only ever growing) is at `i & mask`. Live from `head` to `end` (exclusive).
-   * 16 bytes a sample, no per-sample object, and no copying as the window slides.
+   * 12 bytes a sample (times as int32 milliseconds after `base`), no per-sample object, and no
+   * copying as the window slides.
    */
-  ts: Float64Array;
+  ts: Int32Array;
   vs: Float64Array;
+  /** Epoch ms the stored times count from; moved forward when they would leave the int32 range. */
+  base: number;
   mask: number;
   head: number;
   end: number;
@@ -97,6 +100,15 @@ const TRIM_MIN = 1_024;
 const RESYNC_SLACK = 256;
 /** Smallest ring capacity (samples); a ring shrinks back towards it when mostly empty. */
 const RING_MIN = 16;
+/**
+ * Stored times stay below this many ms after `base` (2^30, 12.4 days); a later event moves `base`
+ * to itself. Live samples are at most the largest window (at most {@link MAX_WINDOW_MS}) older than
+ * the newest, so after a move they are above -2^31: every stored time fits an int32.
+ */
+const MAX_TIME_OFFSET = 2 ** 30;
+const INT32_MIN = -(2 ** 31);
+/** Longest feature window (7 days): keeps stored times in int32 (see {@link MAX_TIME_OFFSET}). */
+export const MAX_WINDOW_MS = 7 * 86_400_000;
 
 /** Rolling window statistics per series. */
 export class FeatureEngine {
@@ -123,6 +135,7 @@ export class FeatureEngine {
     if (options.windows.length === 0) throw new Error("features.windows: at least one window is required");
     options.windows.forEach((window, index) => {
       if (!(window > 0)) throw new Error(`features.windows[${index}]: a window must be longer than 0`);
+      if (window > MAX_WINDOW_MS) throw new Error(`features.windows[${index}]: a window must be at most 7d`);
     });
     this.#windows = [...options.windows];
     this.#labels = this.#windows.map(formatDuration);
@@ -220,8 +233,9 @@ export class FeatureEngine {
       tenant: event.tenant,
       host: event.host,
       metric: event.metric,
-      ts: new Float64Array(RING_MIN),
+      ts: new Int32Array(RING_MIN),
       vs: new Float64Array(RING_MIN),
+      base: event.ts,
       mask: RING_MIN - 1,
       head: 0,
       end: 0,
@@ -241,9 +255,10 @@ export class FeatureEngine {
 
   #append(s: Series, t: number, v: number): void {
     if (s.end - s.head > s.mask) this.#resize(s, (s.mask + 1) * 2);
+    if (t - s.base >= MAX_TIME_OFFSET) this.#rebase(s, t);
     const index = s.end;
-    const { ts, vs, mask, minQ, maxQ } = s;
-    ts[index & mask] = t;
+    const { ts, vs, mask, minQ, maxQ, base } = s;
+    ts[index & mask] = t - base;
     vs[index & mask] = v;
     s.end = index + 1;
     s.newest = t;
@@ -256,7 +271,7 @@ export class FeatureEngine {
     for (let k = 0; k < windows.length; k++) {
       s.sum[k] += d;
       s.sumSq[k] += d * d;
-      const edge = t - windows[k];
+      const edge = t - windows[k] - base;
       let st = s.start[k];
       // The newest sample (t > edge) stops the scan.
       while (ts[st & mask] <= edge) {
@@ -278,19 +293,21 @@ export class FeatureEngine {
   #insert(s: Series, t: number, v: number): void {
     if (s.end - s.head > s.mask) this.#resize(s, (s.mask + 1) * 2);
     const { ts, vs, mask } = s;
+    // Older than the newest by less than the largest window: above -2^31 after base (see MAX_TIME_OFFSET).
+    const offset = t - s.base;
     // First index whose time is after t (equal times keep arrival order).
     let lo = s.head;
     let hi = s.end;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (ts[mid & mask] <= t) lo = mid + 1;
+      if (ts[mid & mask] <= offset) lo = mid + 1;
       else hi = mid;
     }
     for (let i = s.end; i > lo; i--) {
       ts[i & mask] = ts[(i - 1) & mask];
       vs[i & mask] = vs[(i - 1) & mask];
     }
-    ts[lo & mask] = t;
+    ts[lo & mask] = offset;
     vs[lo & mask] = v;
     s.end++;
     this.#rebuild(s);
@@ -298,7 +315,7 @@ export class FeatureEngine {
 
   /** Moves the live samples into rings of `capacity` (a power of two), at the same absolute indices. */
   #resize(s: Series, capacity: number): void {
-    const ts = new Float64Array(capacity);
+    const ts = new Int32Array(capacity);
     const vs = new Float64Array(capacity);
     const mask = capacity - 1;
     for (let i = s.head; i < s.end; i++) {
@@ -308,6 +325,18 @@ export class FeatureEngine {
     s.ts = ts;
     s.vs = vs;
     s.mask = mask;
+  }
+
+  /**
+   * Moves `base` to `t` (an event being appended): the live samples' stored times shift back by as
+   * much. A sample more than 2^31 ms older than `t` is outside every window of `t` and leaves with
+   * this append: it is stored as -2^31 instead of wrapping around.
+   */
+  #rebase(s: Series, t: number): void {
+    const shift = t - s.base;
+    const { ts, mask } = s;
+    for (let i = s.head; i < s.end; i++) ts[i & mask] = Math.max(ts[i & mask] - shift, INT32_MIN);
+    s.base = t;
   }
 
   /** Drops deque entries that left the largest window; frees the dead front now and then. */
@@ -357,7 +386,7 @@ export class FeatureEngine {
       s.maxQ.push(i);
     }
     for (let k = 0; k < this.#windows.length; k++) {
-      const edge = s.newest - this.#windows[k];
+      const edge = s.newest - this.#windows[k] - s.base;
       let st = s.head;
       while (st < s.end && ts[st & mask] <= edge) st++;
       s.start[k] = st;

@@ -132,7 +132,9 @@ export class Inventory {
   /** Glob host: in file order. */
   readonly #globs: Entry[] = [];
   readonly #unknown: Ctx;
-  readonly #cache = new Map<string, Ctx>();
+  /** Resolved contexts by tenant, then host: no key string built per event. */
+  #cache = new Map<string, Map<string, Ctx>>();
+  #cached = 0;
   readonly #cacheMax: number;
   /** Number of entries. */
   readonly size: number;
@@ -172,17 +174,20 @@ export class Inventory {
     this.size = file.hosts.length;
   }
 
-  /** The context of tenant/host; cached (bounded, oldest dropped first). */
+  /** The context of tenant/host; cached (bounded: emptied when full). */
   lookup(tenant: string, host: string): Ctx {
-    const key = `${tenant}\u0000${host}`;
-    const cached = this.#cache.get(key);
+    let hosts = this.#cache.get(tenant);
+    const cached = hosts?.get(host);
     if (cached !== undefined) return cached;
-    const ctx = this.#exact.get(key) ?? this.#resolve(tenant, host);
-    if (this.#cache.size >= this.#cacheMax) {
-      const oldest = this.#cache.keys().next();
-      if (!oldest.done) this.#cache.delete(oldest.value);
+    const ctx = this.#exact.get(`${tenant}\u0000${host}`) ?? this.#resolve(tenant, host);
+    if (this.#cached >= this.#cacheMax) {
+      this.#cache = new Map();
+      this.#cached = 0;
+      hosts = undefined;
     }
-    this.#cache.set(key, ctx);
+    if (hosts === undefined) this.#cache.set(tenant, hosts = new Map());
+    hosts.set(host, ctx);
+    this.#cached++;
     return ctx;
   }
 

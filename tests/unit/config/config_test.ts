@@ -52,6 +52,10 @@ Deno.test("errors name the file, the key path and what was expected", () => {
     [{ http: { port: "eighty" } }, /^f\.yaml: http\.port: .*expected number/m],
     [{ kafka: { brokers: ["nohost"] } }, /^f\.yaml: kafka\.brokers\.0: expected HOST:PORT$/m],
     [{ features: { windows: ["1 minute"] } }, /features\.windows\.0: expected a duration like 30s/],
+    [
+      { features: { windows: ["1m", "30d"] } },
+      /^f\.yaml: features\.windows\.1: a feature window must be at most 7d$/m,
+    ],
     [{ store: { memory_limit: "lots" } }, /store\.memory_limit: expected a size like 256MB/],
     [{ typo_key: 1 }, /\(top level\): Unrecognized key: "typo_key"/],
     [{ http: { tokn: "x" } }, /http: Unrecognized key: "tokn"/],

@@ -358,3 +358,44 @@ Deno.test("features: observe + recordOf/recordsOf and the cursor give exactly wh
     assert.equal(cursor.record("7m"), undefined, "an unknown window");
   }
 });
+
+Deno.test("a stream over months (stored times move their base) matches the reference", () => {
+  const options = featureOptions({ windows: ["1m", "1h", "7d"], allowed_lateness: "2d" });
+  const engine = new FeatureEngine(options);
+  const reference = new Reference(
+    options.windows,
+    engine.windowLabels.slice(),
+    options.ewma_alpha,
+    2 * 86_400_000,
+  );
+  const random = prng(11);
+  let clock = T0;
+  for (let i = 0; i < 4_000; i++) {
+    const roll = random();
+    let ts: number;
+    if (roll < 0.1) ts = clock - Math.floor(random() * 3 * 86_400_000); // within and beyond the lateness
+    else {
+      clock += roll < 0.15 ? Math.floor(random() * 20 * 86_400_000) : Math.floor(random() * 3_600_000);
+      ts = clock;
+    }
+    const event = ev(ts, Math.round(random() * 10_000) / 100);
+    compare(engine.update(event), reference.update(event), `event ${i}`);
+    const s = reference.series.get("acme|host-a|cpu_load")!;
+    if (s.events.length > 2_000) s.events.splice(0, 1_000);
+  }
+  assert.ok(clock - T0 > 200 * 86_400_000, `the stream spans ${(clock - T0) / 86_400_000} days`);
+  // Steady 10-minute steps for 14 days: the base moves while the 7d window holds ~1,000 samples.
+  for (let i = 0; i < 2_016; i++) {
+    clock += 600_000;
+    const event = ev(clock, Math.round(random() * 10_000) / 100);
+    const want = reference.update(event, i % 50 === 0 || i === 2_015);
+    const got = engine.update(event);
+    if (i % 50 === 0 || i === 2_015) compare(got, want, `steady event ${i}`);
+    const s = reference.series.get("acme|host-a|cpu_load")!;
+    if (s.events.length > 3_000) s.events.splice(0, 1_000);
+  }
+});
+
+Deno.test("a window over 7 days is refused", () => {
+  assert.throws(() => new FeatureEngine(featureOptions({ windows: ["8d"] })), /at most 7d/);
+});
