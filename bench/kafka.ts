@@ -99,7 +99,8 @@ export async function kcatProduceFile(
 
 /** Newline-separated messages written to a topic as they come. */
 export interface LinePipe {
-  write(text: string): Promise<void>;
+  /** Writes newline-separated messages (text, or its UTF-8 bytes). */
+  write(text: string | Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,7 +116,7 @@ export function kcatPipe(brokers: string, topic: string, keyDelimiter?: string):
   const writer = process.stdin.getWriter();
   const encoder = new TextEncoder();
   return {
-    write: (text) => writer.write(encoder.encode(text)),
+    write: (text) => writer.write(typeof text === "string" ? encoder.encode(text) : text),
     close: async () => {
       await writer.close();
       const output = await process.output();
@@ -137,7 +138,8 @@ export function markerProducer(brokers: string, topic: string): LinePipe {
   const producer = new Producer({ clientId: "eventops-bench-markers", bootstrapBrokers: [brokers], acks: 1 });
   let sending: Promise<unknown> = Promise.resolve();
   return {
-    write: (text) => {
+    write: (input) => {
+      const text = typeof input === "string" ? input : new TextDecoder().decode(input);
       // One key, so one partition: markers of the one series are consumed in order. Unkeyed, they
       // spread over the raw partitions, and a marker read before its predecessor is late data for the
       // rule (no alert for it or the next one).

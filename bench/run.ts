@@ -39,6 +39,7 @@ import {
   markerProducer,
 } from "./kafka.ts";
 import { type CpuProfile, Profiler, summarize } from "./profile.ts";
+import { LineBytes } from "./line_bytes.ts";
 import {
   generateWorkload,
   markerEvent,
@@ -511,8 +512,8 @@ async function live(
   const agent = agents.api;
   const session = flags.profile ? await profiler.attach() : undefined;
 
-  // Pre-generated, so producing costs the bench almost nothing.
-  const lines: string[] = [];
+  // Pre-generated, so producing costs the bench almost nothing; as bytes (see LineBytes).
+  const lines = new LineBytes();
   const totals = generateWorkload(workload, (message, key) => {
     lines.push(key === undefined ? message : `${key}${KEY_DELIMITER}${message}`);
   });
@@ -568,7 +569,7 @@ async function live(
       const now = performance.now();
       const due = Math.min(lines.length, Math.floor(((now - startedAt) / 1000) * rate / workload.perMessage));
       if (due > sent) {
-        await load.write(lines.slice(sent, due).join("\n") + "\n");
+        for (const bytes of lines.ranges(sent, due)) await load.write(bytes);
         sent = due;
       }
       if (now >= nextMarker) {
@@ -578,7 +579,7 @@ async function live(
       await sleep(5);
     }
     // The last few ms of the schedule, so that exactly the generated workload is sent.
-    if (sent < lines.length) await load.write(lines.slice(sent).join("\n") + "\n");
+    for (const bytes of lines.ranges(sent, lines.length)) await load.write(bytes);
     sent = lines.length;
     const producedFor = (performance.now() - startedAt) / 1000;
     console.error("live: produced, closing kcat");
