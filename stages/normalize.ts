@@ -254,6 +254,8 @@ interface Compiled {
   readonly metrics: Map<string, MetricResult>;
   readonly skewText: string;
   readonly ageText: string;
+  /** Created on first use (normalization is synchronous: one at a time per options object). */
+  normalizer?: Normalizer;
 }
 
 const METRIC_CACHE_MAX = 10_000;
@@ -523,16 +525,29 @@ function parseErrorText(text: string, error: unknown): string {
     : `${message} (at position ${position.offset}, line ${position.line} column ${position.column})`;
 }
 
-class Normalizer {
-  readonly events: Envelope[] = [];
-  readonly rejects: NormalizeReject[] = [];
-  readonly problems: string[] = [];
+/** The context of a normalized envelope: none yet (enrich adds it). One shared frozen object. */
+const NO_CONTEXT: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-  constructor(
-    readonly c: Compiled,
-    readonly source: MessageSource,
-    readonly nowMs: number,
-  ) {}
+/**
+ * Normalizes the messages of one options object, one at a time (see {@link normalizeMessage}):
+ * reused from message to message, so a message costs no normalizer and no scratch array.
+ */
+class Normalizer {
+  events: Envelope[] = [];
+  rejects: NormalizeReject[] = [];
+  readonly problems: string[] = [];
+  source: MessageSource = { topic: "", partition: 0, offset: "0" };
+  nowMs = 0;
+
+  constructor(readonly c: Compiled) {}
+
+  /** Starts a message: fresh result arrays. */
+  start(source: MessageSource, nowMs: number): void {
+    this.events = [];
+    this.rejects = [];
+    this.source = source;
+    this.nowMs = nowMs;
+  }
 
   reject(index: number, reason: string, original: string): void {
     this.rejects.push({ index, reason, original, encoding: "utf8" });
@@ -604,7 +619,7 @@ class Normalizer {
       ts,
       ts_ingest: this.nowMs,
       tags,
-      ctx: {},
+      ctx: NO_CONTEXT,
       source,
     };
     if (unitOriginal !== undefined && unitOriginal !== "" && unitOriginal !== conversion.unit) {
@@ -717,7 +732,8 @@ export function normalizeMessage(
       }],
     };
   }
-  const normalizer = new Normalizer(c, source, nowMs);
+  const normalizer = c.normalizer ??= new Normalizer(c);
+  normalizer.start(source, nowMs);
   normalizer.text(text);
   return { events: normalizer.events, rejects: normalizer.rejects };
 }
