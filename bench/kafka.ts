@@ -99,9 +99,13 @@ export async function kcatProduceFile(
 
 /** Newline-separated messages written to a topic as they come. */
 export interface LinePipe {
-  /** Writes newline-separated messages (text, or its UTF-8 bytes). */
-  write(text: string | Uint8Array): Promise<void>;
+  write(text: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A {@link LinePipe} that also takes the lines' UTF-8 bytes (the load, see `bench/line_bytes.ts`). */
+export interface LoadPipe extends LinePipe {
+  write(text: string | Uint8Array): Promise<void>;
 }
 
 /**
@@ -109,7 +113,7 @@ export interface LinePipe {
  * fills, so it is no clock; see {@link markerProducer}). With `keyDelimiter` (kcat `-K`), each line
  * is `key<keyDelimiter>value`.
  */
-export function kcatPipe(brokers: string, topic: string, keyDelimiter?: string): LinePipe {
+export function kcatPipe(brokers: string, topic: string, keyDelimiter?: string): LoadPipe {
   const keyed = keyDelimiter === undefined ? [] : ["-K", keyDelimiter];
   const args = ["-b", brokers, "-t", topic, "-P", ...keyed, ...KCAT_PRODUCER_FLAGS, "-X", "linger.ms=5"];
   const process = new Deno.Command("kcat", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
@@ -138,8 +142,7 @@ export function markerProducer(brokers: string, topic: string): LinePipe {
   const producer = new Producer({ clientId: "eventops-bench-markers", bootstrapBrokers: [brokers], acks: 1 });
   let sending: Promise<unknown> = Promise.resolve();
   return {
-    write: (input) => {
-      const text = typeof input === "string" ? input : new TextDecoder().decode(input);
+    write: (text) => {
       // One key, so one partition: markers of the one series are consumed in order. Unkeyed, they
       // spread over the raw partitions, and a marker read before its predecessor is late data for the
       // rule (no alert for it or the next one).

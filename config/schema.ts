@@ -78,10 +78,13 @@ const NormalizeSchema = z.strictObject({
   max_age: DurationSchema.prefault("3650d"),
 });
 
+/** Longest feature window (7d): the feature engine stores sample times as int32 ms (stages/features.ts). */
+export const MAX_FEATURE_WINDOW_MS = 7 * 86_400_000;
+
 const FeaturesSchema = z.strictObject({
-  /** At most 7d each: the feature engine stores sample times as int32 ms (stages/features.ts). */
-  windows: z.array(DurationSchema.refine((ms) => ms <= 7 * 86_400_000, "a feature window must be at most 7d"))
-    .min(1).max(8).prefault(["1m", "5m"]),
+  windows: z.array(
+    DurationSchema.refine((ms) => ms <= MAX_FEATURE_WINDOW_MS, "a feature window must be at most 7d"),
+  ).min(1).max(8).prefault(["1m", "5m"]),
   ewma_alpha: z.number().gt(0).lte(1).default(0.3),
   /** How far behind the newest event of a series an event may arrive and still count. */
   allowed_lateness: DurationSchema.prefault("30s"),

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import type { Config } from "../config/schema.ts";
+import { type Config, MAX_FEATURE_WINDOW_MS } from "../config/schema.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureRecord } from "../model/feature.ts";
@@ -67,7 +67,7 @@ interface Series extends FeatureSeries {
   readonly metric: string;
   /**
    * Event times and values, sorted by time, in ring buffers: sample `i` (an absolute index, only
-   * ever growing) is at `i % capacity`. Live from `head` to `end` (exclusive).
+   * ever growing) is at `i % capacity` (`ts.length`). Live from `head` to `end` (exclusive).
    * 12 bytes a sample (times as int32 milliseconds after `base`), no per-sample object, and no
    * copying as the window slides.
    */
@@ -75,7 +75,6 @@ interface Series extends FeatureSeries {
   vs: Float64Array;
   /** Epoch ms the stored times count from; moved forward when they would leave the int32 range. */
   base: number;
-  capacity: number;
   head: number;
   end: number;
   newest: number;
@@ -111,13 +110,11 @@ function grownCapacity(capacity: number): number {
 }
 /**
  * Stored times stay below this many ms after `base` (2^30, 12.4 days); a later event moves `base`
- * to itself. Live samples are at most the largest window (at most {@link MAX_WINDOW_MS}) older than
+ * to itself. Live samples are at most the largest window (at most {@link MAX_FEATURE_WINDOW_MS}) older than
  * the newest, so after a move they are above -2^31: every stored time fits an int32.
  */
 const MAX_TIME_OFFSET = 2 ** 30;
 const INT32_MIN = -(2 ** 31);
-/** Longest feature window (7 days): keeps stored times in int32 (see {@link MAX_TIME_OFFSET}). */
-export const MAX_WINDOW_MS = 7 * 86_400_000;
 
 /** Rolling window statistics per series. */
 export class FeatureEngine {
@@ -144,7 +141,9 @@ export class FeatureEngine {
     if (options.windows.length === 0) throw new Error("features.windows: at least one window is required");
     options.windows.forEach((window, index) => {
       if (!(window > 0)) throw new Error(`features.windows[${index}]: a window must be longer than 0`);
-      if (window > MAX_WINDOW_MS) throw new Error(`features.windows[${index}]: a window must be at most 7d`);
+      if (window > MAX_FEATURE_WINDOW_MS) {
+        throw new Error(`features.windows[${index}]: a window must be at most 7d`);
+      }
     });
     this.#windows = [...options.windows];
     this.#labels = this.#windows.map(formatDuration);
@@ -245,7 +244,6 @@ export class FeatureEngine {
       ts: new Int32Array(RING_MIN),
       vs: new Float64Array(RING_MIN),
       base: event.ts,
-      capacity: RING_MIN,
       head: 0,
       end: 0,
       newest: event.ts,
@@ -263,10 +261,11 @@ export class FeatureEngine {
   }
 
   #append(s: Series, t: number, v: number): void {
-    if (s.end - s.head >= s.capacity) this.#resize(s, grownCapacity(s.capacity));
+    if (s.end - s.head >= s.ts.length) this.#resize(s, grownCapacity(s.ts.length));
     if (t - s.base >= MAX_TIME_OFFSET) this.#rebase(s, t);
     const index = s.end;
-    const { ts, vs, capacity, minQ, maxQ, base } = s;
+    const { ts, vs, minQ, maxQ, base } = s;
+    const capacity = ts.length;
     ts[index % capacity] = t - base;
     vs[index % capacity] = v;
     s.end = index + 1;
@@ -295,13 +294,16 @@ export class FeatureEngine {
     s.head = s.start[this.#largestIndex];
     this.#trimDeques(s);
     const live = s.end - s.head;
-    if (s.capacity > RING_MIN && live * 4 < s.capacity) this.#resize(s, Math.max(RING_MIN, s.capacity >> 1));
+    if (s.ts.length > RING_MIN && live * 4 < s.ts.length) {
+      this.#resize(s, Math.max(RING_MIN, s.ts.length >> 1));
+    }
     if (s.removals > live + RESYNC_SLACK) this.#resync(s);
   }
 
   #insert(s: Series, t: number, v: number): void {
-    if (s.end - s.head >= s.capacity) this.#resize(s, grownCapacity(s.capacity));
-    const { ts, vs, capacity } = s;
+    if (s.end - s.head >= s.ts.length) this.#resize(s, grownCapacity(s.ts.length));
+    const { ts, vs } = s;
+    const capacity = ts.length;
     // Older than the newest by less than the largest window: above -2^31 after base (see MAX_TIME_OFFSET).
     const offset = t - s.base;
     // First index whose time is after t (equal times keep arrival order).
@@ -327,12 +329,11 @@ export class FeatureEngine {
     const ts = new Int32Array(capacity);
     const vs = new Float64Array(capacity);
     for (let i = s.head; i < s.end; i++) {
-      ts[i % capacity] = s.ts[i % s.capacity];
-      vs[i % capacity] = s.vs[i % s.capacity];
+      ts[i % capacity] = s.ts[i % s.ts.length];
+      vs[i % capacity] = s.vs[i % s.ts.length];
     }
     s.ts = ts;
     s.vs = vs;
-    s.capacity = capacity;
   }
 
   /**
@@ -342,7 +343,8 @@ export class FeatureEngine {
    */
   #rebase(s: Series, t: number): void {
     const shift = t - s.base;
-    const { ts, capacity } = s;
+    const { ts } = s;
+    const capacity = ts.length;
     for (let i = s.head; i < s.end; i++) ts[i % capacity] = Math.max(ts[i % capacity] - shift, INT32_MIN);
     s.base = t;
   }
@@ -363,7 +365,8 @@ export class FeatureEngine {
 
   /** Recomputes the running sums exactly (bounded float drift), re-centred on the newest value. */
   #resync(s: Series): void {
-    const { vs, capacity } = s;
+    const { vs } = s;
+    const capacity = vs.length;
     s.ref = vs[(s.end - 1) % capacity];
     for (let k = 0; k < this.#windows.length; k++) {
       let sum = 0;
@@ -381,7 +384,8 @@ export class FeatureEngine {
 
   /** Rebuilds window starts, sums and deques from the buffer (after an out-of-order insert). */
   #rebuild(s: Series): void {
-    const { ts, vs, capacity } = s;
+    const { ts, vs } = s;
+    const capacity = ts.length;
     s.minQ = [];
     s.maxQ = [];
     s.minHead = 0;
@@ -415,7 +419,8 @@ export class FeatureEngine {
   }
 
   #record(s: Series, k: number): FeatureRecord {
-    const { ts, vs, capacity } = s;
+    const { ts, vs } = s;
+    const capacity = ts.length;
     const end = s.end - 1;
     const last = vs[end % capacity];
     const st = s.start[k];

@@ -114,7 +114,8 @@ export async function startAgent(
   env: Record<string, string> = {},
   options: StartOptions = {},
 ): Promise<RunningAgent> {
-  const base = await agentDenoArgs(); // ["run", "-P=agent", "--ignore-env", ..., "main.ts"]
+  const task = await eventopsTask();
+  const base = task.words.slice(1); // ["run", "-P=agent", "--ignore-env", ..., "main.ts"]
   const script = base.findIndex((word, index) => index > 0 && !word.startsWith("-"));
   const args = [
     ...base.slice(0, script),
@@ -128,7 +129,7 @@ export async function startAgent(
   const process = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...await agentEnv(), ...env },
+    env: { NO_COLOR: "1", ...task.env, ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -186,10 +187,11 @@ export async function runEventops(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const task = await eventopsTask();
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [...await agentDenoArgs(), ...args],
+    args: [...task.words.slice(1), ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...await agentEnv(), ...env },
+    env: { NO_COLOR: "1", ...task.env, ...env },
   }).output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
