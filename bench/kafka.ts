@@ -136,10 +136,14 @@ const MARKER_KEY = Buffer.from("bench-marker");
 /**
  * A producer for latency markers: each `send` goes out at once. (`kcat -P` reading a pipe holds
  * stdin lines until its buffer fills or the pipe closes: markers written through it waited up to
- * ~0.8 s at 10 markers/s before they were even produced.)
+ * ~0.8 s at 10 markers/s before they were even produced.) Resolves once connected to the brokers.
  */
-export function markerProducer(brokers: string, topic: string): LinePipe {
+export async function markerProducer(brokers: string, topic: string): Promise<LinePipe> {
   const producer = new Producer({ clientId: "eventops-bench-markers", bootstrapBrokers: [brokers], acks: 1 });
+  // Connected before the run: otherwise the first markers wait for the metadata and the connection,
+  // which the bench would count as the agent's latency.
+  await producer.metadata({ topics: [topic] });
+  await producer.connectToBrokers();
   let sending: Promise<unknown> = Promise.resolve();
   return {
     write: (text) => {

@@ -545,8 +545,8 @@ async function live(
   ];
   await sleep(300);
 
+  const markers = await markerProducer(brokers, topics.raw);
   const load = kcatPipe(brokers, topics.raw, workloadKeyed(workload) ? KEY_DELIMITER : undefined);
-  const markers = markerProducer(brokers, topics.raw);
   const startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);
   const sampler = sampleMemory(agents, startedAt, 1000);
