@@ -4,6 +4,11 @@
  * A failing handler pauses consumption and retries the same batch with backoff, so nothing is
  * committed and nothing is lost while, say, the disk is full.
  *
+ * A {@link BatchBuilder} turns each message into its part of the batch as it arrives (the
+ * stateless group normalizes and packs it there): the message objects then die young instead of
+ * waiting for their batch, which kept them alive across scavenges into the old generation. The
+ * next batch is built while the previous one is handled.
+ *
  * @module
  */
 import type { Message, MessagesStream } from "@platformatic/kafka";
@@ -13,7 +18,32 @@ import type { ByteConsumer } from "./clients.ts";
 export type ConsumedMessage = Message<Buffer, Buffer, Buffer, Buffer>;
 
 /** Handles one batch; must resolve only when the batch's effects are durable. */
-export type BatchHandler = (batch: readonly ConsumedMessage[]) => Promise<void>;
+export type BatchHandler<BatchT> = (batch: BatchT) => Promise<void>;
+
+/**
+ * Builds batches from messages as they arrive. `add` is called once per message, in order, and
+ * should not throw: a message it throws on fails its batch (retried with backoff, like a failing
+ * handler). A batch is retried as the same value, so the handler must not consume it.
+ */
+export interface BatchBuilder<BatchT> {
+  /** Adds a message to the open batch. */
+  add(message: ConsumedMessage): void;
+  /** Closes the open batch and returns it; the next `add` starts a new one. */
+  take(): BatchT;
+}
+
+/** A builder whose batches are the messages themselves. */
+export function messageBatches(): BatchBuilder<ConsumedMessage[]> {
+  let open: ConsumedMessage[] = [];
+  return {
+    add: (message) => void open.push(message),
+    take: () => {
+      const batch = open;
+      open = [];
+      return batch;
+    },
+  };
+}
 
 /** Options of a batch consumer. */
 export interface BatchConsumerOptions {
@@ -59,24 +89,70 @@ interface PendingCommit {
   commit: ConsumedMessage["commit"];
 }
 
+/** Per topic and partition, the newest offset of some messages. */
+type Offsets = Map<string, Map<number, PendingCommit>>;
+
+/** Records `message` as its partition's newest offset (messages of a partition arrive in order). */
+function recordOffset(offsets: Offsets, message: ConsumedMessage): void {
+  let partitions = offsets.get(message.topic);
+  if (partitions === undefined) offsets.set(message.topic, partitions = new Map());
+  const previous = partitions.get(message.partition);
+  if (previous === undefined) {
+    partitions.set(message.partition, { offset: message.offset, commit: message.commit });
+  } else if (previous.offset < message.offset) {
+    previous.offset = message.offset;
+    previous.commit = message.commit;
+  }
+}
+
+/** Adds `from` to `into`, keeping the newer offset of each partition. */
+function mergeOffsets(into: Offsets, from: Offsets): void {
+  for (const [topic, partitions] of from) {
+    let target = into.get(topic);
+    if (target === undefined) into.set(topic, target = new Map());
+    for (const [partition, pending] of partitions) {
+      const previous = target.get(partition);
+      if (previous === undefined || previous.offset < pending.offset) target.set(partition, pending);
+    }
+  }
+}
+
+/** A closed batch, with what the consumer needs to know of its messages. */
+interface ClosedBatch<BatchT> {
+  readonly batch: BatchT;
+  readonly size: number;
+  /** Kafka timestamp (ms) of the first message. */
+  readonly firstTimestamp: number;
+  readonly offsets: Offsets;
+  /** What `add` threw on one of the messages: the batch fails with it. */
+  readonly error: unknown;
+}
+
 /** A consumer-group member that processes its partitions in batches. */
-export class BatchConsumer {
+export class BatchConsumer<BatchT = ConsumedMessage[]> {
   readonly #consumer: ByteConsumer;
   readonly #options: BatchConsumerOptions;
   readonly #maxBytes: number;
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
-  #buffer: ConsumedMessage[] = [];
-  #bufferBytes = 0;
+  #builder: BatchBuilder<BatchT> | undefined;
+  #handler: BatchHandler<BatchT> | undefined;
+  /** The batch being built: its messages, bytes, first timestamp, newest offsets, `add` failure. */
+  #openSize = 0;
+  #openBytes = 0;
+  #openFirstTimestamp = 0;
+  #openOffsets: Offsets = new Map();
+  #openError: unknown = undefined;
+  /** Full batches waiting for the handler (the stream is paused meanwhile). */
+  readonly #ready: ClosedBatch<BatchT>[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerDue = 0;
-  #handler: BatchHandler | undefined;
   #flushing: Promise<void> = Promise.resolve();
   /**
    * Per topic and partition, the commit of the newest handled message not committed yet. Commits run
    * behind the batches, one round at a time: the next batch need not wait for the round trip, and a
    * round commits only the newest offsets, so handled batches are not kept alive by a commit queue.
    */
-  readonly #toCommit = new Map<string, Map<number, PendingCommit>>();
+  readonly #toCommit: Offsets = new Map();
   #committing: Promise<void> = Promise.resolve();
   #commitRunning = false;
   #stopping = false;
@@ -90,7 +166,8 @@ export class BatchConsumer {
   }
 
   /** Joins the group and starts consuming; returns once the stream is open. */
-  async start(handler: BatchHandler): Promise<void> {
+  async start(builder: BatchBuilder<BatchT>, handler: BatchHandler<BatchT>): Promise<void> {
+    this.#builder = builder;
     this.#handler = handler;
     const stream = await this.#consumer.consume({
       topics: this.#options.topics,
@@ -100,10 +177,10 @@ export class BatchConsumer {
     });
     this.#stream = stream;
     stream.on("data", (message: ConsumedMessage) => {
-      this.#buffer.push(message);
-      this.#bufferBytes += message.value?.length ?? 0;
-      if (this.#buffer.length >= this.#options.maxMessages || this.#bufferBytes >= this.#maxBytes) {
+      this.#add(builder, message);
+      if (this.#openSize >= this.#options.maxMessages || this.#openBytes >= this.#maxBytes) {
         // Backpressure: a full batch stops the stream (and so the fetch loop) until it is taken.
+        this.#ready.push(this.#close(builder));
         stream.pause();
         this.#schedule(handler, 0);
       } else if (this.#timer === undefined) {
@@ -122,8 +199,45 @@ export class BatchConsumer {
     }
   }
 
+  /** Adds a message to the open batch. */
+  #add(builder: BatchBuilder<BatchT>, message: ConsumedMessage): void {
+    if (this.#openSize === 0) this.#openFirstTimestamp = Number(message.timestamp);
+    this.#openSize++;
+    this.#openBytes += message.value?.length ?? 0;
+    recordOffset(this.#openOffsets, message);
+    if (this.#openError !== undefined) return;
+    try {
+      builder.add(message);
+    } catch (error) {
+      this.#openError = error ?? new Error("the batch builder threw");
+    }
+  }
+
+  /** Closes the open batch. */
+  #close(builder: BatchBuilder<BatchT>): ClosedBatch<BatchT> {
+    let batch: BatchT | undefined;
+    let error = this.#openError;
+    try {
+      batch = builder.take();
+    } catch (takeError) {
+      error ??= takeError ?? new Error("the batch builder threw");
+    }
+    const closed = {
+      batch: batch as BatchT,
+      size: this.#openSize,
+      firstTimestamp: this.#openFirstTimestamp,
+      offsets: this.#openOffsets,
+      error,
+    };
+    this.#openSize = 0;
+    this.#openBytes = 0;
+    this.#openOffsets = new Map();
+    this.#openError = undefined;
+    return closed;
+  }
+
   /** Flushes in `delayMs` at the latest: an earlier pending flush is kept (never postponed). */
-  #schedule(handler: BatchHandler, delayMs: number): void {
+  #schedule(handler: BatchHandler<BatchT>, delayMs: number): void {
     const due = performance.now() + delayMs;
     if (this.#timer !== undefined) {
       if (this.#timerDue <= due) return;
@@ -136,50 +250,37 @@ export class BatchConsumer {
     }, delayMs);
   }
 
+  /** The next full batch, else the open one if it has messages. */
+  #next(): ClosedBatch<BatchT> | undefined {
+    const ready = this.#ready.shift();
+    if (ready !== undefined || this.#openSize === 0 || this.#builder === undefined) return ready;
+    return this.#close(this.#builder);
+  }
+
   /**
-   * Handles (and commits) the next batch of at most `maxMessages`. The stream keeps fetching while
-   * the batch is handled (the next batch fills meanwhile), and pauses only when that one is full.
+   * Handles (and commits) the next batch. The stream keeps delivering while the batch is handled
+   * (the next batch is built meanwhile), and pauses only when that one is full.
    */
-  async #flush(handler: BatchHandler): Promise<void> {
-    if (this.#buffer.length === 0 || this.#stopping) return;
-    const batch = this.#takeBatch();
-    if (this.#buffer.length < this.#options.maxMessages && this.#bufferBytes < this.#maxBytes) {
-      this.#stream?.resume();
-    }
-    const handled = await this.#handleWithRetry(handler, batch);
-    if (handled) this.#queueCommit(batch);
+  async #flush(handler: BatchHandler<BatchT>): Promise<void> {
+    if (this.#stopping) return;
+    const closed = this.#next();
+    if (closed === undefined) return;
+    if (this.#ready.length === 0) this.#stream?.resume();
+    const handled = await this.#handleWithRetry(handler, closed);
+    if (handled) this.#queueCommit(closed.offsets);
     // What arrived during the batch has waited long enough: next batch at once.
-    if (this.#buffer.length > 0 && !this.#stopping) this.#schedule(handler, 0);
+    if ((this.#ready.length > 0 || this.#openSize > 0) && !this.#stopping) this.#schedule(handler, 0);
   }
 
-  /** Removes and returns the next batch: at most `maxMessages` messages and about `maxBytes` bytes. */
-  #takeBatch(): ConsumedMessage[] {
-    const buffer = this.#buffer;
-    let count = 0;
-    let bytes = 0;
-    while (
-      count < buffer.length && count < this.#options.maxMessages && (count === 0 || bytes < this.#maxBytes)
-    ) {
-      bytes += buffer[count].value?.length ?? 0;
-      count++;
-    }
-    this.#bufferBytes -= bytes;
-    if (count === buffer.length) {
-      this.#buffer = [];
-      return buffer;
-    }
-    this.#buffer = buffer.slice(count);
-    return buffer.slice(0, count);
-  }
-
-  async #handleWithRetry(handler: BatchHandler, batch: readonly ConsumedMessage[]): Promise<boolean> {
+  async #handleWithRetry(handler: BatchHandler<BatchT>, closed: ClosedBatch<BatchT>): Promise<boolean> {
     let delay = 250;
     for (;;) {
       const started = performance.now();
-      const ageMs = batch.length > 0 ? Date.now() - Number(batch[0].timestamp) : 0;
+      const ageMs = closed.size > 0 ? Date.now() - closed.firstTimestamp : 0;
       try {
-        await handler(batch);
-        this.#options.onBatch?.(batch.length, performance.now() - started, ageMs);
+        if (closed.error !== undefined) throw closed.error;
+        await handler(closed.batch);
+        this.#options.onBatch?.(closed.size, performance.now() - started, ageMs);
         return true;
       } catch (error) {
         if (this.#stopping) return false;
@@ -191,16 +292,9 @@ export class BatchConsumer {
     }
   }
 
-  /** Remembers the batch's newest offset per partition and starts a commit round unless one runs. */
-  #queueCommit(batch: readonly ConsumedMessage[]): void {
-    for (const message of batch) {
-      let partitions = this.#toCommit.get(message.topic);
-      if (partitions === undefined) this.#toCommit.set(message.topic, partitions = new Map());
-      const previous = partitions.get(message.partition);
-      if (previous === undefined || previous.offset < message.offset) {
-        partitions.set(message.partition, { offset: message.offset, commit: message.commit });
-      }
-    }
+  /** Remembers a handled batch's newest offsets and starts a commit round unless one runs. */
+  #queueCommit(offsets: Offsets): void {
+    mergeOffsets(this.#toCommit, offsets);
     if (this.#commitRunning) return;
     this.#commitRunning = true;
     this.#committing = this.#commitRounds();
@@ -235,16 +329,17 @@ export class BatchConsumer {
     this.#timer = undefined;
     await this.#flushing;
     await this.#committing;
-    if (handler && this.#buffer.length > 0) {
-      const batch = this.#buffer;
-      this.#buffer = [];
-      this.#bufferBytes = 0;
+    // What is built but not handled yet: handled once each, in order, up to the first failure (a
+    // later batch's offsets would skip the failed one's messages).
+    for (let closed = this.#next(); handler && closed !== undefined; closed = this.#next()) {
       try {
-        await handler(batch);
-        this.#queueCommit(batch);
+        if (closed.error !== undefined) throw closed.error;
+        await handler(closed.batch);
+        this.#queueCommit(closed.offsets);
         await this.#committing;
       } catch {
         // Not committed: the messages are consumed again after the restart.
+        break;
       }
     }
     try {

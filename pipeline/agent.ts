@@ -10,7 +10,7 @@ import type { AgentStatus, ApiDeps, ApiServer, Ingestor, RuleSummary } from "../
 import type { StoredAlert } from "../model/query.ts";
 import type { Config, StageName } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import { BatchConsumer } from "../kafka/batch_consumer.ts";
+import { BatchConsumer, messageBatches } from "../kafka/batch_consumer.ts";
 import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import { ensureTopics, partitionCount } from "../kafka/topics.ts";
@@ -281,7 +281,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         batchConsumerOptions(config, config.topics.enriched, group, log, groupMetrics(group, "stateful")),
       );
       groups.push(consumer);
-      await consumer.start(handler);
+      await consumer.start(messageBatches(), handler);
     }
 
     // Parquet export, compaction and retention.

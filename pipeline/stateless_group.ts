@@ -14,7 +14,7 @@ import { compileNormalizeOptions } from "../stages/normalize.ts";
 import { batchConsumerOptions, type GroupMetricsHooks } from "./consumer_options.ts";
 import type { PipelineCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
-import { createStatelessHandler } from "./stateless.ts";
+import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./stateless.ts";
 
 /** Where the group reports what it does. */
 export interface StatelessHooks extends GroupMetricsHooks {
@@ -41,19 +41,19 @@ export async function startStatelessGroup(
     ? await ReloadableFile.open(config.inventory, parseInventory, log)
     : undefined;
   const producer = createProducer(config, "stateless");
-  const consumer = new BatchConsumer(
+  const consumer = new BatchConsumer<StatelessBatch>(
     createConsumer(config, group, "stateless"),
     batchConsumerOptions(config, config.topics.raw, group, log, hooks),
   );
-  const handler = createStatelessHandler({
+  const deps = {
     config,
     producer,
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     counters: hooks.counters,
     enrichedPartitions,
-  });
+  };
   try {
-    await consumer.start(handler);
+    await consumer.start(new StatelessBatchBuilder(deps), createStatelessHandler(deps));
   } catch (error) {
     await consumer.stop().catch(() => undefined);
     inventoryFile?.close();

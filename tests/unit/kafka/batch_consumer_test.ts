@@ -2,13 +2,14 @@
  * The batch consumer's offset commits, against a stand-in consumer whose stream is driven by hand
  * (the broker path is covered end to end; this pins the ordering rules that are hard to provoke
  * there): a batch is committed only after its handler resolved, commits run one round at a time,
- * and a round commits only the newest offset per partition.
+ * and a round commits only the newest offset per partition; a builder gets each message as it
+ * arrives, and a message it throws on fails its batch.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { BatchConsumer, type ConsumedMessage } from "../../../kafka/batch_consumer.ts";
+import { BatchConsumer, type ConsumedMessage, messageBatches } from "../../../kafka/batch_consumer.ts";
 import type { ByteConsumer } from "../../../kafka/clients.ts";
 
 class HandDrivenStream extends EventEmitter {
@@ -80,7 +81,7 @@ Deno.test("batch consumer: commits after the handler, one round at a time, newes
   });
   const handled: number[][] = [];
   let release: (() => void) | undefined;
-  await consumer.start(async (batch) => {
+  await consumer.start(messageBatches(), async (batch) => {
     handled.push(batch.map((m) => Number(m.offset)));
     if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
   });
@@ -107,4 +108,81 @@ Deno.test("batch consumer: commits after the handler, one round at a time, newes
   await consumer.stop();
   assert.deepEqual(log.waiting.length, 0);
   assert.deepEqual(log.done.sort(), ["0:1", "0:4", "1:1", "2:0"]);
+});
+
+Deno.test("batch consumer: the builder gets messages as they arrive, while the previous batch is handled", async () => {
+  const log = new CommitLog();
+  const stream = new HandDrivenStream();
+  const consumer = new BatchConsumer<number[]>(standInConsumer(stream), {
+    topics: ["raw"],
+    maxMessages: 2,
+    maxWaitMs: 1,
+    fromBeginning: true,
+  });
+  let open: number[] = [];
+  const added: number[] = [];
+  const handled: number[][] = [];
+  let release: (() => void) | undefined;
+  await consumer.start({
+    add: (message) => {
+      added.push(Number(message.offset));
+      open.push(Number(message.offset) * 10);
+    },
+    take: () => {
+      const batch = open;
+      open = [];
+      return batch;
+    },
+  }, async (batch) => {
+    handled.push(batch);
+    if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
+  });
+
+  stream.emit("data", message(log, 0, 0));
+  stream.emit("data", message(log, 0, 1));
+  await until(() => release !== undefined);
+  // Batch 1 is being handled: the next messages are built into batch 2 at once.
+  stream.emit("data", message(log, 0, 2));
+  stream.emit("data", message(log, 0, 3));
+  assert.deepEqual(added, [0, 1, 2, 3]);
+  assert.deepEqual(handled, [[0, 10]]);
+  release!();
+  await until(() => handled.length === 2);
+  assert.deepEqual(handled, [[0, 10], [20, 30]]);
+  await until(() => log.waiting.length === 1);
+  assert.deepEqual(log.resolveAll(), ["0:1"]);
+  await until(() => log.waiting.length === 1);
+  assert.deepEqual(log.resolveAll(), ["0:3"]);
+  await consumer.stop();
+});
+
+Deno.test("batch consumer: a message the builder throws on fails its batch, which is retried and not committed", async () => {
+  const log = new CommitLog();
+  const stream = new HandDrivenStream();
+  const retries: string[] = [];
+  const consumer = new BatchConsumer<string[]>(standInConsumer(stream), {
+    topics: ["raw"],
+    maxMessages: 2,
+    maxWaitMs: 1,
+    fromBeginning: true,
+    onRetry: (error) => retries.push(error instanceof Error ? error.message : String(error)),
+  });
+  let handlerCalls = 0;
+  await consumer.start({
+    add: (message) => {
+      if (message.offset === 1n) throw new Error("builder bug at offset 1");
+    },
+    take: () => [],
+  }, () => {
+    handlerCalls++;
+    return Promise.resolve();
+  });
+  stream.emit("data", message(log, 0, 0));
+  stream.emit("data", message(log, 0, 1));
+  await until(() => retries.length >= 1);
+  assert.deepEqual(retries[0], "builder bug at offset 1");
+  assert.equal(handlerCalls, 0);
+  await consumer.stop();
+  assert.deepEqual(log.waiting.length, 0);
+  assert.deepEqual(log.done, []);
 });

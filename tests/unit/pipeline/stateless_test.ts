@@ -1,0 +1,119 @@
+/**
+ * The stateless group without a broker: the builder normalizes, enriches and packs each raw message
+ * as it is added (bad input becomes dead letters), and the handler produces a built batch; a
+ * failed produce is retried with the same messages and counted once.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ConfigSchema } from "../../../config/schema.ts";
+import type { ConsumedMessage } from "../../../kafka/batch_consumer.ts";
+import type { ByteProducer, OutgoingMessage } from "../../../kafka/clients.ts";
+import { DeadLetterSchema } from "../../../model/dlq.ts";
+import { MemoryCounters } from "../../../pipeline/counters.ts";
+import { readEnrichedBatch } from "../../../pipeline/enriched_batch.ts";
+import { createStatelessHandler, StatelessBatchBuilder } from "../../../pipeline/stateless.ts";
+import { parseInventory } from "../../../stages/inventory.ts";
+
+const config = ConfigSchema.parse({});
+const inventory = parseInventory(
+  "hosts:\n  - { tenant: acme, host: web-1, site: par-1 }\n",
+  "(test inventory)",
+);
+
+function raw(offset: number, value: string): ConsumedMessage {
+  return {
+    topic: config.topics.raw,
+    partition: 0,
+    offset: BigInt(offset),
+    timestamp: BigInt(Date.now()),
+    value: Buffer.from(value),
+  } as unknown as ConsumedMessage;
+}
+
+function event(host: string, value: number): string {
+  return JSON.stringify({
+    tenant_id: "acme",
+    host,
+    metric: "cpuLoad",
+    value,
+    unit: "percent",
+    ts_event: Date.now() - 1_000,
+  });
+}
+
+/** A producer whose first `failures` sends reject; records what got through. */
+function producer(failures: number): { producer: ByteProducer; sent: OutgoingMessage[][] } {
+  const sent: OutgoingMessage[][] = [];
+  return {
+    sent,
+    producer: {
+      send({ messages }: { messages: OutgoingMessage[] }) {
+        if (failures-- > 0) return Promise.reject(new Error("broker unavailable"));
+        sent.push(messages);
+        return Promise.resolve();
+      },
+    } as unknown as ByteProducer,
+  };
+}
+
+Deno.test("stateless builder: packs enriched events and dead letters per batch, with counts", () => {
+  const counters = new MemoryCounters();
+  const { producer: sender } = producer(0);
+  const builder = new StatelessBatchBuilder({
+    config,
+    producer: sender,
+    inventory: () => inventory,
+    counters,
+    enrichedPartitions: 1,
+  });
+  builder.add(raw(10, event("web-1", 42)));
+  builder.add(raw(11, "{not json"));
+  builder.add(raw(12, `[${event("db-9", 7)},${event("web-1", 43)}]`));
+  const batch = builder.take();
+  assert.deepEqual(
+    {
+      read: batch.read,
+      accepted: batch.accepted,
+      rejected: batch.rejected,
+      unknownHosts: batch.unknownHosts,
+    },
+    { read: 3, accepted: 3, rejected: 1, unknownHosts: 1 },
+  );
+  const enriched = batch.messages.filter((m) => m.topic === config.topics.enriched);
+  const dead = batch.messages.filter((m) => m.topic === config.topics.dlq);
+  assert.equal(enriched.length, 1);
+  const read = readEnrichedBatch(JSON.parse(enriched[0].value.toString()));
+  assert.ok(read.success);
+  assert.deepEqual(
+    read.events.map((e) => [e.id, e.host, e.metric, e.value, e.ctx.site ?? e.ctx.inventory]),
+    [
+      [`${config.topics.raw}:0:10:0`, "web-1", "cpu_load", 42, "par-1"],
+      [`${config.topics.raw}:0:12:0`, "db-9", "cpu_load", 7, "unknown"],
+      [`${config.topics.raw}:0:12:1`, "web-1", "cpu_load", 43, "par-1"],
+    ],
+  );
+  assert.equal(dead.length, 1);
+  const letter = DeadLetterSchema.parse(JSON.parse(dead[0].value.toString()));
+  assert.equal(letter.source.offset, "11");
+  assert.match(letter.reason, /not valid JSON/);
+  // The next batch starts empty.
+  assert.deepEqual(builder.take().messages, []);
+});
+
+Deno.test("stateless handler: a failed produce is retried with the same messages, counted once", async () => {
+  const counters = new MemoryCounters();
+  const { producer: sender, sent } = producer(1);
+  const deps = { config, producer: sender, inventory: () => inventory, counters, enrichedPartitions: 1 };
+  const builder = new StatelessBatchBuilder(deps);
+  const handle = createStatelessHandler(deps);
+  builder.add(raw(1, event("web-1", 1)));
+  builder.add(raw(2, "[]x"));
+  const batch = builder.take();
+  await assert.rejects(handle(batch), /broker unavailable/);
+  assert.equal(counters.get("normalize", "in"), 0);
+  await handle(batch);
+  assert.equal(sent.length, 1);
+  assert.deepEqual(sent[0], batch.messages);
+  assert.deepEqual(counters.snapshot(), { "normalize.in": 2, "normalize.out": 1, "normalize.dlq": 1 });
+});
