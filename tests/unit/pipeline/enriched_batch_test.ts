@@ -9,6 +9,7 @@ import {
 import { type Envelope, eventId, seriesKey } from "../../../model/envelope.ts";
 import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
 import {
+  BatchRow,
   EnrichedBatchPacker,
   isExactEnrichedBatch,
   readEnrichedBatch,
@@ -58,16 +59,23 @@ function randomEnvelopes(count: number, seed: number): Envelope[] {
   });
 }
 
+/** Decoded envelopes as plain objects (batch rows read their columns through getters). */
 function decodeMessages(messages: { partition?: number; value: Buffer }[]): Envelope[] {
-  return decodeEnriched(
-    messages.map((message, i) => ({
-      topic: TOPIC,
-      partition: message.partition ?? 0,
-      offset: BigInt(i),
-      value: message.value,
-    })),
-    1,
-  ).events;
+  return plain(
+    decodeEnriched(
+      messages.map((message, i) => ({
+        topic: TOPIC,
+        partition: message.partition ?? 0,
+        offset: BigInt(i),
+        value: message.value,
+      })),
+      1,
+    ).events,
+  );
+}
+
+function plain(events: readonly Envelope[]): Envelope[] {
+  return JSON.parse(JSON.stringify(events));
 }
 
 Deno.test("enriched batch: envelopes come back equal, each series on its key's partition and in order", () => {
@@ -234,5 +242,36 @@ Deno.test("enriched batch: decoded tags and contexts are shared and frozen", () 
   assert.equal(a.tags, b.tags);
   assert.equal(a.ctx, b.ctx);
   assert.ok(Object.isFrozen(a.tags) && Object.isFrozen(a.ctx));
-  assert.deepEqual(a, ENVELOPE);
+  assert.deepEqual(plain([a]), [ENVELOPE]);
+});
+
+Deno.test("enriched batch: a decoded row reads like the envelope, and serializes to the same JSON", () => {
+  const events = randomEnvelopes(300, 11);
+  const packer = new EnrichedBatchPacker(TOPIC, 1);
+  for (const event of events) packer.add(event);
+  const [message] = packer.take();
+  const decoded = readEnrichedBatch(JSON.parse(message.value.toString()));
+  assert.ok(decoded.success);
+  assert.equal(decoded.events.length, events.length);
+  for (let i = 0; i < events.length; i++) {
+    const row: Envelope = decoded.events[i];
+    const event = events[i];
+    assert.ok(row instanceof BatchRow);
+    // Byte for byte the JSON the stateless group would have sent (key order included).
+    assert.equal(JSON.stringify(row), JSON.stringify(event));
+    assert.equal(row.id, event.id);
+    assert.equal(row.id, eventId(row.source));
+    assert.equal(row.unit_original, event.unit_original);
+    assert.deepEqual([row.tenant, row.host, row.metric, row.value, row.unit, row.ts, row.ts_ingest], [
+      event.tenant,
+      event.host,
+      event.metric,
+      event.value,
+      event.unit,
+      event.ts,
+      event.ts_ingest,
+    ]);
+    // The row is its own source; serialized as a source it is the plain source.
+    assert.equal(JSON.stringify({ source: row.source }), JSON.stringify({ source: event.source }));
+  }
 });
