@@ -298,13 +298,6 @@ export class EnrichedBatchPacker {
     return done;
   }
 
-  /** Drops what was added since the last {@link take} (a batch that failed half-way). */
-  clear(): void {
-    this.#open.fill(undefined);
-    this.#done = [];
-    this.#records = 0;
-  }
-
   #slot(event: Envelope): SeriesSlot {
     const slot = this.#slots.get(event.tenant, event.host, event.metric);
     if (slot !== undefined) return slot;

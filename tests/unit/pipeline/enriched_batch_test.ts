@@ -99,11 +99,11 @@ Deno.test("enriched batch: envelopes come back equal, each series on its key's p
   assert.equal(decoded.length, events.length);
 });
 
-Deno.test("enriched batch: the packer starts over after take and clear, and reuses dictionary entries", () => {
+Deno.test("enriched batch: the packer starts over after take, and reuses dictionary entries", () => {
   const packer = new EnrichedBatchPacker(TOPIC, 1);
   const first = randomEnvelopes(500, 1);
   for (const event of first) packer.add(event);
-  packer.clear();
+  assert.ok(packer.take().length > 0);
   assert.equal(packer.records, 0);
   assert.deepEqual(packer.take(), []);
   // Units as in practice: one per metric.
