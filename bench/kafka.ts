@@ -103,9 +103,10 @@ export interface LinePipe {
   close(): Promise<void>;
 }
 
-/** A {@link LinePipe} that also takes the lines' UTF-8 bytes (the load, see `bench/line_bytes.ts`). */
-export interface LoadPipe extends LinePipe {
-  write(text: string | Uint8Array): Promise<void>;
+/** Newline-terminated messages as UTF-8 bytes, written to a topic (the load, see `bench/line_bytes.ts`). */
+export interface LoadPipe {
+  write(bytes: Uint8Array): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -118,9 +119,8 @@ export function kcatPipe(brokers: string, topic: string, keyDelimiter?: string):
   const args = ["-b", brokers, "-t", topic, "-P", ...keyed, ...KCAT_PRODUCER_FLAGS, "-X", "linger.ms=5"];
   const process = new Deno.Command("kcat", { args, stdin: "piped", stdout: "null", stderr: "piped" }).spawn();
   const writer = process.stdin.getWriter();
-  const encoder = new TextEncoder();
   return {
-    write: (text) => writer.write(typeof text === "string" ? encoder.encode(text) : text),
+    write: (bytes) => writer.write(bytes),
     close: async () => {
       await writer.close();
       const output = await process.output();

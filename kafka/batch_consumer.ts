@@ -92,10 +92,16 @@ interface PendingCommit {
 /** Per topic and partition, the newest offset of some messages. */
 type Offsets = Map<string, Map<number, PendingCommit>>;
 
+/** The partitions of `topic` in `offsets` (created). */
+function partitionsOf(offsets: Offsets, topic: string): Map<number, PendingCommit> {
+  let partitions = offsets.get(topic);
+  if (partitions === undefined) offsets.set(topic, partitions = new Map());
+  return partitions;
+}
+
 /** Records `message` as its partition's newest offset (messages of a partition arrive in order). */
 function recordOffset(offsets: Offsets, message: ConsumedMessage): void {
-  let partitions = offsets.get(message.topic);
-  if (partitions === undefined) offsets.set(message.topic, partitions = new Map());
+  const partitions = partitionsOf(offsets, message.topic);
   const previous = partitions.get(message.partition);
   if (previous === undefined) {
     partitions.set(message.partition, { offset: message.offset, commit: message.commit });
@@ -108,8 +114,7 @@ function recordOffset(offsets: Offsets, message: ConsumedMessage): void {
 /** Adds `from` to `into`, keeping the newer offset of each partition. */
 function mergeOffsets(into: Offsets, from: Offsets): void {
   for (const [topic, partitions] of from) {
-    let target = into.get(topic);
-    if (target === undefined) into.set(topic, target = new Map());
+    const target = partitionsOf(into, topic);
     for (const [partition, pending] of partitions) {
       const previous = target.get(partition);
       if (previous === undefined || previous.offset < pending.offset) target.set(partition, pending);
@@ -126,6 +131,11 @@ interface ClosedBatch<BatchT> {
   readonly offsets: Offsets;
   /** What `add` threw on one of the messages: the batch fails with it. */
   readonly error: unknown;
+}
+
+/** Hands a closed batch to the handler; a batch whose building failed fails with that error. */
+function handleOnce<BatchT>(handler: BatchHandler<BatchT>, closed: ClosedBatch<BatchT>): Promise<void> {
+  return closed.error === undefined ? handler(closed.batch) : Promise.reject(closed.error);
 }
 
 /** A consumer-group member that processes its partitions in batches. */
@@ -278,8 +288,7 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
       const started = performance.now();
       const ageMs = closed.size > 0 ? Date.now() - closed.firstTimestamp : 0;
       try {
-        if (closed.error !== undefined) throw closed.error;
-        await handler(closed.batch);
+        await handleOnce(handler, closed);
         this.#options.onBatch?.(closed.size, performance.now() - started, ageMs);
         return true;
       } catch (error) {
@@ -333,8 +342,7 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
     // later batch's offsets would skip the failed one's messages).
     for (let closed = this.#next(); handler && closed !== undefined; closed = this.#next()) {
       try {
-        if (closed.error !== undefined) throw closed.error;
-        await handler(closed.batch);
+        await handleOnce(handler, closed);
         this.#queueCommit(closed.offsets);
         await this.#committing;
       } catch {

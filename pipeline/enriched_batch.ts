@@ -16,7 +16,7 @@ import {
   type EnrichedBatch,
   EnrichedBatchSchema,
 } from "../model/enriched_batch.ts";
-import { type Envelope, ENVELOPE_VERSION, seriesKey, type Source } from "../model/envelope.ts";
+import { type Envelope, ENVELOPE_VERSION, eventId, seriesKey, type Source } from "../model/envelope.ts";
 import {
   isNonEmptyString,
   isNonNegativeInt,
@@ -428,7 +428,7 @@ export class BatchRow implements Envelope, Source {
     return ENVELOPE_VERSION;
   }
   get id(): string {
-    return `${this.topic}:${this.partition}:${this.offset}:${this.index}`;
+    return eventId(this);
   }
   get tenant(): string {
     return this.#series.tenant;
@@ -486,7 +486,7 @@ export class BatchRow implements Envelope, Source {
     if (key === "source") return source;
     const event: Envelope = {
       v: ENVELOPE_VERSION,
-      id: `${source.topic}:${source.partition}:${source.offset}:${source.index}`,
+      id: eventId(source),
       tenant: this.tenant,
       host: this.host,
       metric: this.metric,

@@ -56,6 +56,11 @@ function matches(
     leaf.ctxJson === ctxJson;
 }
 
+/** Whether two series have the same columns. */
+function sameSeries(a: Leaf, b: Leaf): boolean {
+  return matches(a, b.tenant, b.metric, b.unit, b.unitOriginal, b.topic, b.tagsJson, b.ctxJson);
+}
+
 /**
  * Series ids, loaded from the store once, assigned for new combinations.
  *
@@ -79,7 +84,7 @@ export class SeriesIds {
       "SELECT id, tenant, host, metric, unit, unit_original, tags, ctx, src_topic FROM series",
     );
     for (const [id, tenant, host, metric, unit, unitOriginal, tags, ctx, topic] of reader.getRows()) {
-      ids.#add(String(host), {
+      const leaf: Leaf = {
         tenant: String(tenant),
         metric: String(metric),
         unit: String(unit),
@@ -88,8 +93,13 @@ export class SeriesIds {
         tagsJson: String(tags),
         ctxJson: String(ctx),
         id: Number(id),
-      });
-      ids.#next = Math.max(ids.#next, Number(id) + 1);
+      };
+      ids.#next = Math.max(ids.#next, leaf.id + 1);
+      // The store may hold an equal series twice: the first keeps the id.
+      const list = ids.#listFor(String(host), leaf.metric);
+      if (list.some((known) => sameSeries(known, leaf))) continue;
+      list.push(leaf);
+      ids.#size++;
     }
     return ids;
   }
@@ -113,8 +123,10 @@ export class SeriesIds {
         if (matches(leaf, tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson)) return leaf.id;
       }
     }
+    // Not known (the scan above): added without looking again.
     const id = this.#next++;
-    this.#add(host, { tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson, id });
+    this.#listFor(host, metric).push({ tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson, id });
+    this.#size++;
     this.#pending.push({ id, event, tagsJson, ctxJson });
     return id;
   }
@@ -129,8 +141,11 @@ export class SeriesIds {
     this.#pending = [];
   }
 
-  /** Adds a series; an equal one already known keeps its id (the store may hold both). */
-  #add(host: string, leaf: Leaf): void {
+  /**
+   * The list a series of `host` and `metric` belongs in (created; a host's list is split by metric
+   * once it holds {@link SCAN_LIMIT}).
+   */
+  #listFor(host: string, metric: string): Leaf[] {
     let series = this.#byHost.get(host);
     if (series === undefined) this.#byHost.set(host, series = []);
     if (Array.isArray(series) && series.length >= SCAN_LIMIT) {
@@ -142,18 +157,10 @@ export class SeriesIds {
       }
       this.#byHost.set(host, series = byMetric);
     }
-    let list: Leaf[] | undefined;
-    if (Array.isArray(series)) list = series;
-    else {
-      list = series.get(leaf.metric);
-      if (list === undefined) series.set(leaf.metric, list = []);
-    }
-    const { tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson } = leaf;
-    if (list.some((known) => matches(known, tenant, metric, unit, unitOriginal, topic, tagsJson, ctxJson))) {
-      return;
-    }
-    list.push(leaf);
-    this.#size++;
+    if (Array.isArray(series)) return series;
+    let list = series.get(metric);
+    if (list === undefined) series.set(metric, list = []);
+    return list;
   }
 
   /** JSON of a tags/context map, once per object (decoded batches share them between rows). */
