@@ -24,8 +24,13 @@ export { type Config, ConfigSchema } from "./config/schema.ts";
 export { buildConfig, ConfigError, loadConfig } from "./config/load.ts";
 
 // Pure stages.
-export { normalizeMessage, type NormalizeResult } from "./stages/normalize.ts";
-export { enrich } from "./stages/enrich.ts";
+export {
+  normalizeMessage,
+  normalizeMessageTo,
+  type NormalizeResult,
+  type NormalizeSink,
+} from "./stages/normalize.ts";
+export { enrich, enrichedContext } from "./stages/enrich.ts";
 export { emptyInventory, type Inventory, parseInventory } from "./stages/inventory.ts";
 export { FeatureEngine } from "./stages/features.ts";
 export { type CompiledRule, defaultRules, parseRules, RuleEngine } from "./stages/rules.ts";

@@ -223,9 +223,12 @@ export class EnrichedBatchPacker {
     return this.#records;
   }
 
-  /** Adds one envelope (its id must be `eventId(source)`: the batch derives ids from sources). */
-  add(event: Envelope): void {
-    const slot = this.#slot(event);
+  /**
+   * Adds one envelope (its id must be `eventId(source)`: the batch derives ids from sources), with
+   * `ctx` as its context: the stateless group passes enrich's context instead of a copy per event.
+   */
+  add(event: Envelope, ctx: StringMap = event.ctx): void {
+    const slot = this.#slot(event, ctx);
     // The series' entries for this event (new ones when its unit, tags or context changed).
     let unit = slot.unit;
     if (unit.entry.unit !== event.unit || unit.entry.unit_original !== event.unit_original) {
@@ -237,9 +240,9 @@ export class EnrichedBatchPacker {
       slot.tagsBytes = Buffer.byteLength(slot.tagsJson);
       slot.tagsGeneration = 0;
     }
-    if (slot.ctx !== event.ctx) {
-      slot.ctx = event.ctx;
-      slot.ctxBytes = Buffer.byteLength(JSON.stringify(event.ctx));
+    if (slot.ctx !== ctx) {
+      slot.ctx = ctx;
+      slot.ctxBytes = Buffer.byteLength(JSON.stringify(ctx));
       slot.ctxGeneration = 0;
     }
     const { source } = event;
@@ -298,7 +301,7 @@ export class EnrichedBatchPacker {
     return done;
   }
 
-  #slot(event: Envelope): SeriesSlot {
+  #slot(event: Envelope, ctx: StringMap): SeriesSlot {
     const slot = this.#slots.get(event.tenant, event.host, event.metric);
     if (slot !== undefined) return slot;
     if (this.#slots.size >= this.#maxSeries) this.#slots.clear();
@@ -313,8 +316,8 @@ export class EnrichedBatchPacker {
       tagsBytes: Buffer.byteLength(tagsJson),
       tagsGeneration: 0,
       tagsIndex: 0,
-      ctx: event.ctx,
-      ctxBytes: Buffer.byteLength(JSON.stringify(event.ctx)),
+      ctx,
+      ctxBytes: Buffer.byteLength(JSON.stringify(ctx)),
       ctxGeneration: 0,
       ctxIndex: 0,
     };

@@ -14,9 +14,14 @@ import { JsonBatcher } from "../kafka/json_batches.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import type { Envelope } from "../model/envelope.ts";
-import { normalizeMessage } from "../stages/normalize.ts";
-import { enrich, isUnknownHost } from "../stages/enrich.ts";
-import type { Inventory } from "../stages/inventory.ts";
+import {
+  type MessageSource,
+  normalizeMessageTo,
+  type NormalizeReject,
+  type NormalizeSink,
+} from "../stages/normalize.ts";
+import { enrichedContext, isUnknownContext } from "../stages/enrich.ts";
+import type { Ctx, Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
 import { EnrichedBatchPacker } from "./enriched_batch.ts";
 
@@ -33,7 +38,8 @@ export interface StatelessDeps {
 
 /** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
 interface EnrichedWriter {
-  add(event: Envelope): void;
+  /** Adds `event` as enriched with `ctx` (see {@link enrichedContext}). */
+  add(event: Envelope, ctx: Ctx): void;
   /** The messages of what was added since the last take, and a fresh start. */
   take(): OutgoingMessage[];
 }
@@ -45,7 +51,11 @@ function enrichedWriter(config: Config, partitions: number): EnrichedWriter {
   const partitioner = new SeriesPartitioner(partitions);
   const batcher = new JsonBatcher(topic, partitions);
   return {
-    add: (event) => batcher.add(partitioner.partition(event), JSON.stringify(event)),
+    add: (event, ctx) =>
+      batcher.add(
+        partitioner.partition(event),
+        JSON.stringify(ctx === event.ctx ? event : { ...event, ctx }),
+      ),
     take: () => batcher.take(),
   };
 }
@@ -62,7 +72,9 @@ export interface StatelessBatch {
 
 /**
  * Normalizes and enriches each raw message as it arrives and packs the result: a batch is its
- * packed messages, so a raw message is garbage as soon as it was added.
+ * packed messages, so a raw message is garbage as soon as it was added. Normalize hands each
+ * element straight to the builder (a {@link NormalizeSink}), and the packer takes the event with
+ * its inventory context, so an event costs no result array and no enriched copy.
  */
 export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   readonly #deps: StatelessDeps;
@@ -72,6 +84,14 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   #accepted = 0;
   #rejected = 0;
   #unknownHosts = 0;
+  /** The message being added: its source (one object, rewritten per message) and ingest time. */
+  readonly #source: MessageSource = { topic: "", partition: 0, offset: "0" };
+  #nowMs = 0;
+  #inventory: Inventory | undefined;
+  readonly #sink: NormalizeSink = {
+    event: (event) => this.#addEvent(event),
+    reject: (reject) => this.#addReject(reject),
+  };
 
   /** A builder writing to the topics of `deps.config`. */
   constructor(deps: StatelessDeps) {
@@ -81,32 +101,39 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
 
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
   add(message: ConsumedMessage): void {
-    const { config } = this.#deps;
-    const nowMs = Date.now();
-    const source = { topic: message.topic, partition: message.partition, offset: message.offset.toString() };
-    const result = normalizeMessage(message.value ?? EMPTY, source, config.normalize, nowMs);
-    if (result.events.length > 0) {
-      const inventory = this.#deps.inventory();
-      for (const event of result.events) {
-        const envelope = enrich(event, inventory);
-        if (isUnknownHost(envelope)) this.#unknownHosts++;
-        this.#enriched.add(envelope);
-      }
-    }
-    for (const reject of result.rejects) {
-      const record: DeadLetter = {
-        stage: "normalize",
-        reason: reject.reason,
-        source: { ...source, index: reject.index },
-        original: reject.original,
-        encoding: reject.encoding,
-        ts: nowMs,
-      };
-      this.#deadLetters.push({ topic: config.topics.dlq, value: Buffer.from(JSON.stringify(record)) });
-    }
+    const source = this.#source;
+    source.topic = message.topic;
+    source.partition = message.partition;
+    source.offset = message.offset.toString();
+    this.#nowMs = Date.now();
+    this.#inventory = undefined;
+    normalizeMessageTo(this.#sink, message.value ?? EMPTY, source, this.#deps.config.normalize, this.#nowMs);
     this.#read++;
-    this.#accepted += result.events.length;
-    this.#rejected += result.rejects.length;
+  }
+
+  #addEvent(event: Envelope): void {
+    // The inventory is read once per message, on its first event.
+    const inventory = this.#inventory ??= this.#deps.inventory();
+    const ctx = enrichedContext(event, inventory);
+    if (isUnknownContext(ctx)) this.#unknownHosts++;
+    this.#enriched.add(event, ctx);
+    this.#accepted++;
+  }
+
+  #addReject(reject: NormalizeReject): void {
+    const record: DeadLetter = {
+      stage: "normalize",
+      reason: reject.reason,
+      source: { ...this.#source, index: reject.index },
+      original: reject.original,
+      encoding: reject.encoding,
+      ts: this.#nowMs,
+    };
+    this.#deadLetters.push({
+      topic: this.#deps.config.topics.dlq,
+      value: Buffer.from(JSON.stringify(record)),
+    });
+    this.#rejected++;
   }
 
   /** The batch of what was added since the last take. */

@@ -6,24 +6,33 @@
  * @module
  */
 import type { Envelope } from "../model/envelope.ts";
-import { type Inventory, UNKNOWN_HOST_CTX } from "./inventory.ts";
+import { type Ctx, type Inventory, UNKNOWN_HOST_CTX } from "./inventory.ts";
 
-function isEmpty(map: Readonly<Record<string, string>>): boolean {
+function isEmpty(map: Ctx): boolean {
   for (const _ in map) return false;
   return true;
 }
 
 /**
- * Returns a copy of `event` whose `ctx` is the inventory context of its tenant/host. The context
- * object is shared between events of the same host and frozen. A non-empty incoming `ctx` is kept
- * and overridden by the inventory keys.
+ * The inventory context of the event's tenant/host: the shared frozen object of that host, or, when
+ * the event already has a non-empty `ctx`, that overridden by the inventory keys.
  */
-export function enrich(event: Envelope, inventory: Inventory): Envelope {
+export function enrichedContext(event: Envelope, inventory: Inventory): Ctx {
   const ctx = inventory.lookup(event.tenant, event.host);
-  return { ...event, ctx: isEmpty(event.ctx) ? ctx as Record<string, string> : { ...event.ctx, ...ctx } };
+  return isEmpty(event.ctx) ? ctx : { ...event.ctx, ...ctx };
+}
+
+/** Returns a copy of `event` whose `ctx` is {@link enrichedContext}. */
+export function enrich(event: Envelope, inventory: Inventory): Envelope {
+  return { ...event, ctx: enrichedContext(event, inventory) as Record<string, string> };
 }
 
 /** True when enrichment found no inventory entry for the event's tenant/host. */
 export function isUnknownHost(event: Pick<Envelope, "ctx">): boolean {
-  return event.ctx[UNKNOWN_HOST_CTX.key] === UNKNOWN_HOST_CTX.value;
+  return isUnknownContext(event.ctx);
+}
+
+/** True when `ctx` is the context of a host with no inventory entry. */
+export function isUnknownContext(ctx: Ctx): boolean {
+  return ctx[UNKNOWN_HOST_CTX.key] === UNKNOWN_HOST_CTX.value;
 }

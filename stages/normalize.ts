@@ -48,6 +48,12 @@ export interface NormalizeResult {
   rejects: NormalizeReject[];
 }
 
+/** Receives what {@link normalizeMessageTo} makes of a message, element by element, in order. */
+export interface NormalizeSink {
+  event(event: Envelope): void;
+  reject(reject: NormalizeReject): void;
+}
+
 /** Longest tenant id or host name, in UTF-16 code units. */
 export const MAX_NAME_LENGTH = 256;
 /** Longest canonical metric name. */
@@ -528,29 +534,38 @@ function parseErrorText(text: string, error: unknown): string {
 /** The context of a normalized envelope: none yet (enrich adds it). One shared frozen object. */
 const NO_CONTEXT: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+const NO_SOURCE: MessageSource = Object.freeze({ topic: "", partition: 0, offset: "0" });
+
+/** A sink that drops everything: what a normalizer holds between messages. */
+const NO_SINK: NormalizeSink = { event: () => {}, reject: () => {} };
+
 /**
- * Normalizes the messages of one options object, one at a time (see {@link normalizeMessage}):
+ * Normalizes the messages of one options object, one at a time (see {@link normalizeMessageTo}):
  * reused from message to message, so a message costs no normalizer and no scratch array.
  */
 class Normalizer {
-  events: Envelope[] = [];
-  rejects: NormalizeReject[] = [];
+  sink: NormalizeSink = NO_SINK;
   readonly problems: string[] = [];
-  source: MessageSource = { topic: "", partition: 0, offset: "0" };
+  source: MessageSource = NO_SOURCE;
   nowMs = 0;
 
   constructor(readonly c: Compiled) {}
 
-  /** Starts a message: fresh result arrays. */
-  start(source: MessageSource, nowMs: number): void {
-    this.events = [];
-    this.rejects = [];
+  /** Starts a message, whose elements go to `sink`. */
+  start(sink: NormalizeSink, source: MessageSource, nowMs: number): void {
+    this.sink = sink;
     this.source = source;
     this.nowMs = nowMs;
   }
 
+  /** Ends a message: the normalizer keeps no reference to its sink or source. */
+  finish(): void {
+    this.sink = NO_SINK;
+    this.source = NO_SOURCE;
+  }
+
   reject(index: number, reason: string, original: string): void {
-    this.rejects.push({ index, reason, original, encoding: "utf8" });
+    this.sink.reject({ index, reason, original, encoding: "utf8" });
   }
 
   /** Normalizes one parsed element; returns the reject reason, or undefined when it became an event. */
@@ -625,7 +640,7 @@ class Normalizer {
     if (unitOriginal !== undefined && unitOriginal !== "" && unitOriginal !== conversion.unit) {
       event.unit_original = unitOriginal;
     }
-    this.events.push(event);
+    this.sink.event(event);
     return undefined;
   }
 
@@ -711,6 +726,29 @@ export function normalizeMessage(
   options: NormalizeOptions,
   nowMs: number,
 ): NormalizeResult {
+  const result: NormalizeResult = { events: [], rejects: [] };
+  normalizeMessageTo(
+    { event: (event) => result.events.push(event), reject: (reject) => result.rejects.push(reject) },
+    bytes,
+    source,
+    options,
+    nowMs,
+  );
+  return result;
+}
+
+/**
+ * {@link normalizeMessage} handing each event and reject to `sink` as it is made, in element
+ * order, instead of collecting them: the hot path's form, with no result arrays per message.
+ * `source` is read during the call only (events get their own copy).
+ */
+export function normalizeMessageTo(
+  sink: NormalizeSink,
+  bytes: Uint8Array,
+  source: MessageSource,
+  options: NormalizeOptions,
+  nowMs: number,
+): void {
   const c = compiled(options);
   const limit = options.max_message_bytes;
   if (bytes.length > limit) {
@@ -718,22 +756,25 @@ export function normalizeMessage(
     const { original, encoding } = originalOf(bytes, keep);
     const reason =
       `message is ${bytes.length} bytes, over the ${limit}-byte limit (original truncated to ${keep} bytes)`;
-    return { events: [], rejects: [{ index: 0, reason, original, encoding }] };
+    sink.reject({ index: 0, reason, original, encoding });
+    return;
   }
   const text = utf8Text(bytes);
   if (text === undefined) {
-    return {
-      events: [],
-      rejects: [{
-        index: 0,
-        reason: "message is not valid UTF-8",
-        original: toBase64(bytes),
-        encoding: "base64",
-      }],
-    };
+    sink.reject({
+      index: 0,
+      reason: "message is not valid UTF-8",
+      original: toBase64(bytes),
+      encoding: "base64",
+    });
+    return;
   }
-  const normalizer = c.normalizer ??= new Normalizer(c);
-  normalizer.start(source, nowMs);
-  normalizer.text(text);
-  return { events: normalizer.events, rejects: normalizer.rejects };
+  // A sink may normalize another message (the normalizer is per options object): use a fresh one then.
+  const normalizer = c.normalizer?.sink === NO_SINK ? c.normalizer : (c.normalizer = new Normalizer(c));
+  normalizer.start(sink, source, nowMs);
+  try {
+    normalizer.text(text);
+  } finally {
+    normalizer.finish();
+  }
 }

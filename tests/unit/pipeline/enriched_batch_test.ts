@@ -99,6 +99,29 @@ Deno.test("enriched batch: envelopes come back equal, each series on its key's p
   assert.equal(decoded.length, events.length);
 });
 
+Deno.test("enriched batch: an event added with a context packs as the event with that ctx", () => {
+  const events = randomEnvelopes(1_000, 11).map((event) => ({ ...event, ctx: {} }));
+  // As the stateless group adds them: the normalized event and its context, no enriched copy.
+  const withContext = new EnrichedBatchPacker(TOPIC, 3);
+  const copied = new EnrichedBatchPacker(TOPIC, 3);
+  events.forEach((event, i) => {
+    const ctx = CTXS[i % CTXS.length];
+    withContext.add(event, ctx);
+    copied.add({ ...event, ctx });
+  });
+  const packed = withContext.take();
+  assert.deepEqual(
+    packed.map((m) => [m.partition, m.value.toString()]),
+    copied.take().map((m) => [m.partition, m.value.toString()]),
+  );
+  // Every event comes back with its context (ids repeat in these envelopes: compared as sorted lists).
+  const withCtx = (event: Envelope, ctx: Record<string, string>) => `${event.id} ${JSON.stringify(ctx)}`;
+  assert.deepEqual(
+    decodeMessages(packed).map((event) => withCtx(event, event.ctx)).sort(),
+    events.map((event, i) => withCtx(event, CTXS[i % CTXS.length])).sort(),
+  );
+});
+
 Deno.test("enriched batch: the packer starts over after take, and reuses dictionary entries", () => {
   const packer = new EnrichedBatchPacker(TOPIC, 1);
   const first = randomEnvelopes(500, 1);

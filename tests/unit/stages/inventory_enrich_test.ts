@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { enrich, isUnknownHost } from "../../../stages/enrich.ts";
+import { enrich, enrichedContext, isUnknownContext, isUnknownHost } from "../../../stages/enrich.ts";
 import {
   compileInventory,
   emptyInventory,
@@ -210,5 +210,22 @@ Deno.test("enrich", async (t) => {
     const a = enrich(envelope({ tenant: "acme", host: "host-b" }), inventory);
     const b = enrich(envelope({ tenant: "acme", host: "host-b" }), inventory);
     assert.equal(a.ctx, b.ctx);
+  });
+  await t.step("enrichedContext is the context enrich gives, without the copy", () => {
+    for (
+      const event of [
+        envelope({ tenant: "acme", host: "host-b" }),
+        envelope({ tenant: "x", host: "y" }),
+        envelope({ tenant: "acme", host: "host-a", ctx: { role: "old", zone: "z1" } }),
+      ]
+    ) {
+      const ctx = enrichedContext(event, inventory);
+      assert.deepEqual(ctx, enrich(event, inventory).ctx);
+      assert.equal(isUnknownContext(ctx), isUnknownHost(enrich(event, inventory)));
+    }
+    assert.equal(
+      enrichedContext(envelope({ tenant: "acme", host: "host-b" }), inventory),
+      enrich(envelope({ tenant: "acme", host: "host-b" }), inventory).ctx,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EnvelopeSchema } from "../../../model/envelope.ts";
+import { type Envelope, EnvelopeSchema } from "../../../model/envelope.ts";
 import { RawEventSchema } from "../../../model/raw.ts";
 import {
   canonicalMetricName,
@@ -7,7 +7,9 @@ import {
   conformsToRawSchema,
   EPOCH_CUTOFFS,
   normalizeMessage,
+  normalizeMessageTo,
   normalizeMetricName,
+  type NormalizeReject,
   parseTimestamp,
 } from "../../../stages/normalize.ts";
 import { bytes, normalizeOptions, rawEvent, T0 } from "./helpers.ts";
@@ -719,4 +721,93 @@ Deno.test("options objects are compiled once and stay independent", () => {
   assert.equal(one(rawEvent({ metric: "foo" }), a).events[0].metric, "bar");
   assert.equal(one(rawEvent({ metric: "foo" }), b).events[0].metric, "baz");
   assert.equal(one(rawEvent({ metric: "foo" }), a).events[0].metric, "bar");
+});
+
+Deno.test("normalizeMessageTo hands events and rejects to the sink in element order", () => {
+  const text = [
+    JSON.stringify(rawEvent({ value: 1 })),
+    "{broken",
+    JSON.stringify(rawEvent({ value: 2 })),
+    JSON.stringify(rawEvent({ metric: "" })),
+    JSON.stringify(rawEvent({ value: 3 })),
+  ].join("\n");
+  const seen: string[] = [];
+  const events: Envelope[] = [];
+  const rejects: NormalizeReject[] = [];
+  normalizeMessageTo(
+    {
+      event: (event) => {
+        seen.push(`event ${event.source.index}`);
+        events.push(event);
+      },
+      reject: (reject) => {
+        seen.push(`reject ${reject.index}`);
+        rejects.push(reject);
+      },
+    },
+    bytes(text),
+    SOURCE,
+    OPTIONS,
+    NOW,
+  );
+  assert.deepEqual(seen, ["event 0", "reject 1", "event 2", "reject 3", "event 4"]);
+  // The same events and rejects as the collecting form.
+  assert.deepEqual({ events, rejects }, run(text));
+  // Whole-message rejects go to the sink too.
+  const whole: NormalizeReject[] = [];
+  normalizeMessageTo(
+    { event: () => assert.fail("no event"), reject: (r) => whole.push(r) },
+    new Uint8Array([0xff, 0xfe]),
+    SOURCE,
+    OPTIONS,
+    NOW,
+  );
+  assert.deepEqual(whole.map((r) => [r.index, r.reason, r.encoding]), [[
+    0,
+    "message is not valid UTF-8",
+    "base64",
+  ]]);
+});
+
+Deno.test("normalizeMessageTo: a sink may normalize another message, and a throwing sink leaves no trace", () => {
+  const outer = `[${JSON.stringify(rawEvent({ value: 1 }))},${JSON.stringify(rawEvent({ value: 2 }))}]`;
+  const innerSource = { topic: "other", partition: 0, offset: "7" };
+  const ids: string[] = [];
+  normalizeMessageTo(
+    {
+      event: (event) => {
+        ids.push(event.id);
+        // Re-entrant use of the same options object, from inside the sink.
+        for (
+          const inner of normalizeMessage(bytes(JSON.stringify(rawEvent())), innerSource, OPTIONS, NOW).events
+        ) {
+          ids.push(inner.id);
+        }
+      },
+      reject: () => assert.fail("no reject"),
+    },
+    bytes(outer),
+    SOURCE,
+    OPTIONS,
+    NOW,
+  );
+  assert.deepEqual(ids, ["ingest.raw.agent:2:41:0", "other:0:7:0", "ingest.raw.agent:2:41:1", "other:0:7:0"]);
+  assert.throws(
+    () =>
+      normalizeMessageTo(
+        {
+          event: () => {
+            throw new Error("sink failed");
+          },
+          reject: () => {},
+        },
+        bytes(outer),
+        SOURCE,
+        OPTIONS,
+        NOW,
+      ),
+    /sink failed/,
+  );
+  // The next message is normalized as if nothing happened.
+  assert.deepEqual(run(outer).events.map((e) => e.value), [1, 2]);
 });
