@@ -10,13 +10,13 @@ import { partitionOf } from "../kafka/partition.ts";
 import { SeriesMap } from "../lib/series_map.ts";
 import {
   BATCH_COLUMNS,
-  type BatchRows,
   type BatchSeries,
   ENRICHED_BATCH_FORMAT,
   type EnrichedBatch,
   EnrichedBatchSchema,
 } from "../model/enriched_batch.ts";
 import { type Envelope, ENVELOPE_VERSION, eventId, seriesKey, type Source } from "../model/envelope.ts";
+import { RowColumns } from "./row_columns.ts";
 import {
   isNonEmptyString,
   isNonNegativeInt,
@@ -86,21 +86,6 @@ interface SeriesSlot {
   ctxIndex: number;
 }
 
-function emptyRows(): BatchRows {
-  return {
-    series: [],
-    tags: [],
-    ctx: [],
-    value: [],
-    ts: [],
-    ts_ingest: [],
-    topic: [],
-    partition: [],
-    offset: [],
-    index: [],
-  };
-}
-
 /** The batch being filled for one partition. */
 class OpenBatch {
   readonly generation: number;
@@ -112,11 +97,13 @@ class OpenBatch {
   /** Contexts are shared per host (the inventory's frozen objects): found again by identity. */
   readonly ctxIndex = new Map<StringMap, number>();
   readonly topics: string[] = [];
-  readonly rows: BatchRows = emptyRows();
+  /** The partition's columns, reused from batch to batch (empty when the batch opens). */
+  readonly rows: RowColumns;
   bytes = FRAME_BYTES;
 
-  constructor(generation: number) {
+  constructor(generation: number, rows: RowColumns) {
     this.generation = generation;
+    this.rows = rows;
   }
 
   /** Appends a dictionary entry of `bytes` UTF-8 bytes of JSON; returns its index. */
@@ -157,7 +144,7 @@ class OpenBatch {
       tags,
       ctx,
       topics,
-      rows,
+      rows: rows.rows(),
     });
   }
 }
@@ -204,6 +191,8 @@ export class EnrichedBatchPacker {
   readonly #maxSeries: number;
   readonly #slots = new SeriesMap<SeriesSlot>();
   readonly #open: (OpenBatch | undefined)[];
+  /** Each partition's row columns, kept for its next batch. */
+  readonly #rows: (RowColumns | undefined)[];
   #generation = 0;
   #done: OutgoingMessage[] = [];
   #records = 0;
@@ -216,6 +205,7 @@ export class EnrichedBatchPacker {
     this.#maxBytes = maxBytes;
     this.#maxSeries = maxSeries;
     this.#open = new Array(partitions);
+    this.#rows = new Array(partitions);
   }
 
   /** Number of envelopes added since the last {@link take}. */
@@ -255,10 +245,10 @@ export class EnrichedBatchPacker {
     const bytes = rowBytes + unit.bytes + slot.tagsBytes + slot.ctxBytes + source.topic.length * 3 + 8;
     let open = this.#open[slot.partition];
     if (open === undefined) {
-      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
-    } else if (open.bytes + bytes > this.#maxBytes && open.rows.series.length > 0) {
+      open = this.#open[slot.partition] = this.#openBatch(slot.partition);
+    } else if (open.bytes + bytes > this.#maxBytes && open.rows.length > 0) {
       this.#finish(slot.partition, open);
-      open = this.#open[slot.partition] = new OpenBatch(++this.#generation);
+      open = this.#open[slot.partition] = this.#openBatch(slot.partition);
     }
     const generation = open.generation;
     if (unit.generation !== generation) {
@@ -273,17 +263,18 @@ export class EnrichedBatchPacker {
       slot.ctxIndex = open.ctxIndexOf(slot.ctx, slot.ctxBytes);
       slot.ctxGeneration = generation;
     }
-    const rows = open.rows;
-    rows.series.push(unit.index);
-    rows.tags.push(slot.tagsIndex);
-    rows.ctx.push(slot.ctxIndex);
-    rows.value.push(event.value);
-    rows.ts.push(event.ts);
-    rows.ts_ingest.push(event.ts_ingest);
-    rows.topic.push(open.topicIndex(source.topic));
-    rows.partition.push(source.partition);
-    rows.offset.push(Number.isSafeInteger(offset) ? offset : source.offset);
-    rows.index.push(source.index);
+    open.rows.push(
+      unit.index,
+      slot.tagsIndex,
+      slot.ctxIndex,
+      event.value,
+      event.ts,
+      event.ts_ingest,
+      open.topicIndex(source.topic),
+      source.partition,
+      Number.isSafeInteger(offset) ? offset : source.offset,
+      source.index,
+    );
     open.bytes += rowBytes;
     this.#records++;
   }
@@ -325,9 +316,15 @@ export class EnrichedBatchPacker {
     return created;
   }
 
+  #openBatch(partition: number): OpenBatch {
+    return new OpenBatch(++this.#generation, this.#rows[partition] ??= new RowColumns());
+  }
+
   #finish(partition: number, open: OpenBatch): void {
-    if (open.rows.series.length === 0) return;
-    this.#done.push({ topic: this.#topic, partition, value: Buffer.from(open.toJson()) });
+    if (open.rows.length > 0) {
+      this.#done.push({ topic: this.#topic, partition, value: Buffer.from(open.toJson()) });
+    }
+    open.rows.clear();
   }
 }
 
