@@ -373,13 +373,25 @@ function areIndices(values: unknown, size: number, length: number): boolean {
   return true;
 }
 
+/**
+ * A column of finite numbers (safe integers when `integers`), checked in the loop: handing a
+ * double array's element to a check function boxes it (a heap number per row and column).
+ */
+function areNumbers(values: unknown, length: number, integers: boolean): boolean {
+  if (!Array.isArray(values) || values.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const v: unknown = values[i];
+    if (typeof v !== "number" || !(integers ? Number.isSafeInteger(v) : Number.isFinite(v))) return false;
+  }
+  return true;
+}
+
 function areColumn(values: unknown, length: number, check: (value: unknown) => boolean): boolean {
   if (!Array.isArray(values) || values.length !== length) return false;
   for (let i = 0; i < length; i++) if (!check(values[i])) return false;
   return true;
 }
 
-const isFiniteNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v);
 const isOffset = (v: unknown) => isNonNegativeInt(v) || typeof v === "string" && OFFSET.test(v);
 
 /** Whether `value` is an enriched batch exactly as zod would return it (valid, and no extra keys). */
@@ -396,8 +408,8 @@ export function isExactEnrichedBatch(value: unknown): value is EnrichedBatch {
   const length = rows.series.length;
   return areIndices(rows.series, series.length, length) && areIndices(rows.tags, tags.length, length) &&
     areIndices(rows.ctx, ctx.length, length) && areIndices(rows.topic, topics.length, length) &&
-    areColumn(rows.value, length, isFiniteNumber) && areColumn(rows.ts, length, Number.isSafeInteger) &&
-    areColumn(rows.ts_ingest, length, Number.isSafeInteger) &&
+    areNumbers(rows.value, length, false) && areNumbers(rows.ts, length, true) &&
+    areNumbers(rows.ts_ingest, length, true) &&
     areColumn(rows.partition, length, isNonNegativeInt) && areColumn(rows.index, length, isNonNegativeInt) &&
     areColumn(rows.offset, length, isOffset);
 }
