@@ -116,7 +116,7 @@ const StoreSchema = z.strictObject({
   /** DuckDB memory limit, e.g. `256MB`. */
   memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "expected a size like 256MB")
     .default(
-      "32MB",
+      "128MB",
     ),
   threads: z.int().min(1).max(64).default(1),
   parquet: ParquetSchema.prefault({}),
