@@ -534,6 +534,7 @@ function parseErrorText(text: string, error: unknown): string {
 /** The context of a normalized envelope: none yet (enrich adds it). One shared frozen object. */
 const NO_CONTEXT: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
+/** The source a normalizer holds between messages. */
 const NO_SOURCE: MessageSource = Object.freeze({ topic: "", partition: 0, offset: "0" });
 
 /** A sink that drops everything: what a normalizer holds between messages. */
