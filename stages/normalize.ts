@@ -331,13 +331,33 @@ function checkName(field: string, raw: string, problems: string[]): string {
   return value;
 }
 
+/**
+ * Whether parsed tags are already what {@link checkTags} would make of them, so they can be kept
+ * instead of copied (the common case): string values, keys that need no trimming, all within the
+ * limits, no `__proto__`.
+ */
+function areCleanTags(tags: NonNullable<RawEvent["tags"]>, options: NormalizeOptions): boolean {
+  const max = options.max_tag_length;
+  let count = 0;
+  for (const key in tags) {
+    const value = tags[key];
+    if (
+      typeof value !== "string" || key === "" || key.length > max || value.length > max ||
+      key === "__proto__" || key.trim() !== key
+    ) return false;
+    count++;
+  }
+  return count <= options.max_tags;
+}
+
 function checkTags(
   tags: RawEvent["tags"],
   options: NormalizeOptions,
   problems: string[],
 ): Record<string, string> {
+  if (tags === undefined) return {};
+  if (areCleanTags(tags, options)) return tags as Record<string, string>;
   const out: Record<string, string> = {};
-  if (tags === undefined) return out;
   const max = options.max_tag_length;
   let count = 0;
   for (const rawKey in tags) {

@@ -811,3 +811,24 @@ Deno.test("normalizeMessageTo: a sink may normalize another message, and a throw
   // The next message is normalized as if nothing happened.
   assert.deepEqual(run(outer).events.map((e) => e.value), [1, 2]);
 });
+
+Deno.test("tags that need no change are kept as parsed; any that do go through the checks", () => {
+  const atLimits = Object.fromEntries(
+    Array.from({ length: 32 }, (_, i) => [`${i}`.padStart(256, "k"), "v".repeat(256)]),
+  );
+  assert.deepEqual(one(rawEvent({ tags: atLimits })).events[0].tags, atLimits);
+  // Unicode whitespace is trimmed as String.prototype.trim does (no-break space, BOM, line separator).
+  assert.deepEqual(one(rawEvent({ tags: { "\u00a0env\ufeff": "prod", "\u2028b": "x" } })).events[0].tags, {
+    env: "prod",
+    b: "x",
+  });
+  // One value to coerce: the whole map is rebuilt, in order.
+  assert.deepEqual(one(rawEvent({ tags: { a: "x", n: 2, c: "y" } })).events[0].tags, {
+    a: "x",
+    n: "2",
+    c: "y",
+  });
+  // The limits still apply to tags that are otherwise clean.
+  assert.match(reason(rawEvent({ tags: { ...atLimits, extra: "x" } })), /33 tags, over the limit of 32/);
+  assert.match(reason(rawEvent({ tags: { env: "v".repeat(257) } })), /over the 256-char limit/);
+});
