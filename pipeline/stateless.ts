@@ -70,6 +70,12 @@ export interface StatelessBatch {
   readonly unknownHosts: number;
 }
 
+/** The parts of a consumed raw message the builder reads. */
+export type RawMessage = Pick<ConsumedMessage, "topic" | "partition" | "offset" | "value">;
+
+/** What the builder needs: no producer, no counters (the handler's). */
+export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enrichedPartitions">;
+
 /**
  * Normalizes and enriches each raw message as it arrives and packs the result: a batch is its
  * packed messages, so a raw message is garbage as soon as it was added. Normalize hands each
@@ -77,7 +83,7 @@ export interface StatelessBatch {
  * its inventory context, so an event costs no result array and no enriched copy.
  */
 export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
-  readonly #deps: StatelessDeps;
+  readonly #deps: BuilderDeps;
   readonly #enriched: EnrichedWriter;
   #deadLetters: OutgoingMessage[] = [];
   #read = 0;
@@ -94,13 +100,13 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   };
 
   /** A builder writing to the topics of `deps.config`. */
-  constructor(deps: StatelessDeps) {
+  constructor(deps: BuilderDeps) {
     this.#deps = deps;
     this.#enriched = enrichedWriter(deps.config, deps.enrichedPartitions);
   }
 
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
-  add(message: ConsumedMessage): void {
+  add(message: RawMessage): void {
     const source = this.#source;
     source.topic = message.topic;
     source.partition = message.partition;

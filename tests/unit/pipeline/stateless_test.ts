@@ -58,15 +58,7 @@ function producer(failures: number): { producer: ByteProducer; sent: OutgoingMes
 }
 
 Deno.test("stateless builder: packs enriched events and dead letters per batch, with counts", () => {
-  const counters = new MemoryCounters();
-  const { producer: sender } = producer(0);
-  const builder = new StatelessBatchBuilder({
-    config,
-    producer: sender,
-    inventory: () => inventory,
-    counters,
-    enrichedPartitions: 1,
-  });
+  const builder = new StatelessBatchBuilder({ config, inventory: () => inventory, enrichedPartitions: 1 });
   builder.add(raw(10, event("web-1", 42)));
   builder.add(raw(11, "{not json"));
   builder.add(raw(12, `[${event("db-9", 7)},${event("web-1", 43)}]`));
