@@ -99,25 +99,28 @@ function partitionsOf(offsets: Offsets, topic: string): Map<number, PendingCommi
   return partitions;
 }
 
-/** Records `message` as its partition's newest offset (messages of a partition arrive in order). */
-function recordOffset(offsets: Offsets, message: ConsumedMessage): void {
-  const partitions = partitionsOf(offsets, message.topic);
-  const previous = partitions.get(message.partition);
-  if (previous === undefined) {
-    partitions.set(message.partition, { offset: message.offset, commit: message.commit });
-  } else if (previous.offset < message.offset) {
-    previous.offset = message.offset;
-    previous.commit = message.commit;
+/** Keeps `offset` (and its commit) as its partition's newest, unless a newer one is there. */
+function keepNewest(
+  offsets: Offsets,
+  topic: string,
+  partition: number,
+  offset: bigint,
+  commit: PendingCommit["commit"],
+): void {
+  const partitions = partitionsOf(offsets, topic);
+  const previous = partitions.get(partition);
+  if (previous === undefined) partitions.set(partition, { offset, commit });
+  else if (previous.offset < offset) {
+    previous.offset = offset;
+    previous.commit = commit;
   }
 }
 
 /** Adds `from` to `into`, keeping the newer offset of each partition. */
 function mergeOffsets(into: Offsets, from: Offsets): void {
   for (const [topic, partitions] of from) {
-    const target = partitionsOf(into, topic);
-    for (const [partition, pending] of partitions) {
-      const previous = target.get(partition);
-      if (previous === undefined || previous.offset < pending.offset) target.set(partition, pending);
+    for (const [partition, { offset, commit }] of partitions) {
+      keepNewest(into, topic, partition, offset, commit);
     }
   }
 }
@@ -214,7 +217,7 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
     if (this.#openSize === 0) this.#openFirstTimestamp = Number(message.timestamp);
     this.#openSize++;
     this.#openBytes += message.value?.length ?? 0;
-    recordOffset(this.#openOffsets, message);
+    keepNewest(this.#openOffsets, message.topic, message.partition, message.offset, message.commit);
     if (this.#openError !== undefined) return;
     try {
       builder.add(message);

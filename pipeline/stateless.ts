@@ -93,7 +93,6 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   /** The message being added: its source (one object, rewritten per message) and ingest time. */
   readonly #source: MessageSource = { topic: "", partition: 0, offset: "0" };
   #nowMs = 0;
-  #inventory: Inventory | undefined;
   readonly #sink: NormalizeSink = {
     event: (event) => this.#addEvent(event),
     reject: (reject) => this.#addReject(reject),
@@ -112,15 +111,12 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     source.partition = message.partition;
     source.offset = message.offset.toString();
     this.#nowMs = Date.now();
-    this.#inventory = undefined;
     normalizeMessageTo(this.#sink, message.value ?? EMPTY, source, this.#deps.config.normalize, this.#nowMs);
     this.#read++;
   }
 
   #addEvent(event: Envelope): void {
-    // The inventory is read once per message, on its first event.
-    const inventory = this.#inventory ??= this.#deps.inventory();
-    const ctx = enrichedContext(event, inventory);
+    const ctx = enrichedContext(event, this.#deps.inventory());
     if (isUnknownContext(ctx)) this.#unknownHosts++;
     this.#enriched.add(event, ctx);
     this.#accepted++;
