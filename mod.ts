@@ -14,7 +14,15 @@
 
 // Contracts (zod schemas; the TypeScript types are inferred from them).
 export { type Alert, AlertSchema, type AlertState, type Severity } from "./model/alert.ts";
-export { type Envelope, EnvelopeSchema, eventId, seriesKey, type Source } from "./model/envelope.ts";
+export {
+  type Envelope,
+  EnvelopeSchema,
+  eventId,
+  type NormalizedEvent,
+  seriesKey,
+  type Source,
+  toEnvelope,
+} from "./model/envelope.ts";
 export { type FeatureRecord, FeatureRecordSchema } from "./model/feature.ts";
 export { type RawEvent, RawEventSchema } from "./model/raw.ts";
 export { type DeadLetter, DeadLetterSchema } from "./model/dlq.ts";

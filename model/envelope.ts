@@ -63,3 +63,33 @@ export function seriesKey(event: Pick<Envelope, "tenant" | "host" | "metric">): 
 export function eventId(source: Source): string {
   return `${source.topic}:${source.partition}:${source.offset}:${source.index}`;
 }
+
+/**
+ * An event as normalize makes it, before it is wrapped: the envelope without its version, id,
+ * context and source. The stateless hot path hands these on with the message's source beside them,
+ * so an event costs no id string and no source object ({@link toEnvelope} wraps one).
+ */
+export type NormalizedEvent = Omit<Envelope, "v" | "id" | "ctx" | "source">;
+
+/**
+ * The envelope of `event` read at `source`, with context `ctx`. The envelope keeps `source` and
+ * `ctx`: pass objects you do not change afterwards.
+ */
+export function toEnvelope(event: NormalizedEvent, source: Source, ctx: Envelope["ctx"]): Envelope {
+  const envelope: Envelope = {
+    v: ENVELOPE_VERSION,
+    id: eventId(source),
+    tenant: event.tenant,
+    host: event.host,
+    metric: event.metric,
+    value: event.value,
+    unit: event.unit,
+    ts: event.ts,
+    ts_ingest: event.ts_ingest,
+    tags: event.tags,
+    ctx,
+    source,
+  };
+  if (event.unit_original !== undefined) envelope.unit_original = event.unit_original;
+  return envelope;
+}

@@ -15,7 +15,14 @@ import {
   type EnrichedBatch,
   EnrichedBatchSchema,
 } from "../model/enriched_batch.ts";
-import { type Envelope, ENVELOPE_VERSION, eventId, seriesKey, type Source } from "../model/envelope.ts";
+import {
+  type Envelope,
+  ENVELOPE_VERSION,
+  eventId,
+  type NormalizedEvent,
+  seriesKey,
+  type Source,
+} from "../model/envelope.ts";
 import { RowColumns } from "./row_columns.ts";
 import {
   isNonEmptyString,
@@ -159,7 +166,7 @@ function sameStringMap(a: StringMap, b: StringMap): boolean {
   return keys === 0;
 }
 
-function newUnitSlot(event: Envelope): UnitSlot {
+function newUnitSlot(event: NormalizedEvent): UnitSlot {
   const { tenant, host, metric, unit, unit_original } = event;
   const entry = unit_original === undefined
     ? { tenant, host, metric, unit }
@@ -168,7 +175,7 @@ function newUnitSlot(event: Envelope): UnitSlot {
 }
 
 /** The series' entry for the event's unit, remembered if new. */
-function unitSlotOf(slot: SeriesSlot, event: Envelope): UnitSlot {
+function unitSlotOf(slot: SeriesSlot, event: NormalizedEvent): UnitSlot {
   for (const unit of slot.units) {
     if (unit.entry.unit === event.unit && unit.entry.unit_original === event.unit_original) return unit;
   }
@@ -213,11 +220,17 @@ export class EnrichedBatchPacker {
     return this.#records;
   }
 
+  /** Adds one envelope (its id must be `eventId(source)`: the batch derives ids from sources). */
+  addEnvelope(envelope: Envelope): void {
+    this.add(envelope, envelope.source, envelope.ctx);
+  }
+
   /**
-   * Adds one envelope (its id must be `eventId(source)`: the batch derives ids from sources), with
-   * `ctx` as its context: the stateless group passes enrich's context instead of a copy per event.
+   * Adds the envelope `toEnvelope(event, source, ctx)` without making it: the stateless group passes
+   * normalize's event, one source object it rewrites per event, and enrich's context. Nothing is
+   * kept of `source`.
    */
-  add(event: Envelope, ctx: StringMap = event.ctx): void {
+  add(event: NormalizedEvent, source: Source, ctx: StringMap): void {
     const slot = this.#slot(event, ctx);
     // The series' entries for this event (new ones when its unit, tags or context changed).
     let unit = slot.unit;
@@ -235,7 +248,6 @@ export class EnrichedBatchPacker {
       slot.ctxBytes = Buffer.byteLength(JSON.stringify(ctx));
       slot.ctxGeneration = 0;
     }
-    const { source } = event;
     const offset = Number(source.offset);
     const offsetChars = Number.isSafeInteger(offset) ? integerChars(offset) : source.offset.length + 2;
     // Every number of the row, four dictionary indices of at most 5 characters, ten commas.
@@ -292,7 +304,7 @@ export class EnrichedBatchPacker {
     return done;
   }
 
-  #slot(event: Envelope, ctx: StringMap): SeriesSlot {
+  #slot(event: NormalizedEvent, ctx: StringMap): SeriesSlot {
     const slot = this.#slots.get(event.tenant, event.host, event.metric);
     if (slot !== undefined) return slot;
     if (this.#slots.size >= this.#maxSeries) this.#slots.clear();

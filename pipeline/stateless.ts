@@ -13,13 +13,8 @@ import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
-import type { Envelope } from "../model/envelope.ts";
-import {
-  type MessageSource,
-  normalizeMessageTo,
-  type NormalizeReject,
-  type NormalizeSink,
-} from "../stages/normalize.ts";
+import { type NormalizedEvent, type Source, toEnvelope } from "../model/envelope.ts";
+import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../stages/normalize.ts";
 import { enrichedContext, isUnknownContext } from "../stages/enrich.ts";
 import type { Ctx, Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
@@ -38,8 +33,8 @@ export interface StatelessDeps {
 
 /** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
 interface EnrichedWriter {
-  /** Adds `event` as enriched with `ctx` (see {@link enrichedContext}). */
-  add(event: Envelope, ctx: Ctx): void;
+  /** Adds the envelope `toEnvelope(event, source, ctx)`; keeps nothing of `source`. */
+  add(event: NormalizedEvent, source: Source, ctx: Ctx): void;
   /** The messages of what was added since the last take, and a fresh start. */
   take(): OutgoingMessage[];
 }
@@ -51,11 +46,8 @@ function enrichedWriter(config: Config, partitions: number): EnrichedWriter {
   const partitioner = new SeriesPartitioner(partitions);
   const batcher = new JsonBatcher(topic, partitions);
   return {
-    add: (event, ctx) =>
-      batcher.add(
-        partitioner.partition(event),
-        JSON.stringify(ctx === event.ctx ? event : { ...event, ctx }),
-      ),
+    add: (event, source, ctx) =>
+      batcher.add(partitioner.partition(event), JSON.stringify(toEnvelope(event, source, ctx))),
     take: () => batcher.take(),
   };
 }
@@ -80,7 +72,8 @@ export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enriched
  * Normalizes and enriches each raw message as it arrives and packs the result: a batch is its
  * packed messages, so a raw message is garbage as soon as it was added. Normalize hands each
  * element straight to the builder (a {@link NormalizeSink}), and the packer takes the event with
- * its inventory context, so an event costs no result array and no enriched copy.
+ * the message's source and its inventory context, so an event costs no result array, no enriched
+ * copy, no id string and no source object.
  */
 export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   readonly #deps: BuilderDeps;
@@ -90,11 +83,11 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   #accepted = 0;
   #rejected = 0;
   #unknownHosts = 0;
-  /** The message being added: its source (one object, rewritten per message) and ingest time. */
-  readonly #source: MessageSource = { topic: "", partition: 0, offset: "0" };
+  /** The message being added and the element's index (one object, rewritten), and the ingest time. */
+  readonly #source: Source = { topic: "", partition: 0, offset: "0", index: 0 };
   #nowMs = 0;
   readonly #sink: NormalizeSink = {
-    event: (event) => this.#addEvent(event),
+    event: (event, index) => this.#addEvent(event, index),
     reject: (reject) => this.#addReject(reject),
   };
 
@@ -111,14 +104,15 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     source.partition = message.partition;
     source.offset = message.offset.toString();
     this.#nowMs = Date.now();
-    normalizeMessageTo(this.#sink, message.value ?? EMPTY, source, this.#deps.config.normalize, this.#nowMs);
+    normalizeMessageTo(this.#sink, message.value ?? EMPTY, this.#deps.config.normalize, this.#nowMs);
     this.#read++;
   }
 
-  #addEvent(event: Envelope): void {
+  #addEvent(event: NormalizedEvent, index: number): void {
     const ctx = enrichedContext(event, this.#deps.inventory());
     if (isUnknownContext(ctx)) this.#unknownHosts++;
-    this.#enriched.add(event, ctx);
+    this.#source.index = index;
+    this.#enriched.add(event, this.#source, ctx);
     this.#accepted++;
   }
 

@@ -14,12 +14,16 @@ function isEmpty(map: Ctx): boolean {
 }
 
 /**
- * The inventory context of the event's tenant/host: the shared frozen object of that host, or, when
- * the event already has a non-empty `ctx`, that overridden by the inventory keys.
+ * The inventory context of the event's tenant/host: the shared frozen object of that host (also for
+ * a normalized event, which has no `ctx`), or, when the event already has a non-empty `ctx`, that
+ * overridden by the inventory keys.
  */
-export function enrichedContext(event: Envelope, inventory: Inventory): Ctx {
+export function enrichedContext(
+  event: Pick<Envelope, "tenant" | "host"> & Partial<Pick<Envelope, "ctx">>,
+  inventory: Inventory,
+): Ctx {
   const ctx = inventory.lookup(event.tenant, event.host);
-  return isEmpty(event.ctx) ? ctx : { ...event.ctx, ...ctx };
+  return event.ctx === undefined || isEmpty(event.ctx) ? ctx : { ...event.ctx, ...ctx };
 }
 
 /** Returns a copy of `event` whose `ctx` is {@link enrichedContext}. */

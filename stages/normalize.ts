@@ -15,7 +15,7 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
-import { type Envelope, ENVELOPE_VERSION, eventId, type Source } from "../model/envelope.ts";
+import { type Envelope, type NormalizedEvent, toEnvelope } from "../model/envelope.ts";
 import { type RawEvent, RawEventSchema } from "../model/raw.ts";
 import { formatDuration, humanizeDuration, showValue } from "./format.ts";
 import { jsonErrorPosition } from "./json_position.ts";
@@ -48,9 +48,15 @@ export interface NormalizeResult {
   rejects: NormalizeReject[];
 }
 
-/** Receives what {@link normalizeMessageTo} makes of a message, element by element, in order. */
+/**
+ * Receives what {@link normalizeMessageTo} makes of a message, element by element, in order. An
+ * event comes with its element index: its envelope is `toEnvelope(event, source, ctx)` with the
+ * message's source and that index (what {@link normalizeMessage} collects). The event object is
+ * the normalizer's, rewritten for the next element: read it (or copy it, as `toEnvelope` does)
+ * during the call, do not keep it. Its `tags` may be kept.
+ */
 export interface NormalizeSink {
-  event(event: Envelope): void;
+  event(event: NormalizedEvent, index: number): void;
   reject(reject: NormalizeReject): void;
 }
 
@@ -554,8 +560,8 @@ function parseErrorText(text: string, error: unknown): string {
 /** The context of a normalized envelope: none yet (enrich adds it). One shared frozen object. */
 const NO_CONTEXT: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
-/** The source a normalizer holds between messages. */
-const NO_SOURCE: MessageSource = Object.freeze({ topic: "", partition: 0, offset: "0" });
+/** The tags a normalizer's event holds between messages. */
+const NO_TAGS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** A sink that drops everything: what a normalizer holds between messages. */
 const NO_SINK: NormalizeSink = { event: () => {}, reject: () => {} };
@@ -567,22 +573,35 @@ const NO_SINK: NormalizeSink = { event: () => {}, reject: () => {} };
 class Normalizer {
   sink: NormalizeSink = NO_SINK;
   readonly problems: string[] = [];
-  source: MessageSource = NO_SOURCE;
   nowMs = 0;
+  /**
+   * The event handed to the sink, rewritten for each element (see {@link NormalizeSink}): an event
+   * costs no object. One shape for every event: `unit_original` is undefined when not kept.
+   */
+  readonly event: NormalizedEvent = {
+    tenant: "",
+    host: "",
+    metric: "",
+    value: 0.5,
+    unit: "",
+    unit_original: undefined,
+    ts: 0,
+    ts_ingest: 0,
+    tags: NO_TAGS,
+  };
 
   constructor(readonly c: Compiled) {}
 
   /** Starts a message, whose elements go to `sink`. */
-  start(sink: NormalizeSink, source: MessageSource, nowMs: number): void {
+  start(sink: NormalizeSink, nowMs: number): void {
     this.sink = sink;
-    this.source = source;
     this.nowMs = nowMs;
   }
 
-  /** Ends a message: the normalizer keeps no reference to its sink or source. */
+  /** Ends a message: the normalizer keeps no reference to its sink or the message's tags. */
   finish(): void {
     this.sink = NO_SINK;
-    this.source = NO_SOURCE;
+    this.event.tags = NO_TAGS;
   }
 
   reject(index: number, reason: string, original: string): void {
@@ -637,31 +656,21 @@ class Normalizer {
     if (problems.length > 0 || typeof metric === "string" || typeof ts !== "number") {
       return problems.join("; ");
     }
-    const source: Source = {
-      topic: this.source.topic,
-      partition: this.source.partition,
-      offset: this.source.offset,
-      index,
-    };
     const unitOriginal = raw.unit?.trim();
-    const event: Envelope = {
-      v: ENVELOPE_VERSION,
-      id: eventId(source),
-      tenant,
-      host,
-      metric: metric.name as string,
-      value,
-      unit: conversion.unit,
-      ts,
-      ts_ingest: this.nowMs,
-      tags,
-      ctx: NO_CONTEXT,
-      source,
-    };
-    if (unitOriginal !== undefined && unitOriginal !== "" && unitOriginal !== conversion.unit) {
-      event.unit_original = unitOriginal;
-    }
-    this.sink.event(event);
+    const event = this.event;
+    event.tenant = tenant;
+    event.host = host;
+    event.metric = metric.name as string;
+    event.value = value;
+    event.unit = conversion.unit;
+    event.unit_original =
+      unitOriginal !== undefined && unitOriginal !== "" && unitOriginal !== conversion.unit
+        ? unitOriginal
+        : undefined;
+    event.ts = ts;
+    event.ts_ingest = this.nowMs;
+    event.tags = tags;
+    this.sink.event(event, index);
     return undefined;
   }
 
@@ -749,9 +758,14 @@ export function normalizeMessage(
 ): NormalizeResult {
   const result: NormalizeResult = { events: [], rejects: [] };
   normalizeMessageTo(
-    { event: (event) => result.events.push(event), reject: (reject) => result.rejects.push(reject) },
+    {
+      event: (event, index) => {
+        const { topic, partition, offset } = source;
+        result.events.push(toEnvelope(event, { topic, partition, offset, index }, NO_CONTEXT));
+      },
+      reject: (reject) => result.rejects.push(reject),
+    },
     bytes,
-    source,
     options,
     nowMs,
   );
@@ -761,12 +775,11 @@ export function normalizeMessage(
 /**
  * {@link normalizeMessage} handing each event and reject to `sink` as it is made, in element
  * order, instead of collecting them: the hot path's form, with no result arrays per message.
- * `source` is read during the call only (events get their own copy).
+ * The events carry no source: the sink knows the message it passed, and gets each element's index.
  */
 export function normalizeMessageTo(
   sink: NormalizeSink,
   bytes: Uint8Array,
-  source: MessageSource,
   options: NormalizeOptions,
   nowMs: number,
 ): void {
@@ -792,7 +805,7 @@ export function normalizeMessageTo(
   }
   // A sink may normalize another message (the normalizer is per options object): use a fresh one then.
   const normalizer = c.normalizer?.sink === NO_SINK ? c.normalizer : (c.normalizer = new Normalizer(c));
-  normalizer.start(sink, source, nowMs);
+  normalizer.start(sink, nowMs);
   try {
     normalizer.text(text);
   } finally {

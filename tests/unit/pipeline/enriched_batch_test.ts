@@ -6,7 +6,7 @@ import {
   type EnrichedBatch,
   EnrichedBatchSchema,
 } from "../../../model/enriched_batch.ts";
-import { type Envelope, eventId, seriesKey } from "../../../model/envelope.ts";
+import { type Envelope, eventId, seriesKey, type Source } from "../../../model/envelope.ts";
 import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
 import {
   BatchRow,
@@ -81,7 +81,7 @@ function plain(events: readonly Envelope[]): Envelope[] {
 Deno.test("enriched batch: envelopes come back equal, each series on its key's partition and in order", () => {
   const events = randomEnvelopes(3_000, 7);
   const packer = new EnrichedBatchPacker(TOPIC, 5);
-  for (const event of events) packer.add(event);
+  for (const event of events) packer.addEnvelope(event);
   assert.equal(packer.records, events.length);
   const messages = packer.take();
   assert.equal(packer.records, 0);
@@ -104,10 +104,14 @@ Deno.test("enriched batch: an event added with a context packs as the event with
   // As the stateless group adds them: the normalized event and its context, no enriched copy.
   const withContext = new EnrichedBatchPacker(TOPIC, 3);
   const copied = new EnrichedBatchPacker(TOPIC, 3);
+  // One source object, rewritten per event as the builder does: the packer keeps nothing of it.
+  const source: Source = { topic: "", partition: 0, offset: "0", index: 0 };
   events.forEach((event, i) => {
     const ctx = CTXS[i % CTXS.length];
-    withContext.add(event, ctx);
-    copied.add({ ...event, ctx });
+    const { v: _v, id: _id, ctx: _ctx, source: eventSource, ...normalized } = event;
+    Object.assign(source, eventSource);
+    withContext.add(normalized, source, ctx);
+    copied.addEnvelope({ ...event, ctx });
   });
   const packed = withContext.take();
   assert.deepEqual(
@@ -125,7 +129,7 @@ Deno.test("enriched batch: an event added with a context packs as the event with
 Deno.test("enriched batch: the packer starts over after take, and reuses dictionary entries", () => {
   const packer = new EnrichedBatchPacker(TOPIC, 1);
   const first = randomEnvelopes(500, 1);
-  for (const event of first) packer.add(event);
+  for (const event of first) packer.addEnvelope(event);
   assert.ok(packer.take().length > 0);
   assert.equal(packer.records, 0);
   assert.deepEqual(packer.take(), []);
@@ -134,7 +138,7 @@ Deno.test("enriched batch: the packer starts over after take, and reuses diction
     ...event,
     unit: event.metric === "temp" ? "celsius" : "percent",
   }));
-  for (const event of second) packer.add(event);
+  for (const event of second) packer.addEnvelope(event);
   const [message, ...more] = packer.take();
   assert.equal(more.length, 0);
   const batch: EnrichedBatch = JSON.parse(message.value.toString());
@@ -150,7 +154,7 @@ Deno.test("enriched batch: messages stay under the size limit; a split keeps eve
   const events = randomEnvelopes(2_000, 3);
   const maxBytes = 8_000;
   const packer = new EnrichedBatchPacker(TOPIC, 2, maxBytes);
-  for (const event of events) packer.add(event);
+  for (const event of events) packer.addEnvelope(event);
   const messages = packer.take();
   assert.ok(messages.length > 10, `${messages.length} messages`);
   for (const message of messages) {
@@ -163,7 +167,7 @@ Deno.test("enriched batch: messages stay under the size limit; a split keeps eve
 Deno.test("enriched batch: about a fifth of the bytes of the same envelopes as JSON", () => {
   const events = randomEnvelopes(5_000, 4);
   const packer = new EnrichedBatchPacker(TOPIC, 1);
-  for (const event of events) packer.add(event);
+  for (const event of events) packer.addEnvelope(event);
   const [message] = packer.take();
   const asJson = Buffer.byteLength(JSON.stringify(events));
   assert.ok(message.value.length * 4 < asJson, `${message.value.length} vs ${asJson} bytes`);
@@ -171,8 +175,12 @@ Deno.test("enriched batch: about a fifth of the bytes of the same envelopes as J
 
 function validBatch(): Record<string, unknown> {
   const packer = new EnrichedBatchPacker(TOPIC, 1);
-  packer.add(ENVELOPE);
-  packer.add({ ...ENVELOPE, id: "ingest.raw.agent:2:18:0", source: { ...ENVELOPE.source, offset: "18" } });
+  packer.addEnvelope(ENVELOPE);
+  packer.addEnvelope({
+    ...ENVELOPE,
+    id: "ingest.raw.agent:2:18:0",
+    source: { ...ENVELOPE.source, offset: "18" },
+  });
   return JSON.parse(packer.take()[0].value.toString());
 }
 
@@ -271,7 +279,7 @@ Deno.test("enriched batch: decoded tags and contexts are shared and frozen", () 
 Deno.test("enriched batch: a decoded row reads like the envelope, and serializes to the same JSON", () => {
   const events = randomEnvelopes(300, 11);
   const packer = new EnrichedBatchPacker(TOPIC, 1);
-  for (const event of events) packer.add(event);
+  for (const event of events) packer.addEnvelope(event);
   const [message] = packer.take();
   const decoded = readEnrichedBatch(JSON.parse(message.value.toString()));
   assert.ok(decoded.success);

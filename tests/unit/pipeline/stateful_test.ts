@@ -66,7 +66,7 @@ function setup(failures: { send: number; write: number; lookup?: number }) {
     stages: { features: true, rules: true, store: true },
   });
   const packer = new EnrichedBatchPacker(config.topics.enriched, 1);
-  for (const event of events()) packer.add(event);
+  for (const event of events()) packer.addEnvelope(event);
   const batch = packer.take().map((message, i) => ({
     topic: config.topics.enriched,
     partition: 0,
@@ -129,7 +129,7 @@ Deno.test("stateful handler: idle series are evicted at most once a second (proc
   const batchOf = (host: string, ts: number, offset: number) => {
     const packer = new EnrichedBatchPacker(config.topics.enriched, 1);
     const source = { ...VALID_ENVELOPE.source, offset: String(offset) };
-    packer.add({ ...VALID_ENVELOPE, v: 1, id: `${source.topic}:0:${offset}:0`, host, ts, source });
+    packer.addEnvelope({ ...VALID_ENVELOPE, v: 1, id: `${source.topic}:0:${offset}:0`, host, ts, source });
     return packer.take().map((message) => ({
       topic: config.topics.enriched,
       partition: 0,

@@ -10,6 +10,7 @@ import { ConfigSchema } from "../../../config/schema.ts";
 import type { ConsumedMessage } from "../../../kafka/batch_consumer.ts";
 import type { ByteProducer, OutgoingMessage } from "../../../kafka/clients.ts";
 import { DeadLetterSchema } from "../../../model/dlq.ts";
+import { type Envelope, EnvelopeSchema } from "../../../model/envelope.ts";
 import { MemoryCounters } from "../../../pipeline/counters.ts";
 import { readEnrichedBatch } from "../../../pipeline/enriched_batch.ts";
 import { createStatelessHandler, StatelessBatchBuilder } from "../../../pipeline/stateless.ts";
@@ -91,6 +92,69 @@ Deno.test("stateless builder: packs enriched events and dead letters per batch, 
   assert.match(letter.reason, /not valid JSON/);
   // The next batch starts empty.
   assert.deepEqual(builder.take().messages, []);
+});
+
+Deno.test("stateless builder: both enriched encodings carry the same envelopes, with ids, sources and tags", () => {
+  const messages = [
+    raw(20, event("web-1", 1)),
+    raw(21, `${event("web-1", 2)}\n${event("db-9", 3)}`),
+    raw(
+      22,
+      JSON.stringify({
+        tenant_id: "acme",
+        host: "web-1",
+        metric: "mem",
+        value: 1,
+        unit: "KiB",
+        ts_event: Date.now(),
+        tags: { a: "b" },
+      }),
+    ),
+  ];
+  const envelopesOf = (encoding: "columns" | "envelopes") => {
+    const encoded = ConfigSchema.parse({ kafka: { enriched_encoding: encoding } });
+    const builder = new StatelessBatchBuilder({
+      config: encoded,
+      inventory: () => inventory,
+      enrichedPartitions: 2,
+    });
+    for (const message of messages) builder.add(message);
+    const batch = builder.take();
+    assert.equal(batch.rejected, 0, batch.messages.map((m) => m.value.toString()).join("\n"));
+    return batch.messages.flatMap((m) => {
+      const json = JSON.parse(m.value.toString());
+      if (encoding === "envelopes") return json;
+      const read = readEnrichedBatch(json);
+      assert.ok(read.success);
+      return JSON.parse(JSON.stringify(read.events));
+    }).sort((a: Envelope, b: Envelope) => a.id.localeCompare(b.id));
+  };
+  const envelopes = envelopesOf("envelopes");
+  // Built a moment apart: the same but for the ingest time.
+  const sameButIngest = (list: Envelope[]) => list.map((e) => ({ ...e, ts_ingest: 0 }));
+  assert.deepEqual(sameButIngest(envelopesOf("columns")), sameButIngest(envelopes));
+  // Each is a valid envelope of its own element (the builder rewrites one event and one source).
+  for (const envelope of envelopes) EnvelopeSchema.parse(envelope);
+  assert.deepEqual(
+    envelopes.map((
+      e: Envelope,
+    ) => [
+      e.id,
+      e.source.index,
+      e.host,
+      e.value,
+      e.unit,
+      e.unit_original,
+      e.tags,
+      e.ctx.site ?? e.ctx.inventory,
+    ]),
+    [
+      [`${config.topics.raw}:0:20:0`, 0, "web-1", 1, "percent", undefined, {}, "par-1"],
+      [`${config.topics.raw}:0:21:0`, 0, "web-1", 2, "percent", undefined, {}, "par-1"],
+      [`${config.topics.raw}:0:21:1`, 1, "db-9", 3, "percent", undefined, {}, "unknown"],
+      [`${config.topics.raw}:0:22:0`, 0, "web-1", 1024, "bytes", "KiB", { a: "b" }, "par-1"],
+    ],
+  );
 });
 
 Deno.test("stateless handler: a failed produce is retried with the same messages, counted once", async () => {

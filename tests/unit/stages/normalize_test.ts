@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Envelope, EnvelopeSchema } from "../../../model/envelope.ts";
+import { type Envelope, EnvelopeSchema, eventId, toEnvelope } from "../../../model/envelope.ts";
 import { RawEventSchema } from "../../../model/raw.ts";
 import {
   canonicalMetricName,
@@ -736,9 +736,9 @@ Deno.test("normalizeMessageTo hands events and rejects to the sink in element or
   const rejects: NormalizeReject[] = [];
   normalizeMessageTo(
     {
-      event: (event) => {
-        seen.push(`event ${event.source.index}`);
-        events.push(event);
+      event: (event, index) => {
+        seen.push(`event ${index}`);
+        events.push(toEnvelope(event, { ...SOURCE, index }, {}));
       },
       reject: (reject) => {
         seen.push(`reject ${reject.index}`);
@@ -746,7 +746,6 @@ Deno.test("normalizeMessageTo hands events and rejects to the sink in element or
       },
     },
     bytes(text),
-    SOURCE,
     OPTIONS,
     NOW,
   );
@@ -758,7 +757,6 @@ Deno.test("normalizeMessageTo hands events and rejects to the sink in element or
   normalizeMessageTo(
     { event: () => assert.fail("no event"), reject: (r) => whole.push(r) },
     new Uint8Array([0xff, 0xfe]),
-    SOURCE,
     OPTIONS,
     NOW,
   );
@@ -775,8 +773,8 @@ Deno.test("normalizeMessageTo: a sink may normalize another message, and a throw
   const ids: string[] = [];
   normalizeMessageTo(
     {
-      event: (event) => {
-        ids.push(event.id);
+      event: (_event, index) => {
+        ids.push(eventId({ ...SOURCE, index }));
         // Re-entrant use of the same options object, from inside the sink.
         for (
           const inner of normalizeMessage(bytes(JSON.stringify(rawEvent())), innerSource, OPTIONS, NOW).events
@@ -787,7 +785,6 @@ Deno.test("normalizeMessageTo: a sink may normalize another message, and a throw
       reject: () => assert.fail("no reject"),
     },
     bytes(outer),
-    SOURCE,
     OPTIONS,
     NOW,
   );
@@ -802,7 +799,6 @@ Deno.test("normalizeMessageTo: a sink may normalize another message, and a throw
           reject: () => {},
         },
         bytes(outer),
-        SOURCE,
         OPTIONS,
         NOW,
       ),
