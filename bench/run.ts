@@ -41,6 +41,7 @@ import {
 import { type CpuProfile, Profiler, summarize } from "./profile.ts";
 import { LineBytes } from "./line_bytes.ts";
 import {
+  DEFAULT_WORKLOAD,
   generateWorkload,
   markerEvent,
   workloadKeyed,
@@ -63,13 +64,13 @@ const { values: flags } = parseArgs({
     events: { type: "string", default: "1000000" },
     rate: { type: "string", default: "20000" },
     seconds: { type: "string", default: "30" },
-    seed: { type: "string", default: "1" },
-    tenants: { type: "string", default: "10" },
-    hosts: { type: "string", default: "100" },
-    metrics: { type: "string", default: "5" },
-    malformed: { type: "string", default: "0.001" },
-    spread: { type: "string", default: "600" },
-    "per-message": { type: "string", default: "1" },
+    seed: { type: "string", default: String(DEFAULT_WORKLOAD.seed) },
+    tenants: { type: "string", default: String(DEFAULT_WORKLOAD.tenants) },
+    hosts: { type: "string", default: String(DEFAULT_WORKLOAD.hosts) },
+    metrics: { type: "string", default: String(DEFAULT_WORKLOAD.metrics) },
+    malformed: { type: "string", default: String(DEFAULT_WORKLOAD.malformed) },
+    spread: { type: "string", default: String(DEFAULT_WORKLOAD.spreadMs / 1000) },
+    "per-message": { type: "string", default: String(DEFAULT_WORKLOAD.perMessage) },
     partitions: { type: "string", default: "3" },
     brokers: { type: "string", default: Deno.env.get("EVENTOPS_BENCH_BROKERS") ?? "127.0.0.1:29092" },
     "batch-max-messages": { type: "string" },

@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import { ConfigSchema } from "../config/schema.ts";
 import { type RawMessage, StatelessBatchBuilder } from "../pipeline/stateless.ts";
 import { parseInventory } from "../stages/inventory.ts";
-import { generateWorkload } from "./workload.ts";
+import { DEFAULT_WORKLOAD, generateWorkload } from "./workload.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const EVENTS = Number(Deno.args[0] ?? 100_000);
@@ -31,17 +31,7 @@ const config = ConfigSchema.parse({});
 const inventoryFile = `${ROOT}config/inventory.yaml`;
 const inventory = parseInventory(await Deno.readTextFile(inventoryFile), inventoryFile);
 const messages: RawMessage[] = [];
-generateWorkload({
-  seed: 1,
-  events: EVENTS,
-  tenants: 10,
-  hosts: 100,
-  metrics: 5,
-  malformed: 0.001,
-  spreadMs: 600_000,
-  endMs: Date.now(),
-  perMessage: 1,
-}, (text) => {
+generateWorkload({ ...DEFAULT_WORKLOAD, events: EVENTS, endMs: Date.now() }, (text) => {
   const offset = BigInt(messages.length);
   messages.push({ topic: "raw", partition: messages.length % 3, offset, value: Buffer.from(text) });
 });

@@ -28,6 +28,17 @@ export interface WorkloadOptions {
   perMessage: number;
 }
 
+/** The bench's workload (`deno task bench` without workload flags), but for its size and end time. */
+export const DEFAULT_WORKLOAD: Omit<WorkloadOptions, "events" | "endMs"> = {
+  seed: 1,
+  tenants: 10,
+  hosts: 100,
+  metrics: 5,
+  malformed: 0.001,
+  spreadMs: 600_000,
+  perMessage: 1,
+};
+
 /** Counts of what a workload holds. */
 export interface WorkloadTotals {
   /** Kafka messages. */

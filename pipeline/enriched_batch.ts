@@ -22,6 +22,7 @@ import {
   type NormalizedEvent,
   seriesKey,
   type Source,
+  toEnvelope,
 } from "../model/envelope.ts";
 import { RowColumns } from "./row_columns.ts";
 import {
@@ -502,29 +503,12 @@ export class BatchRow implements Envelope, Source {
   }
 
   /**
-   * The plain envelope, with the keys in the order normalize writes them; the plain source when
-   * serialized as a `source` (JSON.stringify passes the key), since the row is its own source.
+   * The plain envelope ({@link toEnvelope}); the plain source when serialized as a `source`
+   * (JSON.stringify passes the key), since the row is its own source.
    */
   toJSON(key?: string): Envelope | Source {
     const source = { topic: this.topic, partition: this.partition, offset: this.offset, index: this.index };
-    if (key === "source") return source;
-    const event: Envelope = {
-      v: ENVELOPE_VERSION,
-      id: eventId(source),
-      tenant: this.tenant,
-      host: this.host,
-      metric: this.metric,
-      value: this.value,
-      unit: this.unit,
-      ts: this.ts,
-      ts_ingest: this.ts_ingest,
-      tags: this.tags,
-      ctx: this.ctx,
-      source,
-    };
-    const unitOriginal = this.unit_original;
-    if (unitOriginal !== undefined) event.unit_original = unitOriginal;
-    return event;
+    return key === "source" ? source : toEnvelope(this, source, this.ctx);
   }
 }
 
