@@ -10,8 +10,11 @@
 import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
-import { type MessageSender, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
+import { MAX_REQUEST_BYTES, type MessageSender, type OutgoingMessage } from "../kafka/clients.ts";
+import { encodeDeadLetter } from "../kafka/dlq.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
+import { recordBudget, smallestBudget, type TopicLimits } from "../kafka/limits.ts";
+import { produceAll, type RefusalOptions } from "../kafka/produce.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
@@ -49,13 +52,26 @@ export interface StatefulDeps<StoredAlertT> {
   published?: (events: readonly Envelope[], alerts: readonly StoredAlertT[]) => void;
   /** Which stages this process runs among features, rules and store. */
   stages: { features: boolean; rules: boolean; store: boolean };
+  /** `max.message.bytes` of the topics (`kafka/limits.ts`); 1 MiB for a topic not in it. */
+  limits?: TopicLimits;
 }
 
 /** Creates the batch handler of the stateful group. */
 export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
 ): (batch: readonly EnrichedMessage[]) => Promise<void> {
-  const { sink, counters, stages } = deps;
+  const { sink, counters, stages, config } = deps;
+  const limits = deps.limits ?? {};
+  const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
+  const refusals: RefusalOptions = {
+    dlqTopic,
+    dlqMaxBytes: recordBudget(limits, dlqTopic),
+    maxRequestBytes: Math.min(
+      MAX_REQUEST_BYTES,
+      smallestBudget(limits, [featuresTopic, alertsTopic, dlqTopic]),
+    ),
+    stage: "produce",
+  };
   const featureCursor = new FeatureCursor(deps.features);
   const schedule = new FeatureSchedule(deps.config.features.publish_every);
   const eviction: EvictionClock = { lastMs: Number.NEGATIVE_INFINITY };
@@ -74,7 +90,7 @@ export function createStatefulHandler<StoredAlertT>(
       evaluate(deps, featureCursor, schedule, eviction, batch, decoded, fresh, nowMs);
     unfinished = attempt;
     if (!attempt.produced) {
-      await sendInChunks(deps.producer, attempt.messages);
+      counters.add("produce", "dlq", await produceAll(deps.producer, attempt.messages, refusals));
       attempt.produced = true;
       counters.add("features", "out", attempt.featureRecords);
       counters.add("rules", "alerts", attempt.alerts.length);
@@ -122,9 +138,11 @@ function evaluate<StoredAlertT>(
 ): Attempt {
   const { config, counters, stages } = deps;
   const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
+  const limits = deps.limits ?? {};
   const outgoing: OutgoingMessage[] = [];
+  const dlqMaxBytes = recordBudget(limits, dlqTopic);
   for (const record of decoded.deadLetters) {
-    outgoing.push({ topic: dlqTopic, value: Buffer.from(JSON.stringify(record)) });
+    outgoing.push({ topic: dlqTopic, value: encodeDeadLetter(record, dlqMaxBytes) });
   }
   counters.add("stateful", "in", decoded.elements);
   counters.add("stateful", "dlq", decoded.deadLetters.length);
@@ -159,7 +177,11 @@ function evaluate<StoredAlertT>(
   }
   // A series' latest records, once per window, when the schedule says so (not per event).
   const { featuresPartitioner } = deps;
-  const featureMessages = new JsonBatcher(featuresTopic, featuresPartitioner.partitions);
+  const featureMessages = new JsonBatcher(
+    featuresTopic,
+    featuresPartitioner.partitions,
+    Math.floor(Math.min(MAX_REQUEST_BYTES, recordBudget(limits, featuresTopic)) / 3),
+  );
   for (const series of schedule.due(nowMs)) {
     const partition = featuresPartitioner.partition(series);
     for (const record of deps.features.recordsOf(series)) {

@@ -9,8 +9,11 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { BatchBuilder, ConsumedMessage } from "../kafka/batch_consumer.ts";
-import { type ByteProducer, type OutgoingMessage, sendInChunks } from "../kafka/clients.ts";
+import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../kafka/clients.ts";
+import { encodeDeadLetter } from "../kafka/dlq.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
+import { recordBudget, smallestBudget, type TopicLimits } from "../kafka/limits.ts";
+import { produceAll } from "../kafka/produce.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import type { DeadLetter } from "../model/dlq.ts";
 import { type NormalizedEvent, type Source, toEnvelope } from "../model/envelope.ts";
@@ -18,7 +21,7 @@ import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "..
 import { enrichedContext, isUnknownContext } from "../stages/enrich.ts";
 import type { Ctx, Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
-import { EnrichedBatchPacker } from "./enriched_batch.ts";
+import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "./enriched_batch.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {
@@ -29,6 +32,8 @@ export interface StatelessDeps {
   counters: PipelineCounters;
   /** Partitions of the enriched topic. */
   enrichedPartitions: number;
+  /** `max.message.bytes` of the topics (`kafka/limits.ts`); 1 MiB for a topic not in it. */
+  limits?: TopicLimits;
 }
 
 /** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
@@ -39,12 +44,15 @@ interface EnrichedWriter {
   take(): OutgoingMessage[];
 }
 
-/** The writer of `kafka.enriched_encoding`, kept from batch to batch. */
-function enrichedWriter(config: Config, partitions: number): EnrichedWriter {
+/** The writer of `kafka.enriched_encoding`, kept from batch to batch; its messages fit `limits`. */
+function enrichedWriter(config: Config, partitions: number, limits: TopicLimits): EnrichedWriter {
   const topic = config.topics.enriched;
-  if (config.kafka.enriched_encoding === "columns") return new EnrichedBatchPacker(topic, partitions);
+  const budget = recordBudget(limits, topic);
+  if (config.kafka.enriched_encoding === "columns") {
+    return new EnrichedBatchPacker(topic, partitions, Math.min(MAX_BATCH_BYTES, budget));
+  }
   const partitioner = new SeriesPartitioner(partitions);
-  const batcher = new JsonBatcher(topic, partitions);
+  const batcher = new JsonBatcher(topic, partitions, Math.floor(Math.min(MAX_REQUEST_BYTES, budget) / 3));
   return {
     add: (event, source, ctx) =>
       batcher.add(partitioner.partition(event), JSON.stringify(toEnvelope(event, source, ctx))),
@@ -66,7 +74,7 @@ export interface StatelessBatch {
 export type RawMessage = Pick<ConsumedMessage, "topic" | "partition" | "offset" | "value">;
 
 /** What the builder needs: no producer, no counters (the handler's). */
-export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enrichedPartitions">;
+export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enrichedPartitions" | "limits">;
 
 /**
  * Normalizes and enriches each raw message as it arrives and packs the result: a batch is its
@@ -78,6 +86,8 @@ export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enriched
 export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   readonly #deps: BuilderDeps;
   readonly #enriched: EnrichedWriter;
+  /** Most bytes of a dead letter. */
+  readonly #dlqMaxBytes: number;
   #deadLetters: OutgoingMessage[] = [];
   #read = 0;
   #accepted = 0;
@@ -94,7 +104,8 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   /** A builder writing to the topics of `deps.config`. */
   constructor(deps: BuilderDeps) {
     this.#deps = deps;
-    this.#enriched = enrichedWriter(deps.config, deps.enrichedPartitions);
+    this.#enriched = enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
+    this.#dlqMaxBytes = recordBudget(deps.limits ?? {}, deps.config.topics.dlq);
   }
 
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
@@ -125,9 +136,14 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
       encoding: reject.encoding,
       ts: this.#nowMs,
     };
+    if (reject.whole !== undefined) {
+      record.truncated = true;
+      record.original_bytes = reject.whole.bytes;
+      record.original_sha256 = reject.whole.sha256;
+    }
     this.#deadLetters.push({
       topic: this.#deps.config.topics.dlq,
-      value: Buffer.from(JSON.stringify(record)),
+      value: encodeDeadLetter(record, this.#dlqMaxBytes),
     });
     this.#rejected++;
   }
@@ -153,13 +169,27 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Creates the batch handler of the stateless group: produces a built batch, then counts it. */
+/**
+ * Creates the batch handler of the stateless group: produces a built batch (a message the broker
+ * refuses goes to the DLQ, see `kafka/produce.ts`), then counts it.
+ */
 export function createStatelessHandler(
-  deps: Pick<StatelessDeps, "producer" | "counters">,
+  deps: Pick<StatelessDeps, "config" | "producer" | "counters" | "limits">,
 ): (batch: StatelessBatch) => Promise<void> {
-  const { producer, counters } = deps;
+  const { config, producer, counters } = deps;
+  const limits = deps.limits ?? {};
+  const refusals = {
+    dlqTopic: config.topics.dlq,
+    dlqMaxBytes: recordBudget(limits, config.topics.dlq),
+    maxRequestBytes: Math.min(
+      MAX_REQUEST_BYTES,
+      smallestBudget(limits, [config.topics.enriched, config.topics.dlq]),
+    ),
+    stage: "produce",
+  };
   return async (batch) => {
-    await sendInChunks(producer, batch.messages);
+    const refused = await produceAll(producer, batch.messages, refusals);
+    counters.add("produce", "dlq", refused);
     counters.add("normalize", "in", batch.read);
     counters.add("normalize", "out", batch.accepted);
     counters.add("normalize", "dlq", batch.rejected);

@@ -20,6 +20,7 @@ import { type RawEvent, RawEventSchema } from "../model/raw.ts";
 import { formatDuration, humanizeDuration, showValue } from "./format.ts";
 import { jsonErrorPosition } from "./json_position.ts";
 import { canonicalUnit, convertValue } from "./units.ts";
+import { sha256Hex } from "../lib/digest.ts";
 
 /** The `normalize` section of the configuration, taken as is. */
 export type NormalizeOptions = Config["normalize"];
@@ -40,6 +41,8 @@ export interface NormalizeReject {
   original: string;
   /** `base64` only when the message is not valid UTF-8 (same meaning as the DLQ record's field). */
   encoding: "utf8" | "base64";
+  /** When `original` is only the start of the message: the whole message's length and hex SHA-256. */
+  whole?: { bytes: number; sha256: string };
 }
 
 /** The result of normalizing one message. */
@@ -790,7 +793,13 @@ export function normalizeMessageTo(
     const { original, encoding } = originalOf(bytes, keep);
     const reason =
       `message is ${bytes.length} bytes, over the ${limit}-byte limit (original truncated to ${keep} bytes)`;
-    sink.reject({ index: 0, reason, original, encoding });
+    sink.reject({
+      index: 0,
+      reason,
+      original,
+      encoding,
+      whole: { bytes: bytes.length, sha256: sha256Hex(bytes) },
+    });
     return;
   }
   const text = utf8Text(bytes);
