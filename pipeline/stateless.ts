@@ -68,6 +68,8 @@ export interface StatelessBatch {
   readonly accepted: number;
   readonly rejected: number;
   readonly unknownHosts: number;
+  /** Messages that were an empty JSON array (no events, nothing rejected). */
+  readonly empty: number;
 }
 
 /** The parts of a consumed raw message the builder reads. */
@@ -93,12 +95,14 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   #accepted = 0;
   #rejected = 0;
   #unknownHosts = 0;
+  #empty = 0;
   /** The message being added and the element's index (one object, rewritten), and the ingest time. */
   readonly #source: Source = { topic: "", partition: 0, offset: "0", index: 0 };
   #nowMs = 0;
   readonly #sink: NormalizeSink = {
     event: (event, index) => this.#addEvent(event, index),
     reject: (reject) => this.#addReject(reject),
+    empty: () => void this.#empty++,
   };
 
   /** A builder writing to the topics of `deps.config`. */
@@ -156,12 +160,14 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
       accepted: this.#accepted,
       rejected: this.#rejected,
       unknownHosts: this.#unknownHosts,
+      empty: this.#empty,
     };
     this.#deadLetters = [];
     this.#read =
       this.#accepted =
       this.#rejected =
       this.#unknownHosts =
+      this.#empty =
         0;
     return batch;
   }
@@ -194,5 +200,6 @@ export function createStatelessHandler(
     counters.add("normalize", "out", batch.accepted);
     counters.add("normalize", "dlq", batch.rejected);
     counters.add("enrich", "unknown_host", batch.unknownHosts);
+    counters.add("normalize", "empty", batch.empty);
   };
 }

@@ -61,6 +61,11 @@ export interface NormalizeResult {
 export interface NormalizeSink {
   event(event: NormalizedEvent, index: number): void;
   reject(reject: NormalizeReject): void;
+  /**
+   * The message is an empty JSON array (`[]`): well-formed, zero events, nothing to reject. Counted
+   * (`normalize.empty`) so that the messages read add up: with events, with rejects, or empty.
+   */
+  empty?(): void;
 }
 
 /** Longest tenant id or host name, in UTF-16 code units. */
@@ -686,6 +691,7 @@ class Normalizer {
       return;
     }
     if (Array.isArray(parsed)) {
+      if (parsed.length === 0) this.sink.empty?.();
       for (let i = 0; i < parsed.length; i++) {
         const reason = this.element(parsed[i], i);
         if (reason !== undefined) this.reject(i, reason, JSON.stringify(parsed[i]) ?? String(parsed[i]));

@@ -173,3 +173,19 @@ Deno.test("stateless handler: a failed produce is retried with the same messages
   assert.deepEqual(sent[0], batch.messages);
   assert.deepEqual(counters.snapshot(), { "normalize.in": 2, "normalize.out": 1, "normalize.dlq": 1 });
 });
+
+Deno.test("stateless: an empty array message is counted (normalize.empty), neither an event nor a dead letter", async () => {
+  const counters = new MemoryCounters();
+  const { producer: sender } = producer(0);
+  const deps = { config, producer: sender, inventory: () => inventory, counters, enrichedPartitions: 1 };
+  const builder = new StatelessBatchBuilder(deps);
+  builder.add(raw(1, "[]"));
+  builder.add(raw(2, " [ ] "));
+  builder.add(raw(3, "[[]]"));
+  builder.add(raw(4, "[]\n[]"));
+  const batch = builder.take();
+  assert.equal(batch.empty, 2);
+  await createStatelessHandler(deps)(batch);
+  // "[[]]" holds one element (not an object) and the NDJSON "[]" lines are arrays: dead letters.
+  assert.deepEqual(counters.snapshot(), { "normalize.in": 4, "normalize.dlq": 3, "normalize.empty": 2 });
+});
