@@ -71,7 +71,8 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
       ctx.metrics.duration.labels(route).observe(ms / 1000);
       ctx.log({
         ts: new Date().toISOString(),
-        level: status >= 500 ? "error" : "info",
+        // A 503 from /readyz is the answer "not ready" (starting, waiting for the broker), not a failure.
+        level: status >= 500 && route !== "/readyz" ? "error" : "info",
         msg: "http",
         method: c.req.method,
         path: c.req.path,

@@ -44,12 +44,39 @@ export interface Ingestor {
   produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]>;
 }
 
+/** One consumer group this process runs, as `/readyz` and `/status` show it. */
+export interface ConsumerHealth {
+  group: string;
+  topic: string;
+  /** Consuming, and making progress or with nothing pending on its partitions. */
+  ok: boolean;
+  /** `starting` (waiting for the broker, joining), `consuming`, `lost` (reconnecting), `stopped`. */
+  state: string;
+  /** Messages of the topic the group has not committed yet (from the broker); null while unknown. */
+  lag: number | null;
+  /** The part of `lag` on the partitions assigned to this process. */
+  assigned_lag: number | null;
+  /** Partitions assigned to this process; null before the first join. */
+  partitions: number[] | null;
+  /** Epoch ms of the last batch handled; null before the first. */
+  last_batch_at: number | null;
+  /** Seconds since the group last made progress (handled a batch, or its stream opened). */
+  idle_s: number;
+  /** Times the stream was lost and opened again. */
+  reconnects: number;
+  /** Why the group is not ok. */
+  reason?: string;
+}
+
 /** Readiness probes. */
 export interface Health {
+  /** Resolves true when the broker answers; rejects with the reason otherwise (e.g. still waiting at start). */
   brokerReachable(): Promise<boolean>;
   storeWritable(): Promise<boolean>;
   /** Total lag of the agent's consumer groups (messages); undefined while unknown. */
   consumerLag(): number | undefined;
+  /** The consumer groups this process runs; none when omitted. */
+  consumers?(): ConsumerHealth[];
 }
 
 /** Anything that renders Prometheus text exposition (see `api/metrics_registry.ts`). */
@@ -89,6 +116,8 @@ export interface AgentStatus {
   rates: Record<string, number>;
   /** Total consumer lag in messages; null while unknown. */
   consumer_lag: number | null;
+  /** Each consumer group this process runs (see {@link ConsumerHealth}). */
+  consumers?: ConsumerHealth[];
   /** Dead-letter counts since start. */
   dlq: { total: number; by_stage: Record<string, number> };
   /** Other totals since start, e.g. `{ consumed: 1000, stored: 990 }`. */

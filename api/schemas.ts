@@ -203,6 +203,21 @@ export const HealthResponseSchema = z.object({
   uptime_s: z.number(),
 });
 
+/** One consumer group in `/readyz` and `/status` (see `ConsumerHealth` in `deps.ts`). */
+export const ConsumerHealthSchema = z.object({
+  group: z.string(),
+  topic: z.string(),
+  ok: z.boolean(),
+  state: z.enum(["starting", "consuming", "lost", "stopped"]),
+  lag: z.number().nullable(),
+  assigned_lag: z.number().nullable(),
+  partitions: z.array(z.int()).nullable(),
+  last_batch_at: z.number().nullable(),
+  idle_s: z.number(),
+  reconnects: z.int(),
+  reason: z.string().optional(),
+}).meta({ id: "ConsumerGroupHealth" });
+
 /** `GET /readyz` response. */
 export const ReadyResponseSchema = z.object({
   ready: z.boolean(),
@@ -210,6 +225,7 @@ export const ReadyResponseSchema = z.object({
     broker: z.object({ ok: z.boolean(), error: z.string().optional() }),
     store: z.object({ ok: z.boolean(), error: z.string().optional() }),
     consumer_lag: z.object({ ok: z.boolean(), value: z.number().nullable(), max: z.number().nullable() }),
+    consumers: z.object({ ok: z.boolean(), groups: z.array(ConsumerHealthSchema) }),
   }),
   reasons: z.array(z.string()),
 }).meta({ id: "Readiness" });
@@ -234,6 +250,7 @@ export const StatusResponseSchema = z.object({
   stages: z.array(z.string()),
   rates: z.record(z.string(), z.number()),
   consumer_lag: z.number().nullable(),
+  consumers: z.array(ConsumerHealthSchema).optional(),
   dlq: z.object({ total: z.number(), by_stage: z.record(z.string(), z.number()) }),
   totals: z.record(z.string(), z.number()).optional(),
   api: z.object({

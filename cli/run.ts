@@ -1,22 +1,42 @@
 /**
  * `eventops run`: starts the agent and stops it gracefully on SIGINT/SIGTERM (stop consuming,
- * finish the batch in flight, commit, close).
+ * finish the batch in flight, commit, close). A signal that arrives while the agent still waits
+ * for the broker stops it as well.
  *
  * @module
  */
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { startAgent } from "../pipeline/agent.ts";
+import { type Agent, startAgent } from "../pipeline/agent.ts";
 
 /** Runs the agent until a signal arrives; exits non-zero when it cannot start. */
 export async function runCommand(config: Config): Promise<void> {
   const log = createLogger(config.log_level);
   const startedAt = performance.now();
-  let agent;
+  const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
+  const aborter = new AbortController();
+  const onSignal = (signal: Deno.Signal) => () => {
+    aborter.abort();
+    resolve(signal);
+  };
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = onSignal(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  const removeHandlers = () => {
+    for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  };
+  let agent: Agent;
   try {
-    agent = await startAgent(config, log);
+    agent = await startAgent(config, log, { signal: aborter.signal });
   } catch (error) {
+    if (aborter.signal.aborted) {
+      removeHandlers();
+      log.info("stopped before the agent started", { signal: await signalled });
+      return;
+    }
     log.error("cannot start", { error: describeError(error), brokers: config.kafka.brokers.join(",") });
     Deno.exit(1);
   }
@@ -24,13 +44,6 @@ export async function runCommand(config: Config): Promise<void> {
     ms: Math.round(performance.now() - startedAt),
     rss_mb: Math.round(Deno.memoryUsage().rss / 1_048_576),
     stages: config.stages,
-  });
-  const { promise: signalled, resolve } = Promise.withResolvers<Deno.Signal>();
-  const onSignal = (signal: Deno.Signal) => () => resolve(signal);
-  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const handler = onSignal(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
   });
   const signal = await signalled;
   log.info("stopping", { signal });
@@ -40,6 +53,6 @@ export async function runCommand(config: Config): Promise<void> {
   }, 30_000);
   await agent.stop();
   clearTimeout(stopTimer);
-  for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  removeHandlers();
   log.info("stopped");
 }

@@ -48,6 +48,20 @@ const KafkaSchema = z.strictObject({
   enriched_encoding: z.enum(["columns", "envelopes"]).default("columns"),
   /** Where to start with no committed offset. */
   from_beginning: z.boolean().default(true),
+  /**
+   * How long `run` waits for the broker at start (serving HTTP, not ready) before it gives up and
+   * exits 1; `0s` waits forever. Once running, the agent reconnects on its own however long an
+   * outage lasts.
+   */
+  connect_timeout: DurationSchema.prefault("5m"),
+  /** A group with messages pending on its partitions and no batch handled for this long is not ready. */
+  progress_timeout: DurationSchema.prefault("30s"),
+  /**
+   * Most bytes of one produced message (record batch): the agent also reads each topic's
+   * `max.message.bytes` from the broker at start and uses the smaller. Larger dead letters are
+   * truncated, larger enriched and feature batches split.
+   */
+  max_message_bytes: z.int().min(16_384).max(256 * 1024 * 1024).default(1_048_576),
 });
 
 const HttpSchema = z.strictObject({

@@ -9,10 +9,19 @@
  * waiting for their batch, which kept them alive across scavenges into the old generation. The
  * next batch is built while the previous one is handled.
  *
+ * The stream is supervised (`consumer_supervisor.ts`): when it dies (a broker outage), what it
+ * delivered is handled and committed first, then a new stream starts from the committed offsets.
+ *
  * @module
  */
-import type { Message, MessagesStream } from "@platformatic/kafka";
+import type { Message } from "@platformatic/kafka";
 import type { ByteConsumer } from "./clients.ts";
+import {
+  ConsumerSupervisor,
+  type SupervisorHooks,
+  type SupervisorOptions,
+  withTimeout,
+} from "./consumer_supervisor.ts";
 
 /** A consumed message with raw bytes. */
 export type ConsumedMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -55,8 +64,6 @@ export interface BatchConsumerOptions {
   fromBeginning: boolean;
   /** Called when a batch failed and will be retried (the error and the next delay in ms). */
   onRetry?: (error: unknown, delayMs: number) => void;
-  /** Called with the total lag (messages) of the assigned partitions, every few seconds. */
-  onLag?: (lag: number) => void;
   /**
    * Called after each handled batch: its size, the handler's milliseconds, and the age of its first
    * message when the handler started (now - the message's Kafka timestamp): how far behind the
@@ -65,23 +72,17 @@ export interface BatchConsumerOptions {
   onBatch?: (size: number, handlerMs: number, ageMs: number) => void;
   /** Called when an offset commit failed (e.g. after a rebalance); the batch will be replayed. */
   onCommitError?: (error: unknown) => void;
+  /** Called when the stream is lost, consuming again (after a loss: how long it was down) or stopped. */
+  onState?: SupervisorHooks["onState"];
+  /** Called with the partitions assigned to this member after each (re)join. */
+  onAssignment?: SupervisorHooks["onAssignment"];
+  /** Reconnection backoff (see {@link SupervisorOptions}). */
+  reconnect?: Pick<SupervisorOptions, "minDelayMs" | "maxDelayMs" | "replaceAfter">;
 }
 
 const MAX_RETRY_DELAY_MS = 10_000;
 /** A commit issued during a group rebalance can wait for the rejoin indefinitely: give up (the batch replays, deduplicated). */
 const COMMIT_TIMEOUT_MS = 5_000;
-/** Leaving the group during a rebalance can hang as well; shutdown must not. */
-const CLOSE_TIMEOUT_MS = 5_000;
-
-/** `promise`, or a rejection after `ms`. */
-function withTimeout<T>(promise: Promise<T> | void, ms: number, what: string): Promise<T | void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([Promise.resolve(promise), timeout]).finally(() => clearTimeout(timer));
-}
-const LAG_INTERVAL_MS = 5_000;
 
 /** A partition's newest handled offset and the function that commits it. */
 interface PendingCommit {
@@ -143,10 +144,9 @@ function handleOnce<BatchT>(handler: BatchHandler<BatchT>, closed: ClosedBatch<B
 
 /** A consumer-group member that processes its partitions in batches. */
 export class BatchConsumer<BatchT = ConsumedMessage[]> {
-  readonly #consumer: ByteConsumer;
+  readonly #supervisor: ConsumerSupervisor;
   readonly #options: BatchConsumerOptions;
   readonly #maxBytes: number;
-  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #builder: BatchBuilder<BatchT> | undefined;
   #handler: BatchHandler<BatchT> | undefined;
   /** The batch being built: its messages, bytes, first timestamp, newest offsets, `add` failure. */
@@ -169,46 +169,67 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
   #committing: Promise<void> = Promise.resolve();
   #commitRunning = false;
   #stopping = false;
+  /** The stream was lost: no batch is scheduled until what it delivered is drained. */
+  #draining = false;
+  #drained: Promise<void> = Promise.resolve();
   #stopped: PromiseWithResolvers<void> = Promise.withResolvers();
 
-  /** Wraps a consumer (created with `autocommit: false`). */
-  constructor(consumer: ByteConsumer, options: BatchConsumerOptions) {
-    this.#consumer = consumer;
+  /** Consumes with members made by `createConsumer` (with `autocommit: false`), one at a time. */
+  constructor(createConsumer: () => ByteConsumer, options: BatchConsumerOptions) {
     this.#options = options;
     this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
+    this.#supervisor = new ConsumerSupervisor(createConsumer, {
+      topics: options.topics,
+      fromBeginning: options.fromBeginning,
+      ...options.reconnect,
+    }, {
+      onMessage: (message) => this.#onMessage(message),
+      onLost: () => (this.#drained = this.#drain()),
+      onState: options.onState,
+      onAssignment: options.onAssignment,
+    });
   }
 
   /** Joins the group and starts consuming; returns once the stream is open. */
   async start(builder: BatchBuilder<BatchT>, handler: BatchHandler<BatchT>): Promise<void> {
     this.#builder = builder;
     this.#handler = handler;
-    const stream = await this.#consumer.consume({
-      topics: this.#options.topics,
-      mode: "committed",
-      fallbackMode: this.#options.fromBeginning ? "earliest" : "latest",
-      autocommit: false,
-    });
-    this.#stream = stream;
-    stream.on("data", (message: ConsumedMessage) => {
-      this.#add(builder, message);
-      if (this.#openSize >= this.#options.maxMessages || this.#openBytes >= this.#maxBytes) {
-        // Backpressure: a full batch stops the stream (and so the fetch loop) until it is taken.
-        this.#ready.push(this.#close(builder));
-        stream.pause();
-        this.#schedule(handler, 0);
-      } else if (this.#timer === undefined) {
-        this.#schedule(handler, this.#options.maxWaitMs);
+    await this.#supervisor.open();
+  }
+
+  #onMessage(message: ConsumedMessage): void {
+    const builder = this.#builder;
+    const handler = this.#handler;
+    if (builder === undefined || handler === undefined) return;
+    this.#add(builder, message);
+    if (this.#openSize >= this.#options.maxMessages || this.#openBytes >= this.#maxBytes) {
+      // Backpressure: a full batch stops the stream (and so the fetch loop) until it is taken.
+      this.#ready.push(this.#close(builder));
+      this.#supervisor.pause();
+      this.#schedule(handler, 0);
+    } else if (this.#timer === undefined) {
+      this.#schedule(handler, this.#options.maxWaitMs);
+    }
+  }
+
+  /**
+   * The stream died: handles and commits, in order, the batch in flight and everything the stream
+   * delivered (retrying as usual), so the next stream starts right after it.
+   */
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    try {
+      await this.#flushing;
+      const handler = this.#handler;
+      for (let closed = this.#next(); handler && closed !== undefined; closed = this.#next()) {
+        if (!(await this.#handleWithRetry(handler, closed))) return;
+        this.#queueCommit(closed.offsets);
       }
-    });
-    stream.on("error", (error: unknown) => this.#options.onRetry?.(error, 0));
-    if (this.#options.onLag) {
-      const onLag = this.#options.onLag;
-      this.#consumer.on("consumer:lag", (offsets: Map<string, bigint[]>) => {
-        let total = 0n;
-        for (const lags of offsets.values()) for (const lag of lags) if (lag > 0n) total += lag;
-        onLag(Number(total));
-      });
-      this.#consumer.startLagMonitoring({ topics: this.#options.topics }, LAG_INTERVAL_MS);
+      await this.#committing;
+    } finally {
+      this.#draining = false;
     }
   }
 
@@ -251,6 +272,7 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
 
   /** Flushes in `delayMs` at the latest: an earlier pending flush is kept (never postponed). */
   #schedule(handler: BatchHandler<BatchT>, delayMs: number): void {
+    if (this.#draining) return;
     const due = performance.now() + delayMs;
     if (this.#timer !== undefined) {
       if (this.#timerDue <= due) return;
@@ -275,10 +297,10 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
    * (the next batch is built meanwhile), and pauses only when that one is full.
    */
   async #flush(handler: BatchHandler<BatchT>): Promise<void> {
-    if (this.#stopping) return;
+    if (this.#stopping || this.#draining) return;
     const closed = this.#next();
     if (closed === undefined) return;
-    if (this.#ready.length === 0) this.#stream?.resume();
+    if (this.#ready.length === 0) this.#supervisor.resume();
     const handled = await this.#handleWithRetry(handler, closed);
     if (handled) this.#queueCommit(closed.offsets);
     // What arrived during the batch has waited long enough: next batch at once.
@@ -336,10 +358,11 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
     const handler = this.#handler;
     if (this.#stopping) return this.#stopped.promise;
     this.#stopping = true;
-    this.#stream?.pause();
+    this.#supervisor.pause();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#flushing;
+    await this.#drained;
     await this.#committing;
     // What is built but not handled yet: handled once each, in order, up to the first failure (a
     // later batch's offsets would skip the failed one's messages).
@@ -354,14 +377,8 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
       }
     }
     try {
-      this.#consumer.stopLagMonitoring();
-      if (this.#stream) await withTimeout(this.#stream.close(), CLOSE_TIMEOUT_MS, "closing the stream");
-    } catch {
-      // Closing is best effort: offsets are committed, the broker ends the membership on its own.
+      await this.#supervisor.close();
     } finally {
-      await withTimeout(this.#consumer.close(true), CLOSE_TIMEOUT_MS, "closing the consumer").catch(() =>
-        undefined
-      );
       this.#stopped.resolve();
     }
   }

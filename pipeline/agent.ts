@@ -4,18 +4,19 @@
  *
  * @module
  */
-import type { Admin } from "@platformatic/kafka";
-import { createApp, createLiveFeeds, pipelineMetrics, Registry, serveApi } from "../api/mod.ts";
-import type { AgentStatus, ApiDeps, ApiServer, Ingestor, RuleSummary } from "../api/mod.ts";
+import { createLiveFeeds, pipelineMetrics, Registry } from "../api/mod.ts";
 import type { StoredAlert } from "../model/query.ts";
 import type { Config, StageName } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { BatchConsumer, messageBatches } from "../kafka/batch_consumer.ts";
-import { type ByteProducer, createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
+import { createAdmin, createConsumer, createProducer } from "../kafka/clients.ts";
+import { BrokerLink, waitForBroker } from "../kafka/connect.ts";
+import { readGroupLag } from "../kafka/lag.ts";
+import { readTopicLimits } from "../kafka/limits.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
-import { ensureTopics, partitionCount } from "../kafka/topics.ts";
+import { partitionCount, topicNames } from "../kafka/topics.ts";
 import { FeatureEngine } from "../stages/features.ts";
-import { compileNormalizeOptions, normalizeMetricName } from "../stages/normalize.ts";
+import { compileNormalizeOptions } from "../stages/normalize.ts";
 import {
   checkRuleWindows,
   type CompiledRule,
@@ -32,16 +33,25 @@ import {
   StoreReader,
   StoreWriter,
 } from "../store/mod.ts";
-import { VERSION } from "../version.ts";
 import { MemoryCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
 import { createStatefulHandler } from "./stateful.ts";
-import { startStatelessGroup, type StatelessHooks } from "./stateless_group.ts";
+import { startStatelessGroup, type StatelessHooks, type StatelessTopology } from "./stateless_group.ts";
 import { startStatelessWorker } from "./stateless_thread.ts";
-import { batchConsumerOptions } from "./consumer_options.ts";
+import { createIngestor, startApi } from "./agent_api.ts";
+import { batchConsumerOptions, type GroupHooks } from "./consumer_options.ts";
+import { describeGroup, GroupHealth, groupMetrics } from "./group_health.ts";
 
 /** A store write at least this long is logged: live data waits for it (e.g. a DuckDB checkpoint). */
 const SLOW_STORE_WRITE_S = 0.25;
+/** How often the groups' lag is read from the broker. */
+const LAG_INTERVAL_MS = 5_000;
+
+/** How to start the agent. */
+export interface AgentOptions {
+  /** Aborts the wait for the broker at start (a stop signal arrived meanwhile). */
+  signal?: AbortSignal;
+}
 
 /** A running agent. */
 export interface Agent {
@@ -67,37 +77,6 @@ function explainPermission(error: unknown, config: Config): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
-  return rules.map((rule) => ({
-    name: rule.name,
-    metric: rule.metric,
-    warning: rule.warning ?? null,
-    critical: rule.critical ?? null,
-    direction: rule.op === "<" || rule.op === "<=" ? "below" : "above",
-    source: rule.feature ? `${rule.feature.stat}_${rule.feature.window}` : "value",
-  }));
-}
-
-/** A producer-backed ingestor: one request's messages go to one partition, so offsets are exact. */
-function createIngestor(admin: Admin, producer: ByteProducer, topic: string): Ingestor {
-  let partitions = 0;
-  let next = 0;
-  return {
-    async produce(messages) {
-      if (partitions === 0) {
-        const metadata = await admin.metadata({ topics: [topic] });
-        partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
-      }
-      const partition = next++ % partitions;
-      const result = await producer.send({
-        messages: messages.map((value) => ({ topic, partition, value: Buffer.from(value) })),
-      });
-      const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
-      return messages.map((_, index) => ({ partition, offset: (base + BigInt(index)).toString() }));
-    },
-  };
-}
-
 /**
  * Starts the stateless group on its own thread (`stateless_thread`), or in-process. A worker that
  * cannot start (say, a build whose sandbox cannot load the worker's modules) falls back to
@@ -107,28 +86,33 @@ async function startStateless(
   config: Config,
   log: Logger,
   hooks: StatelessHooks,
-  partitions: number,
+  topology: StatelessTopology,
 ): Promise<{ stop(): Promise<void> }> {
   if (config.stateless_thread) {
     try {
-      return await startStatelessWorker(config, log, hooks, partitions);
+      return await startStatelessWorker(config, log, hooks, topology);
     } catch (error) {
       log.warn("the stateless worker thread did not start; running the stateless group in-process", {
         error,
       });
     }
   }
-  return await startStatelessGroup(config, log, hooks, partitions);
+  return await startStatelessGroup(config, log, hooks, topology);
 }
 
-/** Starts every stage this process runs (config.stages). */
-export async function startAgent(config: Config, log: Logger): Promise<Agent> {
+/**
+ * Starts every stage this process runs (config.stages). The store and the HTTP API start first;
+ * then the agent waits for the broker (`kafka.connect_timeout`, `/readyz` says why it is not ready
+ * meanwhile), reads the topics' limits and starts the consumer groups.
+ */
+export async function startAgent(config: Config, log: Logger, options: AgentOptions = {}): Promise<Agent> {
   const startedAt = Date.now();
   const registry = new Registry();
   const metrics = pipelineMetrics(registry);
   const counters = new MemoryCounters(registry);
   const feeds = createLiveFeeds();
   const closers: (() => Promise<void> | void)[] = [];
+  let address: Deno.NetAddr | undefined;
   const stopAll = async () => {
     for (const close of closers.reverse()) {
       try {
@@ -142,9 +126,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
   try {
     const admin = createAdmin(config);
     closers.push(() => admin.close());
-    const created = await ensureTopics(admin, config);
-    if (created.length > 0) log.info("created topics", { topics: created });
-
+    const broker = new BrokerLink(config);
     const producer = createProducer(config, "agent");
     closers.push(() => producer.close());
 
@@ -193,19 +175,98 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       if (restored > 0) log.info("restored alert state", { firing: restored });
     }
 
-    const lag: Record<string, number> = {};
-    /** Batch and lag metrics of one consumer group. */
-    const groupMetrics = (group: string, stage: string) => ({
-      onBatch: (size: number, handlerMs: number, ageMs: number) => {
+    // The consumer groups this process runs, and what readiness knows of them.
+    const healthMetrics = groupMetrics(registry, metrics.consumerLag);
+    const groupHealth: GroupHealth[] = [];
+    const statelessHealth = runs(config, "normalize", "enrich")
+      ? new GroupHealth(config.kafka.group_stateless, config.topics.raw, healthMetrics)
+      : undefined;
+    const statefulHealth = runs(config, "features", "rules", "store")
+      ? new GroupHealth(config.kafka.group_stateful, config.topics.enriched, healthMetrics)
+      : undefined;
+    if (statelessHealth) groupHealth.push(statelessHealth);
+    if (statefulHealth) groupHealth.push(statefulHealth);
+    const consumerLag = (): number | undefined => {
+      let total: number | undefined;
+      for (const group of groupHealth) {
+        const lag = describeGroup(group.snapshot(), Date.now(), config.kafka.progress_timeout).lag;
+        if (lag !== null) total = (total ?? 0) + lag;
+      }
+      return total;
+    };
+    const consumers = () =>
+      groupHealth.map((group) => describeGroup(group.snapshot(), Date.now(), config.kafka.progress_timeout));
+    /** Batch metrics, progress, stream state and assignment of one group. */
+    const groupHooks = (health: GroupHealth, stage: string): GroupHooks => ({
+      onBatch: (size, handlerMs, ageMs) => {
         metrics.batchSize.labels(stage).observe(size);
         metrics.batchSeconds.labels(stage).observe(handlerMs / 1000);
         metrics.batchAge.labels(stage).observe(Math.max(0, ageMs) / 1000);
+        health.batch();
       },
-      onLag: (value: number) => {
-        lag[group] = value;
-        metrics.consumerLag.labels(group).set(value);
-      },
+      onState: (state, error) => health.state(state, error),
+      onAssignment: (assignment) => health.assignment(assignment),
+      onFailure: (error) => health.failure(error),
     });
+
+    // HTTP API: served while the agent waits for the broker (not ready, with the reason).
+    if (runs(config, "api")) {
+      if (!reader) throw new Error("the api stage needs the store");
+      const server = startApi(config, log, {
+        startedAt,
+        registry,
+        counters,
+        feeds,
+        reader,
+        ruleEngine,
+        ingestor: createIngestor(admin, producer, config.topics.raw),
+        health: {
+          brokerReachable: async () => {
+            const waiting = broker.waitingReason();
+            if (waiting !== undefined) throw new Error(waiting);
+            await admin.metadata({ topics: [config.topics.raw] });
+            return true;
+          },
+          storeWritable: () => reader!.writable(),
+          consumerLag,
+          consumers,
+        },
+      });
+      closers.push(() => server.shutdown());
+      address = server.addr;
+    }
+
+    await waitForBroker(admin, config, log, broker, options.signal);
+    const limits = await readTopicLimits(
+      admin,
+      topicNames(config),
+      config.kafka.max_message_bytes,
+      (topic, reason) =>
+        log.warn("could not read the topic's max.message.bytes; using kafka.max_message_bytes", {
+          topic,
+          reason,
+          max_message_bytes: config.kafka.max_message_bytes,
+        }),
+    );
+
+    // The groups' lag, from the broker's end offsets and the groups' committed offsets.
+    let readingLag = false;
+    const readLag = async () => {
+      if (readingLag) return;
+      readingLag = true;
+      try {
+        for (const group of groupHealth) {
+          group.lag(await readGroupLag(admin, group.group, group.topic, config.kafka.from_beginning));
+        }
+      } catch (error) {
+        log.debug("could not read the consumer lag", { error });
+      } finally {
+        readingLag = false;
+      }
+    };
+    const lagTimer = setInterval(readLag, LAG_INTERVAL_MS);
+    closers.push(() => clearInterval(lagTimer));
+    await readLag();
 
     // Both groups stop together: each finishes its batch in flight and commits.
     const groups: { stop(): Promise<void> }[] = [];
@@ -214,14 +275,14 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
     });
 
     // Stateless group: normalize + enrich, on its own thread by default.
-    if (runs(config, "normalize", "enrich")) {
-      const hooks: StatelessHooks = { counters, ...groupMetrics(config.kafka.group_stateless, "stateless") };
-      const partitions = await partitionCount(admin, config.topics.enriched);
-      groups.push(await startStateless(config, log, hooks, partitions));
+    if (statelessHealth) {
+      const hooks: StatelessHooks = { counters, ...groupHooks(statelessHealth, "stateless") };
+      const enrichedPartitions = await partitionCount(admin, config.topics.enriched);
+      groups.push(await startStateless(config, log, hooks, { enrichedPartitions, limits }));
     }
 
     // Stateful group: features + rules + store.
-    if (runs(config, "features", "rules", "store")) {
+    if (statefulHealth) {
       const features = new FeatureEngine(config.features);
       const activeWriter = writer;
       const handler = createStatefulHandler<StoredAlert>({
@@ -231,6 +292,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         rules: ruleEngine,
         counters,
         featuresPartitioner: new SeriesPartitioner(await partitionCount(admin, config.topics.features)),
+        limits,
         takePendingAlerts: () => pendingAlerts.splice(0),
         onEventTime: (ts) => {
           lastEventTs = ts;
@@ -277,8 +339,14 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       });
       const group = config.kafka.group_stateful;
       const consumer = new BatchConsumer(
-        createConsumer(config, group, "stateful"),
-        batchConsumerOptions(config, config.topics.enriched, group, log, groupMetrics(group, "stateful")),
+        () => createConsumer(config, group, "stateful"),
+        batchConsumerOptions(
+          config,
+          config.topics.enriched,
+          group,
+          log,
+          groupHooks(statefulHealth, "stateful"),
+        ),
       );
       groups.push(consumer);
       await consumer.start(messageBatches(), handler);
@@ -313,78 +381,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
       closers.push(() => clearInterval(timer));
     }
 
-    // HTTP API.
-    let server: ApiServer | undefined;
-    if (runs(config, "api")) {
-      if (!reader) throw new Error("the api stage needs the store");
-      const activeReader = reader;
-      const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
-      const status = (): AgentStatus => {
-        const now = Date.now();
-        const values = counters.snapshot();
-        if (now - rateWindow.at >= 2_000) {
-          const seconds = (now - rateWindow.at) / 1000;
-          const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
-          rateWindow.rates = {
-            consumed: rate("normalize.in"),
-            stored: rate("store.in"),
-            alerts: rate("rules.alerts"),
-            dlq: rate("normalize.dlq") + rate("stateful.dlq"),
-          };
-          rateWindow.at = now;
-          rateWindow.values = values;
-        }
-        const byStage: Record<string, number> = {};
-        for (const [key, value] of Object.entries(values)) {
-          if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
-        }
-        const lagValues = Object.values(lag);
-        return {
-          version: VERSION,
-          started_at: startedAt,
-          stages: config.stages,
-          rates: rateWindow.rates,
-          consumer_lag: lagValues.length ? lagValues.reduce((sum, value) => sum + value, 0) : null,
-          dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
-          totals: values,
-        };
-      };
-      const deps: ApiDeps = {
-        store: activeReader,
-        ingestor: createIngestor(admin, producer, config.topics.raw),
-        health: {
-          brokerReachable: async () => {
-            await admin.metadata({ topics: [config.topics.raw] });
-            return true;
-          },
-          storeWritable: () => activeReader.writable(),
-          consumerLag: () => {
-            const values = Object.values(lag);
-            return values.length ? values.reduce((sum, value) => sum + value, 0) : undefined;
-          },
-        },
-        metrics: registry,
-        feeds,
-        resolveMetric: (name) => {
-          const result = normalizeMetricName(name, config.normalize);
-          return result.reason === undefined ? result.name : name;
-        },
-        rules: () => ruleSummaries(ruleEngine.rules),
-        query: (sql, maxRows) => activeReader.readOnlyQuery(sql, { maxRows }),
-        status,
-        version: VERSION,
-        log: (record) => log.info("http", record),
-      };
-      server = serveApi(createApp(deps, config.http), config.http);
-      const started = server;
-      closers.push(() => started.shutdown());
-      log.info("listening", { url: `http://${server.addr.hostname}:${server.addr.port}/` });
-    }
-
-    return {
-      address: server?.addr,
-      stop: stopAll,
-    };
+    return { address, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw explainPermission(error, config);

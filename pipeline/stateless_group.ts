@@ -11,14 +11,23 @@ import { BatchConsumer } from "../kafka/batch_consumer.ts";
 import { createConsumer, createProducer } from "../kafka/clients.ts";
 import { emptyInventory, parseInventory } from "../stages/inventory.ts";
 import { compileNormalizeOptions } from "../stages/normalize.ts";
-import { batchConsumerOptions, type GroupMetricsHooks } from "./consumer_options.ts";
+import type { TopicLimits } from "../kafka/limits.ts";
+import { batchConsumerOptions, type GroupHooks } from "./consumer_options.ts";
 import type { PipelineCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
 import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./stateless.ts";
 
 /** Where the group reports what it does. */
-export interface StatelessHooks extends GroupMetricsHooks {
+export interface StatelessHooks extends GroupHooks {
   counters: PipelineCounters;
+}
+
+/** What the group needs to know of the topics it writes. */
+export interface StatelessTopology {
+  /** Partitions of the enriched topic. */
+  enrichedPartitions: number;
+  /** `max.message.bytes` of the topics (`kafka/limits.ts`). */
+  limits: TopicLimits;
 }
 
 /** A running stateless group. */
@@ -27,12 +36,12 @@ export interface StatelessGroup {
   stop(): Promise<void>;
 }
 
-/** Starts the stateless group; `enrichedPartitions` is the enriched topic's partition count. */
+/** Starts the stateless group, writing to the topics described by `topology`. */
 export async function startStatelessGroup(
   config: Config,
   log: Logger,
   hooks: StatelessHooks,
-  enrichedPartitions: number,
+  topology: StatelessTopology,
 ): Promise<StatelessGroup> {
   const group = config.kafka.group_stateless;
   compileNormalizeOptions(config.normalize);
@@ -42,7 +51,7 @@ export async function startStatelessGroup(
     : undefined;
   const producer = createProducer(config, "stateless");
   const consumer = new BatchConsumer<StatelessBatch>(
-    createConsumer(config, group, "stateless"),
+    () => createConsumer(config, group, "stateless"),
     batchConsumerOptions(config, config.topics.raw, group, log, hooks),
   );
   const deps = {
@@ -50,7 +59,8 @@ export async function startStatelessGroup(
     producer,
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     counters: hooks.counters,
-    enrichedPartitions,
+    enrichedPartitions: topology.enrichedPartitions,
+    limits: topology.limits,
   };
   try {
     await consumer.start(new StatelessBatchBuilder(deps), createStatelessHandler(deps));

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import type { StatelessGroup, StatelessHooks } from "./stateless_group.ts";
+import type { StatelessGroup, StatelessHooks, StatelessTopology } from "./stateless_group.ts";
 import type { FromStatelessWorker, ToStatelessWorker } from "./stateless_worker_protocol.ts";
 
 const STOP_TIMEOUT_MS = 25_000;
@@ -29,7 +29,7 @@ function spawn(
   config: Config,
   log: Logger,
   hooks: StatelessHooks,
-  enrichedPartitions: number,
+  topology: StatelessTopology,
 ): { worker: Worker; started: Promise<void>; exited: Promise<"stopped" | "died"> } {
   const worker = new Worker(module, {
     type: "module",
@@ -45,8 +45,14 @@ function spawn(
       case "batch":
         hooks.onBatch(data.size, data.handlerMs, data.ageMs);
         break;
-      case "lag":
-        hooks.onLag(data.lag);
+      case "state":
+        hooks.onState(data.state, data.error);
+        break;
+      case "assignment":
+        hooks.onAssignment(data.assignment);
+        break;
+      case "failure":
+        hooks.onFailure(data.error);
         break;
       case "started":
         started.resolve();
@@ -69,7 +75,7 @@ function spawn(
     started.reject(new Error(`the stateless worker failed: ${event.message}`));
     exited.resolve("died");
   };
-  const start: ToStatelessWorker = { type: "start", config, enrichedPartitions };
+  const start: ToStatelessWorker = { type: "start", config, ...topology };
   worker.postMessage(start);
   return { worker, started: started.promise, exited: exited.promise };
 }
@@ -79,11 +85,11 @@ export async function startStatelessWorker(
   config: Config,
   log: Logger,
   hooks: StatelessHooks,
-  enrichedPartitions: number,
+  topology: StatelessTopology,
   options: StatelessWorkerOptions = {},
 ): Promise<StatelessGroup> {
   const { module = WORKER_MODULE, restartDelayMs = RESTART_DELAY_MS } = options;
-  let current = spawn(module, config, log, hooks, enrichedPartitions);
+  let current = spawn(module, config, log, hooks, topology);
   try {
     await current.started;
   } catch (error) {
@@ -94,10 +100,11 @@ export async function startStatelessWorker(
   const supervise = async (): Promise<void> => {
     while (!stopping && (await current.exited) === "died" && !stopping) {
       current.worker.terminate();
+      hooks.onState("lost", "the stateless worker thread died; starting a new one");
       await new Promise((resolve) => setTimeout(resolve, restartDelayMs));
       if (stopping) return;
       log.warn("restarting the stateless worker");
-      current = spawn(module, config, log, hooks, enrichedPartitions);
+      current = spawn(module, config, log, hooks, topology);
       await current.started.catch(() => undefined);
     }
   };

@@ -29,8 +29,10 @@ scope.onmessage = async ({ data }) => {
           add: (stage, kind, amount) => amount !== 0 && post({ type: "count", stage, kind, amount }),
         },
         onBatch: (size, handlerMs, ageMs) => post({ type: "batch", size, handlerMs, ageMs }),
-        onLag: (lag) => post({ type: "lag", lag }),
-      }, data.enrichedPartitions);
+        onState: (state, error) => post({ type: "state", state, error }),
+        onAssignment: (assignment) => post({ type: "assignment", assignment }),
+        onFailure: (error) => post({ type: "failure", error }),
+      }, { enrichedPartitions: data.enrichedPartitions, limits: data.limits });
       post({ type: "started" });
     } catch (error) {
       post({ type: "failed", message: describeError(error) });

@@ -4,10 +4,12 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
+import type { Assignment, StreamState } from "../kafka/consumer_supervisor.ts";
+import type { TopicLimits } from "../kafka/limits.ts";
 
 /** From the agent to the worker. */
 export type ToStatelessWorker =
-  | { type: "start"; config: Config; enrichedPartitions: number }
+  | { type: "start"; config: Config; enrichedPartitions: number; limits: TopicLimits }
   | { type: "stop" };
 
 /** From the worker to the agent. */
@@ -16,5 +18,7 @@ export type FromStatelessWorker =
   | { type: "failed"; message: string }
   | { type: "count"; stage: string; kind: string; amount: number }
   | { type: "batch"; size: number; handlerMs: number; ageMs: number }
-  | { type: "lag"; lag: number }
+  | { type: "state"; state: StreamState; error?: string }
+  | { type: "assignment"; assignment: Assignment }
+  | { type: "failure"; error: string }
   | { type: "stopped" };

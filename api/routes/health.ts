@@ -1,11 +1,12 @@
 /**
  * `GET /healthz` (the process answers), `GET /readyz` (broker reachable, store writable, consumer
- * lag within bounds; 503 with reasons otherwise).
+ * lag within bounds, every consumer group consuming and making progress; 503 with reasons otherwise).
  *
  * @module
  */
 import type { Hono } from "hono";
 import type { RouteContext } from "../context.ts";
+import type { ConsumerHealth } from "../deps.ts";
 import { parseQuery } from "../params.ts";
 import { EmptyQuerySchema } from "../schemas.ts";
 
@@ -71,6 +72,15 @@ export function registerHealthRoutes(app: Hono, ctx: RouteContext): void {
       );
     }
     if (!lagOk) reasons.push(`consumer lag ${lag} is above ${maxLag} messages`);
+    let groups: ConsumerHealth[] = [];
+    try {
+      groups = deps.health.consumers?.() ?? [];
+    } catch (err) {
+      reasons.push(`consumer groups unknown (${err instanceof Error ? err.message : String(err)})`);
+    }
+    for (const group of groups) {
+      if (!group.ok) reasons.push(group.reason ?? `consumer group ${group.group} not ok`);
+    }
     const ready = reasons.length === 0;
     return c.json(
       {
@@ -79,6 +89,7 @@ export function registerHealthRoutes(app: Hono, ctx: RouteContext): void {
           broker,
           store,
           consumer_lag: { ok: lagOk, value: lag ?? null, max: maxLag ?? null },
+          consumers: { ok: groups.every((group) => group.ok), groups },
         },
         reasons,
       },

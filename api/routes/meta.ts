@@ -36,6 +36,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         stages: s.stages,
         rates: s.rates,
         consumer_lag: s.consumer_lag,
+        ...(s.consumers ? { consumers: s.consumers } : {}),
         dlq: s.dlq,
         ...(s.totals ? { totals: s.totals } : {}),
         api: {

@@ -43,7 +43,10 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Writes a config file for a test under data/test/<name>/ and returns its path and settings. */
+/**
+ * Writes a config file for a test under data/test/<name>/ and returns its path and settings. `extra`
+ * replaces top-level sections, except `kafka`, whose keys are merged into the test's.
+ */
 export async function writeTestConfig(
   name: string,
   extra: Record<string, unknown> = {},
@@ -60,6 +63,9 @@ export async function writeTestConfig(
   };
   const config = {
     data_dir: `${dir}/store`,
+    topics,
+    http: { host: "127.0.0.1", port, token: "test-token" },
+    ...extra,
     kafka: {
       brokers: [BROKERS],
       client_id: name,
@@ -67,10 +73,8 @@ export async function writeTestConfig(
       group_stateful: `${name}-stateful`,
       batch_max_wait: "50ms",
       session_timeout: "10s",
+      ...(extra.kafka as Record<string, unknown> | undefined),
     },
-    topics,
-    http: { host: "127.0.0.1", port, token: "test-token" },
-    ...extra,
   };
   const file = `${dir}/eventops.yaml`;
   await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));

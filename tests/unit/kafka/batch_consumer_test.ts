@@ -73,7 +73,7 @@ async function until(condition: () => boolean): Promise<void> {
 Deno.test("batch consumer: commits after the handler, one round at a time, newest offset per partition", async () => {
   const log = new CommitLog();
   const stream = new HandDrivenStream();
-  const consumer = new BatchConsumer(standInConsumer(stream), {
+  const consumer = new BatchConsumer(() => standInConsumer(stream), {
     topics: ["raw"],
     maxMessages: 2,
     maxWaitMs: 1,
@@ -113,7 +113,7 @@ Deno.test("batch consumer: commits after the handler, one round at a time, newes
 Deno.test("batch consumer: the builder gets messages as they arrive, while the previous batch is handled", async () => {
   const log = new CommitLog();
   const stream = new HandDrivenStream();
-  const consumer = new BatchConsumer<number[]>(standInConsumer(stream), {
+  const consumer = new BatchConsumer<number[]>(() => standInConsumer(stream), {
     topics: ["raw"],
     maxMessages: 2,
     maxWaitMs: 1,
@@ -160,7 +160,7 @@ Deno.test("batch consumer: a message the builder throws on fails its batch, whic
   const log = new CommitLog();
   const stream = new HandDrivenStream();
   const retries: string[] = [];
-  const consumer = new BatchConsumer<string[]>(standInConsumer(stream), {
+  const consumer = new BatchConsumer<string[]>(() => standInConsumer(stream), {
     topics: ["raw"],
     maxMessages: 2,
     maxWaitMs: 1,
@@ -185,4 +185,84 @@ Deno.test("batch consumer: a message the builder throws on fails its batch, whic
   await consumer.stop();
   assert.deepEqual(log.waiting.length, 0);
   assert.deepEqual(log.done, []);
+});
+
+/** A consumer whose `consume` answers from a script: a stream, or an error (the broker still away). */
+function scriptedConsumer(
+  answers: (HandDrivenStream | Error)[],
+): { consumer: ByteConsumer; calls: () => number } {
+  let calls = 0;
+  const consumer = {
+    consume: () => {
+      const answer = answers[calls++];
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+    on: () => undefined,
+    close: () => Promise.resolve(),
+  } as unknown as ByteConsumer;
+  return { consumer, calls: () => calls };
+}
+
+Deno.test("batch consumer: a dead stream is drained and committed, then a new one opens with backoff", async () => {
+  const log = new CommitLog();
+  const first = new HandDrivenStream();
+  const second = new HandDrivenStream();
+  const script = scriptedConsumer([first, new Error("connect ECONNREFUSED"), second]);
+  const states: string[] = [];
+  const consumer = new BatchConsumer(() => script.consumer, {
+    topics: ["raw"],
+    maxMessages: 100,
+    maxWaitMs: 60_000,
+    fromBeginning: true,
+    reconnect: { minDelayMs: 1, maxDelayMs: 2 },
+    onState: (state, detail) => states.push(`${state}${detail.attempts ? ` after ${detail.attempts}` : ""}`),
+  });
+  const handled: number[][] = [];
+  await consumer.start(messageBatches(), (batch) => {
+    handled.push(batch.map((m) => Number(m.offset)));
+    return Promise.resolve();
+  });
+  assert.deepEqual(states, ["consuming"]);
+  // Two messages wait in the open batch (the wait is long) when the stream dies.
+  first.emit("data", message(log, 0, 0));
+  first.emit("data", message(log, 0, 1));
+  first.emit("error", new Error("fetch failed 6 times"));
+  first.emit("close");
+  // What it delivered is handled and committed before the next stream opens.
+  await until(() => log.waiting.length === 1);
+  assert.deepEqual(handled, [[0, 1]]);
+  assert.equal(script.calls(), 1);
+  assert.deepEqual(log.resolveAll(), ["0:1"]);
+  await until(() => states.length === 3);
+  assert.deepEqual(states, ["consuming", "lost", "consuming after 2"]);
+  assert.equal(script.calls(), 3);
+  // The dead stream is ignored; the new one is consumed.
+  first.emit("data", message(log, 0, 1));
+  second.emit("data", message(log, 0, 2));
+  const stopped = consumer.stop();
+  await until(() => log.waiting.length === 1);
+  log.resolveAll();
+  await stopped;
+  assert.deepEqual(handled, [[0, 1], [2]]);
+  assert.deepEqual(log.done, ["0:1", "0:2"]);
+  assert.deepEqual(states.at(-1), "stopped");
+});
+
+Deno.test("batch consumer: stop while the broker is away ends the reconnection", async () => {
+  const stream = new HandDrivenStream();
+  const script = scriptedConsumer([stream, ...Array.from({ length: 1000 }, () => new Error("down"))]);
+  const consumer = new BatchConsumer(() => script.consumer, {
+    topics: ["raw"],
+    maxMessages: 10,
+    maxWaitMs: 1,
+    fromBeginning: true,
+    reconnect: { minDelayMs: 1, maxDelayMs: 5 },
+  });
+  await consumer.start(messageBatches(), () => Promise.resolve());
+  stream.emit("error", new Error("fetch failed"));
+  await until(() => script.calls() >= 3);
+  await consumer.stop();
+  const calls = script.calls();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(script.calls(), calls, "no attempt after the stop");
 });

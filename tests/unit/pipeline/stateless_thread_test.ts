@@ -9,8 +9,18 @@ Deno.test("stateless thread: a worker that dies is logged and started again unti
   const lines: string[] = [];
   const decoder = new TextDecoder();
   const log = createLogger("warn", (line) => lines.push(decoder.decode(line)));
-  const hooks = { counters, onBatch: () => {}, onLag: () => {} };
-  const group = await startStatelessWorker(ConfigSchema.parse({}), log, hooks, 3, {
+  const states: string[] = [];
+  const hooks = {
+    counters,
+    onBatch: () => {},
+    onState: (state: string) => states.push(state),
+    onAssignment: () => {},
+    onFailure: () => {},
+  };
+  const group = await startStatelessWorker(ConfigSchema.parse({}), log, hooks, {
+    enrichedPartitions: 3,
+    limits: {},
+  }, {
     module: new URL("./dying_stateless_worker.ts", import.meta.url),
     restartDelayMs: 20,
   });
@@ -25,6 +35,8 @@ Deno.test("stateless thread: a worker that dies is logged and started again unti
   assert.ok(crashes.length >= 2, lines.join(""));
   assert.match(crashes[0], /simulated crash/);
   assert.ok(lines.filter((line) => line.includes("restarting the stateless worker")).length >= 2);
+  // Readiness hears of each death: the group's stream is lost until the new worker consumes.
+  assert.ok(states.filter((state) => state === "lost").length >= 2, states.join(","));
   // Stopped: no worker starts again.
   await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(counters.get("worker", "started"), starts);

@@ -1,0 +1,129 @@
+/**
+ * The agent's HTTP API: the dependencies the API layer needs (`api/deps.ts`), built from the
+ * agent's parts, and the server. Started before the agent reaches the broker, so `/readyz` can say
+ * why it is not ready yet.
+ *
+ * @module
+ */
+import type { Admin } from "@platformatic/kafka";
+import { createApp, type Registry, serveApi } from "../api/mod.ts";
+import type {
+  AgentStatus,
+  ApiDeps,
+  ApiServer,
+  Health,
+  Ingestor,
+  LiveFeeds,
+  RuleSummary,
+} from "../api/mod.ts";
+import type { Config } from "../config/schema.ts";
+import type { ByteProducer } from "../kafka/clients.ts";
+import type { Logger } from "../lib/log.ts";
+import { normalizeMetricName } from "../stages/normalize.ts";
+import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
+import type { StoreReader } from "../store/mod.ts";
+import { VERSION } from "../version.ts";
+import type { MemoryCounters } from "./counters.ts";
+
+/** The agent's parts the API serves. */
+export interface ApiParts {
+  startedAt: number;
+  registry: Registry;
+  counters: MemoryCounters;
+  feeds: LiveFeeds;
+  reader: StoreReader;
+  ruleEngine: RuleEngine;
+  ingestor: Ingestor;
+  health: Health;
+}
+
+function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
+  return rules.map((rule) => ({
+    name: rule.name,
+    metric: rule.metric,
+    warning: rule.warning ?? null,
+    critical: rule.critical ?? null,
+    direction: rule.op === "<" || rule.op === "<=" ? "below" : "above",
+    source: rule.feature ? `${rule.feature.stat}_${rule.feature.window}` : "value",
+  }));
+}
+
+/** A producer-backed ingestor: one request's messages go to one partition, so offsets are exact. */
+export function createIngestor(admin: Admin, producer: ByteProducer, topic: string): Ingestor {
+  let partitions = 0;
+  let next = 0;
+  return {
+    async produce(messages) {
+      if (partitions === 0) {
+        const metadata = await admin.metadata({ topics: [topic] });
+        partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
+      }
+      const partition = next++ % partitions;
+      const result = await producer.send({
+        messages: messages.map((value) => ({ topic, partition, value: Buffer.from(value) })),
+      });
+      const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
+      return messages.map((_, index) => ({ partition, offset: (base + BigInt(index)).toString() }));
+    },
+  };
+}
+
+/** `/status`: rates over the last 2 s or more, totals, DLQ counts per stage, the consumer groups. */
+function statusOf(config: Config, parts: ApiParts): () => AgentStatus {
+  const { counters, health } = parts;
+  const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
+  return () => {
+    const now = Date.now();
+    const values = counters.snapshot();
+    if (now - rateWindow.at >= 2_000) {
+      const seconds = (now - rateWindow.at) / 1000;
+      const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
+      rateWindow.rates = {
+        consumed: rate("normalize.in"),
+        stored: rate("store.in"),
+        alerts: rate("rules.alerts"),
+        dlq: rate("normalize.dlq") + rate("stateful.dlq") + rate("produce.dlq"),
+      };
+      rateWindow.at = now;
+      rateWindow.values = values;
+    }
+    const byStage: Record<string, number> = {};
+    for (const [key, value] of Object.entries(values)) {
+      if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
+    }
+    return {
+      version: VERSION,
+      started_at: parts.startedAt,
+      stages: config.stages,
+      rates: rateWindow.rates,
+      consumer_lag: health.consumerLag() ?? null,
+      consumers: health.consumers?.() ?? [],
+      dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
+      totals: values,
+    };
+  };
+}
+
+/** Starts the HTTP API (`http.*`) over the agent's parts. */
+export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServer {
+  const { reader, ruleEngine } = parts;
+  const deps: ApiDeps = {
+    store: reader,
+    ingestor: parts.ingestor,
+    health: parts.health,
+    metrics: parts.registry,
+    feeds: parts.feeds,
+    resolveMetric: (name) => {
+      const result = normalizeMetricName(name, config.normalize);
+      return result.reason === undefined ? result.name : name;
+    },
+    rules: () => ruleSummaries(ruleEngine.rules),
+    query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows }),
+    status: statusOf(config, parts),
+    version: VERSION,
+    log: (record) => log.info("http", record),
+  };
+  const server = serveApi(createApp(deps, config.http), config.http);
+  log.info("listening", { url: `http://${server.addr.hostname}:${server.addr.port}/` });
+  return server;
+}
