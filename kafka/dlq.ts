@@ -97,8 +97,9 @@ export function encodeDeadLetter(record: DeadLetter, maxBytes: number): Buffer {
   const note =
     `; dead-letter record truncated: with the whole original (${
       record.original_bytes ?? bytes?.length
-    } bytes) it would be ${whole.length} bytes, over the broker's ${maxBytes}-byte limit ` +
-    `(max.message.bytes); original_bytes and original_sha256 describe the whole original`;
+    } bytes) it would be ${whole.length} bytes, over the ${maxBytes} bytes a record may take ` +
+    `(the topic's max.message.bytes less the batch framing); original_bytes and original_sha256 ` +
+    `describe the whole original`;
   const frame: DeadLetter = {
     ...record,
     reason: shorten(record.reason, MAX_TRUNCATED_REASON_CHARS) + note,
