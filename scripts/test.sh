@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
-# chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, stops the broker.
+# chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, then the
+# reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
+# own, SIGKILL loops, the hostile corpus), stops the broker.
 set -euo pipefail
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,3 +26,4 @@ trap cleanup EXIT
 "$deno" lint
 "$deno" check main.ts mod.ts pipeline/stateless_worker.ts
 "$deno" task test "$@"
+"$deno" task test:reliability

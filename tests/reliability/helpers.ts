@@ -14,6 +14,7 @@ import { sha256Hex } from "../../lib/digest.ts";
 import type { DeadLetter } from "../../model/dlq.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
+const encoder = new TextEncoder();
 
 export { sha256Hex };
 
@@ -118,25 +119,24 @@ export async function assertTruncatedDeadLetter(
   assert.equal(record.original_sha256, sha256Hex(original), `the original's digest: ${shown}`);
 }
 
-/** One raw message to produce: NDJSON `lines` on an explicit `partition`. */
-export interface TrackedMessage {
-  partition: number;
-  lines: string[];
-}
-
 /** Per raw message (`partition:offset`), its number of events: what the store must hold, exactly. */
 export type ExpectedEvents = Map<string, number>;
 
+/** A message to produce on an explicit partition; `value` null is a message without a value. */
+export interface RawOut {
+  partition: number;
+  value: Uint8Array | null;
+}
+
 /**
- * Produces `messages` (in requests of ~512 KB) to `topic` on `brokers` and adds to `expected` the
- * position of each (from the offsets the broker returned) with its number of events.
+ * Produces `messages` (in requests of ~512 KB, acks from all replicas) to `topic` on `brokers`;
+ * returns each message's position (`partition:offset`, from the offsets the broker returned), in order.
  */
-export async function produceTracked(
+export async function produceRaw(
   brokers: string,
   topic: string,
-  messages: readonly TrackedMessage[],
-  expected: ExpectedEvents = new Map(),
-): Promise<ExpectedEvents> {
+  messages: readonly RawOut[],
+): Promise<string[]> {
   const producer = new Producer({
     clientId: "reliability-producer",
     bootstrapBrokers: [brokers],
@@ -145,15 +145,16 @@ export async function produceTracked(
     retries: 5,
     strict: false,
   });
+  const positions: string[] = [];
   try {
-    let chunk: TrackedMessage[] = [];
+    let chunk: RawOut[] = [];
     let bytes = 0;
     const send = async () => {
       const result = await producer.send({
         messages: chunk.map((m) => ({
           topic,
           partition: m.partition,
-          value: Buffer.from(m.lines.join("\n")),
+          value: (m.value === null ? undefined : Buffer.from(m.value)) as Buffer,
         })),
       });
       const next = new Map<number, bigint>();
@@ -161,7 +162,7 @@ export async function produceTracked(
       for (const message of chunk) {
         const offset = next.get(message.partition);
         if (offset === undefined) throw new Error(`no offset for partition ${message.partition}`);
-        expected.set(`${message.partition}:${offset}`, message.lines.length);
+        positions.push(`${message.partition}:${offset}`);
         next.set(message.partition, offset + 1n);
       }
       chunk = [];
@@ -169,13 +170,35 @@ export async function produceTracked(
     };
     for (const message of messages) {
       chunk.push(message);
-      bytes += message.lines.reduce((sum, line) => sum + line.length + 1, 0);
+      bytes += message.value?.length ?? 0;
       if (bytes > 512 * 1024) await send();
     }
     if (chunk.length > 0) await send();
   } finally {
     await producer.close();
   }
+  return positions;
+}
+
+/** One raw message of valid events: NDJSON `lines` on an explicit `partition`. */
+export interface TrackedMessage {
+  partition: number;
+  lines: string[];
+}
+
+/** Produces NDJSON `messages` and adds each one's position and number of events to `expected`. */
+export async function produceTracked(
+  brokers: string,
+  topic: string,
+  messages: readonly TrackedMessage[],
+  expected: ExpectedEvents = new Map(),
+): Promise<ExpectedEvents> {
+  const positions = await produceRaw(
+    brokers,
+    topic,
+    messages.map((m) => ({ partition: m.partition, value: encoder.encode(m.lines.join("\n")) })),
+  );
+  positions.forEach((position, index) => expected.set(position, messages[index].lines.length));
   return expected;
 }
 
