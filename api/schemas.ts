@@ -276,5 +276,10 @@ export const QueryResponseSchema = z.object({
     description: "Rows in column order. 64-bit integers are numbers when exact (else strings), " +
       "timestamps ISO 8601 UTC, nested values JSON.",
   }),
-  truncated: z.boolean().meta({ description: "True when more rows existed than `max_rows`." }),
+  truncated: z.boolean().meta({
+    description: "True when more rows existed than `max_rows` or `store.query.max_result_bytes` allows.",
+  }),
+  truncated_by: z.enum(["max_rows", "max_result_bytes"]).optional().meta({
+    description: "Which limit cut the rows, when `truncated`.",
+  }),
 }).meta({ id: "QueryResult" });

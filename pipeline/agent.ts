@@ -27,6 +27,7 @@ import type { Alert } from "../model/alert.ts";
 import {
   openStore,
   ParquetArchiver,
+  queryBudgetsFrom,
   SCHEMA_VERSION,
   type Store,
   StoreReader,
@@ -370,7 +371,8 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
           return result.reason === undefined ? result.name : name;
         },
         rules: () => ruleSummaries(ruleEngine.rules),
-        query: (sql, maxRows) => activeReader.readOnlyQuery(sql, { maxRows }),
+        query: (sql, maxRows) =>
+          activeReader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
         status,
         version: VERSION,
         log: (record) => log.info("http", record),

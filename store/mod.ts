@@ -30,3 +30,4 @@ export {
   StoreReader,
 } from "./query.ts";
 export { SCHEMA_VERSION } from "./schema.ts";
+export { DEFAULT_QUERY_BUDGETS, type QueryBudgets, queryBudgetsFrom } from "./user_query.ts";

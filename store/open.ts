@@ -45,6 +45,8 @@ export class Store {
   readonly parquetDir: string;
   /** Whether the database was opened read-only. */
   readonly readOnly: boolean;
+  /** DuckDB's memory limit as configured (`store.memory_limit`), e.g. `128MB`. */
+  readonly memoryLimit: string;
   /** The DuckDB instance. */
   readonly instance: DuckDBInstance;
   /** Held shared by queries and exclusively while Parquet files are renamed/removed and committed. */
@@ -65,12 +67,14 @@ export class Store {
       instance: DuckDBInstance;
       created: boolean;
       migrationMs?: number;
+      memoryLimit?: string;
     },
   ) {
     this.dataDir = init.dataDir;
     this.dbPath = joinPath(init.dataDir, DB_FILE);
     this.parquetDir = joinPath(init.dataDir, PARQUET_DIR);
     this.readOnly = init.readOnly;
+    this.memoryLimit = init.memoryLimit ?? "";
     this.instance = init.instance;
     this.created = init.created;
     this.migrationMs = init.migrationMs;
@@ -133,6 +137,9 @@ export async function openStore(
     autoinstall_known_extensions: "false",
     autoload_known_extensions: "false",
     checkpoint_threshold: options.checkpointThreshold ?? "16MB",
+    // DuckDB's jemalloc returns freed pages to the system in the background (measured: after a
+    // 200 MB query result the process went back from 490 to 93 MB within seconds; without it, never).
+    allocator_background_threads: "true",
   };
   if (readOnly) config.access_mode = "READ_ONLY";
   const instance = await DuckDBInstance.create(joinPath(absDir, DB_FILE), config);
@@ -161,7 +168,14 @@ export async function openStore(
     }
     setup.closeSync();
     setup = undefined;
-    const store = new Store({ dataDir: absDir, readOnly, instance, created, migrationMs });
+    const store = new Store({
+      dataDir: absDir,
+      readOnly,
+      instance,
+      created,
+      migrationMs,
+      memoryLimit: resources.memoryLimit,
+    });
     if (!readOnly) {
       try {
         await reconcileParquet(store);

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type DuckDBConnection, type DuckDBValue, type Json, StatementType } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import {
   type Aggregation,
   type AlertsQuery,
@@ -26,9 +26,14 @@ import {
   type SeriesInfo,
   type StoredAlert,
 } from "../model/query.ts";
-import { JsonSafeConverter } from "./convert.ts";
+import { Mutex } from "./lock.ts";
 import type { Store } from "./open.ts";
-import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
+import { DB_FILE, joinPath, utcDate } from "./paths.ts";
+import { DEFAULT_QUERY_BUDGETS, type QueryBudgets, QueryError, runUserQuery } from "./user_query.ts";
+import { createMetricsView } from "./view.ts";
+
+export { QueryError } from "./user_query.ts";
+export { createMetricsView, metricsAllSql } from "./view.ts";
 
 /** Per-host or per-metric roll-up of the catalog. */
 export interface CatalogGroup {
@@ -50,13 +55,14 @@ export interface Catalog {
   metrics: CatalogGroup[];
 }
 
-/** Limits of {@link StoreReader.readOnlyQuery}. */
-export interface ReadOnlyQueryOptions {
+/** Limits of {@link StoreReader.readOnlyQuery}; budgets not given take their defaults. */
+export interface ReadOnlyQueryOptions extends Partial<QueryBudgets> {
   /** Most rows returned (default 10,000). */
   maxRows?: number;
-  /** The query is interrupted after this long (default 30 s). */
-  timeoutMs?: number;
 }
+
+/** Statements that may wait while one runs; more are refused (429). */
+export const MAX_WAITING_QUERIES = 4;
 
 /** Bytes on disk. */
 export interface DiskUsage {
@@ -66,11 +72,6 @@ export interface DiskUsage {
   wal: number;
   parquet: number;
   parquetFiles: number;
-}
-
-/** Raised for SQL that `readOnlyQuery` refuses or that fails; the message is user-facing. */
-export class QueryError extends Error {
-  override name = "QueryError";
 }
 
 const AGGREGATES: Record<Aggregation, string> = {
@@ -88,9 +89,6 @@ const ALERT_JSON =
   'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
   'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', labels,
   'annotations', annotations)`;
-
-/** Statement types `readOnlyQuery` runs (DESCRIBE, SHOW, SUMMARIZE and PRAGMA table_info are SELECTs). */
-const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
 
 /** Collects WHERE conditions with numbered parameters. */
 class Conditions {
@@ -134,29 +132,6 @@ interface Slot {
   generation: number;
 }
 
-/** The SQL of the `metrics_all` view; hot-only when there are no Parquet files. */
-export function metricsAllSql(parquetDir: string, withParquet: boolean): string {
-  const hot = `SELECT id, tenant, host, metric, "value", unit, unit_original, ts, ts_ingest, tags, ctx,
-      src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE AS date, 'hot' AS tier
-    FROM main.metrics`;
-  if (!withParquet) return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}`;
-  const glob = sqlString(joinPath(parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
-  return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}
-    UNION ALL
-    SELECT src_topic || ':' || src_partition || ':' || src_offset || ':' || src_index AS id, tenant, host, metric,
-      "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index,
-      date, 'cold' AS tier
-    FROM read_parquet(${glob}, hive_partitioning = true,
-      hive_types = {'tenant': VARCHAR, 'metric': VARCHAR, 'date': DATE}, hive_types_autocast = false)`;
-}
-
-/** (Re)creates the `metrics_all` TEMP view on a connection. */
-export async function createMetricsView(store: Store, conn: DuckDBConnection): Promise<void> {
-  const glob = sqlString(joinPath(store.parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
-  const found = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM glob(${glob})`);
-  await conn.run(metricsAllSql(store.parquetDir, Number(found.getRows()[0][0]) > 0));
-}
-
 function isNoFilesError(error: unknown): boolean {
   return error instanceof Error && /No files found that match the pattern/.test(error.message);
 }
@@ -168,6 +143,9 @@ export class StoreReader {
   readonly #slots: Slot[] = [];
   readonly #idle: Slot[] = [];
   readonly #waiting: ((slot: Slot) => void)[] = [];
+  readonly #queries = new Mutex();
+  /** Statements running or waiting. */
+  #queriesPending = 0;
   #closed = false;
 
   /** A reader with up to `connections` (default 2) connections, opened on first use. */
@@ -367,84 +345,34 @@ export class StoreReader {
   }
 
   /**
-   * Runs user SQL read-only (for `eventops query "SQL"`) on a fresh connection: exactly one statement,
-   * which DuckDB's parser must classify as SELECT (incl. WITH, DESCRIBE, SHOW, SUMMARIZE) or EXPLAIN,
-   * executed inside a READ ONLY transaction (so even `EXPLAIN ANALYZE INSERT …` cannot write), with a
-   * row cap and a timeout. `metrics_all` is available. Values are JSON-safe.
+   * Runs one user SQL statement read-only (`POST /query`, `eventops query`) under the budgets of
+   * `options` (see `store/user_query.ts`): exactly one SELECT-like statement or EXPLAIN, refused
+   * before it runs when it would build huge values, interrupted on timeout or memory growth, rows
+   * cut at `maxRows` or `maxResultBytes`. One statement runs at a time; up to
+   * {@link MAX_WAITING_QUERIES} wait, more are refused. `metrics_all` is available; values are JSON-safe.
    */
-  async readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
+  readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
     const maxRows = Math.max(0, Math.floor(options.maxRows ?? DEFAULT_QUERY_ROWS));
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const store = this.#store;
-    const conn = await store.connect();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await store.files.read(async () => {
-        await createMetricsView(store, conn);
-        let extracted;
-        try {
-          extracted = await conn.extractStatements(sql);
-        } catch (error) {
-          throw new QueryError(cleanMessage(error));
-        }
-        if (extracted.count !== 1) {
-          throw new QueryError(`expected exactly one statement, got ${extracted.count}`);
-        }
-        await conn.run("BEGIN TRANSACTION READ ONLY");
-        try {
-          let prepared;
-          try {
-            prepared = await extracted.prepare(0);
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          if (!READ_ONLY_TYPES.has(prepared.statementType)) {
-            throw new QueryError(
-              `only SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE and EXPLAIN statements are allowed (got ${
-                StatementType[prepared.statementType] ?? prepared.statementType
-              })`,
-            );
-          }
-          if (prepared.parameterCount > 0) throw new QueryError("query parameters are not supported");
-          timer = setTimeout(() => conn.interrupt(), timeoutMs);
-          let result;
-          try {
-            result = await prepared.stream();
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          const columns = result.columnNames().map((name, i) => ({
-            name,
-            type: result.columnType(i).toString(),
-          }));
-          const rows: Json[][] = [];
-          let truncated = false;
-          try {
-            for (;;) {
-              const chunk = await result.fetchChunk();
-              if (chunk === null || chunk.rowCount === 0) break;
-              const converted = chunk.convertRows(JsonSafeConverter) as Json[][];
-              for (const row of converted) {
-                if (rows.length >= maxRows) {
-                  truncated = true;
-                  break;
-                }
-                rows.push(row);
-              }
-              if (truncated) break;
-            }
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          return { columns, rows, truncated };
-        } finally {
-          await conn.run("ROLLBACK").catch(() => undefined);
-        }
-      });
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      store.release(conn);
+    const budgets: QueryBudgets = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_QUERY_BUDGETS.timeoutMs,
+      maxMemoryBytes: options.maxMemoryBytes ?? DEFAULT_QUERY_BUDGETS.maxMemoryBytes,
+      maxResultBytes: options.maxResultBytes ?? DEFAULT_QUERY_BUDGETS.maxResultBytes,
+      maxValueBytes: options.maxValueBytes ?? DEFAULT_QUERY_BUDGETS.maxValueBytes,
+    };
+    if (this.#queriesPending > MAX_WAITING_QUERIES) {
+      return Promise.reject(
+        new QueryError(
+          `another query is running and ${this.#queriesPending - 1} are waiting (the agent runs one at a ` +
+            "time); retry when they are done",
+          { budget: "concurrency", setting: "store.query", limit: 1 + MAX_WAITING_QUERIES },
+        ),
+      );
     }
+    this.#queriesPending++;
+    return this.#queries.run(() => {
+      if (this.#closed || this.#store.closed) return Promise.reject(new Error("store reader is closed"));
+      return runUserQuery(this.#store, sql, maxRows, budgets);
+    }).finally(() => this.#queriesPending--);
   }
 
   /** Runs a query returning one JSON text value and parses it. */
@@ -500,9 +428,4 @@ export class StoreReader {
     if (next !== undefined) next(slot);
     else this.#idle.push(slot);
   }
-}
-
-function cleanMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^Error: /, "").replace(/^Failed to extract statements: /, "");
 }
