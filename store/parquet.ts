@@ -27,6 +27,7 @@
  * @module
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import type { Store } from "./open.ts";
 import {
@@ -102,8 +103,8 @@ const MAX_PATH_VALUE_BYTES = 77;
 const STAGING_DIR = ".staging";
 
 /** Columns stored in Parquet files, in file order. */
-const FILE_COLUMNS =
-  `host, "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index`;
+const FILE_COLUMNS = `host, "value", unit, unit_original, ts, ts_ingest, ${readableJson("tags")} AS tags,
+  ${readableJson("ctx")} AS ctx, src_topic, src_partition, src_offset, src_index`;
 
 interface ManifestRow {
   path: string;

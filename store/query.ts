@@ -26,6 +26,7 @@ import {
   type SeriesInfo,
   type StoredAlert,
 } from "../model/query.ts";
+import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import type { Store } from "./open.ts";
 import { DB_FILE, joinPath, utcDate } from "./paths.ts";
@@ -87,8 +88,9 @@ const AGGREGATES: Record<Aggregation, string> = {
 const ALERT_JSON =
   `json_object('seq', seq, 'id', id, 'fingerprint', fingerprint, 'rule', rule, 'tenant', tenant,
   'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
-  'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', labels,
-  'annotations', annotations)`;
+  'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', ${
+    readableJson("labels")
+  }, 'annotations', ${readableJson("annotations")})`;
 
 /** Collects WHERE conditions with numbered parameters. */
 class Conditions {
@@ -216,7 +218,9 @@ export class StoreReader {
     const limit = c.param(limitOf(q.limit));
     return this.#json<PointRow[]>(
       `SELECT coalesce(to_json(list(json_object('ts', epoch_ms(ts), 'tenant', tenant, 'host', host,
-         'metric', metric, 'value', "value", 'unit', unit, 'tags', tags, 'ctx', ctx)
+         'metric', metric, 'value', "value", 'unit', unit, 'tags', ${readableJson("tags")}, 'ctx', ${
+        readableJson("ctx")
+      })
          ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index))::VARCHAR, '[]')
        FROM (SELECT * FROM metrics_all ${c.where}
              ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index LIMIT ${limit}::BIGINT)`,
