@@ -6,10 +6,13 @@
  * access on, every path is allowed); `enable_external_access=false` alone blocks everything, including
  * Parquet in the data dir. Together they allow exactly the data dir (plus the database's own
  * `.wal`/`.tmp` files); `..` escapes are refused. Then `lock_configuration=true` makes them final.
+ * DuckDB follows symbolic links inside the allowed directory, so a data directory holding one is
+ * refused (see `store/confine.ts`).
  *
  * @module
  */
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { assertNoSymlinks } from "./confine.ts";
 import { RwLock } from "./lock.ts";
 import { DB_FILE, joinPath, PARQUET_DIR, sqlString } from "./paths.ts";
 import { ensureSchema, readSchemaVersion, SCHEMA_VERSION } from "./schema.ts";
@@ -131,6 +134,8 @@ export async function openStore(
   const readOnly = options.readOnly ?? false;
   if (!readOnly) await Deno.mkdir(joinPath(dataDir, PARQUET_DIR), { recursive: true });
   const absDir = await Deno.realPath(dataDir);
+  // DuckDB would read and write through links in the data directory, outside it.
+  await assertNoSymlinks(absDir);
   const config: Record<string, string> = {
     memory_limit: resources.memoryLimit,
     threads: String(resources.threads),

@@ -27,6 +27,7 @@
  * @module
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { assertRealPath, mkdirInside } from "./confine.ts";
 import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import type { Store } from "./open.ts";
@@ -191,6 +192,7 @@ export class ParquetArchiver {
     const staging = joinPath(stagingRoot, crypto.randomUUID());
     const linked: string[] = [];
     let committed = false;
+    let stagingMade = false;
     await conn.run("BEGIN TRANSACTION");
     try {
       const fits = `strlen(tenant) <= ${MAX_PATH_VALUE_BYTES} AND strlen(metric) <= ${MAX_PATH_VALUE_BYTES}`;
@@ -220,7 +222,8 @@ export class ParquetArchiver {
         stats.ms = performance.now() - started;
         return stats;
       }
-      await Deno.mkdir(staging, { recursive: true });
+      await mkdirInside(store.dataDir, staging);
+      stagingMade = true;
       const copied = await conn.runAndReadAll(
         `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
                FROM metrics WHERE ${old} AND ${fits} ORDER BY tenant, metric, ts, host)
@@ -241,7 +244,7 @@ export class ParquetArchiver {
         const partition = key && partitions.get(partitionDir(key));
         if (!key || !partition) throw new Error(`unexpected staged file ${file.rel}`);
         const dir = joinPath(store.parquetDir, partitionDir(key));
-        await Deno.mkdir(dir, { recursive: true });
+        await mkdirInside(store.dataDir, dir);
         const part = await nextPartNumber(
           dir,
           manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
@@ -298,7 +301,7 @@ export class ParquetArchiver {
       }
       throw error;
     } finally {
-      await Deno.remove(staging, { recursive: true }).catch(() => undefined);
+      if (stagingMade) await Deno.remove(staging, { recursive: true }).catch(() => undefined);
       await removeIfEmpty(stagingRoot);
     }
     stats.ms = performance.now() - started;
@@ -344,6 +347,7 @@ export class ParquetArchiver {
     let linkedTo: string | undefined;
     let committed = false;
     try {
+      await assertRealPath(dir);
       const files = parts.map((p) => sqlString(joinPath(store.parquetDir, p.path))).join(", ");
       const copied = await conn.runAndReadAll(
         `COPY (SELECT ${FILE_COLUMNS} FROM read_parquet([${files}], hive_partitioning = false) ORDER BY ts, host)
@@ -411,6 +415,16 @@ export class ParquetArchiver {
     // A day is deleted when all of it is older than the cutoff: date < the cutoff's day.
     const cutoffDate = utcDate(cutoffMs);
     const parts = await manifestParts(conn, "date < $1::DATE", [cutoffDate]);
+    // Deletes only inside the data directory: no partition directory may be (or pass through) a link.
+    for (
+      const dir of new Set(
+        parts.map((p) => joinPath(store.parquetDir, p.path.slice(0, p.path.lastIndexOf("/")))),
+      )
+    ) {
+      await assertRealPath(dir).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
     let committed = false;
     await conn.run("BEGIN TRANSACTION");
     try {
@@ -559,6 +573,7 @@ async function listParquetFiles(root: string): Promise<FoundFile[]> {
 
 async function removeIfEmpty(dir: string): Promise<boolean> {
   try {
+    if ((await Deno.lstat(dir)).isSymlink) return false; // left for the open-time check to report
     await Deno.remove(dir); // fails when not empty
     return true;
   } catch {

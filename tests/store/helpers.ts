@@ -226,3 +226,9 @@ export async function storeAsOlderAgent(store: Store, atMs: number): Promise<voi
     store.release(conn);
   }
 }
+
+/** `ln -s target path` (Deno.symlink needs unscoped write permission, which the tests do not have). */
+export async function symlink(target: string, path: string): Promise<void> {
+  const output = await new Deno.Command("ln", { args: ["-s", target, path] }).output();
+  if (output.code !== 0) throw new Error(`ln -s failed: ${new TextDecoder().decode(output.stderr)}`);
+}
