@@ -210,8 +210,27 @@ export const ReadyResponseSchema = z.object({
     broker: z.object({ ok: z.boolean(), error: z.string().optional() }),
     store: z.object({ ok: z.boolean(), error: z.string().optional() }),
     consumer_lag: z.object({ ok: z.boolean(), value: z.number().nullable(), max: z.number().nullable() }),
+    store_readable: z.object({
+      ok: z.boolean(),
+      error: z.string().optional(),
+      ms: z.number(),
+      damaged_parts: z.int().meta({
+        description: "Parquet parts missing or damaged (taken out of the queries).",
+      }),
+      unreadable_rows: z.int().meta({ description: "Rows those parts hold." }),
+      damaged: z.array(z.object({
+        path: z.string().meta({ description: "Relative to `data_dir/parquet`." }),
+        problem: z.string(),
+        rows: z.int(),
+        quarantine: z.string().nullable().meta({ description: "Where the file was moved (in `data_dir`)." }),
+      })).meta({ description: "Up to 10 of them." }),
+    }).optional(),
   }),
   reasons: z.array(z.string()),
+  degraded: z.boolean().meta({
+    description: "Ready, but some stored data cannot be read (`warnings` says which).",
+  }),
+  warnings: z.array(z.string()),
 }).meta({ id: "Readiness" });
 
 /** `GET /rules` response. */

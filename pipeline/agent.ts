@@ -25,8 +25,10 @@ import {
 } from "../stages/rules.ts";
 import type { Alert } from "../model/alert.ts";
 import {
+  checkParts,
   openStore,
   ParquetArchiver,
+  type PartsReport,
   queryBudgetsFrom,
   SCHEMA_VERSION,
   type Store,
@@ -40,6 +42,9 @@ import { createStatefulHandler } from "./stateful.ts";
 import { startStatelessGroup, type StatelessHooks } from "./stateless_group.ts";
 import { startStatelessWorker } from "./stateless_thread.ts";
 import { batchConsumerOptions } from "./consumer_options.ts";
+
+/** Parquet bytes decoded per maintenance round by the rolling scrub (finds parts damaged at rest). */
+const PARQUET_SCRUB_BYTES = 32 * 1024 * 1024;
 
 /** A store write at least this long is logged: live data waits for it (e.g. a DuckDB checkpoint). */
 const SLOW_STORE_WRITE_S = 0.25;
@@ -122,6 +127,47 @@ async function startStateless(
   return await startStatelessGroup(config, log, hooks, partitions);
 }
 
+/**
+ * Reports the store's Parquet parts found missing or damaged (taken out of the queries): an error
+ * log line per part, the gauges `eventops_store_parquet_damaged_parts` and
+ * `eventops_store_parquet_unreadable_rows`; starting with what the open found.
+ */
+function watchParts(store: Store, registry: Registry, log: Logger): void {
+  const parts = registry.gauge({
+    name: "eventops_store_parquet_damaged_parts",
+    help: "Parquet parts missing or damaged, left out of the queries (see /readyz).",
+  });
+  const rows = registry.gauge({
+    name: "eventops_store_parquet_unreadable_rows",
+    help: "Rows of the Parquet parts missing or damaged.",
+  });
+  const report = (checked: PartsReport) => {
+    for (const part of checked.found) {
+      log.error("Parquet part missing or damaged; left out of the queries", {
+        path: part.path,
+        problem: part.problem,
+        rows: part.rows,
+        quarantine: part.quarantine,
+      });
+    }
+    for (const path of checked.restored) log.info("Parquet part restored", { path });
+    parts.labels().set(checked.damagedParts);
+    rows.labels().set(checked.unreadableRows);
+  };
+  store.onPartsChecked = report;
+  const atOpen = store.partsAtOpen;
+  if (atOpen === undefined) return;
+  report(atOpen);
+  const known = atOpen.damagedParts - atOpen.found.length;
+  if (known > 0) {
+    log.error("Parquet parts recorded missing or damaged earlier are still unreadable", {
+      parts: known,
+      rows: atOpen.unreadableRows,
+      paths: atOpen.damaged.map((part) => part.path).join(", "),
+    });
+  }
+}
+
 /** Starts every stage this process runs (config.stages). */
 export async function startAgent(config: Config, log: Logger): Promise<Agent> {
   const startedAt = Date.now();
@@ -188,6 +234,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
           ms: Math.round(store.migrationMs),
         });
       }
+      watchParts(store, registry, log);
       writer = await StoreWriter.open(store);
       reader = await StoreReader.open(store);
       const restored = ruleEngine.restore(await reader.latestAlertPerFingerprint());
@@ -287,6 +334,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
 
     // Parquet export, compaction and retention.
     if (store && runs(config, "store")) {
+      const opened = store;
       const archiver = await ParquetArchiver.open(store);
       closers.push(() => archiver.close());
       const parquet = config.store.parquet;
@@ -295,6 +343,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
         if (running) return;
         running = true;
         try {
+          await checkParts(opened, { scrubBytes: PARQUET_SCRUB_BYTES });
           const now = Date.now();
           const exported = await archiver.exportCold(parquet.export_after, now);
           const compacted = await archiver.compact(parquet.compact_min_parts);
@@ -359,6 +408,7 @@ export async function startAgent(config: Config, log: Logger): Promise<Agent> {
             return true;
           },
           storeWritable: () => activeReader.writable(),
+          storeReadable: () => activeReader.readable(),
           consumerLag: () => {
             const values = Object.values(lag);
             return values.length ? values.reduce((sum, value) => sum + value, 0) : undefined;

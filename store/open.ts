@@ -13,7 +13,8 @@
  */
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { assertNoSymlinks } from "./confine.ts";
-import { RwLock } from "./lock.ts";
+import { Mutex, RwLock } from "./lock.ts";
+import { checkParts, type PartsReport } from "./parts_check.ts";
 import { DB_FILE, joinPath, PARQUET_DIR, sqlString } from "./paths.ts";
 import { ensureSchema, readSchemaVersion, SCHEMA_VERSION } from "./schema.ts";
 import { reconcileParquet } from "./parquet.ts";
@@ -54,6 +55,12 @@ export class Store {
   readonly instance: DuckDBInstance;
   /** Held shared by queries and exclusively while Parquet files are renamed/removed and committed. */
   readonly files: RwLock = new RwLock();
+  /** One change of the Parquet tree and its manifest at a time (export, compaction, retention, checks). */
+  readonly maintenance: Mutex = new Mutex();
+  /** Told about parts found missing or damaged (and taken out of queries), and about restored ones. */
+  onPartsChecked?: (report: PartsReport) => void;
+  /** The check of every Parquet part a writable open runs (undefined for a read-only open). */
+  partsAtOpen?: PartsReport;
   /** Whether this open created the database. */
   readonly created: boolean;
   /** Milliseconds this open spent migrating an older schema; undefined when it did not. */
@@ -123,8 +130,9 @@ export class Store {
 
 /**
  * Opens (creating when needed) the store in `dataDir`, confines DuckDB to it and locks the
- * configuration. A writable open also creates the schema and reconciles the Parquet tree with its
- * manifest (removes leftovers of an interrupted export or compaction).
+ * configuration. A writable open also creates the schema, reconciles the Parquet tree with its
+ * manifest (removes leftovers of an interrupted export or compaction) and checks every part
+ * against it (see `store/parts_check.ts`; the result is {@link Store.partsAtOpen}).
  */
 export async function openStore(
   dataDir: string,
@@ -184,6 +192,7 @@ export async function openStore(
     if (!readOnly) {
       try {
         await reconcileParquet(store);
+        store.partsAtOpen = await checkParts(store, { deep: true });
       } catch (error) {
         store.close();
         throw error;

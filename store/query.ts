@@ -28,6 +28,14 @@ import {
 } from "../model/query.ts";
 import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
+import {
+  checkParts,
+  type DamagedPart,
+  looksDamaged,
+  partsInMessage,
+  partsReport,
+  suspectParts,
+} from "./parts_check.ts";
 import type { Store } from "./open.ts";
 import { DB_FILE, joinPath, utcDate } from "./paths.ts";
 import { DEFAULT_QUERY_BUDGETS, type QueryBudgets, QueryError, runUserQuery } from "./user_query.ts";
@@ -62,8 +70,27 @@ export interface ReadOnlyQueryOptions extends Partial<QueryBudgets> {
   maxRows?: number;
 }
 
+/** Least time between two scans of every Parquet part triggered by queries failing on an unnamed part. */
+const FULL_SCAN_EVERY_MS = 600_000;
+
 /** Statements that may wait while one runs; more are refused (429). */
 export const MAX_WAITING_QUERIES = 4;
+
+/** What {@link StoreReader.readable} found. */
+export interface StoreReadability {
+  /** The hot table and the Parquet view answer. */
+  ok: boolean;
+  /** Why not, when not. */
+  error?: string;
+  /** Parquet parts missing or damaged (out of the queries). */
+  damagedParts: number;
+  /** Rows those parts hold. */
+  unreadableRows: number;
+  /** Up to 10 of them. */
+  damaged: DamagedPart[];
+  /** How long the probe took. */
+  ms: number;
+}
 
 /** Bytes on disk. */
 export interface DiskUsage {
@@ -148,6 +175,8 @@ export class StoreReader {
   readonly #queries = new Mutex();
   /** Statements running or waiting. */
   #queriesPending = 0;
+  /** When every part was last decoded after a query failed on an unnamed one. */
+  #lastFullScan = -Infinity;
   #closed = false;
 
   /** A reader with up to `connections` (default 2) connections, opened on first use. */
@@ -294,6 +323,58 @@ export class StoreReader {
   }
 
   /**
+   * Readiness probe: the store is readable. The hot table and the Parquet view answer (`FROM
+   * metrics_all LIMIT 1`, which also opens a Parquet part's footer; a part that fails it is checked
+   * and taken out of the queries), and every part of the manifest is there with its size (a stat
+   * each; a suspect part is then checked deeply in the background, see `store/parts_check.ts`).
+   * `ok` is false only when the store cannot be read at all; missing or damaged parts are listed
+   * (`damaged`, with the rows they hold) for the probe to report. Never throws.
+   */
+  async readable(): Promise<StoreReadability> {
+    const started = performance.now();
+    const result = (fields: Omit<StoreReadability, "ms">): StoreReadability => ({
+      ...fields,
+      ms: Math.round(performance.now() - started),
+    });
+    if (this.#store.closed || this.#closed) {
+      return result({
+        ok: false,
+        error: "the store is closed",
+        damagedParts: 0,
+        unreadableRows: 0,
+        damaged: [],
+      });
+    }
+    try {
+      const { report, suspects } = await this.#withSlot(async (conn) => {
+        await conn.run("SELECT count(*) FROM (FROM metrics_all LIMIT 1)");
+        const report = this.#store.readOnly ? undefined : await partsReport(conn);
+        const suspects = this.#store.readOnly ? [] : await suspectParts(conn, this.#store);
+        return { report, suspects };
+      });
+      if (suspects.length > 0) {
+        // Recorded (and quarantined) by the check; reported now.
+        checkParts(this.#store, { paths: suspects.map((p) => p.path), deep: true }).catch(() => undefined);
+      }
+      const damaged = [...suspects, ...(report?.damaged ?? [])].slice(0, 10);
+      return result({
+        ok: true,
+        damagedParts: suspects.length + (report?.damagedParts ?? 0),
+        unreadableRows: suspects.reduce((sum, p) => sum + p.rows, 0) + (report?.unreadableRows ?? 0),
+        damaged,
+      });
+    } catch (error) {
+      return result({
+        ok: false,
+        error: error instanceof Error ? error.message.split("\n")[0] : String(error),
+        damagedParts: 0,
+        unreadableRows: 0,
+        damaged: [],
+      });
+    }
+  }
+
+  /**
    * Readiness probe: the store is open read-write, DuckDB answers, and the data directory accepts a
    * file (catches a full or read-only disk). Never throws.
    */
@@ -373,9 +454,14 @@ export class StoreReader {
       );
     }
     this.#queriesPending++;
-    return this.#queries.run(() => {
-      if (this.#closed || this.#store.closed) return Promise.reject(new Error("store reader is closed"));
-      return runUserQuery(this.#store, sql, maxRows, budgets);
+    return this.#queries.run(async () => {
+      if (this.#closed || this.#store.closed) throw new Error("store reader is closed");
+      try {
+        return await runUserQuery(this.#store, sql, maxRows, budgets);
+      } catch (error) {
+        if (await this.#checkPartsNamed(error)) return await runUserQuery(this.#store, sql, maxRows, budgets);
+        throw error;
+      }
     }).finally(() => this.#queriesPending--);
   }
 
@@ -388,7 +474,32 @@ export class StoreReader {
     return JSON.parse(text) as T;
   }
 
+  /** Runs `fn` on a pooled connection; a failure on a damaged part checks it, then runs `fn` once more. */
   async #withSlot<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    try {
+      return await this.#withSlotOnce(fn);
+    } catch (error) {
+      if (await this.#checkPartsNamed(error)) return await this.#withSlotOnce(fn);
+      throw error;
+    }
+  }
+
+  /**
+   * When `error` names Parquet parts, checks them deeply (see `store/parts_check.ts`): true when one
+   * was damaged and is now out of the queries (the query can run again).
+   */
+  async #checkPartsNamed(error: unknown): Promise<boolean> {
+    if (this.#store.readOnly || this.#store.closed) return false;
+    const message = error instanceof Error ? error.message : String(error);
+    const paths = partsInMessage(this.#store, message);
+    if (paths.length > 0) return (await checkParts(this.#store, { paths, scan: true })).found.length > 0;
+    // Some of DuckDB's messages name no file: then every part is decoded, at most every 10 minutes.
+    if (!looksDamaged(message) || performance.now() - this.#lastFullScan < FULL_SCAN_EVERY_MS) return false;
+    this.#lastFullScan = performance.now();
+    return (await checkParts(this.#store, { scan: true })).found.length > 0;
+  }
+
+  async #withSlotOnce<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     const slot = await this.#acquire();
     try {
       return await this.#store.files.read(async () => {
