@@ -97,6 +97,62 @@ interface Estimate {
 }
 
 const NOTHING: Estimate = { bytes: 0, generated: 0, copied: 0 };
+/** A number, a boolean, a time: a value of fixed size. */
+const SCALAR: Estimate = { bytes: 16, generated: 0, copied: 0 };
+/** OPERATOR types whose value is a boolean. */
+const BOOLEAN_OPERATORS = new Set([
+  "OPERATOR_NOT",
+  "OPERATOR_IS_NULL",
+  "OPERATOR_IS_NOT_NULL",
+  "COMPARE_IN",
+  "COMPARE_NOT_IN",
+]);
+/** Functions whose value is a number or a time, whatever their arguments. */
+const NUMERIC = new Set([
+  "count",
+  "count_star",
+  "sum",
+  "avg",
+  "mean",
+  "median",
+  "stddev",
+  "stddev_samp",
+  "stddev_pop",
+  "variance",
+  "var_samp",
+  "var_pop",
+  "quantile_cont",
+  "approx_count_distinct",
+  "row_number",
+  "rank",
+  "dense_rank",
+  "percent_rank",
+  "cume_dist",
+  "ntile",
+  "length",
+  "strlen",
+  "octet_length",
+  "array_length",
+  "len",
+  "hash",
+  "epoch",
+  "epoch_ms",
+  "epoch_us",
+  "abs",
+  "round",
+  "floor",
+  "ceil",
+  "date_part",
+  "extract",
+  "date_diff",
+  "datediff",
+  "date_trunc",
+  "time_bucket",
+  "to_timestamp",
+  "make_timestamptz",
+  "now",
+  "current_timestamp",
+]);
 const UNKNOWN_POSITION = 2 ** 53;
 
 /** Aggregates whose value grows with the rows (bounded by DuckDB's memory_limit, not by a size). */
@@ -232,6 +288,8 @@ interface Collected {
   feeders: Node[];
   /** Whether a table function reads files (their values are unbounded). */
   readsFiles: boolean;
+  /** Deepest nesting of queries (CTEs, subqueries): the rounds the column fixpoint needs. */
+  depth: number;
 }
 
 /** One round of estimates, with what CTEs and subqueries were estimated to put into columns. */
@@ -334,15 +392,36 @@ class Estimator {
       case "FUNCTION":
         return this.#function(node);
       case "WINDOW":
-        // A collecting window function gives every row its own (possibly whole-partition) collection.
+        // A collecting window function gives every row its own (possibly whole-partition) collection;
+        // another one a value of its arguments (partitions and orders only choose rows).
         return COLLECTING.has(nameOf(node))
           ? { bytes: Infinity, generated: 0, copied: Infinity }
-          : this.#sum(node);
+          : this.#sumOf(children(node));
+      case "COMPARISON":
+      case "CONJUNCTION":
+      case "BETWEEN":
+        return SCALAR;
+      case "OPERATOR":
+        return BOOLEAN_OPERATORS.has(String(node.type)) ? SCALAR : this.#sum(node);
       case "LAMBDA":
         return isNode(node.expr) ? this.expr(node.expr) : NOTHING;
       default:
         return this.#sum(node);
     }
+  }
+
+  /** Sum of the estimates of `nodes`. */
+  #sumOf(nodes: readonly Node[]): Estimate {
+    let bytes = 0;
+    let generated = 0;
+    let copied = 0;
+    for (const node of nodes) {
+      const e = this.expr(node);
+      bytes += e.bytes;
+      generated += e.generated;
+      copied += e.copied;
+    }
+    return { bytes, generated, copied };
   }
 
   /** Sum of the estimates of every expression directly below `node` (a conservative default). */
@@ -374,7 +453,9 @@ class Estimator {
     const name = nameOf(node);
     const args = children(node);
     if (COLLECTING.has(name)) return { bytes: Infinity, generated: 0, copied: 0 };
-    const base = this.#sum(node);
+    if (NUMERIC.has(name)) return SCALAR;
+    // The value is made of the arguments (a FILTER or ORDER BY only chooses and orders rows).
+    const base = this.#sumOf(args);
     const arg = (i: number): Estimate => (args[i] === undefined ? NOTHING : this.expr(args[i]));
     const count = (i: number, what: string): number => {
       const value = args[i] === undefined ? undefined : literalNumber(args[i]);
@@ -567,14 +648,20 @@ function rowsOf(select: Node): number {
 }
 
 function collect(statements: readonly unknown[]): Collected {
-  const out: Collected = { expressions: new Map(), selectLists: [], feeders: [], readsFiles: false };
+  const out: Collected = {
+    expressions: new Map(),
+    selectLists: [],
+    feeders: [],
+    readsFiles: false,
+    depth: 0,
+  };
   /**
    * `rows`: rows per chunk of the enclosing SELECT; `own`: whether this is the statement's own
    * SELECT (its select list is the result, the only one that does not feed a column).
    */
-  const visit = (value: unknown, rows: number, own: boolean): void => {
+  const visit = (value: unknown, rows: number, own: boolean, depth = 0): void => {
     if (Array.isArray(value)) {
-      for (const item of value) visit(item, rows, false);
+      for (const item of value) visit(item, rows, false, depth);
       return;
     }
     if (!isNode(value)) return;
@@ -583,11 +670,15 @@ function collect(statements: readonly unknown[]): Collected {
       const fn = value.function;
       if (FILE_READERS.has(nameOf(fn))) out.readsFiles = true;
       // The table function itself streams rows; its arguments are expressions.
-      for (const arg of children(fn)) visit(arg, rows, false);
-      for (const [key, inner] of Object.entries(value)) if (key !== "function") visit(inner, rows, false);
+      for (const arg of children(fn)) visit(arg, rows, false, depth);
+      for (const [key, inner] of Object.entries(value)) {
+        if (key !== "function") visit(inner, rows, false, depth);
+      }
       return;
     }
     const innerRows = value.type === "SELECT_NODE" ? rowsOf(value) : rows;
+    const innerDepth = value.type === "SELECT_NODE" ? depth + 1 : depth;
+    out.depth = Math.max(out.depth, innerDepth);
     if (value.type === "SELECT_NODE" && Array.isArray(value.select_list)) {
       const items = value.select_list.filter(isNode);
       const from = value.from_table;
@@ -596,7 +687,7 @@ function collect(statements: readonly unknown[]): Collected {
       out.selectLists.push({ items, rows: innerRows, replicates });
       if (!own) out.feeders.push(...items);
     }
-    for (const inner of Object.values(value)) visit(inner, innerRows, false);
+    for (const inner of Object.values(value)) visit(inner, innerRows, false, innerDepth);
   };
   for (const statement of statements) {
     if (isNode(statement)) visit(statement.node, 1, true);
@@ -613,7 +704,9 @@ export function guardQuery(tree: unknown, limits: GuardLimits): GuardRefusal | u
   const found = collect(tree.statements);
   const storedBytes = found.readsFiles ? Infinity : STORED_VALUE_BYTES;
   let fed: Estimate = NOTHING;
-  for (let round = 0; round < ROUNDS; round++) {
+  // Each round carries what a query computes one level up; sibling queries share one estimate, so
+  // more rounds than levels would only feed it back into itself.
+  for (let round = 0; round < Math.min(ROUNDS, Math.max(1, found.depth)); round++) {
     const estimator = new Estimator(limits, found, fed, storedBytes);
     try {
       for (const expression of found.expressions.keys()) estimator.expr(expression);
