@@ -138,17 +138,29 @@ class Conditions {
   timeRange(fromMs: number | undefined, toMs: number | undefined, withDate: boolean): void {
     if (fromMs !== undefined) {
       this.add(`ts >= make_timestamptz(${this.param(BigInt(Math.floor(fromMs)))}::BIGINT * 1000)`);
-      if (withDate) this.add(`date >= ${this.param(utcDate(fromMs))}::DATE`);
+      if (withDate && inDateRange(fromMs)) this.add(`date >= ${this.param(utcDate(fromMs))}::DATE`);
     }
     if (toMs !== undefined) {
       this.add(`ts < make_timestamptz(${this.param(BigInt(Math.ceil(toMs)))}::BIGINT * 1000)`);
-      if (withDate) this.add(`date <= ${this.param(utcDate(Math.ceil(toMs) - 1))}::DATE`);
+      if (withDate && inDateRange(Math.ceil(toMs) - 1)) {
+        this.add(`date <= ${this.param(utcDate(Math.ceil(toMs) - 1))}::DATE`);
+      }
     }
   }
 
   get where(): string {
     return this.parts.length === 0 ? "" : `WHERE ${this.parts.join(" AND ")}`;
   }
+}
+
+/**
+ * Whether the UTC day of `ms` is a year 1 to 9999 (what `YYYY-MM-DD` and a DuckDB DATE literal hold).
+ * Outside, the `date` bound (pruning only) is left out; the `ts` bound still applies (a `from` of
+ * `-1000000d` answered 500: "invalid date field format: -000711-01").
+ */
+function inDateRange(ms: number): boolean {
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999;
 }
 
 function limitOf(limit: number): bigint {

@@ -2,7 +2,8 @@
  * Issue 22 (4): an event with `"tags":{"s":"\udfff"}` (a lone surrogate: valid JSON, not valid
  * Unicode) was stored, then `GET /metrics/<m>?tenant=<t>` answered 500 for the whole tenant and
  * metric. Through the broker: the element goes to the DLQ with the field named, its neighbours are
- * stored; and a store an older agent wrote with such a text in it reads fine (200).
+ * stored; and a store an older agent wrote with such a text in it reads fine (200). Also `from=-1000000d`
+ * (before year 1) answers 200.
  */
 import assert from "node:assert/strict";
 import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
@@ -77,6 +78,10 @@ Deno.test("a lone surrogate in a tag goes to the DLQ; reads of its tenant and me
         points.some((p: { tags: Record<string, string> }) => p.tags.s === "\ufffd"),
         "the older agent's text reads with U+FFFD",
       );
+      // Issue 22 (4) too: a range starting before year 1 answered 500 ("invalid date field format").
+      const far = await fetch(`${agent.baseUrl}/metrics/cpu_load?tenant=${tenant}&from=-1000000d`);
+      assert.equal(far.status, 200, await far.clone().text());
+      assert.equal((await far.json()).points.length, 4);
     } finally {
       assert.equal(await agent.stop(), 0, agent.logs());
     }

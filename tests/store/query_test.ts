@@ -421,3 +421,31 @@ Deno.test("query: a read-only open serves the reader", async () => {
     await f.cleanup();
   }
 });
+
+Deno.test("query: ranges reaching beyond year 1 or 9999 read the rows (the date bound is left out)", async () => {
+  const f = await fixture("q-far");
+  try {
+    // Before: "Conversion Error: invalid date field format: "-000711-01"" (GET /metrics?from=-1000000d: 500).
+    const far = BASE - 1_000_000 * 86_400_000;
+    const all = await f.reader.points({ metric: "cpu_load", fromMs: far, toMs: 8.64e15, limit: 10_000 });
+    equal(all.length, f.events.length);
+    equal(
+      (await f.reader.points({ metric: "cpu_load", fromMs: -8.64e15, limit: 10_000 })).length,
+      f.events.length,
+    );
+    equal((await f.reader.points({ metric: "cpu_load", toMs: far, limit: 10 })).length, 0);
+    const buckets = await f.reader.buckets({
+      metric: "cpu_load",
+      fromMs: far,
+      toMs: BASE + 86_400_000,
+      stepMs: 200_000 * 86_400_000,
+      agg: "count",
+      limit: 100,
+    });
+    equal(buckets.reduce((sum, b) => sum + b.value, 0), f.events.length);
+    equal((await f.reader.alerts({ fromMs: far, limit: 10 })).length, 0);
+  } finally {
+    f.store.close();
+    await f.cleanup();
+  }
+});
