@@ -245,10 +245,10 @@ export class ParquetArchiver {
         if (!key || !partition) throw new Error(`unexpected staged file ${file.rel}`);
         const dir = joinPath(store.parquetDir, partitionDir(key));
         await mkdirInside(store.dataDir, dir);
-        const part = await nextPartNumber(
-          dir,
-          manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
-        );
+        const part = await nextPartNumber(dir, [
+          ...manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
+          ...await damagedPartNumbers(conn, key),
+        ]);
         const rel = joinPath(partitionDir(key), partFileName(part));
         const bytes = (await Deno.stat(file.abs)).size;
         manifest.push({
@@ -357,7 +357,7 @@ export class ParquetArchiver {
       if (rows !== expected) {
         throw new Error(`compaction of ${partitionDir(key)} wrote ${rows} rows, expected ${expected}`);
       }
-      const part = await nextPartNumber(dir, []);
+      const part = await nextPartNumber(dir, await damagedPartNumbers(conn, key));
       const rel = joinPath(partitionDir(key), partFileName(part));
       const bytes = (await Deno.stat(tmp)).size;
       const bounds = await conn.runAndReadAll(
@@ -531,6 +531,18 @@ export async function parquetRowCounts(
   );
   for (const [file, rows] of reader.getRows()) counts.set(String(file), Number(rows));
   return counts;
+}
+
+/**
+ * Part numbers of a partition's parts recorded missing or damaged: never reused, so a part put back
+ * from a backup cannot meet a newer part at its path.
+ */
+async function damagedPartNumbers(conn: DuckDBConnection, key: PartitionKey): Promise<{ part: number }[]> {
+  const reader = await conn.runAndReadAll(
+    "SELECT part FROM parquet_damaged WHERE tenant = $1 AND metric = $2 AND date = $3::DATE",
+    [key.tenant, key.metric, key.date],
+  );
+  return reader.getRows().map(([part]) => ({ part: Number(part) }));
 }
 
 /** Next free part number in a partition directory (also above `pending` ones not yet on disk). */

@@ -255,6 +255,7 @@ export function checkParts(store: Store, options: CheckOptions = {}): Promise<Pa
 }
 
 async function checkWith(store: Store, conn: DuckDBConnection, options: CheckOptions): Promise<PartsReport> {
+  if (options.paths?.length === 0) return { found: [], restored: [], ...await summary(conn) };
   const only = options.paths === undefined ? "true" : "path IN (SELECT unnest($1::VARCHAR[]))";
   const params = options.paths === undefined ? [] : [listValue([...options.paths])];
   const parts = await manifestParts(conn, only, params);
@@ -286,8 +287,14 @@ async function checkWith(store: Store, conn: DuckDBConnection, options: CheckOpt
   }
   // Recorded parts whose file is back at its path: listed again when it is the manifest's file.
   const recorded = await manifestParts(conn, only, params, "parquet_damaged");
+  const listed = new Set(
+    recorded.length === 0 ? [] : (await manifestParts(conn, "path IN (SELECT unnest($1::VARCHAR[]))", [
+      listValue(recorded.map((p) => p.path)),
+    ])).map((p) => p.path),
+  );
   const restored: string[] = [];
   for (const part of recorded) {
+    if (listed.has(part.path)) continue; // a part of the manifest now holds that path: not ours to touch
     const abs = joinPath(store.parquetDir, part.path);
     const problem = await sizeProblem(abs, part.bytes) ??
       footerProblem((await footerRows(conn, [abs])).get(abs), part.rows);

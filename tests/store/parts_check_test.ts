@@ -174,3 +174,33 @@ Deno.test("parts: retention removes the records and quarantined files of old day
     await cleanup();
   }
 });
+
+Deno.test("parts: a recorded part's number is never reused, so a later part is never taken for it", async () => {
+  const { dir, cleanup } = await tempDataDir("parts-numbers");
+  const store = await open(dir);
+  try {
+    const parts = await fixture(store);
+    const last = parts.filter((p) => p.path.includes("date=2025-10-21")).at(-1)!;
+    await Deno.remove(`${store.parquetDir}/${last.path}`);
+    equal((await checkParts(store)).damagedParts, 1);
+    // The next export into that day: a new part, with a new number.
+    const writer = await StoreWriter.open(store);
+    const archiver = await ParquetArchiver.open(store);
+    await writer.writeBatch(
+      makeEvents(10, { tenants: ["acme"], metrics: ["cpu_load"], start: 90_000, baseTs: BASE }),
+      [],
+    );
+    equal((await archiver.exportCold(0, BASE + 3 * DAY)).files, 1);
+    await archiver.close();
+    await writer.close();
+    ok(!(await listFiles(store.parquetDir)).includes(last.path), "the missing part's path stays free");
+    const again = await checkParts(store, { deep: true });
+    deepStrictEqual([again.found.length, again.restored.length, again.damagedParts], [0, 0, 1]);
+    const reader = await StoreReader.open(store);
+    equal(await count(reader), TOTAL - last.rows + 10);
+    reader.close();
+  } finally {
+    store.close();
+    await cleanup();
+  }
+});
