@@ -5,7 +5,14 @@
  *
  * @module
  */
+import type { DuckDBDataChunk } from "@duckdb/node-api";
 import { createRequire } from "node:module";
+
+/** A raw `duckdb_data_chunk` handle (what `DuckDBDataChunk.chunk` holds). */
+export type RawChunk = DuckDBDataChunk["chunk"];
+declare const rawVectorBrand: unique symbol;
+/** An opaque `duckdb_vector` handle. */
+export type RawVector = { readonly [rawVectorBrand]: true };
 
 let loaded: Record<string, unknown> | null | undefined;
 

@@ -32,12 +32,7 @@ import {
   TIMESTAMPTZ,
   VARCHAR,
 } from "@duckdb/node-api";
-import { nodeBindings } from "./bindings.ts";
-
-type RawChunk = DuckDBDataChunk["chunk"];
-declare const rawVectorBrand: unique symbol;
-/** An opaque `duckdb_vector` handle. */
-type RawVector = { readonly [rawVectorBrand]: true };
+import { nodeBindings, type RawChunk, type RawVector } from "./bindings.ts";
 
 /** The few C-API functions of `@duckdb/node-bindings` used here. */
 interface RawBindings {

@@ -19,12 +19,7 @@ import {
   DuckDBTypeId,
   type DuckDBUnionType,
 } from "@duckdb/node-api";
-import { nodeBindings } from "./bindings.ts";
-
-type RawChunk = DuckDBDataChunk["chunk"];
-declare const rawVectorBrand: unique symbol;
-/** An opaque `duckdb_vector` handle. */
-type RawVector = { readonly [rawVectorBrand]: true };
+import { nodeBindings, type RawChunk, type RawVector } from "./bindings.ts";
 
 interface SizeBindings {
   data_chunk_get_vector(chunk: RawChunk, columnIndex: number): RawVector;
