@@ -68,11 +68,28 @@ export interface ConsumerHealth {
   reason?: string;
 }
 
+/** What the store-readable probe found (implemented by `store/query.ts`, `StoreReader.readable`). */
+export interface StoreReadable {
+  /** The hot table and the Parquet view answer. */
+  ok: boolean;
+  error?: string;
+  /** Parquet parts missing or damaged, taken out of the queries. */
+  damagedParts: number;
+  /** Rows those parts hold. */
+  unreadableRows: number;
+  /** Up to 10 of them: path (relative to `data_dir/parquet`), what is wrong, where the file went. */
+  damaged: { path: string; problem: string; rows: number; quarantine: string | null }[];
+  /** How long the probe took. */
+  ms: number;
+}
+
 /** Readiness probes. */
 export interface Health {
   /** Resolves true when the broker answers; rejects with the reason otherwise (e.g. still waiting at start). */
   brokerReachable(): Promise<boolean>;
   storeWritable(): Promise<boolean>;
+  /** The store is readable, and which Parquet parts are not; omitted when the agent has no store. */
+  storeReadable?(): Promise<StoreReadable>;
   /** Total lag of the agent's consumer groups (messages); undefined while unknown. */
   consumerLag(): number | undefined;
   /** The consumer groups this process runs; none when omitted. */

@@ -208,7 +208,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
     description:
       "DuckDB SQL over `metrics` (hot rows: a view of `metric_rows` joined with `series`), `alerts`, `parquet_parts` and `metrics_all` (hot rows and Parquet files " +
       "as one view). Exactly one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN statement, run in a read-only " +
-      "transaction with a row cap and a timeout; files outside the data directory are not readable. " +
+      "transaction under the budgets of `store.query` (one statement at a time; a timeout; the agent's memory " +
+      "growth; result bytes; the largest value repeat, lpad, range and the like may build); files outside the " +
+      "data directory are not readable. " +
       "Needs `Authorization: Bearer <token>` (the write token: results include every stored row).",
     tag: "query",
     auth: "write",
@@ -224,7 +226,18 @@ export const ROUTE_DOCS: RouteDoc[] = [
       ),
       "401": errorResponse("Token missing or wrong."),
       "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
-      "413": errorResponse("Body larger than `http.max_body_bytes`."),
+      "413": errorResponse(
+        "Body larger than `http.max_body_bytes`, or one result row larger than `store.query.max_result_bytes` " +
+          "(`error.details`: `{budget, setting, limit}`).",
+      ),
+      "422": errorResponse(
+        "The statement went over a budget: `error.details.budget` is `value_bytes` (refused before it ran; " +
+          "`function` and `position` say where), `memory` or `timeout` (interrupted); `setting` names the " +
+          "setting and `limit` its value (bytes or ms); `error.message` says what to change.",
+      ),
+      "429": errorResponse(
+        "Another statement is running and 4 are waiting; retry after `Retry-After` seconds.",
+      ),
       "503": errorResponse("This agent does not run the store."),
     },
   },

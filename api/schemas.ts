@@ -226,8 +226,27 @@ export const ReadyResponseSchema = z.object({
     store: z.object({ ok: z.boolean(), error: z.string().optional() }),
     consumer_lag: z.object({ ok: z.boolean(), value: z.number().nullable(), max: z.number().nullable() }),
     consumers: z.object({ ok: z.boolean(), groups: z.array(ConsumerHealthSchema) }),
+    store_readable: z.object({
+      ok: z.boolean(),
+      error: z.string().optional(),
+      ms: z.number(),
+      damaged_parts: z.int().meta({
+        description: "Parquet parts missing or damaged (taken out of the queries).",
+      }),
+      unreadable_rows: z.int().meta({ description: "Rows those parts hold." }),
+      damaged: z.array(z.object({
+        path: z.string().meta({ description: "Relative to `data_dir/parquet`." }),
+        problem: z.string(),
+        rows: z.int(),
+        quarantine: z.string().nullable().meta({ description: "Where the file was moved (in `data_dir`)." }),
+      })).meta({ description: "Up to 10 of them." }),
+    }).optional(),
   }),
   reasons: z.array(z.string()),
+  degraded: z.boolean().meta({
+    description: "Ready, but some stored data cannot be read (`warnings` says which).",
+  }),
+  warnings: z.array(z.string()),
 }).meta({ id: "Readiness" });
 
 /** `GET /rules` response. */
@@ -293,5 +312,10 @@ export const QueryResponseSchema = z.object({
     description: "Rows in column order. 64-bit integers are numbers when exact (else strings), " +
       "timestamps ISO 8601 UTC, nested values JSON.",
   }),
-  truncated: z.boolean().meta({ description: "True when more rows existed than `max_rows`." }),
+  truncated: z.boolean().meta({
+    description: "True when more rows existed than `max_rows` or `store.query.max_result_bytes` allows.",
+  }),
+  truncated_by: z.enum(["max_rows", "max_result_bytes"]).optional().meta({
+    description: "Which limit cut the rows, when `truncated`.",
+  }),
 }).meta({ id: "QueryResult" });

@@ -11,7 +11,7 @@
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { DEFAULT_QUERY_ROWS, type QueryResult, type QueryValue } from "../model/query.ts";
-import { openStore, StoreReader } from "../store/mod.ts";
+import { openStore, queryBudgetsFrom, StoreReader } from "../store/mod.ts";
 
 /** Output formats of `eventops query`. */
 export const QUERY_FORMATS = ["table", "csv", "json"] as const;
@@ -66,9 +66,10 @@ export async function queryCommand(
     const { result } = await runQuery(config, sql, options.maxRows ?? DEFAULT_QUERY_ROWS);
     write(formatResult(result, format as QueryFormat));
     if (result.truncated) {
+      const limit = result.truncated_by === "max_result_bytes" ? " (store.query.max_result_bytes)" : "";
       warn(
-        `eventops query: only the first ${result.rows.length} rows are shown; add a LIMIT, a WHERE or an ` +
-          "aggregation to see the rest",
+        `eventops query: only the first ${result.rows.length} rows are shown${limit}; add a LIMIT, a WHERE ` +
+          "or an aggregation, or select fewer columns, to see the rest",
       );
     }
     return 0;
@@ -187,7 +188,7 @@ export async function queryFiles(config: Config, sql: string, maxRows: number): 
   try {
     const reader = new StoreReader(store, { connections: 1 });
     try {
-      return await reader.readOnlyQuery(sql, { maxRows });
+      return await reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) });
     } catch (error) {
       if (error instanceof Error && error.name === "QueryError") throw new QueryCommandError(error.message);
       throw error;

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DurationSchema } from "../lib/duration.ts";
+import { SizeSchema } from "../lib/size.ts";
 
 /** The stages one process can run (`--stages`); all by default. */
 export const StageNameSchema = z.enum(["normalize", "enrich", "features", "rules", "store", "api"]);
@@ -124,6 +125,26 @@ const ParquetSchema = z.strictObject({
   retention: DurationSchema.prefault("30d"),
 });
 
+/**
+ * Budgets of one read-only SQL statement (`POST /query`, `eventops query`): the agent runs one at a
+ * time, refuses statements that would build huge values, and stops one that goes over a budget.
+ */
+const QuerySchema = z.strictObject({
+  /** A statement still running after this long is interrupted. */
+  timeout: DurationSchema.prefault("30s"),
+  /** A statement is interrupted when the agent's resident memory grows by more than this while it runs. */
+  max_memory: SizeSchema.prefault("128MiB"),
+  /** Most bytes of result values returned; the rows up to it are returned, marked truncated. */
+  max_result_bytes: SizeSchema.prefault("16MiB"),
+  /**
+   * Largest value a generating function (repeat, lpad/rpad, printf/format widths, range and
+   * generate_series as lists, list_resize, bitstring, growing replace/regexp_replace, list lambdas)
+   * may build from literals; a value computed per row may take 1/32 of it (a 2,048-row chunk then
+   * stays within 64 times this).
+   */
+  max_value_bytes: SizeSchema.prefault("1MiB"),
+});
+
 const StoreSchema = z.strictObject({
   // One store transaction per consumer batch: its size and latency are kafka.batch_max_messages,
   // kafka.batch_max_bytes and kafka.batch_max_wait.
@@ -134,6 +155,7 @@ const StoreSchema = z.strictObject({
     ),
   threads: z.int().min(1).max(64).default(1),
   parquet: ParquetSchema.prefault({}),
+  query: QuerySchema.prefault({}),
 });
 
 /** The whole configuration. */

@@ -99,6 +99,27 @@ export interface QueryResult {
   columns: QueryColumn[];
   /** Rows as arrays of JSON-safe values, in column order. */
   rows: QueryValue[][];
-  /** True when more rows existed than `max_rows`. */
+  /** True when more rows existed than `max_rows`, or than `store.query.max_result_bytes` allows. */
   truncated: boolean;
+  /** Which limit cut the rows, when `truncated`. */
+  truncated_by?: "max_rows" | "max_result_bytes";
+}
+
+/** Budgets of one read-only SQL statement (see `store.query` in the configuration). */
+export type QueryBudgetName = "value_bytes" | "memory" | "timeout" | "result_bytes" | "concurrency";
+
+/**
+ * A budget a statement went over: the `details` of its 413/422/429 answer, so a client can tell
+ * which limit it hit and which setting raises it.
+ */
+export interface QueryBudgetExceeded {
+  budget: QueryBudgetName;
+  /** The setting that sets the limit, e.g. `store.query.max_value_bytes`. */
+  setting: string;
+  /** The limit: bytes, milliseconds (timeout) or statements (concurrency). */
+  limit: number;
+  /** The function whose value would be too large (`value_bytes`). */
+  function?: string;
+  /** 1-based character position in the SQL (`value_bytes`). */
+  position?: number;
 }

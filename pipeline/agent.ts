@@ -26,8 +26,10 @@ import {
 } from "../stages/rules.ts";
 import type { Alert } from "../model/alert.ts";
 import {
+  checkParts,
   openStore,
   ParquetArchiver,
+  type PartsReport,
   SCHEMA_VERSION,
   type Store,
   StoreReader,
@@ -41,6 +43,9 @@ import { startStatelessWorker } from "./stateless_thread.ts";
 import { createIngestor, startApi } from "./agent_api.ts";
 import { batchConsumerOptions, type GroupHooks } from "./consumer_options.ts";
 import { describeGroup, GroupHealth, groupMetrics } from "./group_health.ts";
+
+/** Parquet bytes decoded per maintenance round by the rolling scrub (finds parts damaged at rest). */
+const PARQUET_SCRUB_BYTES = 32 * 1024 * 1024;
 
 /** A store write at least this long is logged: live data waits for it (e.g. a DuckDB checkpoint). */
 const SLOW_STORE_WRITE_S = 0.25;
@@ -98,6 +103,47 @@ async function startStateless(
     }
   }
   return await startStatelessGroup(config, log, hooks, topology);
+}
+
+/**
+ * Reports the store's Parquet parts found missing or damaged (taken out of the queries): an error
+ * log line per part, the gauges `eventops_store_parquet_damaged_parts` and
+ * `eventops_store_parquet_unreadable_rows`; starting with what the open found.
+ */
+function watchParts(store: Store, registry: Registry, log: Logger): void {
+  const parts = registry.gauge({
+    name: "eventops_store_parquet_damaged_parts",
+    help: "Parquet parts missing or damaged, left out of the queries (see /readyz).",
+  });
+  const rows = registry.gauge({
+    name: "eventops_store_parquet_unreadable_rows",
+    help: "Rows of the Parquet parts missing or damaged.",
+  });
+  const report = (checked: PartsReport) => {
+    for (const part of checked.found) {
+      log.error("Parquet part missing or damaged; left out of the queries", {
+        path: part.path,
+        problem: part.problem,
+        rows: part.rows,
+        quarantine: part.quarantine,
+      });
+    }
+    for (const path of checked.restored) log.info("Parquet part restored", { path });
+    parts.labels().set(checked.damagedParts);
+    rows.labels().set(checked.unreadableRows);
+  };
+  store.onPartsChecked = report;
+  const atOpen = store.partsAtOpen;
+  if (atOpen === undefined) return;
+  report(atOpen);
+  const known = atOpen.damagedParts - atOpen.found.length;
+  if (known > 0) {
+    log.error("Parquet parts recorded missing or damaged earlier are still unreadable", {
+      parts: known,
+      rows: atOpen.unreadableRows,
+      paths: atOpen.damaged.map((part) => part.path).join(", "),
+    });
+  }
 }
 
 /**
@@ -169,6 +215,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
           ms: Math.round(store.migrationMs),
         });
       }
+      watchParts(store, registry, log);
       writer = await StoreWriter.open(store);
       reader = await StoreReader.open(store);
       const restored = ruleEngine.restore(await reader.latestAlertPerFingerprint());
@@ -228,6 +275,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
             return true;
           },
           storeWritable: () => reader!.writable(),
+          storeReadable: () => reader!.readable(),
           consumerLag,
           consumers,
         },
@@ -354,6 +402,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
 
     // Parquet export, compaction and retention.
     if (store && runs(config, "store")) {
+      const opened = store;
       const archiver = await ParquetArchiver.open(store);
       closers.push(() => archiver.close());
       const parquet = config.store.parquet;
@@ -362,6 +411,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         if (running) return;
         running = true;
         try {
+          await checkParts(opened, { scrubBytes: PARQUET_SCRUB_BYTES });
           const now = Date.now();
           const exported = await archiver.exportCold(parquet.export_after, now);
           const compacted = await archiver.compact(parquet.compact_min_parts);

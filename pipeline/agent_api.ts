@@ -21,7 +21,7 @@ import type { ByteProducer } from "../kafka/clients.ts";
 import type { Logger } from "../lib/log.ts";
 import { normalizeMetricName } from "../stages/normalize.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
-import type { StoreReader } from "../store/mod.ts";
+import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import type { MemoryCounters } from "./counters.ts";
 
@@ -118,7 +118,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
       return result.reason === undefined ? result.name : name;
     },
     rules: () => ruleSummaries(ruleEngine.rules),
-    query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows }),
+    query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
     status: statusOf(config, parts),
     version: VERSION,
     log: (record) => log.info("http", record),

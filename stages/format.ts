@@ -65,5 +65,9 @@ export function showValue(value: unknown, max = 60): string {
       text = String(value);
     }
   }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  // Never cut a surrogate pair in two (the reason would not be valid Unicode).
+  const high = text.charCodeAt(max - 2);
+  const cut = high >= 0xd800 && high <= 0xdbff ? max - 2 : max - 1;
+  return `${text.slice(0, cut)}…`;
 }

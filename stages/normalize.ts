@@ -11,6 +11,11 @@
  *   bounded; timestamps parsed (see {@link parseTimestamp}) and checked against `max_future_skew`
  *   and `max_age` (0 = no age limit) relative to `nowMs`.
  * - A bad element is rejected alone; an unreadable message is rejected whole (index 0).
+ * - Text must be valid Unicode: a message that is not valid UTF-8 is rejected whole, and an element
+ *   whose tenant, host, metric, unit, tag key or tag value holds a lone surrogate (a JSON escape such
+ *   as `\udfff` without its pair, which no UTF-8 text can hold) is rejected with the field named.
+ *   Rejected rather than repaired with U+FFFD: the store never holds a text the sender did not
+ *   send, and the DLQ keeps the original to fix and replay (see README, "Bad input").
  *
  * @module
  */
@@ -501,6 +506,51 @@ function describeIssues(
   return bad;
 }
 
+/** A JSON escape of a UTF-16 surrogate: the only way a lone one gets into a parsed string. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/** `"\udfff" at character 3` for the first lone surrogate of `text` (escaped, so the reason is valid text). */
+function loneSurrogateAt(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0xd800 || code > 0xdfff) continue;
+    const next = text.charCodeAt(i + 1);
+    if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      i++;
+      continue;
+    }
+    return `"\\u${code.toString(16)}" at character ${i + 1}`;
+  }
+  return "";
+}
+
+/**
+ * Appends a reason for each field holding a lone surrogate (text that is not valid Unicode and that
+ * UTF-8, hence the store, cannot hold).
+ */
+function checkWellFormed(raw: RawEvent, bad: ReadonlySet<string>, problems: string[]): void {
+  const fix = "not valid Unicode; send the character itself or a complete surrogate pair";
+  const check = (field: string, value: unknown) => {
+    if (typeof value === "string" && !value.isWellFormed()) {
+      problems.push(`${field}: lone surrogate ${loneSurrogateAt(value)}, ${fix}`);
+    }
+  };
+  for (
+    const [field, key] of [["tenant_id", "tenant_id"], ["host", "host"], ["metric", "metric"], [
+      "unit",
+      "unit",
+    ]] as const
+  ) {
+    if (!bad.has(key)) check(field, raw[key]);
+  }
+  if (raw.tags === undefined || bad.has("tags")) return;
+  for (const key in raw.tags) {
+    if (!key.isWellFormed()) {
+      problems.push(`tags: key ${JSON.stringify(key)} has a lone surrogate ${loneSurrogateAt(key)}, ${fix}`);
+    } else check(`tags.${key}`, raw.tags[key]);
+  }
+}
+
 function kindOf(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
@@ -582,6 +632,8 @@ class Normalizer {
   sink: NormalizeSink = NO_SINK;
   readonly problems: string[] = [];
   nowMs = 0;
+  /** Whether the message's text has a JSON surrogate escape (so a parsed string may hold a lone one). */
+  surrogateEscapes = false;
   /**
    * The event handed to the sink, rewritten for each element (see {@link NormalizeSink}): an event
    * costs no object. One shape for every event: `unit_original` is undefined when not kept.
@@ -632,6 +684,7 @@ class Normalizer {
       if (!parsed.success) bad = describeIssues(record, parsed.error.issues, problems);
     }
     const raw = record as RawEvent;
+    if (this.surrogateEscapes) checkWellFormed(raw, bad, problems);
     const { options } = this.c;
     const tenant = bad.has("tenant_id") ? "" : checkName("tenant_id", raw.tenant_id, problems);
     const host = bad.has("host") ? "" : checkName("host", raw.host, problems);
@@ -683,6 +736,7 @@ class Normalizer {
   }
 
   text(text: string): void {
+    this.surrogateEscapes = text.includes("\\u") && SURROGATE_ESCAPE.test(text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

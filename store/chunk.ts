@@ -32,12 +32,7 @@ import {
   TIMESTAMPTZ,
   VARCHAR,
 } from "@duckdb/node-api";
-import { createRequire } from "node:module";
-
-type RawChunk = DuckDBDataChunk["chunk"];
-declare const rawVectorBrand: unique symbol;
-/** An opaque `duckdb_vector` handle. */
-type RawVector = { readonly [rawVectorBrand]: true };
+import { nodeBindings, type RawChunk, type RawVector } from "./bindings.ts";
 
 /** The few C-API functions of `@duckdb/node-bindings` used here. */
 interface RawBindings {
@@ -62,22 +57,12 @@ let rawBindings: RawBindings | null | undefined;
 
 /** The node-api's own copy of the bindings (same native instance), or null when unreachable. */
 function loadRawBindings(): RawBindings | null {
-  if (rawBindings !== undefined) return rawBindings;
-  rawBindings = null;
-  try {
-    const require = createRequire(import.meta.resolve("@duckdb/node-api"));
-    const candidate: Partial<RawBindings> = require("@duckdb/node-bindings");
-    if (
-      typeof candidate.data_chunk_get_vector === "function" &&
-      typeof candidate.vector_assign_string_element === "function" &&
-      typeof candidate.vector_get_data === "function" &&
-      typeof candidate.copy_data_to_vector === "function"
-    ) {
-      rawBindings = candidate as RawBindings;
-    }
-  } catch {
-    rawBindings = null;
-  }
+  rawBindings ??= nodeBindings([
+    "data_chunk_get_vector",
+    "vector_assign_string_element",
+    "vector_get_data",
+    "copy_data_to_vector",
+  ]) as RawBindings | null;
   return rawBindings;
 }
 

@@ -27,6 +27,10 @@ export {
   type DiskUsage,
   QueryError,
   type ReadOnlyQueryOptions,
+  type StoreReadability,
   StoreReader,
 } from "./query.ts";
 export { SCHEMA_VERSION } from "./schema.ts";
+export { type CheckOptions, checkParts, type DamagedPart, type PartsReport } from "./parts_check.ts";
+export { SymlinkError } from "./confine.ts";
+export { DEFAULT_QUERY_BUDGETS, type QueryBudgets, queryBudgetsFrom } from "./user_query.ts";

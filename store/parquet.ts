@@ -27,7 +27,8 @@
  * @module
  */
 import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
-import { Mutex } from "./lock.ts";
+import { assertRealPath, mkdirInside } from "./confine.ts";
+import { readableJson } from "./json_text.ts";
 import type { Store } from "./open.ts";
 import {
   joinPath,
@@ -36,6 +37,7 @@ import {
   partitionDir,
   type PartitionKey,
   partNumber,
+  QUARANTINE_DIR,
   sqlString,
   TMP_SUFFIX,
   utcDate,
@@ -91,8 +93,8 @@ export interface ReconcileStats {
   orphansRemoved: number;
   /** Temporary files and staging directories removed. */
   tempRemoved: number;
-  /** Manifest rows whose file was missing, dropped. */
-  missingDropped: number;
+  /** Manifest rows whose file is missing (left for `checkParts` to record and report). */
+  missing: number;
   /** Part files found next to a brand-new database and adopted into it. */
   adopted: number;
 }
@@ -102,8 +104,8 @@ const MAX_PATH_VALUE_BYTES = 77;
 const STAGING_DIR = ".staging";
 
 /** Columns stored in Parquet files, in file order. */
-const FILE_COLUMNS =
-  `host, "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index`;
+const FILE_COLUMNS = `host, "value", unit, unit_original, ts, ts_ingest, ${readableJson("tags")} AS tags,
+  ${readableJson("ctx")} AS ctx, src_topic, src_partition, src_offset, src_index`;
 
 interface ManifestRow {
   path: string;
@@ -115,7 +117,8 @@ interface ManifestRow {
   maxTs: number | null;
 }
 
-interface PartRow {
+/** One manifest row. */
+export interface PartRow {
   path: string;
   tenant: string;
   metric: string;
@@ -127,7 +130,6 @@ interface PartRow {
 /** Runs export, compaction and retention on its own connection, one job at a time. */
 export class ParquetArchiver {
   readonly #store: Store;
-  readonly #mutex = new Mutex();
   #connection: Promise<DuckDBConnection> | undefined;
   #closed = false;
 
@@ -152,7 +154,7 @@ export class ParquetArchiver {
 
   /** Releases the archiver's connection (waits for a running job). */
   close(): Promise<void> {
-    return this.#mutex.run(async () => {
+    return this.#store.maintenance.run(async () => {
       if (this.#closed) return;
       this.#closed = true;
       if (this.#connection !== undefined && !this.#store.closed) this.#store.release(await this.#connection);
@@ -164,12 +166,12 @@ export class ParquetArchiver {
    * and deletes them from the hot table in the same transaction.
    */
   exportCold(olderThanMs: number, nowMs: number): Promise<ExportStats> {
-    return this.#mutex.run(() => this.#exportCold(nowMs - olderThanMs));
+    return this.#store.maintenance.run(() => this.#exportCold(nowMs - olderThanMs));
   }
 
   /** Merges the parts of every partition that has at least `minParts` parts into one part. */
   compact(minParts: number): Promise<CompactStats> {
-    return this.#mutex.run(() => this.#compact(Math.max(2, minParts)));
+    return this.#store.maintenance.run(() => this.#compact(Math.max(2, minParts)));
   }
 
   /**
@@ -177,7 +179,7 @@ export class ParquetArchiver {
    * than that instant). `retentionMs <= 0` keeps everything.
    */
   applyRetention(retentionMs: number, nowMs: number): Promise<RetentionStats> {
-    return this.#mutex.run(() => this.#applyRetention(retentionMs, nowMs));
+    return this.#store.maintenance.run(() => this.#applyRetention(retentionMs, nowMs));
   }
 
   async #exportCold(cutoffMs: number): Promise<ExportStats> {
@@ -190,6 +192,7 @@ export class ParquetArchiver {
     const staging = joinPath(stagingRoot, crypto.randomUUID());
     const linked: string[] = [];
     let committed = false;
+    let stagingMade = false;
     await conn.run("BEGIN TRANSACTION");
     try {
       const fits = `strlen(tenant) <= ${MAX_PATH_VALUE_BYTES} AND strlen(metric) <= ${MAX_PATH_VALUE_BYTES}`;
@@ -219,7 +222,8 @@ export class ParquetArchiver {
         stats.ms = performance.now() - started;
         return stats;
       }
-      await Deno.mkdir(staging, { recursive: true });
+      await mkdirInside(store.dataDir, staging);
+      stagingMade = true;
       const copied = await conn.runAndReadAll(
         `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
                FROM metrics WHERE ${old} AND ${fits} ORDER BY tenant, metric, ts, host)
@@ -240,11 +244,11 @@ export class ParquetArchiver {
         const partition = key && partitions.get(partitionDir(key));
         if (!key || !partition) throw new Error(`unexpected staged file ${file.rel}`);
         const dir = joinPath(store.parquetDir, partitionDir(key));
-        await Deno.mkdir(dir, { recursive: true });
-        const part = await nextPartNumber(
-          dir,
-          manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
-        );
+        await mkdirInside(store.dataDir, dir);
+        const part = await nextPartNumber(dir, [
+          ...manifest.filter((m) => partitionDir(m.key) === partitionDir(key)),
+          ...await damagedPartNumbers(conn, key),
+        ]);
         const rel = joinPath(partitionDir(key), partFileName(part));
         const bytes = (await Deno.stat(file.abs)).size;
         manifest.push({
@@ -297,7 +301,7 @@ export class ParquetArchiver {
       }
       throw error;
     } finally {
-      await Deno.remove(staging, { recursive: true }).catch(() => undefined);
+      if (stagingMade) await Deno.remove(staging, { recursive: true }).catch(() => undefined);
       await removeIfEmpty(stagingRoot);
     }
     stats.ms = performance.now() - started;
@@ -343,6 +347,7 @@ export class ParquetArchiver {
     let linkedTo: string | undefined;
     let committed = false;
     try {
+      await assertRealPath(dir);
       const files = parts.map((p) => sqlString(joinPath(store.parquetDir, p.path))).join(", ");
       const copied = await conn.runAndReadAll(
         `COPY (SELECT ${FILE_COLUMNS} FROM read_parquet([${files}], hive_partitioning = false) ORDER BY ts, host)
@@ -352,7 +357,7 @@ export class ParquetArchiver {
       if (rows !== expected) {
         throw new Error(`compaction of ${partitionDir(key)} wrote ${rows} rows, expected ${expected}`);
       }
-      const part = await nextPartNumber(dir, []);
+      const part = await nextPartNumber(dir, await damagedPartNumbers(conn, key));
       const rel = joinPath(partitionDir(key), partFileName(part));
       const bytes = (await Deno.stat(tmp)).size;
       const bounds = await conn.runAndReadAll(
@@ -410,11 +415,26 @@ export class ParquetArchiver {
     // A day is deleted when all of it is older than the cutoff: date < the cutoff's day.
     const cutoffDate = utcDate(cutoffMs);
     const parts = await manifestParts(conn, "date < $1::DATE", [cutoffDate]);
+    const quarantined = (await conn.runAndReadAll(
+      "SELECT quarantine FROM parquet_damaged WHERE date < $1::DATE AND quarantine IS NOT NULL",
+      [cutoffDate],
+    )).getRows().map(([path]) => joinPath(store.dataDir, String(path)));
+    // Deletes only inside the data directory: no partition directory may be (or pass through) a link.
+    for (
+      const dir of new Set(
+        parts.map((p) => joinPath(store.parquetDir, p.path.slice(0, p.path.lastIndexOf("/")))),
+      )
+    ) {
+      await assertRealPath(dir).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
     let committed = false;
     await conn.run("BEGIN TRANSACTION");
     try {
       await conn.run("DELETE FROM parquet_parts WHERE date < $1::DATE", [cutoffDate]);
       await conn.run("DELETE FROM exported_keys WHERE date < $1::DATE", [cutoffDate]);
+      await conn.run("DELETE FROM parquet_damaged WHERE date < $1::DATE", [cutoffDate]);
       const hot = await conn.run("DELETE FROM metric_rows WHERE ts < make_timestamptz($1::BIGINT * 1000)", [
         BigInt(Math.floor(cutoffMs)),
       ]);
@@ -432,6 +452,11 @@ export class ParquetArchiver {
         for (const part of parts) {
           await Deno.remove(joinPath(store.parquetDir, part.path)).catch(() => undefined);
         }
+        for (const path of quarantined) {
+          await assertRealPath(path.slice(0, path.lastIndexOf("/"))).then(() => Deno.remove(path)).catch(() =>
+            undefined
+          );
+        }
       });
     } catch (error) {
       if (!committed) await conn.run("ROLLBACK").catch(() => undefined);
@@ -443,18 +468,21 @@ export class ParquetArchiver {
     stats.bytes = parts.reduce((sum, p) => sum + p.bytes, 0);
     stats.rows = parts.reduce((sum, p) => sum + p.rows, 0);
     await removeEmptyDirs(store.parquetDir);
+    if (quarantined.length > 0) await removeEmptyDirs(joinPath(store.dataDir, QUARANTINE_DIR));
     stats.ms = performance.now() - started;
     return stats;
   }
 }
 
-async function manifestParts(
+/** Manifest rows matching `where` (SQL over `table`, with `params`), by path. */
+export async function manifestParts(
   conn: DuckDBConnection,
   where: string,
   params: DuckDBValue[],
+  table: "parquet_parts" | "parquet_damaged" = "parquet_parts",
 ): Promise<PartRow[]> {
   const reader = await conn.runAndReadAll(
-    `SELECT path, tenant, metric, date::VARCHAR, rows::DOUBLE, bytes::DOUBLE FROM parquet_parts WHERE ${where}
+    `SELECT path, tenant, metric, date::VARCHAR, rows::DOUBLE, bytes::DOUBLE FROM ${table} WHERE ${where}
      ORDER BY path`,
     params,
   );
@@ -488,8 +516,8 @@ async function insertManifest(conn: DuckDBConnection, rows: readonly ManifestRow
   }
 }
 
-/** Row counts of Parquet files from their metadata. */
-async function parquetRowCounts(
+/** Row counts of Parquet files from their metadata (throws when one cannot be read). */
+export async function parquetRowCounts(
   conn: DuckDBConnection,
   files: readonly string[],
 ): Promise<Map<string, number>> {
@@ -503,6 +531,18 @@ async function parquetRowCounts(
   );
   for (const [file, rows] of reader.getRows()) counts.set(String(file), Number(rows));
   return counts;
+}
+
+/**
+ * Part numbers of a partition's parts recorded missing or damaged: never reused, so a part put back
+ * from a backup cannot meet a newer part at its path.
+ */
+async function damagedPartNumbers(conn: DuckDBConnection, key: PartitionKey): Promise<{ part: number }[]> {
+  const reader = await conn.runAndReadAll(
+    "SELECT part FROM parquet_damaged WHERE tenant = $1 AND metric = $2 AND date = $3::DATE",
+    [key.tenant, key.metric, key.date],
+  );
+  return reader.getRows().map(([part]) => ({ part: Number(part) }));
 }
 
 /** Next free part number in a partition directory (also above `pending` ones not yet on disk). */
@@ -558,6 +598,7 @@ async function listParquetFiles(root: string): Promise<FoundFile[]> {
 
 async function removeIfEmpty(dir: string): Promise<boolean> {
   try {
+    if ((await Deno.lstat(dir)).isSymlink) return false; // left for the open-time check to report
     await Deno.remove(dir); // fails when not empty
     return true;
   } catch {
@@ -586,12 +627,13 @@ async function removeEmptyDirs(root: string): Promise<void> {
 
 /**
  * Brings the Parquet tree in line with the manifest after a crash: removes the staging directory,
- * temporary files and unlisted part files, drops manifest rows whose file is gone. When the database
+ * temporary files and unlisted part files (not those of parts recorded damaged: see
+ * `store/parts_check.ts`, which also records listed parts whose file is gone). When the database
  * was just created next to an existing tree (the `.duckdb` file was deleted), part files are adopted
  * instead: listed in the manifest and their source keys added to `exported_keys`.
  */
 export async function reconcileParquet(store: Store): Promise<ReconcileStats> {
-  const stats: ReconcileStats = { orphansRemoved: 0, tempRemoved: 0, missingDropped: 0, adopted: 0 };
+  const stats: ReconcileStats = { orphansRemoved: 0, tempRemoved: 0, missing: 0, adopted: 0 };
   const stagingRoot = joinPath(store.dataDir, STAGING_DIR);
   try {
     await Deno.remove(stagingRoot, { recursive: true });
@@ -602,6 +644,8 @@ export async function reconcileParquet(store: Store): Promise<ReconcileStats> {
   const conn = await store.connect();
   try {
     const listed = new Set((await manifestParts(conn, "true", [])).map((p) => p.path));
+    // Parts recorded missing or damaged: a file back at such a path is for `checkParts` to verify.
+    const recorded = new Set((await manifestParts(conn, "true", [], "parquet_damaged")).map((p) => p.path));
     const found = await listPartitionFiles(store.parquetDir);
     const present = new Set<string>();
     const adopt: FoundFile[] = [];
@@ -613,25 +657,22 @@ export async function reconcileParquet(store: Store): Promise<ReconcileStats> {
       }
       if (partNumber(file.name) === undefined || parsePartitionDir(file.dir) === undefined) continue;
       if (listed.has(file.rel)) present.add(file.rel);
+      else if (recorded.has(file.rel)) continue;
       else if (store.created) adopt.push(file);
       else {
         await Deno.remove(file.abs);
         stats.orphansRemoved++;
       }
     }
-    const missing = [...listed].filter((path) => !present.has(path));
-    if (missing.length > 0) {
-      await conn.run("DELETE FROM parquet_parts WHERE path IN (SELECT unnest($1::VARCHAR[]))", [
-        listValue(missing),
-      ]);
-      stats.missingDropped = missing.length;
-    }
+    // A listed part whose file is gone is not dropped here: `checkParts` (run next by the open)
+    // records it as missing and reports it.
+    stats.missing = [...listed].filter((path) => !present.has(path)).length;
     if (adopt.length > 0) stats.adopted = await adoptParts(conn, adopt);
     await removeEmptyDirs(store.parquetDir);
   } finally {
     store.release(conn);
   }
-  if (stats.orphansRemoved + stats.missingDropped + stats.adopted > 0) store.invalidateViews();
+  if (stats.orphansRemoved + stats.adopted > 0) store.invalidateViews();
   return stats;
 }
 

@@ -17,6 +17,8 @@
 export const DB_FILE = "metrics.duckdb";
 /** Name of the Parquet tree inside the data directory. */
 export const PARQUET_DIR = "parquet";
+/** Directory (in the data directory) damaged Parquet parts are moved to, by their path. */
+export const QUARANTINE_DIR = "quarantine";
 /** Suffix of files being written; never matched by the `*.parquet` glob of the view. */
 export const TMP_SUFFIX = ".parquet.tmp";
 /** Longest encoded path segment (most file systems allow 255 bytes per name). */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type DuckDBConnection, type DuckDBValue, type Json, StatementType } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import {
   type Aggregation,
   type AlertsQuery,
@@ -26,9 +26,23 @@ import {
   type SeriesInfo,
   type StoredAlert,
 } from "../model/query.ts";
-import { JsonSafeConverter } from "./convert.ts";
+import { readableJson } from "./json_text.ts";
+import { Mutex } from "./lock.ts";
+import {
+  checkParts,
+  type DamagedPart,
+  looksDamaged,
+  partsInMessage,
+  partsReport,
+  suspectParts,
+} from "./parts_check.ts";
 import type { Store } from "./open.ts";
-import { DB_FILE, joinPath, sqlString, utcDate } from "./paths.ts";
+import { DB_FILE, joinPath, utcDate } from "./paths.ts";
+import { DEFAULT_QUERY_BUDGETS, type QueryBudgets, QueryError, runUserQuery } from "./user_query.ts";
+import { createMetricsView } from "./view.ts";
+
+export { QueryError } from "./user_query.ts";
+export { createMetricsView, metricsAllSql } from "./view.ts";
 
 /** Per-host or per-metric roll-up of the catalog. */
 export interface CatalogGroup {
@@ -50,12 +64,32 @@ export interface Catalog {
   metrics: CatalogGroup[];
 }
 
-/** Limits of {@link StoreReader.readOnlyQuery}. */
-export interface ReadOnlyQueryOptions {
+/** Limits of {@link StoreReader.readOnlyQuery}; budgets not given take their defaults. */
+export interface ReadOnlyQueryOptions extends Partial<QueryBudgets> {
   /** Most rows returned (default 10,000). */
   maxRows?: number;
-  /** The query is interrupted after this long (default 30 s). */
-  timeoutMs?: number;
+}
+
+/** Least time between two scans of every Parquet part triggered by queries failing on an unnamed part. */
+const FULL_SCAN_EVERY_MS = 600_000;
+
+/** Statements that may wait while one runs; more are refused (429). */
+export const MAX_WAITING_QUERIES = 4;
+
+/** What {@link StoreReader.readable} found. */
+export interface StoreReadability {
+  /** The hot table and the Parquet view answer. */
+  ok: boolean;
+  /** Why not, when not. */
+  error?: string;
+  /** Parquet parts missing or damaged (out of the queries). */
+  damagedParts: number;
+  /** Rows those parts hold. */
+  unreadableRows: number;
+  /** Up to 10 of them. */
+  damaged: DamagedPart[];
+  /** How long the probe took. */
+  ms: number;
 }
 
 /** Bytes on disk. */
@@ -66,11 +100,6 @@ export interface DiskUsage {
   wal: number;
   parquet: number;
   parquetFiles: number;
-}
-
-/** Raised for SQL that `readOnlyQuery` refuses or that fails; the message is user-facing. */
-export class QueryError extends Error {
-  override name = "QueryError";
 }
 
 const AGGREGATES: Record<Aggregation, string> = {
@@ -86,11 +115,9 @@ const AGGREGATES: Record<Aggregation, string> = {
 const ALERT_JSON =
   `json_object('seq', seq, 'id', id, 'fingerprint', fingerprint, 'rule', rule, 'tenant', tenant,
   'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
-  'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', labels,
-  'annotations', annotations)`;
-
-/** Statement types `readOnlyQuery` runs (DESCRIBE, SHOW, SUMMARIZE and PRAGMA table_info are SELECTs). */
-const READ_ONLY_TYPES = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+  'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', ${
+    readableJson("labels")
+  }, 'annotations', ${readableJson("annotations")})`;
 
 /** Collects WHERE conditions with numbered parameters. */
 class Conditions {
@@ -111,17 +138,29 @@ class Conditions {
   timeRange(fromMs: number | undefined, toMs: number | undefined, withDate: boolean): void {
     if (fromMs !== undefined) {
       this.add(`ts >= make_timestamptz(${this.param(BigInt(Math.floor(fromMs)))}::BIGINT * 1000)`);
-      if (withDate) this.add(`date >= ${this.param(utcDate(fromMs))}::DATE`);
+      if (withDate && inDateRange(fromMs)) this.add(`date >= ${this.param(utcDate(fromMs))}::DATE`);
     }
     if (toMs !== undefined) {
       this.add(`ts < make_timestamptz(${this.param(BigInt(Math.ceil(toMs)))}::BIGINT * 1000)`);
-      if (withDate) this.add(`date <= ${this.param(utcDate(Math.ceil(toMs) - 1))}::DATE`);
+      if (withDate && inDateRange(Math.ceil(toMs) - 1)) {
+        this.add(`date <= ${this.param(utcDate(Math.ceil(toMs) - 1))}::DATE`);
+      }
     }
   }
 
   get where(): string {
     return this.parts.length === 0 ? "" : `WHERE ${this.parts.join(" AND ")}`;
   }
+}
+
+/**
+ * Whether the UTC day of `ms` is a year 1 to 9999 (what `YYYY-MM-DD` and a DuckDB DATE literal hold).
+ * Outside, the `date` bound (pruning only) is left out; the `ts` bound still applies (a `from` of
+ * `-1000000d` answered 500: "invalid date field format: -000711-01").
+ */
+function inDateRange(ms: number): boolean {
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999;
 }
 
 function limitOf(limit: number): bigint {
@@ -132,29 +171,6 @@ function limitOf(limit: number): bigint {
 interface Slot {
   conn: DuckDBConnection;
   generation: number;
-}
-
-/** The SQL of the `metrics_all` view; hot-only when there are no Parquet files. */
-export function metricsAllSql(parquetDir: string, withParquet: boolean): string {
-  const hot = `SELECT id, tenant, host, metric, "value", unit, unit_original, ts, ts_ingest, tags, ctx,
-      src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE AS date, 'hot' AS tier
-    FROM main.metrics`;
-  if (!withParquet) return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}`;
-  const glob = sqlString(joinPath(parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
-  return `CREATE OR REPLACE TEMP VIEW metrics_all AS ${hot}
-    UNION ALL
-    SELECT src_topic || ':' || src_partition || ':' || src_offset || ':' || src_index AS id, tenant, host, metric,
-      "value", unit, unit_original, ts, ts_ingest, tags, ctx, src_topic, src_partition, src_offset, src_index,
-      date, 'cold' AS tier
-    FROM read_parquet(${glob}, hive_partitioning = true,
-      hive_types = {'tenant': VARCHAR, 'metric': VARCHAR, 'date': DATE}, hive_types_autocast = false)`;
-}
-
-/** (Re)creates the `metrics_all` TEMP view on a connection. */
-export async function createMetricsView(store: Store, conn: DuckDBConnection): Promise<void> {
-  const glob = sqlString(joinPath(store.parquetDir, "tenant=*/metric=*/date=*/*.parquet"));
-  const found = await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM glob(${glob})`);
-  await conn.run(metricsAllSql(store.parquetDir, Number(found.getRows()[0][0]) > 0));
 }
 
 function isNoFilesError(error: unknown): boolean {
@@ -168,6 +184,11 @@ export class StoreReader {
   readonly #slots: Slot[] = [];
   readonly #idle: Slot[] = [];
   readonly #waiting: ((slot: Slot) => void)[] = [];
+  readonly #queries = new Mutex();
+  /** Statements running or waiting. */
+  #queriesPending = 0;
+  /** When every part was last decoded after a query failed on an unnamed one. */
+  #lastFullScan = -Infinity;
   #closed = false;
 
   /** A reader with up to `connections` (default 2) connections, opened on first use. */
@@ -238,7 +259,9 @@ export class StoreReader {
     const limit = c.param(limitOf(q.limit));
     return this.#json<PointRow[]>(
       `SELECT coalesce(to_json(list(json_object('ts', epoch_ms(ts), 'tenant', tenant, 'host', host,
-         'metric', metric, 'value', "value", 'unit', unit, 'tags', tags, 'ctx', ctx)
+         'metric', metric, 'value', "value", 'unit', unit, 'tags', ${readableJson("tags")}, 'ctx', ${
+        readableJson("ctx")
+      })
          ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index))::VARCHAR, '[]')
        FROM (SELECT * FROM metrics_all ${c.where}
              ORDER BY ts, tenant, host, src_topic, src_partition, src_offset, src_index LIMIT ${limit}::BIGINT)`,
@@ -312,6 +335,58 @@ export class StoreReader {
   }
 
   /**
+   * Readiness probe: the store is readable. The hot table and the Parquet view answer (`FROM
+   * metrics_all LIMIT 1`, which also opens a Parquet part's footer; a part that fails it is checked
+   * and taken out of the queries), and every part of the manifest is there with its size (a stat
+   * each; a suspect part is then checked deeply in the background, see `store/parts_check.ts`).
+   * `ok` is false only when the store cannot be read at all; missing or damaged parts are listed
+   * (`damaged`, with the rows they hold) for the probe to report. Never throws.
+   */
+  async readable(): Promise<StoreReadability> {
+    const started = performance.now();
+    const result = (fields: Omit<StoreReadability, "ms">): StoreReadability => ({
+      ...fields,
+      ms: Math.round(performance.now() - started),
+    });
+    if (this.#store.closed || this.#closed) {
+      return result({
+        ok: false,
+        error: "the store is closed",
+        damagedParts: 0,
+        unreadableRows: 0,
+        damaged: [],
+      });
+    }
+    try {
+      const { report, suspects } = await this.#withSlot(async (conn) => {
+        await conn.run("SELECT count(*) FROM (FROM metrics_all LIMIT 1)");
+        const report = this.#store.readOnly ? undefined : await partsReport(conn);
+        const suspects = this.#store.readOnly ? [] : await suspectParts(conn, this.#store);
+        return { report, suspects };
+      });
+      if (suspects.length > 0) {
+        // Recorded (and quarantined) by the check; reported now.
+        checkParts(this.#store, { paths: suspects.map((p) => p.path), deep: true }).catch(() => undefined);
+      }
+      const damaged = [...suspects, ...(report?.damaged ?? [])].slice(0, 10);
+      return result({
+        ok: true,
+        damagedParts: suspects.length + (report?.damagedParts ?? 0),
+        unreadableRows: suspects.reduce((sum, p) => sum + p.rows, 0) + (report?.unreadableRows ?? 0),
+        damaged,
+      });
+    } catch (error) {
+      return result({
+        ok: false,
+        error: error instanceof Error ? error.message.split("\n")[0] : String(error),
+        damagedParts: 0,
+        unreadableRows: 0,
+        damaged: [],
+      });
+    }
+  }
+
+  /**
    * Readiness probe: the store is open read-write, DuckDB answers, and the data directory accepts a
    * file (catches a full or read-only disk). Never throws.
    */
@@ -367,84 +442,39 @@ export class StoreReader {
   }
 
   /**
-   * Runs user SQL read-only (for `eventops query "SQL"`) on a fresh connection: exactly one statement,
-   * which DuckDB's parser must classify as SELECT (incl. WITH, DESCRIBE, SHOW, SUMMARIZE) or EXPLAIN,
-   * executed inside a READ ONLY transaction (so even `EXPLAIN ANALYZE INSERT …` cannot write), with a
-   * row cap and a timeout. `metrics_all` is available. Values are JSON-safe.
+   * Runs one user SQL statement read-only (`POST /query`, `eventops query`) under the budgets of
+   * `options` (see `store/user_query.ts`): exactly one SELECT-like statement or EXPLAIN, refused
+   * before it runs when it would build huge values, interrupted on timeout or memory growth, rows
+   * cut at `maxRows` or `maxResultBytes`. One statement runs at a time; up to
+   * {@link MAX_WAITING_QUERIES} wait, more are refused. `metrics_all` is available; values are JSON-safe.
    */
-  async readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
+  readOnlyQuery(sql: string, options: ReadOnlyQueryOptions = {}): Promise<QueryResult> {
     const maxRows = Math.max(0, Math.floor(options.maxRows ?? DEFAULT_QUERY_ROWS));
-    const timeoutMs = options.timeoutMs ?? 30_000;
-    const store = this.#store;
-    const conn = await store.connect();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await store.files.read(async () => {
-        await createMetricsView(store, conn);
-        let extracted;
-        try {
-          extracted = await conn.extractStatements(sql);
-        } catch (error) {
-          throw new QueryError(cleanMessage(error));
-        }
-        if (extracted.count !== 1) {
-          throw new QueryError(`expected exactly one statement, got ${extracted.count}`);
-        }
-        await conn.run("BEGIN TRANSACTION READ ONLY");
-        try {
-          let prepared;
-          try {
-            prepared = await extracted.prepare(0);
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          if (!READ_ONLY_TYPES.has(prepared.statementType)) {
-            throw new QueryError(
-              `only SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE and EXPLAIN statements are allowed (got ${
-                StatementType[prepared.statementType] ?? prepared.statementType
-              })`,
-            );
-          }
-          if (prepared.parameterCount > 0) throw new QueryError("query parameters are not supported");
-          timer = setTimeout(() => conn.interrupt(), timeoutMs);
-          let result;
-          try {
-            result = await prepared.stream();
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          const columns = result.columnNames().map((name, i) => ({
-            name,
-            type: result.columnType(i).toString(),
-          }));
-          const rows: Json[][] = [];
-          let truncated = false;
-          try {
-            for (;;) {
-              const chunk = await result.fetchChunk();
-              if (chunk === null || chunk.rowCount === 0) break;
-              const converted = chunk.convertRows(JsonSafeConverter) as Json[][];
-              for (const row of converted) {
-                if (rows.length >= maxRows) {
-                  truncated = true;
-                  break;
-                }
-                rows.push(row);
-              }
-              if (truncated) break;
-            }
-          } catch (error) {
-            throw new QueryError(cleanMessage(error));
-          }
-          return { columns, rows, truncated };
-        } finally {
-          await conn.run("ROLLBACK").catch(() => undefined);
-        }
-      });
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-      store.release(conn);
+    const budgets: QueryBudgets = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_QUERY_BUDGETS.timeoutMs,
+      maxMemoryBytes: options.maxMemoryBytes ?? DEFAULT_QUERY_BUDGETS.maxMemoryBytes,
+      maxResultBytes: options.maxResultBytes ?? DEFAULT_QUERY_BUDGETS.maxResultBytes,
+      maxValueBytes: options.maxValueBytes ?? DEFAULT_QUERY_BUDGETS.maxValueBytes,
+    };
+    if (this.#queriesPending > MAX_WAITING_QUERIES) {
+      return Promise.reject(
+        new QueryError(
+          `another query is running and ${this.#queriesPending - 1} are waiting (the agent runs one at a ` +
+            "time); retry when they are done",
+          { budget: "concurrency", setting: "store.query", limit: 1 + MAX_WAITING_QUERIES },
+        ),
+      );
     }
+    this.#queriesPending++;
+    return this.#queries.run(async () => {
+      if (this.#closed || this.#store.closed) throw new Error("store reader is closed");
+      try {
+        return await runUserQuery(this.#store, sql, maxRows, budgets);
+      } catch (error) {
+        if (await this.#checkPartsNamed(error)) return await runUserQuery(this.#store, sql, maxRows, budgets);
+        throw error;
+      }
+    }).finally(() => this.#queriesPending--);
   }
 
   /** Runs a query returning one JSON text value and parses it. */
@@ -456,7 +486,32 @@ export class StoreReader {
     return JSON.parse(text) as T;
   }
 
+  /** Runs `fn` on a pooled connection; a failure on a damaged part checks it, then runs `fn` once more. */
   async #withSlot<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    try {
+      return await this.#withSlotOnce(fn);
+    } catch (error) {
+      if (await this.#checkPartsNamed(error)) return await this.#withSlotOnce(fn);
+      throw error;
+    }
+  }
+
+  /**
+   * When `error` names Parquet parts, checks them deeply (see `store/parts_check.ts`): true when one
+   * was damaged and is now out of the queries (the query can run again).
+   */
+  async #checkPartsNamed(error: unknown): Promise<boolean> {
+    if (this.#store.readOnly || this.#store.closed) return false;
+    const message = error instanceof Error ? error.message : String(error);
+    const paths = partsInMessage(this.#store, message);
+    if (paths.length > 0) return (await checkParts(this.#store, { paths, scan: true })).found.length > 0;
+    // Some of DuckDB's messages name no file: then every part is decoded, at most every 10 minutes.
+    if (!looksDamaged(message) || performance.now() - this.#lastFullScan < FULL_SCAN_EVERY_MS) return false;
+    this.#lastFullScan = performance.now();
+    return (await checkParts(this.#store, { scan: true })).found.length > 0;
+  }
+
+  async #withSlotOnce<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     const slot = await this.#acquire();
     try {
       return await this.#store.files.read(async () => {
@@ -500,9 +555,4 @@ export class StoreReader {
     if (next !== undefined) next(slot);
     else this.#idle.push(slot);
   }
-}
-
-function cleanMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^Error: /, "").replace(/^Failed to extract statements: /, "");
 }

@@ -13,6 +13,9 @@
  * - `alerts`: every alert transition, deduplicated by `id`, numbered by a monotonic `seq` for SSE replay.
  * - `exported_keys`: source keys of rows moved to Parquet, so replays stay exactly-once after export.
  * - `parquet_parts`: manifest of committed Parquet files (files not listed are crash leftovers).
+ * - `parquet_damaged`: parts found missing or damaged (size, footer or row count not the manifest's),
+ *   taken out of `parquet_parts` (so queries skip them) and kept here, with the problem, until they
+ *   are restored or retention removes their day (`store/parts_check.ts`).
  * - `meta`: key/value, holds `schema_version`.
  *
  * A schema 1 store is migrated on the first writable open (one transaction).
@@ -135,6 +138,22 @@ export const PARQUET_PARTS_DDL = `CREATE TABLE IF NOT EXISTS parquet_parts (
   created_at TIMESTAMPTZ NOT NULL
 )`;
 
+/** DDL of the parts found missing or damaged. `quarantine` is where a damaged file was moved. */
+export const PARQUET_DAMAGED_DDL = `CREATE TABLE IF NOT EXISTS parquet_damaged (
+  path VARCHAR PRIMARY KEY,
+  tenant VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  date DATE NOT NULL,
+  part INTEGER NOT NULL,
+  rows BIGINT NOT NULL,
+  bytes BIGINT NOT NULL,
+  min_ts TIMESTAMPTZ,
+  max_ts TIMESTAMPTZ,
+  problem VARCHAR NOT NULL,
+  quarantine VARCHAR,
+  detected_at TIMESTAMPTZ NOT NULL
+)`;
+
 /** DDL of the meta table. */
 export const META_DDL = `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)`;
 
@@ -172,6 +191,7 @@ export async function ensureSchema(
         ALERTS_DDL,
         EXPORTED_KEYS_DDL,
         PARQUET_PARTS_DDL,
+        PARQUET_DAMAGED_DDL,
       ]
     ) {
       await conn.run(ddl);

@@ -14,6 +14,7 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Envelope } from "../model/envelope.ts";
+import { stringifyReadable } from "./json_text.ts";
 
 /** A series row to insert: its id and the event that introduced it. */
 export interface NewSeries {
@@ -167,7 +168,7 @@ export class SeriesIds {
   #jsonOf(map: Readonly<Record<string, string>>): string {
     let json = this.#json.get(map);
     if (json === undefined) {
-      json = JSON.stringify(map);
+      json = stringifyReadable(map);
       this.#json.set(map, json);
     }
     return json;

@@ -34,6 +34,7 @@ import { setImmediate } from "node:timers";
 import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
 import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
+import { stringifyReadable } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
 import { type NewSeries, SeriesIds } from "./series_ids.ts";
@@ -456,7 +457,7 @@ export class StoreWriter {
         annotations: alert.annotations,
       });
     }
-    const reader = await conn.runAndReadAll(INSERT_ALERTS_SQL, [JSON.stringify(rows)]);
+    const reader = await conn.runAndReadAll(INSERT_ALERTS_SQL, [stringifyReadable(rows)]);
     const byId = new Map(alerts.map((alert) => [alert.id, alert]));
     return reader.getRows()
       .map(([seq, id]) => ({ ...byId.get(String(id))!, seq: Number(seq) }))

@@ -1,12 +1,13 @@
 /**
- * `GET /healthz` (the process answers), `GET /readyz` (broker reachable, store writable, consumer
- * lag within bounds, every consumer group consuming and making progress; 503 with reasons otherwise).
+ * `GET /healthz` (the process answers), `GET /readyz` (broker reachable, store writable and readable,
+ * consumer lag within bounds, every consumer group consuming and making progress; 503 with reasons
+ * otherwise; ready but `degraded`, with `warnings`, while Parquet parts are missing or damaged).
  *
  * @module
  */
 import type { Hono } from "hono";
 import type { RouteContext } from "../context.ts";
-import type { ConsumerHealth } from "../deps.ts";
+import type { ConsumerHealth, Health, StoreReadable } from "../deps.ts";
 import { parseQuery } from "../params.ts";
 import { EmptyQuerySchema } from "../schemas.ts";
 
@@ -27,6 +28,48 @@ export async function probe(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The `store_readable` check as reported. */
+interface ReadableCheck {
+  ok: boolean;
+  error?: string;
+  ms: number;
+  damaged_parts: number;
+  unreadable_rows: number;
+  damaged: { path: string; problem: string; rows: number; quarantine: string | null }[];
+}
+
+/** Runs the store-readable probe with a timeout; undefined when the agent has none. Never throws. */
+async function readableProbe(health: Health, timeoutMs: number): Promise<ReadableCheck | undefined> {
+  const check = health.storeReadable?.bind(health);
+  if (check === undefined) return undefined;
+  const started = performance.now();
+  let found: StoreReadable | undefined;
+  const result = await probe(async () => {
+    found = await check();
+    return found.ok;
+  }, timeoutMs);
+  return {
+    ok: result.ok,
+    ...(result.error ?? found?.error ? { error: result.error ?? found?.error } : {}),
+    ms: found?.ms ?? Math.round(performance.now() - started),
+    damaged_parts: found?.damagedParts ?? 0,
+    unreadable_rows: found?.unreadableRows ?? 0,
+    damaged: found?.damaged ?? [],
+  };
+}
+
+/** The warning of a store whose Parquet parts are partly unreadable: which, and what to do. */
+function damagedWarning(check: ReadableCheck): string {
+  const list = check.damaged.map((part) => `${part.path} (${part.problem})`).join("; ");
+  const more = check.damaged_parts > check.damaged.length
+    ? `; and ${check.damaged_parts - check.damaged.length} more`
+    : "";
+  return `${check.damaged_parts} Parquet part(s) missing or damaged, ${check.unreadable_rows} rows unreadable ` +
+    `and left out of the queries: ${list}${more}. Put a backup of a part back at data_dir/parquet/<path> to ` +
+    "restore it (damaged files were moved to data_dir/quarantine/); they are reported until then or until " +
+    "retention removes their day";
 }
 
 /** Registers the health routes. */
@@ -51,9 +94,10 @@ export function registerHealthRoutes(app: Hono, ctx: RouteContext): void {
     parseQuery(c, EmptyQuerySchema);
     const timeoutMs = deps.readiness?.probeTimeoutMs ?? 2_000;
     const maxLag = deps.readiness?.maxConsumerLag;
-    const [broker, store] = await Promise.all([
+    const [broker, store, readable] = await Promise.all([
       probe(() => deps.health.brokerReachable(), timeoutMs),
       probe(() => deps.health.storeWritable(), timeoutMs),
+      readableProbe(deps.health, timeoutMs),
     ]);
     let lag: number | undefined;
     try {
@@ -81,6 +125,16 @@ export function registerHealthRoutes(app: Hono, ctx: RouteContext): void {
     for (const group of groups) {
       if (!group.ok) reasons.push(group.reason ?? `consumer group ${group.group} not ok`);
     }
+    const warnings: string[] = [];
+    if (readable !== undefined) {
+      if (!readable.ok) {
+        reasons.push(
+          `store not readable${
+            readable.error ? ` (${readable.error})` : ""
+          }: check data_dir and the agent's log`,
+        );
+      } else if (readable.damaged_parts > 0) warnings.push(damagedWarning(readable));
+    }
     const ready = reasons.length === 0;
     return c.json(
       {
@@ -90,8 +144,11 @@ export function registerHealthRoutes(app: Hono, ctx: RouteContext): void {
           store,
           consumer_lag: { ok: lagOk, value: lag ?? null, max: maxLag ?? null },
           consumers: { ok: groups.every((group) => group.ok), groups },
+          ...(readable === undefined ? {} : { store_readable: readable }),
         },
         reasons,
+        degraded: warnings.length > 0,
+        warnings,
       },
       ready ? 200 : 503,
       noStore,

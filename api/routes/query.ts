@@ -5,7 +5,9 @@
  * Body `{"sql": "...", "max_rows": 10000}`; reply `{columns, rows, truncated}`. Needs the API token
  * (like writes: the SQL can read every stored row, including tags and context). The store runs the
  * statement inside a READ ONLY transaction and accepts exactly one SELECT-like statement; anything
- * else, and SQL DuckDB cannot parse or bind, is a 400 whose message is DuckDB's.
+ * else, and SQL DuckDB cannot parse or bind, is a 400 whose message is DuckDB's. A statement over one of
+ * the `store.query` budgets is a 422 (413 for a result row too large, 429 while others wait) whose
+ * `details` name the budget, the setting and its limit.
  *
  * @module
  */
@@ -15,11 +17,19 @@ import type { RouteContext } from "../context.ts";
 import { requireWriteToken } from "../auth.ts";
 import { ApiError, problemsMessage, sendError, zodProblems } from "../errors.ts";
 import { QueryRequestSchema } from "../schemas.ts";
+import type { QueryBudgetExceeded } from "../../model/query.ts";
 
 const USAGE = 'send a JSON object like {"sql": "SELECT count(*) FROM metrics_all"}';
 
-function isQueryError(error: unknown): error is Error {
+function isQueryError(error: unknown): error is Error & { exceeded?: QueryBudgetExceeded } {
   return error instanceof Error && error.name === "QueryError";
+}
+
+/** The answer to a statement over a budget: 413 for a result row too large, 429 when busy, else 422. */
+function budgetError(message: string, exceeded: QueryBudgetExceeded): ApiError {
+  if (exceeded.budget === "result_bytes") return new ApiError(413, message, exceeded);
+  if (exceeded.budget === "concurrency") return new ApiError(429, message, exceeded, { "Retry-After": "1" });
+  return new ApiError(422, message, exceeded);
 }
 
 /** Registers the query route. */
@@ -66,7 +76,17 @@ export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
         if (result.truncated) headers["X-Truncated"] = "true";
         return c.json(result, 200, headers);
       } catch (error) {
-        if (isQueryError(error)) throw new ApiError(400, error.message);
+        if (isQueryError(error)) {
+          ctx.log({
+            level: "info",
+            msg: "query refused",
+            budget: error.exceeded?.budget,
+            ms: Math.round(performance.now() - started),
+          });
+          throw error.exceeded === undefined
+            ? new ApiError(400, error.message)
+            : budgetError(error.message, error.exceeded);
+        }
         throw error;
       }
     },

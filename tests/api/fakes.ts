@@ -14,6 +14,7 @@ import type {
   Ingestor,
   LogRecord,
   RuleSummary,
+  StoreReadable,
   StoreReader,
 } from "../../api/deps.ts";
 import type {
@@ -252,6 +253,11 @@ export class FakeHealth implements Health {
   }
   consumerLag(): number | undefined {
     return this.lag;
+  }
+  /** What `storeReadable` answers. */
+  readable: StoreReadable = { ok: true, damagedParts: 0, unreadableRows: 0, damaged: [], ms: 1 };
+  storeReadable(): Promise<StoreReadable> {
+    return Promise.resolve(this.readable);
   }
 }
 

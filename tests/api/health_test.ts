@@ -52,3 +52,53 @@ Deno.test("health endpoints stay open when reads need a token", async () => {
   equal((await app.request("/readyz")).status, 200);
   equal((await app.request("/metrics")).status, 401);
 });
+
+Deno.test("readyz: damaged Parquet parts make it degraded (200) with the files; an unreadable store is 503", async () => {
+  const { app, health } = harness();
+  health.readable = {
+    ok: true,
+    damagedParts: 2,
+    unreadableRows: 1500,
+    damaged: [
+      {
+        path: "tenant=acme/metric=cpu_load/date=2025-10-21/part-0001.parquet",
+        problem: "missing",
+        rows: 1000,
+        quarantine: null,
+      },
+      {
+        path: "tenant=acme/metric=cpu_load/date=2025-10-22/part-0001.parquet",
+        problem: "120 bytes, the manifest says 4000 (truncated or overwritten)",
+        rows: 500,
+        quarantine: "quarantine/tenant=acme/metric=cpu_load/date=2025-10-22/part-0001.parquet",
+      },
+    ],
+    ms: 3,
+  };
+  const degraded = await app.request("/readyz");
+  equal(degraded.status, 200);
+  const body = ReadyResponseSchema.parse(await degraded.json());
+  deepStrictEqual([body.ready, body.degraded, body.reasons], [true, true, []]);
+  equal(body.checks.store_readable?.damaged_parts, 2);
+  equal(body.warnings.length, 1);
+  match(
+    body.warnings[0],
+    /^2 Parquet part\(s\) missing or damaged, 1500 rows unreadable and left out of the queries: tenant=acme\/metric=cpu_load\/date=2025-10-21\/part-0001\.parquet \(missing\); .*part-0001\.parquet \(120 bytes, the manifest says 4000/,
+  );
+  health.readable = {
+    ok: false,
+    error: "IO Error: cannot open metrics.duckdb",
+    damagedParts: 0,
+    unreadableRows: 0,
+    damaged: [],
+    ms: 1,
+  };
+  const down = await app.request("/readyz");
+  equal(down.status, 503);
+  const downBody = ReadyResponseSchema.parse(await down.json());
+  match(
+    downBody.reasons.join("|"),
+    /store not readable \(IO Error: cannot open metrics\.duckdb\): check data_dir/,
+  );
+  equal(downBody.degraded, false);
+});

@@ -39,12 +39,10 @@ const JSON_OUT = [
 function refused(dir: string): [string, RegExp][] {
   return [
     ["INSERT INTO meta VALUES ('x', 'y')", /only SELECT.*\(got INSERT\)/],
-    // Inside the data dir the statement type is refused; outside, DuckDB's sandbox refuses the path.
+    // The statement type is refused before DuckDB prepares it (inside or outside the data dir; outside,
+    // DuckDB's sandbox would refuse the path too: tests/store/sandbox_test.ts).
     [`COPY metrics TO '${dir}/out.csv'`, /only SELECT.*\(got COPY\)/],
-    [
-      "COPY metrics TO '/tmp/eventops-out.csv'",
-      /Permission Error: Cannot access file "\/tmp\/eventops-out.csv"/,
-    ],
+    ["COPY metrics TO '/tmp/eventops-out.csv'", /only SELECT.*\(got COPY\)/],
     [`ATTACH '${dir}/other.duckdb' AS other`, /only SELECT.*\(got ATTACH\)/],
     ["SELECT * FROM read_csv('/etc/passwd')", /Permission Error.*\/etc\/passwd/],
     ["SELECT 1; DROP TABLE metrics", /exactly one statement, got 2/],

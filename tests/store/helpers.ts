@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { DuckDBValue } from "@duckdb/node-api";
+import { DuckDBTimestampTZValue, type DuckDBValue } from "@duckdb/node-api";
 import { type Envelope, eventId } from "../../model/envelope.ts";
 import type { Alert } from "../../model/alert.ts";
 import { openStore, type Store } from "../../store/open.ts";
@@ -181,4 +181,54 @@ export async function withStore(
     store.close();
     await cleanup();
   }
+}
+
+/** The tags text {@link storeAsOlderAgent} stores. */
+export const BROKEN_JSON = '{"s":"\\udfff"}';
+
+/**
+ * Rewrites series 0's tags and context, and appends an alert, as an agent before issue 22 stored a
+ * lone surrogate: the JSON text `JSON.stringify` makes (`{"s":"\udfff"}`), which DuckDB cannot read.
+ */
+export async function storeAsOlderAgent(store: Store, atMs: number): Promise<void> {
+  const conn = await store.connect();
+  try {
+    const [row] = (await conn.runAndReadAll(
+      "SELECT id, tenant, host, metric, unit, unit_original, ctx::VARCHAR, src_topic FROM series WHERE id = 0",
+    )).getRows();
+    await conn.run("DELETE FROM series WHERE id = 0");
+    const series = await conn.createAppender("series");
+    series.appendInteger(Number(row[0]));
+    for (const value of row.slice(1, 5)) series.appendVarchar(String(value));
+    series.appendNull();
+    series.appendVarchar(BROKEN_JSON); // tags
+    series.appendVarchar('{"site":"a\\ud800b"}'); // ctx
+    series.appendVarchar(String(row[7]));
+    series.endRow();
+    series.closeSync();
+    const alerts = await conn.createAppender("alerts");
+    const at = new DuckDBTimestampTZValue(BigInt(atMs) * 1000n);
+    alerts.appendBigInt(100n);
+    for (const text of ["old", "fp-old", "r", "acme", "h1", "cpu_load", "warning", "firing"]) {
+      alerts.appendVarchar(text);
+    }
+    alerts.appendDouble(90);
+    alerts.appendDouble(80);
+    alerts.appendTimestampTZ(at);
+    alerts.appendNull();
+    alerts.appendTimestampTZ(at);
+    alerts.appendVarchar(BROKEN_JSON);
+    alerts.appendVarchar('{"summary":"x\\udc00"}');
+    alerts.appendTimestampTZ(at);
+    alerts.endRow();
+    alerts.closeSync();
+  } finally {
+    store.release(conn);
+  }
+}
+
+/** `ln -s target path` (Deno.symlink needs unscoped write permission, which the tests do not have). */
+export async function symlink(target: string, path: string): Promise<void> {
+  const output = await new Deno.Command("ln", { args: ["-s", target, path] }).output();
+  if (output.code !== 0) throw new Error(`ln -s failed: ${new TextDecoder().decode(output.stderr)}`);
 }

@@ -231,11 +231,15 @@ Deno.test("parquet: a crash mid-export or mid-compaction is repaired on open", a
     deepStrictEqual(await listFiles(partition), ["part-0001.parquet"]);
     deepStrictEqual(await listFiles(`${store.dataDir}/.staging`), []);
     deepStrictEqual(await counts(store, "metrics_all"), { rows: 2_000, ids: 2_000 });
-    // A manifest row whose file vanished is dropped.
+    // A manifest row whose file vanished is recorded missing (store/parts_check.ts), not dropped.
     await Deno.remove(`${partition}/part-0001.parquet`);
     store.close();
     store = await open(dir);
     deepStrictEqual(await counts(store, "metrics_all"), { rows: 1_000, ids: 1_000 });
+    deepStrictEqual(
+      [store.partsAtOpen?.damagedParts, store.partsAtOpen?.found.map((p) => p.problem)],
+      [1, ["missing"]],
+    );
   } finally {
     store.close();
     await cleanup();

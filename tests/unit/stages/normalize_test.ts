@@ -828,3 +828,53 @@ Deno.test("tags that need no change are kept as parsed; any that do go through t
   assert.match(reason(rawEvent({ tags: { ...atLimits, extra: "x" } })), /33 tags, over the limit of 32/);
   assert.match(reason(rawEvent({ tags: { env: "v".repeat(257) } })), /over the 256-char limit/);
 });
+
+Deno.test("lone surrogates: the element is rejected with the field named, valid pairs pass", async (t) => {
+  const fix = "not valid Unicode; send the character itself or a complete surrogate pair";
+  const cases: [string, Record<string, unknown>, string][] = [
+    [
+      "tag value",
+      rawEvent({ tags: { s: "\udfff" } }),
+      `tags.s: lone surrogate "\\udfff" at character 1, ${fix}`,
+    ],
+    [
+      "tag key",
+      rawEvent({ tags: { ["k\ud800"]: "v" } }),
+      `tags: key "k\\ud800" has a lone surrogate "\\ud800" at character 2, ${fix}`,
+    ],
+    [
+      "tenant",
+      rawEvent({ tenant_id: "a\udc00" }),
+      `tenant_id: lone surrogate "\\udc00" at character 2, ${fix}`,
+    ],
+    ["host", rawEvent({ host: "\ud83dh" }), `host: lone surrogate "\\ud83d" at character 1, ${fix}`],
+    ["metric", rawEvent({ metric: "cpu\udfff" }), `metric: lone surrogate "\\udfff" at character 4, ${fix}`],
+    ["unit", rawEvent({ unit: "%\udfff" }), `unit: lone surrogate "\\udfff" at character 2, ${fix}`],
+  ];
+  for (const [name, event, want] of cases) {
+    await t.step(name, () => {
+      // JSON.stringify escapes lone surrogates: the message is the JSON text a sender writes.
+      const got = reason(event);
+      assert.ok(got.includes(want), `${got}\n  does not include\n${want}`);
+      assert.ok(got.isWellFormed(), "the reason itself is valid Unicode");
+    });
+  }
+  await t.step("an NDJSON line and an array element are rejected alone", () => {
+    const bad = JSON.stringify(rawEvent({ tags: { s: "\udfff" } }));
+    const good = JSON.stringify(rawEvent());
+    const lines = run(`${good}\n${bad}\n${good}`);
+    assert.deepEqual([lines.events.length, lines.rejects.map((r) => r.index)], [2, [1]]);
+    const array = run(`[${good},${bad}]`);
+    assert.deepEqual([array.events.length, array.rejects.map((r) => r.index)], [1, [1]]);
+  });
+  await t.step("valid pairs, escaped or not, and an escaped backslash before u are accepted", () => {
+    const result = run(
+      JSON.stringify(rawEvent({ tags: { e: "\ud83d\ude00", raw: "😀", text: "\\udfff" } })).replace(
+        "😀",
+        "\\ud83d\\ude00",
+      ),
+    );
+    assert.equal(result.rejects.length, 0, JSON.stringify(result.rejects));
+    assert.deepEqual(result.events[0].tags, { e: "😀", raw: "😀", text: "\\udfff" });
+  });
+});
