@@ -24,4 +24,5 @@ if [ ! -x "$loader" ]; then
 fi
 export EVENTOPS_SECCOMP_EXEC="$root/$loader"
 rm -rf .tmp/package # what failed runs left for inspection
-exec "$deno" test -P=test tests/package/ "$@"
+[ "$#" -gt 0 ] || set -- tests/package/
+exec "$deno" test -P=test "$@"
