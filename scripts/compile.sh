@@ -1,40 +1,45 @@
 #!/usr/bin/env bash
-# Builds the single-file agent: dist/eventops-x86_64-linux and dist/eventops-aarch64-linux.
-# The binaries carry the same permission set as `deno task eventops` (deno.json "permissions.agent",
-# plus --ignore-env for variables outside its allow-list). `deno compile` downloads the `denort`
-# base binary for each target from Deno's release site: this works on a machine with internet
-# access (a release pipeline); on machines that only reach package registries it fails at that step.
+# `deno task compile`: the `deno compile` route, for machines that reach Deno's download site (or
+# have DENORT_BIN, or $DENO_DIR/dl/release/v<version>/denort-<target>.zip): builds
+# dist/eventops-<version>-linux-<arch>-compiled for x86_64 and aarch64. The machines this project is
+# built on have neither, so there this stops at the denort download; `deno task package` is the
+# route that works everywhere (README, "Deploy on a Pi").
 #
-# DuckDB's Node-API addon needs its libduckdb.so next to it, so the binary is self-extracting: on
-# first run it unpacks its embedded files beside itself (the install dir must be writable once,
-# or run it once as root after installing).
+# It compiles the same staging as `deno task package` (scripts/package/stage.ts: the modules of the
+# graph and the runtime npm packages for the target only, no playwright, esbuild, uplot or musl
+# bindings), with the same permission set, V8 flags and --node-modules-dir=manual. DuckDB's addon
+# needs real files, so the binary is self-extracting (types are checked by `deno check`, not here): Deno unpacks it into .eventops/<hash> beside
+# the binary, or, where that is read-only, into $XDG_DATA_HOME/eventops/<hash> (the systemd unit
+# sets XDG_DATA_HOME=/var/cache, so /var/cache/eventops, its CacheDirectory=). The app's paths of the
+# permission set are granted there: EVENTOPS_COMPILE_APP_DIR (default /var/cache/eventops).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 deno="$(bash scripts/setup.sh)"
 "$deno" task -q ui:build --check
+app_dir="${EVENTOPS_COMPILE_APP_DIR:-/var/cache/eventops}"
 mkdir -p dist
-# The flags of the `eventops` task in deno.json (sandbox permission set, V8 heap sizing): one source.
-# Leading NAME=value words (the agent's environment) are not flags: deploy/eventops.service sets them.
-agent_flags="$("$deno" eval 'const words = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.eventops.split(/\s+/);
-while (/^[A-Z_][A-Z0-9_]*=/.test(words[0])) words.shift();
-console.log(words.slice(2, -1).join(" "))')"
-echo "compile: flags $agent_flags" >&2
 
 build() {
-  local target="$1" os_arch="$2" name="$3"
-  echo "compile: $target" >&2
-  # Bindings for the target platform (the arm64 .node file for the Raspberry Pi).
-  "$deno" install --quiet --os linux --arch "$os_arch" >&2
-  # shellcheck disable=SC2086 # the flags are words
-  "$deno" compile $agent_flags --self-extracting \
-    --target "$target" \
-    --exclude "node_modules/.deno/@duckdb+node-bindings-linux-x64-musl@1.5.6-r.1" \
-    --include pipeline/stateless_worker.ts \
-    --output "dist/$name" main.ts
+  local arch="$1" target="$2" stage="$root/.cache/package/stage/$1"
+  echo "compile: $arch" >&2
+  "$deno" run -A scripts/package/stage.ts --arch "$arch" --out "$stage"
+  local flags version entry
+  mapfile -t flags < <("$deno" eval --quiet '
+    import { resolveWord } from "./scripts/package/permissions.ts";
+    const launch = JSON.parse(Deno.readTextFileSync(Deno.args[0]));
+    for (const flag of launch.permissions) console.log(resolveWord(flag, Deno.args[1]));
+    for (const flag of launch.flags) console.log(flag);' "$stage/launch.json" "$app_dir")
+  version="$("$deno" eval --quiet 'console.log(JSON.parse(Deno.readTextFileSync(Deno.args[0])).version)' "$stage/launch.json")"
+  entry="$("$deno" eval --quiet 'console.log(JSON.parse(Deno.readTextFileSync(Deno.args[0])).entry)' "$stage/launch.json")"
+  # Worker modules are not in the static graph: include every staged module.
+  local includes=()
+  while IFS= read -r file; do includes+=(--include "$file"); done < <(cd "$stage/app" && find . -name '*.ts' -not -path './node_modules/*' | sort)
+  (cd "$stage/app" && "$deno" compile --no-check --node-modules-dir=manual --no-remote --no-prompt --self-extracting \
+    "${flags[@]}" "${includes[@]}" --target "$target" \
+    --output "$root/dist/eventops-$version-linux-$arch-compiled" "$entry")
 }
 
-build x86_64-unknown-linux-gnu x64 eventops-x86_64-linux
-build aarch64-unknown-linux-gnu arm64 eventops-aarch64-linux
-"$deno" install --quiet >&2 # back to this machine's bindings
+build x86_64 x86_64-unknown-linux-gnu
+build aarch64 aarch64-unknown-linux-gnu
 ls -la dist/ >&2

@@ -2,7 +2,8 @@
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
 # chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, then the
 # reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
-# own, SIGKILL loops, the hostile corpus), stops the broker.
+# own, SIGKILL loops, the hostile corpus), then `deno task test:package` (builds the executables and
+# .debs, tests them as a user gets them), stops the broker.
 set -euo pipefail
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,3 +28,5 @@ trap cleanup EXIT
 "$deno" check main.ts mod.ts pipeline/stateless_worker.ts
 "$deno" task test "$@"
 "$deno" task test:reliability
+# The packaged artifacts (executables, .deb, unit, compose): built and tested as a user gets them.
+"$deno" task test:package

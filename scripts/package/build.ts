@@ -17,7 +17,8 @@ import { type Arch, type Launch, stage, TARGETS } from "./stage.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 async function run(command: string, args: string[], options: Deno.CommandOptions = {}): Promise<string> {
-  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options }).output();
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options })
+    .output();
   const stdout = new TextDecoder().decode(output.stdout);
   if (!output.success) {
     throw new Error(`${command} ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`);
@@ -52,9 +53,8 @@ export function fillStub(
   launch: Launch,
   payload: { sha256: string; bytes: number },
 ): string {
-  const env = Object.entries(launch.env).map(([name, value]) =>
-    `: "\${${name}:=${value}}"\nexport ${name}`
-  ).join("\n");
+  const env = Object.entries(launch.env).map(([name, value]) => `: "\${${name}:=${value}}"\nexport ${name}`)
+    .join("\n");
   const flags: Part[][] = [...launch.permissions, ...launch.flags.map((flag) => [{ text: flag }])];
   const values: Record<string, string> = {
     "@VERSION@": launch.version,

@@ -9,7 +9,10 @@
 /** The parts of `deno info --json` this module reads. */
 export interface ModuleGraph {
   modules: { specifier: string; kind?: string; npmPackage?: string }[];
-  npmPackages?: Record<string, { name: string; version: string; dependencies?: string[]; localPath?: string }>;
+  npmPackages?: Record<
+    string,
+    { name: string; version: string; dependencies?: string[]; localPath?: string }
+  >;
 }
 
 /** The `os`, `cpu` and `libc` fields of an npm package's package.json. */
@@ -65,7 +68,8 @@ export function runsOn(platform: PackagePlatform, target: NpmTarget): boolean {
     const positive = list.filter((entry) => !entry.startsWith("!"));
     return positive.length === 0 || positive.includes(value);
   };
-  return allows(platform.os, "linux") && allows(platform.cpu, target.cpu) && allows(platform.libc, target.libc);
+  return allows(platform.os, "linux") && allows(platform.cpu, target.cpu) &&
+    allows(platform.libc, target.libc);
 }
 
 /**

@@ -98,7 +98,10 @@ export function permissionFlags(set: PermissionSet, shipped: (relativePath: stri
         throw new Error(`a ${kind} entry contains a comma: ${JSON.stringify(entry)}`);
       }
     }
-    flags.push([{ text: `--allow-${kind}=` }, ...entries.flatMap((entry, index) => index === 0 ? entry : [{ text: "," }, ...entry])]);
+    flags.push([
+      { text: `--allow-${kind}=` },
+      ...entries.flatMap((entry, index) => index === 0 ? entry : [{ text: "," }, ...entry]),
+    ]);
   }
   return flags;
 }

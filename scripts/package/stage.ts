@@ -25,7 +25,7 @@ import {
   relativeModuleUrls,
   runtimePackages,
 } from "./graph.ts";
-import { type Part, parseAgentTask, type PermissionSet, permissionFlags } from "./permissions.ts";
+import { parseAgentTask, type Part, permissionFlags, type PermissionSet } from "./permissions.ts";
 
 /** The targets: the executable's architecture name and npm's. */
 export const TARGETS = {
@@ -61,7 +61,9 @@ async function run(command: string, args: string[], cwd: string | URL = ROOT): P
   const output = await new Deno.Command(command, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(output.stdout);
   if (!output.success) {
-    throw new Error(`${command} ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}${text}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}${text}`,
+    );
   }
   return text;
 }
@@ -120,7 +122,7 @@ async function removeDanglingLinks(dir: string): Promise<void> {
       } catch {
         await Deno.remove(path);
       }
-    } else if (entry.isDirectory && (entry.name === "node_modules" || entry.name.startsWith("@"))) {
+    } else if (entry.isDirectory) {
       await removeDanglingLinks(path);
     }
   }
@@ -143,13 +145,13 @@ async function installRuntimePackages(app: string, entry: string, target: NpmTar
   }
   await Deno.remove(`${app}/node_modules/.bin`, { recursive: true }).catch(() => {});
   await removeDanglingLinks(`${app}/node_modules`);
-  for (const dir of keptDirs) await removeDanglingLinks(`${store}/${dir}`);
   return kept;
 }
 
 /** Whether the app ships anything at a relative path. */
 function shippedIn(files: readonly string[]): (path: string) => boolean {
-  return (path) => path === "node_modules" || files.some((file) => file === path || file.startsWith(`${path}/`));
+  return (path) =>
+    path === "node_modules" || files.some((file) => file === path || file.startsWith(`${path}/`));
 }
 
 /** Stages the app for `arch` into `out` (emptied first) and returns its launch description. */

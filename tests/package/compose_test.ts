@@ -61,13 +61,20 @@ Deno.test("compose.yaml: the token is required (no default), the port binding is
 Deno.test("compose.yaml and the Dockerfile set only variables the agent's sandbox lets through, to hosts it may reach", () => {
   const allowedEnv = new Set<string>(agentPermissions.env);
   const env = { ...compose.services.eventops.environment, ...dockerfileEnv(dockerfile) };
-  for (const name of Object.keys(env).filter((name) => name.startsWith("EVENTOPS_") && name !== "EVENTOPS_CACHE_DIR")) {
+  for (
+    const name of Object.keys(env).filter((name) =>
+      name.startsWith("EVENTOPS_") && name !== "EVENTOPS_CACHE_DIR"
+    )
+  ) {
     assert.ok(allowedEnv.has(name), `${name} is not in permissions.agent.env: --ignore-env would hide it`);
   }
   const brokerHost = compose.services.eventops.environment!.EVENTOPS_BROKERS.split(":")[0];
   assert.ok(agentPermissions.net.includes(brokerHost), `${brokerHost} is not in permissions.agent.net`);
   assert.ok(brokerHost in compose.services, `${brokerHost} is not a compose service`);
-  assert.ok(agentPermissions.write.includes(env.EVENTOPS_DATA_DIR), "the data dir is not writable by the agent");
+  assert.ok(
+    agentPermissions.write.includes(env.EVENTOPS_DATA_DIR),
+    "the data dir is not writable by the agent",
+  );
 });
 
 Deno.test("deploy/Dockerfile: pinned base, this version's executables by architecture, non-root, unpacked at build", async () => {
@@ -77,7 +84,10 @@ Deno.test("deploy/Dockerfile: pinned base, this version's executables by archite
   assert.ok(source, "the Dockerfile copies dist/eventops-${EVENTOPS_VERSION}-linux-$(uname -m)");
   for (const arch of ["x86_64", "aarch64"] as const) {
     // `uname -m` in an amd64 / arm64 image is x86_64 / aarch64: the names deno task package writes
-    assert.equal(`${ROOT}dist/${source[1].replace("${EVENTOPS_VERSION}", VERSION).replace("$(uname -m)", arch)}`, executablePath(arch));
+    assert.equal(
+      `${ROOT}dist/${source[1].replace("${EVENTOPS_VERSION}", VERSION).replace("$(uname -m)", arch)}`,
+      executablePath(arch),
+    );
     await Deno.stat(executablePath(arch));
   }
   assert.match(dockerfile, /apt-get install -y --no-install-recommends xz-utils/);
@@ -108,11 +118,18 @@ Deno.test("the image's layout runs: unpacked as the image user at build, then a 
   const run = await sh("setpriv", [
     ...asUser,
     "bwrap",
-    "--ro-bind", "/", "/",
-    "--dev", "/dev",
-    "--proc", "/proc",
-    "--bind", data, data,
-    "--chdir", data,
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--bind",
+    data,
+    data,
+    "--chdir",
+    data,
     executablePath("x86_64"),
     "check",
   ], {

@@ -62,8 +62,7 @@ Deno.test("the amd64 .deb installs with dpkg -i, runs as the service user, and p
     assert.equal(install.code, 0, `dpkg -i failed:\n${install.stdout}${install.stderr}`);
 
     await t.step("files, owners and modes as the unit expects", async () => {
-      const stat = async (path: string) =>
-        (await sh("stat", ["-c", "%U:%G %a %F", path])).stdout.trim();
+      const stat = async (path: string) => (await sh("stat", ["-c", "%U:%G %a %F", path])).stdout.trim();
       assert.equal(await stat("/usr/bin/eventops"), "root:root 755 regular file");
       assert.equal(await stat(UNIT), "root:root 644 regular file");
       assert.equal(await stat("/etc/eventops/eventops.yaml"), "root:eventops 640 regular file");
@@ -72,7 +71,10 @@ Deno.test("the amd64 .deb installs with dpkg -i, runs as the service user, and p
       assert.equal(await stat("/var/cache/eventops"), "eventops:eventops 750 directory");
       const env = await Deno.readTextFile("/etc/eventops/env");
       assert.match(env, /^EVENTOPS_HTTP_TOKEN=[0-9a-f]{64}\n$/);
-      assert.match(await Deno.readTextFile("/etc/eventops/eventops.yaml"), /^data_dir: \/var\/lib\/eventops$/m);
+      assert.match(
+        await Deno.readTextFile("/etc/eventops/eventops.yaml"),
+        /^data_dir: \/var\/lib\/eventops$/m,
+      );
       const conffiles = (await sh("dpkg-query", ["-W", "-f=${Conffiles}", "eventops"])).stdout;
       assert.match(conffiles, /\/etc\/eventops\/eventops\.yaml [0-9a-f]{32}/);
       // postinst unpacked the runtime for the service: one directory for this version.
@@ -90,6 +92,8 @@ Deno.test("the amd64 .deb installs with dpkg -i, runs as the service user, and p
       const check = await asServiceUser(["eventops", "check", "--config", "/etc/eventops/eventops.yaml"]);
       assert.equal(check.code, 0, check.stdout + check.stderr);
       assert.match(check.stdout, /^ok {3}config \/etc\/eventops\/eventops\.yaml$/m);
+      // the service user's commands found the runtime postinst unpacked (/var/cache/eventops is theirs)
+      assert.equal([...Deno.readDirSync("/var/cache/eventops")].length, 1);
       // root's token file stays closed to the service user
       const token = await asServiceUser(["cat", "/etc/eventops/env"]);
       assert.notEqual(token.code, 0);
@@ -106,82 +110,99 @@ Deno.test("the amd64 .deb installs with dpkg -i, runs as the service user, and p
       assert.ok(Number(exposure[1]) <= 2.0, `exposure ${exposure[1]}`);
     });
 
-    await t.step("ExecStart as the unit starts it: service user, its environment and token, its syscall filter", async () => {
-      const unit = await Deno.readTextFile(UNIT);
-      const groups = parseSyscallGroups((await sh("systemd-analyze", ["syscall-filter"])).stdout);
-      const allow = await Deno.makeTempFile({ dir: "/tmp", prefix: "eventops-allow-" });
-      await Deno.writeTextFile(allow, allowedSyscalls(unit, groups).join("\n"));
-      await Deno.chmod(allow, 0o644);
-      const environment = Object.fromEntries(
-        [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]),
-      );
-      const token = (await Deno.readTextFile("/etc/eventops/env")).trim().split("=")[1];
-      const port = freePort();
-      const exec = unit.match(/^ExecStart=(.*)$/m)![1].split(" ");
-      const agent = new Deno.Command("setpriv", {
-        args: [
-          "--reuid=eventops",
-          "--regid=eventops",
-          "--init-groups",
-          "--inh-caps=-all",
-          SECCOMP_EXEC,
-          allow,
-          ...exec,
-        ],
-        cwd: unit.match(/^WorkingDirectory=(.*)$/m)![1],
-        clearEnv: true,
-        env: {
-          PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-          ...environment,
-          EVENTOPS_HTTP_TOKEN: token,
-          CACHE_DIRECTORY: "/var/cache/eventops",
-          STATE_DIRECTORY: "/var/lib/eventops",
-          // the test broker and a free port instead of the config's 127.0.0.1:9092 and 8088
-          EVENTOPS_BROKERS: BROKERS,
-          EVENTOPS_HTTP_PORT: String(port),
-          EVENTOPS_HTTP_HOST: "127.0.0.1",
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      let logs = "";
-      const decoder = new TextDecoder();
-      const drained = Promise.all([agent.stdout, agent.stderr].map(async (stream) => {
-        for await (const chunk of stream) logs += decoder.decode(chunk, { stream: true });
-      }));
-      try {
-        const base = `http://127.0.0.1:${port}`;
-        await eventually(async () => {
-          const response = await fetch(`${base}/readyz`);
-          await response.body?.cancel();
-          return response.status === 200 ? true : undefined;
-        }, 60_000, `/readyz; logs:\n${logs}`);
-        const host = `deb-${Date.now().toString(36)}`;
-        const event = { tenant_id: "acme", host, metric: "cpu_load", value: 42, ts_event: new Date().toISOString() };
-        const refused = await fetch(`${base}/ingest`, { method: "POST", body: JSON.stringify(event) });
-        await refused.body?.cancel();
-        assert.equal(refused.status, 401);
-        const accepted = await fetch(`${base}/ingest`, {
-          method: "POST",
-          body: JSON.stringify(event),
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        });
-        assert.equal(accepted.status, 202, await accepted.text());
-        const points = await eventually(async () => {
-          const response = await fetch(`${base}/metrics/cpu_load?tenant=acme&host=${host}`);
-          const body = await response.json();
-          return body.points?.length === 1 ? body.points : undefined;
-        }, 30_000, "the ingested point");
-        assert.equal(points[0].value, 42);
-        assert.ok((await Deno.stat("/var/lib/eventops/metrics.duckdb")).isFile);
-      } finally {
-        agent.kill("SIGTERM");
-        const status = await agent.status;
-        await drained;
-        await Deno.remove(allow);
-        assert.equal(status.code, 0, `exit after SIGTERM; logs:\n${logs}`);
-      }
-    });
+    await t.step(
+      "ExecStart as the unit starts it: service user, its environment and token, its syscall filter",
+      async () => {
+        const unit = await Deno.readTextFile(UNIT);
+        const groups = parseSyscallGroups((await sh("systemd-analyze", ["syscall-filter"])).stdout);
+        const allow = await Deno.makeTempFile({ dir: "/tmp", prefix: "eventops-allow-" });
+        await Deno.writeTextFile(allow, allowedSyscalls(unit, groups).join("\n"));
+        await Deno.chmod(allow, 0o644);
+        const environment = Object.fromEntries(
+          [...unit.matchAll(/^Environment=([A-Z_]+)=(.*)$/gm)].map((match) => [match[1], match[2]]),
+        );
+        const token = (await Deno.readTextFile("/etc/eventops/env")).trim().split("=")[1];
+        const port = freePort();
+        const exec = unit.match(/^ExecStart=(.*)$/m)![1].split(" ");
+        const agent = new Deno.Command("setpriv", {
+          args: [
+            "--reuid=eventops",
+            "--regid=eventops",
+            "--init-groups",
+            "--inh-caps=-all",
+            SECCOMP_EXEC,
+            allow,
+            ...exec,
+          ],
+          cwd: unit.match(/^WorkingDirectory=(.*)$/m)![1],
+          clearEnv: true,
+          env: {
+            PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+            ...environment,
+            EVENTOPS_HTTP_TOKEN: token,
+            CACHE_DIRECTORY: "/var/cache/eventops",
+            STATE_DIRECTORY: "/var/lib/eventops",
+            // the test broker and a free port instead of the config's 127.0.0.1:9092 and 8088
+            EVENTOPS_BROKERS: BROKERS,
+            EVENTOPS_HTTP_PORT: String(port),
+            EVENTOPS_HTTP_HOST: "127.0.0.1",
+          },
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        let logs = "";
+        const decoder = new TextDecoder();
+        const drained = Promise.all([agent.stdout, agent.stderr].map(async (stream) => {
+          for await (const chunk of stream) logs += decoder.decode(chunk, { stream: true });
+        }));
+        try {
+          const base = `http://127.0.0.1:${port}`;
+          await eventually(
+            async () => {
+              const response = await fetch(`${base}/readyz`);
+              await response.body?.cancel();
+              return response.status === 200 ? true : undefined;
+            },
+            60_000,
+            `/readyz; logs:\n${logs}`,
+          );
+          const host = `deb-${Date.now().toString(36)}`;
+          const event = {
+            tenant_id: "acme",
+            host,
+            metric: "cpu_load",
+            value: 42,
+            ts_event: new Date().toISOString(),
+          };
+          const refused = await fetch(`${base}/ingest`, { method: "POST", body: JSON.stringify(event) });
+          await refused.body?.cancel();
+          assert.equal(refused.status, 401);
+          const accepted = await fetch(`${base}/ingest`, {
+            method: "POST",
+            body: JSON.stringify(event),
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          });
+          assert.equal(accepted.status, 202, await accepted.text());
+          const points = await eventually(
+            async () => {
+              const response = await fetch(`${base}/metrics/cpu_load?tenant=acme&host=${host}`);
+              const body = await response.json();
+              return body.points?.length === 1 ? body.points : undefined;
+            },
+            30_000,
+            "the ingested point",
+          );
+          assert.equal(points[0].value, 42);
+          assert.ok((await Deno.stat("/var/lib/eventops/metrics.duckdb")).isFile);
+        } finally {
+          agent.kill("SIGTERM");
+          const status = await agent.status;
+          await drained;
+          await Deno.remove(allow);
+          assert.equal(status.code, 0, `exit after SIGTERM; logs:\n${logs}`);
+        }
+      },
+    );
   } finally {
     const purge = await sh("dpkg", ["--purge", "eventops"]);
     assert.equal(purge.code, 0, purge.stdout + purge.stderr);

@@ -16,18 +16,28 @@ export interface NetworkCall {
   line: string;
 }
 
-const CALL = /^(?:(\d+)\s+)?(connect|sendto|sendmsg|bind)\(\d+,\s*(?:\{msg_name=)?\{sa_family=(AF_[A-Z0-9]+)(.*)$/;
+const CALL = /^(?:(\d+)\s+)?(connect|sendto|sendmsg|bind)\((.*)$/;
 
-/** Every connect/sendto/sendmsg/bind with a socket address in `strace -f` (or `-ff`) output. */
+/**
+ * Every connect/sendto/sendmsg/bind with a socket address in `strace -f` (or `-ff`) output (a send
+ * on a connected socket names no address: its connect did).
+ */
 export function networkCalls(strace: string): NetworkCall[] {
   const calls: NetworkCall[] = [];
   for (const line of strace.split("\n")) {
     const match = line.match(CALL);
-    if (!match) continue;
-    const [, pid, call, family, rest] = match;
+    const family = match?.[3].match(/sa_family=(AF_[A-Z0-9]+)/);
+    if (!match || !family) continue;
+    const [, pid, call, rest] = match;
     const ip = rest.match(/inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6,\s*"([^"]+)"/);
     const path = rest.match(/sun_path="([^"]*)"/);
-    calls.push({ pid: pid ?? "", call, family, address: ip?.[1] ?? ip?.[2] ?? path?.[1] ?? "", line });
+    calls.push({
+      pid: pid ?? "",
+      call,
+      family: family[1],
+      address: ip?.[1] ?? ip?.[2] ?? path?.[1] ?? "",
+      line,
+    });
   }
   return calls;
 }
@@ -80,7 +90,9 @@ function expand(name: string, groups: Map<string, string[]>, seen = new Set<stri
  * finite allow-list to give).
  */
 export function allowedSyscalls(unit: string, groups: Map<string, string[]>): string[] {
-  const lines = unit.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("SystemCallFilter="));
+  const lines = unit.split("\n").map((line) => line.trim()).filter((line) =>
+    line.startsWith("SystemCallFilter=")
+  );
   if (lines.length === 0) throw new Error("the unit has no SystemCallFilter=");
   const allowed = new Set<string>();
   lines.forEach((line, index) => {

@@ -33,7 +33,8 @@ export async function sh(
   args: string[],
   options: Omit<Deno.CommandOptions, "args" | "stdout" | "stderr"> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options }).output();
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped", ...options })
+    .output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
 }
@@ -47,7 +48,11 @@ export function freePort(): number {
 }
 
 /** Polls `probe` until it returns a value, or throws after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -57,7 +62,9 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${lastError}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${lastError}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -66,7 +73,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 export const TEST_TOKEN = "package-test-token";
 
 /** Writes `<dir>/eventops.yaml` with topics and groups of their own, the broker and the HTTP port. */
-export async function writeScenarioConfig(dir: string, name: string, brokers: string, port: number): Promise<void> {
+export async function writeScenarioConfig(
+  dir: string,
+  name: string,
+  brokers: string,
+  port: number,
+): Promise<void> {
   const config = {
     data_dir: "./data",
     kafka: {
@@ -161,7 +173,10 @@ export interface ScenarioSteps {
 }
 
 /** `version`, then `run` until ready, `seed`, the seed points over HTTP, `query`, SIGTERM. */
-export async function serveSeedEvents(scenario: Scenario, steps: ScenarioSteps = {}): Promise<ScenarioResult> {
+export async function serveSeedEvents(
+  scenario: Scenario,
+  steps: ScenarioSteps = {},
+): Promise<ScenarioResult> {
   const version = steps.version === false ? "" : await runToEnd(scenario, ["version"]);
   const started = Date.now();
   const agent = command(scenario, ["run"]).spawn();
@@ -178,21 +193,29 @@ export async function serveSeedEvents(scenario: Scenario, steps: ScenarioSteps =
   });
   const base = `http://127.0.0.1:${scenario.port}`;
   try {
-    await eventually(async () => {
-      if (exited) throw new Error(`the agent exited:\n${logs}`);
-      const response = await fetch(`${base}/readyz`);
-      await response.body?.cancel();
-      return response.status === 200 ? true : undefined;
-    }, scenario.readyTimeoutMs ?? 60_000, "/readyz").catch((error) => {
+    await eventually(
+      async () => {
+        if (exited) throw new Error(`the agent exited:\n${logs}`);
+        const response = await fetch(`${base}/readyz`);
+        await response.body?.cancel();
+        return response.status === 200 ? true : undefined;
+      },
+      scenario.readyTimeoutMs ?? 60_000,
+      "/readyz",
+    ).catch((error) => {
       throw new Error(`${error.message}\nlogs:\n${logs}`);
     });
     const readyMs = Date.now() - started;
     await runToEnd(steps.seeder ?? scenario, ["seed"]);
-    const points = await eventually(async () => {
-      const response = await fetch(`${base}/metrics/cpu?tenant=acme&host=host-a`);
-      const body = await response.json();
-      return body.points?.length >= 2 ? body.points as { ts: string; value: number }[] : undefined;
-    }, scenario.readyTimeoutMs ?? 60_000, "both seed points");
+    const points = await eventually(
+      async () => {
+        const response = await fetch(`${base}/metrics/cpu?tenant=acme&host=host-a`);
+        const body = await response.json();
+        return body.points?.length >= 2 ? body.points as { ts: string; value: number }[] : undefined;
+      },
+      scenario.readyTimeoutMs ?? 60_000,
+      "both seed points",
+    );
     const query = steps.query === false
       ? ""
       : await runToEnd(scenario, ["query", "SELECT count(*) AS n FROM metrics", "--format", "csv"]);
