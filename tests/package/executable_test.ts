@@ -56,12 +56,17 @@ Deno.test("each executable is one file of at most 60 MB", async () => {
 
 Deno.test("x86_64, alone in an empty directory, in a network namespace with only loopback: version, run, seed, HTTP, query; no network call beyond loopback", async () => {
   const work = await workDir("offline");
+  // --pid --fork: the namespace's processes (the broker too) die with the scenario, whatever happens
   const output = await sh("unshare", [
     "--net",
+    "--pid",
+    "--fork",
+    "--mount-proc",
     "--",
     "sh",
     "-c",
-    'ip link set lo up && exec "$0" run -A "$@"',
+    // sh stays the namespace's init: it reaps what the broker leaves (exec'ing Deno would not)
+    'ip link set lo up && "$0" run -A "$@"',
     Deno.execPath(),
     `${ROOT}tests/package/offline_scenario.ts`,
     X86,
