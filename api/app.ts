@@ -3,7 +3,7 @@
  *
  * ```ts
  * const app = createApp(deps, config.http);
- * const server = serveApi(app, config.http);   // Deno.serve
+ * const server = serveApi(app, config.http);   // TCP front + Deno.serve
  * ```
  *
  * @module
@@ -15,9 +15,12 @@ import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ApiDeps, HttpConfig } from "./deps.ts";
+import { ConfigSchema } from "../config/schema.ts";
+import { TcpFront } from "./front.ts";
 import { type RouteContext, routeContext } from "./context.ts";
 import { ApiError, sendError } from "./errors.ts";
 import { requireReadToken } from "./auth.ts";
+import { limitRequestsPerClient } from "./limits.ts";
 import { registerMetricRoutes } from "./routes/metrics.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerEventRoutes } from "./routes/events.ts";
@@ -83,6 +86,14 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
     }
   });
 
+  app.use(
+    "*",
+    limitRequestsPerClient(
+      http.max_requests_per_ip,
+      () => ctx.metrics.refused.labels("requests_per_ip").inc(),
+    ),
+  );
+
   if (http.cors_origins.length > 0) {
     app.use(
       "*",
@@ -96,7 +107,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
     );
   }
 
-  const read = requireReadToken(http.token, http.token_for_reads);
+  const read = requireReadToken(ctx.auth, http.token_for_reads);
   registerUiRoutes(app);
   registerHealthRoutes(app, ctx);
   registerMetaRoutes(app, ctx, read);
@@ -162,24 +173,96 @@ export interface ApiServer {
   finished: Promise<void>;
 }
 
-/** Serves the app with `Deno.serve` on `http.host:http.port`. */
+/** The settings `serveApi` uses: the address and the connection limits of the `http` config. */
+export type ServeSettings =
+  & Pick<HttpConfig, "host" | "port">
+  & Partial<
+    Pick<
+      HttpConfig,
+      "max_connections" | "max_connections_per_ip" | "header_timeout" | "idle_timeout"
+    >
+  >;
+
+/** How long a shutdown lets relayed connections deliver their last bytes. */
+const SHUTDOWN_DRAIN_MS = 1_000;
+
+const FORBIDDEN_DIRECT = JSON.stringify({
+  error: { status: 403, message: "connect to the agent's public HTTP port, not to its internal one" },
+});
+
+/**
+ * Serves the app on `http.host:http.port`: a TCP front (api/front.ts) enforces the connection
+ * limits and timeouts and relays to `Deno.serve` on an ephemeral loopback port; the app sees the
+ * client's address as `env.remoteAddr` (api/client.ts).
+ */
 export function serveApi(
   app: Hono,
-  http: Pick<HttpConfig, "host" | "port">,
+  http: ServeSettings,
   options: { signal?: AbortSignal; onListen?: (addr: Deno.NetAddr) => void } = {},
 ): ApiServer {
-  const server = Deno.serve({
-    hostname: http.host,
-    port: http.port,
-    signal: options.signal,
-    onListen: options.onListen ?? (() => {}),
-  }, app.fetch);
-  return {
-    addr: server.addr,
-    shutdown: () => {
+  const defaults = ConfigSchema.parse({}).http;
+  const ctx = contexts.get(app);
+  const log = ctx?.log ?? (() => {});
+  let front: TcpFront | undefined = undefined;
+  const backend = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (request, info) => {
+    const client = front?.clientOf(info.remoteAddr.port);
+    if (client === undefined) {
+      return new Response(FORBIDDEN_DIRECT, { status: 403, headers: { "content-type": "application/json" } });
+    }
+    return app.fetch(request, { remoteAddr: client });
+  });
+  let acceptErrors = 0;
+  let lastAcceptLog = 0;
+  try {
+    front = new TcpFront({
+      hostname: http.host,
+      port: http.port,
+      backendPort: backend.addr.port,
+      maxConnections: http.max_connections ?? defaults.max_connections,
+      maxConnectionsPerIp: http.max_connections_per_ip ?? defaults.max_connections_per_ip,
+      headerTimeoutMs: http.header_timeout ?? defaults.header_timeout,
+      idleTimeoutMs: http.idle_timeout ?? defaults.idle_timeout,
+      onOpen: (open) => ctx?.metrics.connections.set(open),
+      onRefused: (limit) => ctx?.metrics.connectionsRefused.labels(limit).inc(),
+      onTimeout: (reason) => ctx?.metrics.connectionsClosed.labels(reason).inc(),
+      onAcceptError: (error) => {
+        acceptErrors++;
+        const now = Date.now();
+        if (now - lastAcceptLog < 10_000) return;
+        lastAcceptLog = now;
+        log({
+          ts: new Date(now).toISOString(),
+          level: "error",
+          msg: "http accept failed; retrying",
+          error: error.message,
+          failures: acceptErrors,
+        });
+      },
+    });
+  } catch (error) {
+    backend.shutdown().catch(() => {});
+    throw error;
+  }
+  const started = front;
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    stopping ??= (async () => {
       closeStreams(app);
-      return server.shutdown();
-    },
-    finished: server.finished,
+      started.stopAccepting();
+      await backend.shutdown();
+      await started.drain(SHUTDOWN_DRAIN_MS);
+      started.closeAll();
+      await started.finished;
+    })();
+  options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
+  (options.onListen ?? (() => {}))(started.addr);
+  return {
+    addr: started.addr,
+    shutdown,
+    finished: Promise.all([backend.finished, started.finished]).then(() => {}),
   };
 }

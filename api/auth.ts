@@ -5,10 +5,16 @@
  * too when `http.token_for_reads` is set; browsers' `EventSource` cannot send headers, so reads
  * also accept `?access_token=`.
  *
+ * Wrong tokens are rate-limited per client address (`AuthThrottle`): after `http.auth_failure_burst`
+ * of them, the client gets 429 with `Retry-After` until its bucket refills, whatever token it sends.
+ * Clients sending the right token never touch the bucket and are not slowed down.
+ *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { requestClient } from "./client.ts";
 import { ApiError } from "./errors.ts";
+import type { AuthThrottle } from "./limits.ts";
 
 const encoder = new TextEncoder();
 
@@ -41,11 +47,32 @@ export function presentedToken(req: Request, allowQuery: boolean): string | unde
 const HOW_TO_SET =
   "set the EVENTOPS_HTTP_TOKEN environment variable (or http.token in eventops.yaml) and restart the agent";
 
-async function check(req: Request, configured: string, allowQuery: boolean, what: string): Promise<void> {
-  if (configured === "") {
+/** The configured token, the wrong-token throttle, and a hook counting refusals. */
+export interface TokenCheck {
+  /** `http.token`; empty refuses every request that needs it. */
+  token: string;
+  throttle?: AuthThrottle;
+  onRefused?: (reason: "wrong_token" | "auth_throttled") => void;
+}
+
+async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: string): Promise<void> {
+  if (gate.token === "") {
     throw new ApiError(403, `${what} are disabled because no API token is configured: ${HOW_TO_SET}`);
   }
-  const token = presentedToken(req, allowQuery);
+  const client = requestClient(c);
+  const waitMs = gate.throttle?.blockedFor(client) ?? 0;
+  if (waitMs > 0) {
+    gate.onRefused?.("auth_throttled");
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    throw new ApiError(
+      429,
+      `too many wrong API tokens from your address; retry in ${seconds} s with the value of ` +
+        "EVENTOPS_HTTP_TOKEN (http.token)",
+      undefined,
+      { "Retry-After": String(seconds) },
+    );
+  }
+  const token = presentedToken(c.req.raw, allowQuery);
   const where = allowQuery
     ? "an Authorization: Bearer <token> header or ?access_token="
     : "an Authorization: Bearer <token> header";
@@ -54,7 +81,9 @@ async function check(req: Request, configured: string, allowQuery: boolean, what
       "WWW-Authenticate": 'Bearer realm="eventops"',
     });
   }
-  if (!(await constantTimeEqual(token, configured))) {
+  if (!(await constantTimeEqual(token, gate.token))) {
+    gate.throttle?.fail(client);
+    gate.onRefused?.("wrong_token");
     throw new ApiError(
       401,
       "the API token is wrong: send the value of EVENTOPS_HTTP_TOKEN (http.token)",
@@ -67,17 +96,17 @@ async function check(req: Request, configured: string, allowQuery: boolean, what
 }
 
 /** Middleware: requires the token for writes. */
-export function requireWriteToken(token: string): MiddlewareHandler {
+export function requireWriteToken(gate: TokenCheck): MiddlewareHandler {
   return async (c, next) => {
-    await check(c.req.raw, token, false, "writes");
+    await check(c, gate, false, "writes");
     await next();
   };
 }
 
 /** Middleware: requires the token for reads when `enabled`; otherwise passes through. */
-export function requireReadToken(token: string, enabled: boolean): MiddlewareHandler {
+export function requireReadToken(gate: TokenCheck, enabled: boolean): MiddlewareHandler {
   return async (c, next) => {
-    if (enabled) await check(c.req.raw, token, true, "reads");
+    if (enabled) await check(c, gate, true, "reads");
     await next();
   };
 }

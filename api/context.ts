@@ -4,6 +4,8 @@
  * @module
  */
 import type { ApiDeps, HttpConfig, LogRecord } from "./deps.ts";
+import type { TokenCheck } from "./auth.ts";
+import { AuthThrottle, SseSlots } from "./limits.ts";
 import { type Counter, type Gauge, type Histogram, Registry } from "./metrics_registry.ts";
 
 /** The API's own Prometheus families. */
@@ -18,6 +20,14 @@ export interface HttpMetrics {
   heapUsed: Gauge;
   startTime: Gauge;
   storeBytes: Gauge;
+  /** Requests refused by a limit, by reason (`api/limits.ts`, wrong tokens). */
+  refused: Counter;
+  /** Open client connections (the TCP front). */
+  connections: Gauge;
+  /** Connections refused by the TCP front, by limit. */
+  connectionsRefused: Counter;
+  /** Connections the TCP front closed, by reason (header or idle timeout). */
+  connectionsClosed: Counter;
 }
 
 /** Shared state of one app instance. */
@@ -27,8 +37,10 @@ export interface RouteContext {
   /** Registry holding the API's families (the deps' one when it is a `Registry`). */
   registry: Registry;
   metrics: HttpMetrics;
-  /** Connected SSE clients per stream. */
-  sseClients: { alerts: number; events: number };
+  /** SSE stream slots (global and per-client caps). */
+  sse: { alerts: SseSlots; events: SseSlots };
+  /** Token check of protected routes, with the wrong-token throttle. */
+  auth: TokenCheck;
   now(): number;
   log(record: LogRecord): void;
   /** Process start, epoch ms. */
@@ -76,6 +88,25 @@ export function httpMetrics(registry: Registry): HttpMetrics {
       help: "Start time of the process since the Unix epoch, seconds.",
     }),
     storeBytes: registry.gauge({ name: "eventops_store_disk_bytes", help: "Disk used by the store, bytes." }),
+    refused: registry.counter({
+      name: "eventops_http_refused_total",
+      help: "Requests refused by a per-client limit or a wrong token, by reason.",
+      labelNames: ["reason"],
+    }),
+    connections: registry.gauge({
+      name: "eventops_http_connections",
+      help: "Open client connections.",
+    }),
+    connectionsRefused: registry.counter({
+      name: "eventops_http_connections_refused_total",
+      help: "Client connections refused at accept, by limit (max_connections, max_connections_per_ip).",
+      labelNames: ["limit"],
+    }),
+    connectionsClosed: registry.counter({
+      name: "eventops_http_connections_closed_total",
+      help: "Client connections closed by the server, by reason (header_timeout, idle_timeout).",
+      labelNames: ["reason"],
+    }),
   };
 }
 
@@ -89,7 +120,10 @@ export function routeContext(deps: ApiDeps, http: HttpConfig): RouteContext {
   const registry = deps.metrics instanceof Registry ? deps.metrics : new Registry();
   const metrics = httpMetrics(registry);
   const startedAt = Date.now() - Math.round(performance.now());
-  const sseClients = { alerts: 0, events: 0 };
+  const sse = {
+    alerts: new SseSlots(http.sse_max_clients, http.sse_max_clients_per_ip),
+    events: new SseSlots(http.sse_max_clients, http.sse_max_clients_per_ip),
+  };
   metrics.startTime.set(Math.round(startedAt / 1000));
   const alertsGauge = metrics.sseClients.labels("alerts");
   const eventsGauge = metrics.sseClients.labels("events");
@@ -97,15 +131,21 @@ export function routeContext(deps: ApiDeps, http: HttpConfig): RouteContext {
     const mem = Deno.memoryUsage();
     metrics.rss.set(mem.rss);
     metrics.heapUsed.set(mem.heapUsed);
-    alertsGauge.set(sseClients.alerts);
-    eventsGauge.set(sseClients.events);
+    alertsGauge.set(sse.alerts.count);
+    eventsGauge.set(sse.events.count);
   });
+  const auth: TokenCheck = {
+    token: http.token,
+    throttle: new AuthThrottle(http.auth_failure_burst, http.auth_failure_interval),
+    onRefused: (reason) => metrics.refused.labels(reason).inc(),
+  };
   return {
     deps,
     http,
     registry,
     metrics,
-    sseClients,
+    sse,
+    auth,
     now: deps.now ?? Date.now,
     log: deps.log ?? stderrLogger,
     startedAt,

@@ -27,9 +27,27 @@ export interface ErrorBody {
   error: { status: number; message: string; details?: unknown };
 }
 
-/** Builds the JSON error body. */
+/**
+ * A copy of `value` whose strings are well-formed UTF-16: lone surrogates (a parser's message cut
+ * between the two halves of a pair, or input quoted back) become U+FFFD, so the JSON is valid UTF-8
+ * for every client. Arrays and plain objects are copied deeply; other values are returned as they are.
+ */
+export function wellFormed<T>(value: T): T {
+  if (typeof value === "string") return value.toWellFormed() as T;
+  if (Array.isArray(value)) return value.map((item) => wellFormed(item)) as T;
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key.toWellFormed()] = wellFormed(item);
+    return out as T;
+  }
+  return value;
+}
+
+/** Builds the JSON error body (strings made well-formed, see {@link wellFormed}). */
 export function errorBody(status: number, message: string, details?: unknown): ErrorBody {
-  return details === undefined ? { error: { status, message } } : { error: { status, message, details } };
+  return details === undefined
+    ? { error: { status, message: wellFormed(message) } }
+    : { error: { status, message: wellFormed(message), details: wellFormed(details) } };
 }
 
 /** Sends a JSON error response. */

@@ -12,11 +12,17 @@ import {
   AlertStreamQuerySchema,
   CatalogQuerySchema,
   CatalogResponseSchema,
+  DroppedNoticeSchema,
+  EmptyQuerySchema,
   ErrorResponseSchema,
   EventSchema,
   EventStreamQuerySchema,
   HealthResponseSchema,
+  IngestErrorResponseSchema,
+  IngestRequestSchema,
   IngestResponseSchema,
+  LAST_EVENT_ID_PATTERN,
+  MAX_METRIC_NAME,
   PointsQuerySchema,
   PointsResponseSchema,
   QueryRequestSchema,
@@ -41,6 +47,20 @@ interface ResponseDoc {
   contentType?: string;
   /** Extra content types with free-form bodies. */
   alternatives?: string[];
+  /** The response has no body (304). */
+  noContent?: boolean;
+  /** A `text/event-stream` response: its events. */
+  sseEvents?: SseEventDoc[];
+}
+
+/** One kind of server-sent event. */
+interface SseEventDoc {
+  event: string;
+  /** Description of the `id` field, when the event has one (digits). */
+  id?: string;
+  /** Schema of the JSON in `data`. */
+  data: z.ZodType;
+  description: string;
 }
 
 /** One documented operation. */
@@ -53,8 +73,8 @@ export interface RouteDoc {
   tag: string;
   auth: Auth;
   query?: z.ZodObject;
-  pathParams?: { name: string; description: string; example?: string }[];
-  headers?: { name: string; description: string }[];
+  pathParams?: { name: string; description: string; example?: string; maxLength?: number }[];
+  headers?: { name: string; description: string; pattern?: string }[];
   /** `schema` describes the `application/json` body (default: an object or an array of objects). */
   requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType };
   responses: Record<string, ResponseDoc>;
@@ -67,14 +87,43 @@ const badRequest = errorResponse(
 const unauthorized = errorResponse(
   "Token missing or wrong (reads need it only when `http.token_for_reads` is set).",
 );
+const tooManyRequests = errorResponse(
+  "Too many requests in progress from this address (`http.max_requests_per_ip`), or too many wrong " +
+    "tokens (`http.auth_failure_burst`), or (TCP front) too many open connections from this address " +
+    "(`http.max_connections_per_ip`); `Retry-After` says when to retry.",
+);
+const serverBusy = errorResponse(
+  "The server is at its connection limit (`http.max_connections`); `Retry-After` says when to retry.",
+);
+const requestTimeout = errorResponse(
+  "The body did not arrive within `http.body_timeout`; the connection is closed.",
+);
+const tooLarge = errorResponse("Body larger than `http.max_body_bytes`.");
 
 /** The responses of the two Prometheus paths. */
 const prometheusResponses = {
   "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
+  "400": badRequest,
   "401": unauthorized,
 };
 
 const SSE = "text/event-stream";
+
+/** The SSE events of a stream: `schema` of `text/event-stream` is the schema of each event. */
+const ALERT_EVENTS: SseEventDoc[] = [{
+  event: "alert",
+  id: "The alert's seq (send it back as Last-Event-ID).",
+  data: StoredAlertSchema,
+  description: "An alert transition; `data` is the Alert as JSON.",
+}];
+const EVENT_STREAM_EVENTS: SseEventDoc[] = [
+  { event: "event", data: EventSchema, description: "An enriched event; `data` is the Envelope as JSON." },
+  {
+    event: "dropped",
+    data: DroppedNoticeSchema,
+    description: "Events the per-client rate limit dropped since the last notice.",
+  },
+];
 
 /** Every operation the API serves. */
 export const ROUTE_DOCS: RouteDoc[] = [
@@ -102,7 +151,12 @@ export const ROUTE_DOCS: RouteDoc[] = [
     tag: "metrics",
     auth: "read",
     query: PointsQuerySchema,
-    pathParams: [{ name: "metric", description: "Metric name or alias.", example: "cpu" }],
+    pathParams: [{
+      name: "metric",
+      description: "Metric name or alias.",
+      example: "cpu",
+      maxLength: MAX_METRIC_NAME,
+    }],
     responses: {
       "200": {
         description: "Points (JSON), or CSV / NDJSON with `format`.",
@@ -141,17 +195,27 @@ export const ROUTE_DOCS: RouteDoc[] = [
     query: AlertStreamQuerySchema,
     headers: [{
       name: "Last-Event-ID",
-      description: "Seq of the last alert received; replay starts after it.",
+      description: "Seq of the last alert received; replay starts after it (empty: none).",
+      pattern: LAST_EVENT_ID_PATTERN,
     }],
     responses: {
       "200": {
-        description: "An endless event stream; each `data` is an Alert.",
+        description:
+          "An endless event stream; the schema is that of each event (`data` is an Alert as JSON). " +
+          "Comments (`: ping`) and the `retry:` field carry no data.",
         contentType: SSE,
-        schema: StoredAlertSchema,
+        sseEvents: ALERT_EVENTS,
       },
       "400": badRequest,
       "401": unauthorized,
-      "503": errorResponse("Too many stream clients."),
+      "429": errorResponse(
+        "This address holds `http.sse_max_clients_per_ip` alert streams already (or another limit, see " +
+          "the other routes); `Retry-After` says when to retry.",
+      ),
+      "503": errorResponse(
+        "Every alert stream slot (`http.sse_max_clients`) is taken by distinct addresses, or the server is at " +
+          "its connection limit.",
+      ),
     },
   },
   {
@@ -166,13 +230,20 @@ export const ROUTE_DOCS: RouteDoc[] = [
     query: EventStreamQuerySchema,
     responses: {
       "200": {
-        description: "An endless event stream; each `data` is an Envelope.",
+        description: "An endless event stream; the schema is that of each event (`data` is JSON).",
         contentType: SSE,
-        schema: EventSchema,
+        sseEvents: EVENT_STREAM_EVENTS,
       },
       "400": badRequest,
       "401": unauthorized,
-      "503": errorResponse("Too many stream clients."),
+      "429": errorResponse(
+        "This address holds `http.sse_max_clients_per_ip` event streams already (or another limit, see the " +
+          "other routes); `Retry-After` says when to retry.",
+      ),
+      "503": errorResponse(
+        "Every event stream slot (`http.sse_max_clients`) is taken by distinct addresses, or the server is at " +
+          "its connection limit.",
+      ),
     },
   },
   {
@@ -180,25 +251,33 @@ export const ROUTE_DOCS: RouteDoc[] = [
     path: "/ingest",
     summary: "Send raw events to the raw Kafka topic",
     description:
-      "Body: a JSON object, a JSON array of objects, or NDJSON (one object per line), up to `http.max_body_bytes`. " +
-      "Each object becomes one Kafka message; the normalize stage validates fields (bad events go to the DLQ). " +
-      "202 when all items were accepted, 207 when some were, 400 when none. Needs `Authorization: Bearer <token>`.",
+      "Body: a JSON object, a JSON array of objects, or NDJSON (one object per line), up to `http.max_body_bytes`, " +
+      "within `http.body_timeout`. Each object becomes one Kafka message; the normalize stage validates fields " +
+      "(bad events go to the DLQ). An array item or NDJSON line that is not a JSON object is rejected on its own " +
+      "and reported in `results`. 202 when all items were accepted, 207 when some were, 400 when none. Needs " +
+      "`Authorization: Bearer <token>`.",
     tag: "ingest",
     auth: "write",
     requestBody: {
       description: "Raw events.",
       contentTypes: ["application/json", "application/x-ndjson", "text/plain"],
+      schema: IngestRequestSchema,
     },
     responses: {
       "202": { description: "All items accepted.", schema: IngestResponseSchema },
       "207": { description: "Some items accepted; see `results`.", schema: IngestResponseSchema },
-      "400": errorResponse(
-        "No item accepted, or the body is unreadable (then also `accepted`, `rejected`, `results`).",
-      ),
+      "400": {
+        description:
+          "No item accepted (then also `accepted`, `rejected`, `results`), or the body is unreadable.",
+        schema: IngestErrorResponseSchema,
+      },
       "401": errorResponse("Token missing or wrong."),
       "403": errorResponse("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
-      "413": errorResponse("Body larger than `http.max_body_bytes`."),
-      "503": errorResponse("The broker did not accept the messages; retry later."),
+      "408": requestTimeout,
+      "413": tooLarge,
+      "503": errorResponse(
+        "The broker did not accept the messages (retry later), or the server is at its connection limit.",
+      ),
     },
   },
   {
@@ -226,6 +305,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
       ),
       "401": errorResponse("Token missing or wrong."),
       "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "408": requestTimeout,
       "413": errorResponse(
         "Body larger than `http.max_body_bytes`, or one result row larger than `store.query.max_result_bytes` " +
           "(`error.details`: `{budget, setting, limit}`).",
@@ -236,9 +316,10 @@ export const ROUTE_DOCS: RouteDoc[] = [
           "setting and `limit` its value (bytes or ms); `error.message` says what to change.",
       ),
       "429": errorResponse(
-        "Another statement is running and 4 are waiting; retry after `Retry-After` seconds.",
+        "Another statement is running and 4 are waiting, or a per-client limit (`http.max_requests_per_ip`, " +
+          "wrong tokens, connections); retry after `Retry-After` seconds.",
       ),
-      "503": errorResponse("This agent does not run the store."),
+      "503": errorResponse("This agent does not run the store, or the server is at its connection limit."),
     },
   },
   {
@@ -260,7 +341,12 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Agent status: rates, consumer lag, DLQ counts, stream clients",
     tag: "meta",
     auth: "read",
-    responses: { "200": { description: "Status.", schema: StatusResponseSchema }, "401": unauthorized },
+    query: EmptyQuerySchema,
+    responses: {
+      "200": { description: "Status.", schema: StatusResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
   },
   {
     method: "get",
@@ -268,7 +354,8 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Liveness: the process answers",
     tag: "health",
     auth: "none",
-    responses: { "200": { description: "Alive.", schema: HealthResponseSchema } },
+    query: EmptyQuerySchema,
+    responses: { "200": { description: "Alive.", schema: HealthResponseSchema }, "400": badRequest },
   },
   {
     method: "get",
@@ -276,8 +363,10 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Readiness: broker reachable, store writable, consumer lag within bounds",
     tag: "health",
     auth: "none",
+    query: EmptyQuerySchema,
     responses: {
       "200": { description: "Ready.", schema: ReadyResponseSchema },
+      "400": badRequest,
       "503": { description: "Not ready; `reasons` says why.", schema: ReadyResponseSchema },
     },
   },
@@ -290,6 +379,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "`/-/metrics` is an alias. Includes pipeline counters, HTTP metrics, SSE client counts and process RSS.",
     tag: "meta",
     auth: "read",
+    query: EmptyQuerySchema,
     responses: prometheusResponses,
   },
   {
@@ -298,6 +388,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Alias of /prometheus",
     tag: "meta",
     auth: "read",
+    query: EmptyQuerySchema,
     responses: prometheusResponses,
   },
   {
@@ -306,7 +397,8 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "This document",
     tag: "meta",
     auth: "none",
-    responses: { "200": { description: "OpenAPI 3.1 document." } },
+    query: EmptyQuerySchema,
+    responses: { "200": { description: "OpenAPI 3.1 document." }, "400": badRequest },
   },
   {
     method: "get",
@@ -314,7 +406,10 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "The dashboard (HTML)",
     tag: "ui",
     auth: "none",
-    responses: { "200": { description: "HTML page.", contentType: "text/html" } },
+    responses: {
+      "200": { description: "HTML page.", contentType: "text/html" },
+      "304": { description: "Not modified (`If-None-Match` matched the ETag).", noContent: true },
+    },
   },
   {
     method: "get",
@@ -324,7 +419,12 @@ export const ROUTE_DOCS: RouteDoc[] = [
     auth: "none",
     pathParams: [{ name: "name", description: "Asset file name, as referenced by the HTML." }],
     responses: {
-      "200": { description: "JavaScript or CSS.", contentType: "application/octet-stream" },
+      "200": {
+        description: "JavaScript or CSS.",
+        contentType: "text/javascript",
+        alternatives: ["text/css"],
+      },
+      "304": { description: "Not modified (`If-None-Match` matched the ETag).", noContent: true },
       "404": errorResponse("No such asset."),
     },
   },
@@ -353,7 +453,7 @@ function parameters(doc: RouteDoc, components: JsonObject): JsonObject[] {
       in: "path",
       required: true,
       description: p.description,
-      schema: { type: "string" },
+      schema: { type: "string", minLength: 1, ...(p.maxLength ? { maxLength: p.maxLength } : {}) },
       ...(p.example ? { example: p.example } : {}),
     });
   }
@@ -363,25 +463,47 @@ function parameters(doc: RouteDoc, components: JsonObject): JsonObject[] {
       in: "header",
       required: false,
       description: h.description,
-      schema: { type: "string" },
+      schema: { type: "string", ...(h.pattern ? { pattern: h.pattern } : {}) },
     });
   }
   if (doc.query) {
     for (const [name, field] of Object.entries(doc.query.shape)) {
       const schema = toSchema(field as z.ZodType, "input", components);
       const { description, ...rest } = schema;
-      const optional = (field as z.ZodType).safeParse(undefined).success;
+      const absent = (field as z.ZodType).safeParse(undefined);
       out.push({
         name,
         in: "query",
-        required: !optional,
+        required: !absent.success,
         ...(description ? { description } : {}),
-        schema: rest,
+        schema: absent.success && absent.data !== undefined ? { ...rest, default: absent.data } : rest,
       });
     }
   }
   return out;
 }
+
+/** The schema of one event of a stream (an SSE event: `event`, `id`, `data`). */
+function sseSchema(events: SseEventDoc[], components: JsonObject): JsonObject {
+  const schemas = events.map((e): JsonObject => ({
+    type: "object",
+    description: e.description,
+    required: ["event", "data", ...(e.id ? ["id"] : [])],
+    properties: {
+      event: { const: e.event },
+      ...(e.id ? { id: { type: "string", pattern: "^[0-9]+$", description: e.id } } : {}),
+      data: {
+        type: "string",
+        contentMediaType: "application/json",
+        contentSchema: toSchema(e.data, "output", components),
+      },
+    },
+  }));
+  return schemas.length === 1 ? schemas[0] : { oneOf: schemas };
+}
+
+/** Responses every route can give: limits of the TCP front and of the app (`http.max_*`). */
+const COMMON_RESPONSES: Record<string, ResponseDoc> = { "429": tooManyRequests, "503": serverBusy };
 
 /** Options of the generated document. */
 export interface OpenApiOptions {
@@ -396,14 +518,24 @@ export function openApiDocument(options: OpenApiOptions): JsonObject {
   const paths: Record<string, JsonObject> = {};
   for (const doc of ROUTE_DOCS) {
     const responses: JsonObject = {};
-    for (const [status, r] of Object.entries(doc.responses)) {
+    for (const [status, r] of Object.entries({ ...COMMON_RESPONSES, ...doc.responses })) {
+      if (r.noContent) {
+        responses[status] = { description: r.description };
+        continue;
+      }
       const content: JsonObject = {};
       const type = r.contentType ?? "application/json";
-      content[type] = r.schema ? { schema: toSchema(r.schema, "output", components) } : {};
+      if (r.sseEvents) content[type] = { schema: sseSchema(r.sseEvents, components) };
+      else content[type] = r.schema ? { schema: toSchema(r.schema, "output", components) } : {};
       for (const alt of r.alternatives ?? []) content[alt] = { schema: { type: "string" } };
       responses[status] = { description: r.description, content };
     }
-    const secured = doc.auth === "write" || (doc.auth === "read" && options.readsNeedToken);
+    // Writes take the token in the Authorization header only; reads also as ?access_token= (EventSource).
+    const security = doc.auth === "write"
+      ? [{ bearer: [] }]
+      : doc.auth === "read" && options.readsNeedToken
+      ? [{ bearer: [] }, { accessToken: [] }]
+      : undefined;
     const op: JsonObject = {
       operationId: `${doc.method}${
         doc.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ?? "").toUpperCase())
@@ -413,7 +545,7 @@ export function openApiDocument(options: OpenApiOptions): JsonObject {
       tags: [doc.tag],
       parameters: parameters(doc, components),
       responses,
-      ...(secured ? { security: [{ bearer: [] }, { accessToken: [] }] } : {}),
+      ...(security ? { security } : {}),
     };
     if (doc.requestBody) {
       const content: JsonObject = {};
@@ -421,9 +553,7 @@ export function openApiDocument(options: OpenApiOptions): JsonObject {
         const requestSchema = doc.requestBody.schema;
         content[type] = type !== "application/json"
           ? { schema: { type: "string" } }
-          : requestSchema
-          ? { schema: toSchema(requestSchema, "input", components) }
-          : { schema: { oneOf: [{ type: "object" }, { type: "array", items: { type: "object" } }] } };
+          : { schema: requestSchema ? toSchema(requestSchema, "input", components) : {} };
       }
       op.requestBody = { required: true, description: doc.requestBody.description, content };
     }

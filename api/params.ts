@@ -6,82 +6,26 @@
  */
 import { z } from "zod";
 import type { Context } from "hono";
-import { parseDuration } from "../lib/duration.ts";
 import { ApiError, problemsMessage, zodProblems } from "./errors.ts";
-
-const RELATIVE = /^(?:now)?\s*([+-])\s*(\d+(?:\.\d+)?\s*(?:ms|s|m|h|d|w))$/;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const SPACE_OFFSET = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?) (\d{2}:?\d{2})$/i;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+import { outOfRangeHint, parseTime, TIME_PATTERN } from "./times.ts";
 
 /** Query parameters that every route accepts and validation ignores. */
 export const GLOBAL_PARAMS: readonly string[] = ["access_token"];
 
-/**
- * Parses a time: `now`, relative (`-1h`, `now-15m`, `+5m`), ISO 8601 (`2025-10-21`,
- * `2025-10-21T10:00:00Z`; without an offset it is UTC) or epoch digits (seconds below 1e11,
- * milliseconds below 1e14, else microseconds). Returns epoch ms, or undefined when unparseable.
- */
-export function parseTime(text: string, nowMs: number): number | undefined {
-  const ms = parseTimeUnchecked(text, nowMs);
-  return ms !== undefined && Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
-}
-
-/** Largest epoch ms a JavaScript Date can hold. */
-const MAX_DATE_MS = 8.64e15;
-
-function parseTimeUnchecked(text: string, nowMs: number): number | undefined {
-  const t = text.trim();
-  if (t === "") return undefined;
-  if (t.toLowerCase() === "now") return nowMs;
-  const rel = RELATIVE.exec(t.toLowerCase());
-  if (rel) {
-    const ms = parseDuration(rel[2].replace(/\s+/g, ""));
-    if (ms === undefined) return undefined;
-    return rel[1] === "-" ? nowMs - ms : nowMs + ms;
-  }
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    if (!Number.isSafeInteger(n)) return undefined;
-    if (n < 1e11) return n * 1000;
-    if (n < 1e14) return n;
-    return Math.floor(n / 1000);
-  }
-  if (DATE_ONLY.test(t)) {
-    const ms = Date.parse(`${t}T00:00:00Z`);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  // An unencoded `+` in a query string arrives as a space: `...T12:00:00 02:00` means `+02:00`.
-  const plus = SPACE_OFFSET.exec(t);
-  if (plus) return parseTimeUnchecked(`${plus[1]}+${plus[2]}`, nowMs);
-  const dt = DATE_TIME.exec(t);
-  if (dt) {
-    const iso = t.replace(" ", "T") + (dt[1] ? "" : "Z");
-    const ms = Date.parse(iso);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  return undefined;
-}
-
-/** Parses a step: a duration (`30s`, `5m`, `1h`) or a bare number of seconds. Returns ms. */
-export function parseStep(text: string): number | undefined {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) {
-    const ms = Math.round(Number(t) * 1000);
-    return ms > 0 ? ms : undefined;
-  }
-  const ms = parseDuration(t);
-  return ms !== undefined && ms > 0 ? ms : undefined;
-}
-
 const TIME_HELP =
   "use ISO 8601 (2025-10-21T10:00:00Z), a relative time (-1h, now-15m), now, or epoch seconds/ms";
 
-/** A time query parameter (validated as text; convert with `parseTime`). */
+/** A time query parameter (validated as text against {@link TIME_PATTERN}; convert with `parseTime`). */
 export function timeParam(name: string, description: string): z.ZodOptional<z.ZodString> {
   return z.string()
-    .refine((s) => parseTime(s, 0) !== undefined, {
-      message: `${name}: cannot read "\${value}" as a time; ${TIME_HELP}`,
+    .regex(new RegExp(TIME_PATTERN), {
+      error: (issue) => {
+        const text = String(issue.input);
+        const hint = outOfRangeHint(text);
+        return hint === undefined
+          ? `${name}: cannot read "${text}" as a time; ${TIME_HELP}`
+          : `${name}: "${text}" is out of range: ${hint}`;
+      },
     })
     .optional()
     .meta({
@@ -90,30 +34,64 @@ export function timeParam(name: string, description: string): z.ZodOptional<z.Zo
     });
 }
 
+/** Number of Unicode code points (what JSON Schema's `minLength`/`maxLength` count). */
+export function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * A string of `min..max` Unicode code points (JSON Schema counts code points; JavaScript's
+ * `length` counts UTF-16 units, which would refuse 200 emoji as "longer than 256").
+ */
+export function boundedText(min: number, max: number, tooShort: string, tooLong: string): z.ZodString {
+  return z.string()
+    .refine((s) => codePoints(s) >= min, { error: tooShort, abort: true })
+    .refine((s) => codePoints(s) <= max, { error: tooLong })
+    .meta({ minLength: min, maxLength: max });
+}
+
+/**
+ * An integer query parameter. Only plain decimal digits (with an optional `-`) are read as a number:
+ * `""`, `0x10`, `1e3` or ` 5` are refused like any other text, as the OpenAPI type `integer` says.
+ */
+export function intParam(
+  min: number,
+  max: number,
+  messages: { invalid: (text: string) => string; tooSmall: string; tooBig: string },
+): z.ZodPreprocess<z.ZodInt, unknown> {
+  return z.preprocess(
+    (value) => typeof value === "string" && /^-?[0-9]{1,16}$/.test(value) ? Number(value) : value,
+    z.int({ error: (issue) => messages.invalid(String(issue.input)) })
+      .min(min, messages.tooSmall)
+      .max(max, messages.tooBig),
+  );
+}
+
 /** A positive integer `limit` parameter with a default and a hard maximum. */
 export function limitParam(
   defaultValue: number,
   max: number,
   what: string,
-): z.ZodDefault<z.ZodCoercedNumber> {
-  return z.coerce.number({
-    error: (issue) =>
-      issue.code === "invalid_type"
-        ? `limit must be an integer between 1 and ${max}, got "\${value}"`
-        : undefined,
+): z.ZodDefault<z.ZodPreprocess<z.ZodInt, unknown>> {
+  return intParam(1, max, {
+    invalid: (text) => `limit must be an integer between 1 and ${max}, got "${text}"`,
+    tooSmall: "limit must be at least 1",
+    tooBig: `limit must be at most ${max}; narrow the time range (from/to) and page instead`,
   })
-    .int(`limit must be an integer between 1 and ${max}`)
-    .min(1, `limit must be at least 1`)
-    .max(max, `limit must be at most ${max}; narrow the time range (from/to) and page instead`)
     .default(defaultValue)
-    .meta({ description: `Most ${what} returned (1..${max}).` });
+    .meta({ description: `Most ${what} returned (1..${max}).`, default: defaultValue });
 }
 
 /** An optional non-empty string filter (tenant, host, rule...). */
 export function textParam(name: string, description: string, maxLength = 256): z.ZodOptional<z.ZodString> {
-  return z.string()
-    .min(1, `${name} must not be empty; omit it to match any ${name}`)
-    .max(maxLength, `${name} is longer than ${maxLength} characters`)
+  return boundedText(
+    1,
+    maxLength,
+    `${name} must not be empty; omit it to match any ${name}`,
+    `${name} is longer than ${maxLength} characters`,
+  )
     .optional()
     .meta({ description });
 }
@@ -157,24 +135,18 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output
   throw new ApiError(400, message, problems);
 }
 
-/** Converts optional `from`/`to` texts to epoch ms; throws 400 when unreadable or inverted. */
+/**
+ * Converts optional `from`/`to` texts (already validated) to epoch ms. A range with `from` at or
+ * after `to` is empty (`empty: true`): it selects nothing.
+ */
 export function timeRange(
   from: string | undefined,
   to: string | undefined,
   nowMs: number,
-): { fromMs?: number; toMs?: number } {
+): { fromMs?: number; toMs?: number; empty: boolean } {
   const fromMs = from === undefined ? undefined : parseTime(from, nowMs);
   const toMs = to === undefined ? undefined : parseTime(to, nowMs);
-  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
-    throw new ApiError(
-      400,
-      `invalid time range: from (${new Date(fromMs).toISOString()}) must be before to (${
-        new Date(toMs).toISOString()
-      }); swap them`,
-      [{ param: "from", message: "must be before to" }],
-    );
-  }
-  return { fromMs, toMs };
+  return { fromMs, toMs, empty: fromMs !== undefined && toMs !== undefined && fromMs >= toMs };
 }
 
 /** ISO string of an epoch ms value, or null. */

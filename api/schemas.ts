@@ -8,14 +8,13 @@ import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
 import { EnvelopeSchema, StringMapSchema } from "../model/envelope.ts";
-import { limitParam, parseStep, textParam, timeParam } from "./params.ts";
+import { boundedText, codePoints, intParam, limitParam, textParam, timeParam } from "./params.ts";
+import { STEP_PATTERN } from "./times.ts";
 
 /** Most raw points one request may return. */
 export const MAX_POINTS_LIMIT = 100_000;
 /** Default number of raw points or buckets returned. */
 export const DEFAULT_POINTS_LIMIT = 1_000;
-/** Most buckets one series may be split into (range / step). */
-export const MAX_BUCKETS = 10_000;
 /** Most alerts one request may return. */
 export const MAX_ALERTS_LIMIT = 10_000;
 /** Default number of alerts returned. */
@@ -28,9 +27,15 @@ export const FormatSchema = z.enum(["json", "csv", "ndjson"]);
 /** Aggregations of bucketed queries. */
 export const AggSchema = z.enum(["avg", "min", "max", "last", "count", "sum", "p95"]);
 
-const metricName = z.string().min(1).max(128).meta({
-  description: "Metric name or alias (e.g. `cpu` -> `cpu_load`).",
-});
+/** Longest metric name (code points). */
+export const MAX_METRIC_NAME = 128;
+
+const metricName = boundedText(
+  1,
+  MAX_METRIC_NAME,
+  "metric must not be empty",
+  `metric is longer than ${MAX_METRIC_NAME} characters`,
+).meta({ description: "Metric name or alias (e.g. `cpu` -> `cpu_load`)." });
 
 /** `GET /metrics` */
 export const CatalogQuerySchema = z.strictObject({
@@ -44,15 +49,23 @@ export const PointsQuerySchema = z.strictObject({
   from: timeParam("from", "Start of the range (inclusive); default: the beginning of the data."),
   to: timeParam("to", "End of the range (exclusive); default: the end of the data."),
   step: z.string()
-    .refine((s) => parseStep(s) !== undefined, {
-      message: 'step must be a positive duration like 30s, 5m, 1h (or a number of seconds), got "${value}"',
+    .regex(new RegExp(STEP_PATTERN), {
+      error: (issue) =>
+        `step must be a positive duration like 30s, 5m, 1h (or a number of seconds, at most 10 digits), got "${
+          String(issue.input)
+        }"`,
     })
     .optional()
     .meta({
-      description: "Bucket width: returns one aggregated value per bucket instead of raw points.",
+      description:
+        "Bucket width: returns one aggregated value per bucket (and tenant/host) instead of raw points.",
       examples: ["1m"],
     }),
-  agg: AggSchema.optional().meta({ description: "Aggregation per bucket (needs `step`); default `avg`." }),
+  agg: AggSchema.optional().meta({
+    description:
+      "Aggregation per bucket; default `avg`. Without `step`, one value per tenant/host over the " +
+      "whole range.",
+  }),
   limit: limitParam(DEFAULT_POINTS_LIMIT, MAX_POINTS_LIMIT, "points or buckets"),
   format: FormatSchema.default("json").meta({ description: "Response format." }),
 });
@@ -69,10 +82,11 @@ export const AlertsQuerySchema = z.strictObject({
   limit: limitParam(DEFAULT_ALERTS_LIMIT, MAX_ALERTS_LIMIT, "alerts (newest first)"),
 });
 
-const seqParam = z.coerce.number({
-  error: (issue) =>
-    issue.code === "invalid_type" ? `since must be an alert seq number, got "\${value}"` : undefined,
-}).int("since must be an integer").min(0, "since must be 0 or more");
+/** The grammar of the `Last-Event-ID` header (also its `pattern` in the OpenAPI document); empty means none. */
+export const LAST_EVENT_ID_PATTERN = "^[0-9]{0,15}$";
+
+/** Largest alert seq accepted in `since` and `Last-Event-ID` (15 digits). */
+const MAX_SEQ = 999_999_999_999_999;
 
 /** `GET /alerts/stream` */
 export const AlertStreamQuerySchema = z.strictObject({
@@ -80,22 +94,23 @@ export const AlertStreamQuerySchema = z.strictObject({
   host: textParam("host", "Only this host."),
   severity: SeveritySchema.optional().meta({ description: "Only this severity." }),
   rule: textParam("rule", "Only this rule."),
-  since: seqParam.optional().meta({
+  since: intParam(0, MAX_SEQ, {
+    invalid: (text) => `since must be an alert seq number, got "${text}"`,
+    tooSmall: "since must be 0 or more",
+    tooBig: `since must be at most ${MAX_SEQ}`,
+  }).optional().meta({
     description:
       "Replay stored alerts with seq > since first (the `Last-Event-ID` header wins when both are given).",
   }),
-  replay: z.coerce.number({
-    error: (issue) =>
-      issue.code === "invalid_type"
-        ? `replay must be an integer 0..${MAX_REPLAY}, got "\${value}"`
-        : undefined,
-  }).int(`replay must be an integer 0..${MAX_REPLAY}`).min(0, "replay must be 0 or more").max(
-    MAX_REPLAY,
-    `replay must be at most ${MAX_REPLAY}`,
-  ).default(10).meta({
+  replay: intParam(0, MAX_REPLAY, {
+    invalid: (text) => `replay must be an integer 0..${MAX_REPLAY}, got "${text}"`,
+    tooSmall: "replay must be 0 or more",
+    tooBig: `replay must be at most ${MAX_REPLAY}`,
+  }).default(10).meta({
     description:
       "On a fresh connection (no Last-Event-ID, no since), first send the last N alerts (like `tail -f`; " +
       "default 10, 0 for live only).",
+    default: 10,
   }),
 });
 
@@ -189,12 +204,37 @@ export const IngestResultSchema = z.object({
   error: z.string().optional(),
 });
 
+/**
+ * `POST /ingest` JSON body: one object, or a non-empty array whose items are judged one by one (an
+ * item that is not an object is rejected in `results`, the others go on).
+ */
+export const IngestRequestSchema = z.union([
+  z.looseObject({}).meta({ description: "One raw event." }),
+  z.array(z.unknown()).min(1).meta({
+    description: "Raw events; an item that is not a JSON object is rejected on its own.",
+  }),
+]).meta({ id: "IngestRequest" });
+
 /** `POST /ingest` response. */
 export const IngestResponseSchema = z.object({
   accepted: z.int(),
   rejected: z.int(),
   results: z.array(IngestResultSchema),
 }).meta({ id: "IngestResult" });
+
+/** `POST /ingest` 400 response: an error, with the items' results when the body could be read. */
+export const IngestErrorResponseSchema = ErrorResponseSchema.extend({
+  accepted: z.int().optional(),
+  rejected: z.int().optional(),
+  results: z.array(IngestResultSchema).optional(),
+}).meta({ id: "IngestError" });
+
+/** The `dropped` notice of `/events/stream`. */
+export const DroppedNoticeSchema = z.object({
+  dropped: z.int().meta({ description: "Events dropped since the last notice." }),
+  total: z.int().meta({ description: "Events dropped since the client connected." }),
+  max_rate: z.int().meta({ description: "The per-client rate limit (`http.events_stream_max_rate`)." }),
+}).meta({ id: "DroppedNotice" });
 
 /** `GET /healthz` response. */
 export const HealthResponseSchema = z.object({
@@ -290,10 +330,15 @@ export const MAX_QUERY_SQL = 100_000;
 export const QueryRequestSchema = z.strictObject({
   sql: z.string({
     error: (issue) => issue.input === undefined ? "sql is required" : "sql must be a string",
-  }).trim().min(1, "sql is empty").max(MAX_QUERY_SQL, `sql is longer than ${MAX_QUERY_SQL} characters`).meta({
+  }).refine((sql) => codePoints(sql) <= MAX_QUERY_SQL, {
+    error: `sql is longer than ${MAX_QUERY_SQL} characters`,
+    abort: true,
+  }).trim().min(1, "sql is empty").meta({
     description: "One read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) over " +
       "`metrics` (hot rows: a view of `metric_rows` joined with `series`), `alerts`, `parquet_parts` or `metrics_all` (hot + Parquet).",
     examples: ["SELECT host, count(*) FROM metrics_all GROUP BY host"],
+    pattern: "\\S",
+    maxLength: MAX_QUERY_SQL,
   }),
   max_rows: z.int({ error: `max_rows must be an integer 1..${MAX_QUERY_ROWS}` })
     .min(1, "max_rows must be 1 or more")

@@ -4,31 +4,39 @@
  *
  * @module
  */
+import type { Context } from "hono";
 import type { SSEStreamingApi } from "hono/streaming";
 import type { Subscription } from "./hub.ts";
-import { ApiError } from "./errors.ts";
+import { requestClient } from "./client.ts";
+import type { RouteContext } from "./context.ts";
+import { sseRefusalError, type SseSlot } from "./limits.ts";
 
 /** Reconnection delay suggested to clients (`retry:`), ms. */
 export const SSE_RETRY_MS = 3_000;
 
-/** Most concurrent clients per stream. */
-export const MAX_SSE_CLIENTS = 256;
+/** The last comment of a stream whose slot a client with fewer streams took over. */
+export const EVICTED = "closed: every stream slot is taken and your address holds the most; reconnect later";
 
-/** Throws a 503 with `Retry-After` when `stream` already has {@link MAX_SSE_CLIENTS} clients. */
-export function ensureSseCapacity(
-  clients: { alerts: number; events: number },
+/**
+ * Takes an SSE slot of `stream` for the request's client, or throws the 429/503 `ApiError`; `evict`
+ * ends the stream when a newcomer takes the slot over (see `SseSlots`).
+ */
+export function acquireSseSlot(
+  ctx: RouteContext,
+  c: Context,
   stream: "alerts" | "events",
-): void {
-  if (clients[stream] < MAX_SSE_CLIENTS) return;
-  const what = stream === "alerts" ? "alert" : "event";
-  throw new ApiError(
-    503,
-    `too many ${what} stream clients (max ${MAX_SSE_CLIENTS}); retry later`,
-    undefined,
-    {
-      "Retry-After": "10",
-    },
-  );
+  evict: () => void,
+): SseSlot {
+  const slots = ctx.sse[stream];
+  const slot = slots.acquire(requestClient(c), () => {
+    ctx.metrics.refused.labels("sse_evicted").inc();
+    evict();
+  });
+  if (typeof slot === "string") {
+    ctx.metrics.refused.labels(slot === "full" ? "sse_full" : "sse_per_ip").inc();
+    throw sseRefusalError(stream, slot, slots);
+  }
+  return slot;
 }
 
 /** Frames one SSE event. `event` and `id` must not contain line breaks. */

@@ -79,6 +79,45 @@ const HttpSchema = z.strictObject({
   sse_heartbeat: DurationSchema.prefault("15s"),
   /** Most events per second sent to one `/events/stream` client. */
   events_stream_max_rate: z.int().min(1).max(100_000).default(200),
+  // Connection limits, enforced by the TCP front (api/front.ts) before a byte reaches the HTTP server.
+  // Each open connection costs three file descriptors (client, proxy and server side).
+  /** Most open client connections; further ones get a 503 and are closed. */
+  max_connections: z.int().min(1).max(100_000).default(256),
+  /** Most open connections from one IP address (IPv6: one /64 network); further ones get a 429. */
+  max_connections_per_ip: z.int().min(1).max(100_000).default(32),
+  /** A request's head (request line and headers) must arrive within this, or the connection is closed. */
+  header_timeout: DurationSchema.prefault("10s"),
+  /** A request body must arrive within this, or the request is answered 408 and the connection closed. */
+  body_timeout: DurationSchema.prefault("30s"),
+  /** A connection with no byte in either direction for this long is closed (keep it above sse_heartbeat). */
+  idle_timeout: DurationSchema.prefault("60s"),
+  /** Most requests in progress from one IP address (IPv6: one /64); further ones get a 429. */
+  max_requests_per_ip: z.int().min(1).max(100_000).default(16),
+  /** Most clients of each SSE stream (/alerts/stream, /events/stream). */
+  sse_max_clients: z.int().min(1).max(100_000).default(64),
+  /** Most clients of each SSE stream from one IP address (IPv6: one /64). */
+  sse_max_clients_per_ip: z.int().min(1).max(100_000).default(8),
+  /** Wrong API tokens one IP address (IPv6: one /64) may send in a burst before it gets 429s. */
+  auth_failure_burst: z.int().min(1).max(1_000_000).default(10),
+  /** After the burst, one more wrong token is allowed per this long. */
+  auth_failure_interval: DurationSchema.prefault("6s"),
+}).superRefine((http, ctx) => {
+  if (http.idle_timeout <= http.sse_heartbeat) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["idle_timeout"],
+      message: "must be longer than sse_heartbeat, or idle SSE streams are cut between heartbeats",
+    });
+  }
+  type Count = "max_connections" | "max_connections_per_ip" | "sse_max_clients" | "sse_max_clients_per_ip";
+  const atMost = (key: Count, limit: Count) => {
+    if (http[key] > http[limit]) {
+      ctx.addIssue({ code: "custom", path: [key], message: `must be at most ${limit} (${http[limit]})` });
+    }
+  };
+  atMost("max_connections_per_ip", "max_connections");
+  atMost("sse_max_clients_per_ip", "sse_max_clients");
+  atMost("sse_max_clients", "max_connections");
 });
 
 const NormalizeSchema = z.strictObject({

@@ -15,9 +15,11 @@ import type { StoredAlert } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { parseQuery, timeRange } from "../params.ts";
-import { AlertsQuerySchema, AlertStreamQuerySchema } from "../schemas.ts";
-import { ensureSseCapacity, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
+import { AlertsQuerySchema, AlertStreamQuerySchema, LAST_EVENT_ID_PATTERN } from "../schemas.ts";
+import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 import type { Subscription } from "../hub.ts";
+
+const LAST_EVENT_ID = new RegExp(LAST_EVENT_ID_PATTERN);
 
 /** Alerts fetched from the store per replay page. */
 const REPLAY_PAGE = 500;
@@ -30,8 +32,8 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
 
   app.get("/alerts", read, async (c) => {
     const q = parseQuery(c, AlertsQuerySchema);
-    const { fromMs, toMs } = timeRange(q.from, q.to, ctx.now());
-    const alerts = await deps.store.alerts({
+    const { fromMs, toMs, empty } = timeRange(q.from, q.to, ctx.now());
+    const alerts = empty ? [] : await deps.store.alerts({
       state: q.state,
       severity: q.severity,
       tenant: q.tenant,
@@ -46,26 +48,26 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
 
   app.get("/alerts/stream", read, (c) => {
     const q = parseQuery(c, AlertStreamQuerySchema);
-    const header = c.req.header("Last-Event-ID");
+    const header = c.req.header("Last-Event-ID")?.trim();
     let since = q.since;
-    if (header !== undefined && header.trim() !== "") {
-      if (!/^\d+$/.test(header.trim())) {
+    if (header !== undefined && header !== "") {
+      if (!LAST_EVENT_ID.test(header)) {
         throw new ApiError(
           400,
-          `Last-Event-ID must be an alert seq number (the id of the last event received), got "${header}"`,
+          `Last-Event-ID must be an alert seq number of at most 15 digits (the id of the last event received), got "${header}"`,
         );
       }
-      since = Number(header.trim());
+      since = Number(header);
     }
-    ensureSseCapacity(ctx.sseClients, "alerts");
+    const evicted = new AbortController();
+    const slot = acquireSseSlot(ctx, c, "alerts", () => evicted.abort());
     const match = (a: StoredAlert): boolean =>
       (q.tenant === undefined || a.tenant === q.tenant) && (q.host === undefined || a.host === q.host) &&
       (q.severity === undefined || a.severity === q.severity) && (q.rule === undefined || a.rule === q.rule);
     const format = (a: StoredAlert) => sseEvent("alert", JSON.stringify(a), a.seq);
 
-    ctx.sseClients.alerts++;
     return streamSSE(c, async (stream) => {
-      const signal = streamSignal(stream, ctx.closing.signal);
+      const signal = streamSignal(stream, ctx.closing.signal, evicted.signal);
       let sub: Subscription<StoredAlert> | undefined;
       let live = false;
       try {
@@ -127,9 +129,10 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
           },
         });
         if (reason === "hub_closed") await stream.write(sseComment("server shutting down"));
+        if (evicted.signal.aborted) await stream.write(sseComment(EVICTED));
       } finally {
         sub?.close();
-        ctx.sseClients.alerts--;
+        slot.release();
         if (!stream.closed && !stream.aborted) stream.abort();
       }
     }, (err) => {

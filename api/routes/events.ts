@@ -12,7 +12,7 @@ import type { Envelope } from "../../model/envelope.ts";
 import type { RouteContext } from "../context.ts";
 import { parseQuery } from "../params.ts";
 import { EventStreamQuerySchema } from "../schemas.ts";
-import { ensureSseCapacity, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
+import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 
 /** A token bucket: `rate` tokens per second, bursts up to `rate`. */
 export class TokenBucket {
@@ -41,7 +41,8 @@ export function registerEventRoutes(app: Hono, ctx: RouteContext, read: Middlewa
   app.get("/events/stream", read, (c) => {
     const q = parseQuery(c, EventStreamQuerySchema);
     const metric = q.metric === undefined ? undefined : ctx.deps.resolveMetric(q.metric);
-    ensureSseCapacity(ctx.sseClients, "events");
+    const evicted = new AbortController();
+    const slot = acquireSseSlot(ctx, c, "events", () => evicted.abort());
     const rate = ctx.http.events_stream_max_rate;
     const bucket = new TokenBucket(rate);
     const droppedCounter = ctx.metrics.eventsDropped.labels();
@@ -59,9 +60,8 @@ export function registerEventRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       return false;
     };
 
-    ctx.sseClients.events++;
     return streamSSE(c, async (stream) => {
-      const signal = streamSignal(stream, ctx.closing.signal);
+      const signal = streamSignal(stream, ctx.closing.signal, evicted.signal);
       const sub = ctx.deps.feeds.events.subscribe({
         accept,
         // Two seconds of events at the maximum rate; a client that cannot take that is disconnected.
@@ -89,9 +89,10 @@ export function registerEventRoutes(app: Hono, ctx: RouteContext, read: Middlewa
           },
         });
         if (reason === "hub_closed") await stream.write(sseComment("server shutting down"));
+        if (evicted.signal.aborted) await stream.write(sseComment(EVICTED));
       } finally {
         sub.close();
-        ctx.sseClients.events--;
+        slot.release();
         if (!stream.closed && !stream.aborted) stream.abort();
       }
     }, (err) => {

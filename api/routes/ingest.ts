@@ -5,15 +5,16 @@
  * `Content-Type` (`application/json`, `application/x-ndjson`/`application/jsonl`) or, for any other
  * type, by sniffing. Each item only has to be a JSON object here: the normalize stage validates
  * fields and sends bad events to the DLQ with a reason. Status: 202 all accepted, 207 mixed,
- * 400 none, 413 body over `http.max_body_bytes`, 401/403 token problems, 503 broker unavailable.
+ * 400 none, 408 body slower than `http.body_timeout`, 413 body over `http.max_body_bytes`, 401/403 token
+ * problems, 429 too many wrong tokens, 503 broker unavailable.
  *
  * @module
  */
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { RouteContext } from "../context.ts";
 import { requireWriteToken } from "../auth.ts";
-import { ApiError, errorBody, sendError } from "../errors.ts";
+import { ApiError, errorBody, wellFormed } from "../errors.ts";
+import { readBody } from "../body.ts";
 
 /** One item's outcome. */
 export interface IngestResult {
@@ -45,8 +46,10 @@ function item(index: number, value: unknown, where: string): Parsed {
     : { index, error: `${where} must be a JSON object, got ${describe(value)}` };
 }
 
-function shortError(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).slice(0, 200);
+/** An error's message, at most 200 characters, never ending in half a surrogate pair. */
+export function shortError(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return (text.length > 200 ? text.slice(0, 200) : text).toWellFormed();
 }
 
 /** Splits a body into items (exported for tests). */
@@ -102,19 +105,13 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
 
   app.post(
     "/ingest",
-    requireWriteToken(ctx.http.token),
-    bodyLimit({
-      maxSize: max,
-      onError: (c) =>
-        sendError(
-          c,
-          413,
-          `body is larger than ${max} bytes (http.max_body_bytes); split it into smaller requests`,
-          { max_body_bytes: max },
-        ),
-    }),
+    requireWriteToken(ctx.auth),
     async (c) => {
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const bytes = await readBody(c, {
+        maxBytes: max,
+        timeoutMs: ctx.http.body_timeout,
+        tooLarge: `body is larger than ${max} bytes (http.max_body_bytes); split it into smaller requests`,
+      });
       let text: string;
       try {
         text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -159,7 +156,7 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
       if (nAccepted === 0) {
         const first = results.find((r) => r.error)?.error ?? "no items";
         const message = `no item was accepted (first problem: ${first}); ${USAGE}`;
-        return c.json({ ...errorBody(400, message), ...body }, 400);
+        return c.json({ ...errorBody(400, message), ...wellFormed(body) }, 400);
       }
       return c.json(body, nRejected === 0 ? 202 : 207);
     },

@@ -40,7 +40,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         dlq: s.dlq,
         ...(s.totals ? { totals: s.totals } : {}),
         api: {
-          sse_clients: { ...ctx.sseClients },
+          sse_clients: { alerts: ctx.sse.alerts.count, events: ctx.sse.events.count },
           rss_bytes: Deno.memoryUsage().rss,
         },
       },

@@ -8,10 +8,9 @@ import type { Catalog } from "../deps.ts";
 import type { BucketRow, PointRow, SeriesInfo } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
-import { isoOrNull, parseQuery, parseStep, timeRange } from "../params.ts";
-import { CatalogQuerySchema, MAX_BUCKETS, PointsQuerySchema } from "../schemas.ts";
-
-const MAX_METRIC_NAME = 128;
+import { codePoints, isoOrNull, parseQuery, timeRange } from "../params.ts";
+import { CatalogQuerySchema, MAX_METRIC_NAME, PointsQuerySchema } from "../schemas.ts";
+import { parseStep } from "../times.ts";
 /** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
 const CATALOG_REUSE_MS = 2_000;
 
@@ -37,24 +36,6 @@ function catalogCache(load: () => Promise<Catalog>): (fresh: boolean) => Promise
 /** Unique sorted values. */
 function uniq(values: Iterable<string>): string[] {
   return [...new Set(values)].sort();
-}
-
-/** Formats ms as a compact duration (`90s` -> `1m30s`). */
-export function formatDuration(ms: number): string {
-  const units: [string, number][] = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000], [
-    "ms",
-    1,
-  ]];
-  let rest = Math.max(0, Math.round(ms));
-  let out = "";
-  for (const [unit, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out || "0ms";
 }
 
 /** Quotes a CSV cell (RFC 4180); text cells starting with = + - @ are prefixed with ' (formula injection). */
@@ -106,15 +87,16 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
   app.get("/metrics/:metric", read, async (c) => {
     const q = parseQuery(c, PointsQuerySchema);
     const requested = c.req.param("metric");
-    if (requested.length > MAX_METRIC_NAME) {
+    if (codePoints(requested) > MAX_METRIC_NAME) {
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
+    const bucketed = q.step !== undefined || q.agg !== undefined;
     // A recent catalog answers most name checks; a miss or a bucket range taken from the data
     // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     let catalog = await catalogs(false);
     let known = knownMetrics(catalog);
-    const needsBounds = q.step !== undefined && (q.from === undefined || q.to === undefined);
+    const needsBounds = bucketed && (q.from === undefined || q.to === undefined);
     if (!known.includes(metric) || needsBounds) {
       catalog = await catalogs(true);
       known = knownMetrics(catalog);
@@ -126,15 +108,6 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
         : `known metrics: ${known.join(", ")}`;
       throw new ApiError(404, `unknown metric "${requested}"${alias}; ${hint}`, { known });
     }
-    if (q.agg !== undefined && q.step === undefined) {
-      throw new ApiError(
-        400,
-        "agg needs step: add step (e.g. step=1m) to get aggregated buckets, or drop agg",
-        [
-          { param: "agg", message: "needs step" },
-        ],
-      );
-    }
     const now = ctx.now();
     const range = timeRange(q.from, q.to, now);
     const base = {
@@ -144,66 +117,39 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       host: q.host ?? null,
     };
 
-    if (q.step !== undefined) {
-      const stepMs = parseStep(q.step) as number;
+    if (bucketed) {
       const agg = q.agg ?? "avg";
+      const stepMs = q.step === undefined ? undefined : parseStep(q.step) as number;
       const matching = catalog.series.filter((s) =>
         s.metric === metric && (q.tenant === undefined || s.tenant === q.tenant) &&
         (q.host === undefined || s.host === q.host)
       );
-      let fromMs = range.fromMs;
-      let toMs = range.toMs;
-      if (fromMs === undefined) {
-        const first = matching.length > 0
-          ? matching.reduce((m, s) => Math.min(m, s.first_ts), Number.POSITIVE_INFINITY)
-          : (toMs ?? now) - stepMs;
-        fromMs = Math.floor(first / stepMs) * stepMs;
-      }
-      if (toMs === undefined) {
-        const last = matching.length > 0
-          ? matching.reduce((m, s) => Math.max(m, s.last_ts), Number.NEGATIVE_INFINITY) + 1
-          : now;
-        toMs = Math.max(Math.ceil(last / stepMs) * stepMs, fromMs + stepMs);
-      }
-      // Only `to` given, before the data: keep the range the right way round (no buckets).
-      if (fromMs >= toMs) fromMs = Math.ceil(toMs / stepMs) * stepMs - stepMs;
-      const buckets = Math.ceil((toMs - fromMs) / stepMs);
-      if (buckets > MAX_BUCKETS) {
-        const exact = Math.ceil((toMs - fromMs) / MAX_BUCKETS);
-        const minStep = formatDuration(exact >= 1_000 ? Math.ceil(exact / 1_000) * 1_000 : exact);
-        throw new ApiError(
-          400,
-          `step ${q.step} over ${
-            formatDuration(toMs - fromMs)
-          } gives ${buckets} buckets (max ${MAX_BUCKETS}); ` +
-            `use step >= ${minStep} or a shorter range (from/to)`,
-          [{ param: "step", message: `too small for the range; at least ${minStep}` }],
-        );
-      }
-      const rows = await deps.store.buckets({
+      const { fromMs, toMs } = bucketRange(range, matching, stepMs, now);
+      let rows = fromMs >= toMs ? [] : await deps.store.buckets({
         metric,
         tenant: q.tenant,
         host: q.host,
         fromMs,
         toMs,
-        stepMs,
+        stepMs: stepMs ?? WHOLE_RANGE_STEP_MS,
         agg,
         limit: q.limit + 1,
       });
+      // One bucket over the whole range: it starts where the range does.
+      if (stepMs === undefined) rows = rows.map((row) => ({ ...row, ts: fromMs }));
       const truncated = rows.length > q.limit;
       const kept = truncated ? rows.slice(0, q.limit) : rows;
       const meta = {
         ...base,
         from: isoOrNull(fromMs),
         to: isoOrNull(toMs),
-        step: q.step,
-        step_ms: stepMs,
+        ...(stepMs === undefined ? {} : { step: q.step, step_ms: stepMs }),
         agg,
       };
       return respond(c, q.format, meta, kept, truncated, "bucket");
     }
 
-    const rows = await deps.store.points({
+    const rows = range.empty ? [] : await deps.store.points({
       metric,
       tenant: q.tenant,
       host: q.host,
@@ -216,6 +162,41 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     const meta = { ...base, from: isoOrNull(range.fromMs), to: isoOrNull(range.toMs) };
     return respond(c, q.format, meta, kept, truncated, "point");
   });
+}
+
+/**
+ * A step wider than any stored range (2^52 ms, ~142,000 years): with the epoch as the buckets'
+ * origin, every point after 1970 falls into one bucket (`agg` without `step`).
+ */
+const WHOLE_RANGE_STEP_MS = 2 ** 52;
+
+/**
+ * The range of a bucketed query: `from`/`to` as given, or the data's bounds, aligned to the step
+ * (when there is one). Only `to` given, before the data: an empty range the right way round.
+ */
+export function bucketRange(
+  range: { fromMs?: number; toMs?: number },
+  matching: readonly SeriesInfo[],
+  stepMs: number | undefined,
+  nowMs: number,
+): { fromMs: number; toMs: number } {
+  const step = stepMs ?? 1;
+  let fromMs = range.fromMs;
+  let toMs = range.toMs;
+  if (fromMs === undefined) {
+    const first = matching.length > 0
+      ? matching.reduce((m, s) => Math.min(m, s.first_ts), Number.POSITIVE_INFINITY)
+      : (toMs ?? nowMs) - step;
+    fromMs = Math.floor(first / step) * step;
+  }
+  if (toMs === undefined) {
+    const last = matching.length > 0
+      ? matching.reduce((m, s) => Math.max(m, s.last_ts), Number.NEGATIVE_INFINITY) + 1
+      : nowMs;
+    toMs = Math.max(Math.ceil(last / step) * step, fromMs + step);
+  }
+  if (range.fromMs === undefined && fromMs >= toMs) fromMs = Math.ceil(toMs / step) * step - step;
+  return { fromMs, toMs };
 }
 
 type Meta = {

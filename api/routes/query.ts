@@ -12,10 +12,10 @@
  * @module
  */
 import type { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { RouteContext } from "../context.ts";
 import { requireWriteToken } from "../auth.ts";
-import { ApiError, problemsMessage, sendError, zodProblems } from "../errors.ts";
+import { ApiError, problemsMessage, zodProblems } from "../errors.ts";
+import { readBody } from "../body.ts";
 import { QueryRequestSchema } from "../schemas.ts";
 import type { QueryBudgetExceeded } from "../../model/query.ts";
 
@@ -37,20 +37,20 @@ export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
   const max = ctx.http.max_body_bytes;
   app.post(
     "/query",
-    requireWriteToken(ctx.http.token),
-    bodyLimit({
-      maxSize: max,
-      onError: (c) =>
-        sendError(c, 413, `body is larger than ${max} bytes (http.max_body_bytes)`, { max_body_bytes: max }),
-    }),
+    requireWriteToken(ctx.auth),
     async (c) => {
       const query = ctx.deps.query;
       if (query === undefined) {
         throw new ApiError(503, "SQL queries are not available: this agent does not run the store");
       }
+      const bytes = await readBody(c, {
+        maxBytes: max,
+        timeoutMs: ctx.http.body_timeout,
+        tooLarge: `body is larger than ${max} bytes (http.max_body_bytes)`,
+      });
       let body: unknown;
       try {
-        body = JSON.parse(await c.req.text());
+        body = JSON.parse(new TextDecoder().decode(bytes));
       } catch (error) {
         throw new ApiError(
           400,

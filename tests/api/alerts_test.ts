@@ -44,8 +44,8 @@ Deno.test("GET /alerts bad input: enums, limits, ranges", async () => {
   equal(res.status, 400);
   match((await res.json()).error.message, /limit must be at most 10000/);
   res = await app.request("/alerts?from=now&to=-1h");
-  equal(res.status, 400);
-  match((await res.json()).error.message, /must be before to/);
+  equal(res.status, 200, "an inverted range is empty, not an error");
+  equal(AlertsResponseSchema.parse(await res.json()).count, 0);
   res = await app.request("/alerts?rule=%27%3B%20DROP%20TABLE%20alerts%3B--");
   equal(res.status, 200);
   equal(AlertsResponseSchema.parse(await res.json()).count, 0);

@@ -68,3 +68,81 @@ Deno.test("openapi parameters come from the zod query schemas; refs resolve", as
   }
   ok(doc.components.schemas.Alert && doc.components.schemas.Envelope && doc.components.schemas.Error);
 });
+
+type Operation = {
+  security?: Record<string, string[]>[];
+  parameters: { name: string; in: string; schema: Record<string, unknown> }[];
+  responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
+};
+
+async function operations(readsNeedToken = false): Promise<Record<string, Record<string, Operation>>> {
+  const { app } = harness({ token_for_reads: readsNeedToken });
+  return (await (await app.request("/openapi.json")).json()).paths;
+}
+
+Deno.test("openapi: every route documents 429 and 503 (the per-client limits and the connection cap)", async () => {
+  for (const [path, ops] of Object.entries(await operations())) {
+    for (const [method, op] of Object.entries(ops)) {
+      ok(op.responses["429"], `${method} ${path}: 429`);
+      ok(op.responses["503"], `${method} ${path}: 503`);
+    }
+  }
+});
+
+Deno.test("openapi: writes take the bearer header only; reads also ?access_token= when protected", async () => {
+  let paths = await operations();
+  equal(JSON.stringify(paths["/ingest"].post.security), JSON.stringify([{ bearer: [] }]));
+  equal(JSON.stringify(paths["/query"].post.security), JSON.stringify([{ bearer: [] }]));
+  equal(paths["/metrics"].get.security, undefined);
+  paths = await operations(true);
+  equal(
+    JSON.stringify(paths["/alerts/stream"].get.security),
+    JSON.stringify([{ bearer: [] }, { accessToken: [] }]),
+  );
+});
+
+Deno.test("openapi: the ingest 400 body (error plus results) has its own schema (ST108)", async () => {
+  const paths = await operations();
+  const ref = paths["/ingest"].post.responses["400"].content?.["application/json"]?.schema?.$ref;
+  equal(ref, "#/components/schemas/IngestError");
+  const { app } = harness();
+  const doc = await (await app.request("/openapi.json")).json();
+  const documented = Object.keys(doc.components.schemas.IngestError.properties).sort();
+  const res = await app.request("/ingest", {
+    method: "POST",
+    headers: { Authorization: "Bearer s3cret-token", "Content-Type": "application/json" },
+    body: "[null, 1]",
+  });
+  equal(res.status, 400);
+  for (const key of Object.keys(await res.json())) ok(documented.includes(key), `undocumented key ${key}`);
+});
+
+Deno.test("openapi: SSE responses describe each event (event, id, data as JSON of a component)", async () => {
+  const paths = await operations();
+  const alert = paths["/alerts/stream"].get.responses["200"].content?.["text/event-stream"]?.schema as {
+    required: string[];
+    properties: { event: { const: string }; data: { contentSchema: { $ref: string } } };
+  };
+  equal(alert.properties.event.const, "alert");
+  equal(alert.properties.data.contentSchema.$ref, "#/components/schemas/Alert");
+  ok(alert.required.includes("id"));
+  const events = paths["/events/stream"].get.responses["200"].content?.["text/event-stream"]?.schema as {
+    oneOf: { properties: { event: { const: string } } }[];
+  };
+  equal(events.oneOf.map((e) => e.properties.event.const).join(","), "event,dropped");
+  const lastEventId = paths["/alerts/stream"].get.parameters.find((p) => p.name === "Last-Event-ID");
+  equal(lastEventId?.schema.pattern, "^[0-9]{0,15}$");
+});
+
+Deno.test("openapi: time and step parameters carry the grammar the API reads (pattern)", async () => {
+  const paths = await operations();
+  const params = paths["/metrics/{metric}"].get.parameters;
+  for (const name of ["from", "to", "step"]) {
+    const pattern = params.find((p) => p.name === name)?.schema.pattern as string;
+    ok(pattern?.startsWith("^") && pattern.endsWith("$"), name);
+  }
+  const metric = params.find((p) => p.name === "metric");
+  equal(metric?.schema.maxLength, 128);
+  const replay = paths["/alerts/stream"].get.parameters.find((p) => p.name === "replay");
+  equal(replay?.schema.default, 10);
+});

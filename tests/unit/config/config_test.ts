@@ -60,6 +60,22 @@ Deno.test("errors name the file, the key path and what was expected", () => {
     [{ typo_key: 1 }, /\(top level\): Unrecognized key: "typo_key"/],
     [{ http: { tokn: "x" } }, /http: Unrecognized key: "tokn"/],
     [["a list"], /f\.yaml: \(top level\): expected a mapping of settings/],
+    [
+      { http: { sse_heartbeat: "30s", idle_timeout: "20s" } },
+      /^f\.yaml: http\.idle_timeout: must be longer than sse_heartbeat/m,
+    ],
+    [
+      {
+        http: {
+          max_connections: 10,
+          max_connections_per_ip: 20,
+          sse_max_clients: 5,
+          sse_max_clients_per_ip: 5,
+        },
+      },
+      /^f\.yaml: http\.max_connections_per_ip: must be at most max_connections \(10\)$/m,
+    ],
+    [{ http: { sse_max_clients: 300 } }, /^f\.yaml: http\.sse_max_clients: must be at most max_connections/m],
   ];
   for (const [input, expected] of cases) {
     assert.throws(() => buildConfig(input, "f.yaml", noEnv), (error: unknown) => {
