@@ -63,15 +63,24 @@ interface Relay {
 
 const UP_BUFFER = 8 * 1024;
 const DOWN_BUFFER = 16 * 1024;
-/** Most refused connections being answered at once; beyond, they are closed without an answer. */
-const MAX_REFUSING = 64;
+/** Most refused connections being answered at once; beyond, accepting waits (the kernel queues them). */
+const MAX_REFUSING = 128;
 /** How long a refused connection may take to send its request before it gets the answer. */
-const REFUSE_READ_MS = 200;
+const REFUSE_READ_MS = 100;
+/** How long a refused connection may take to close after its answer. */
+const REFUSE_DRAIN_MS = 50;
 const encoder = new TextEncoder();
 
 async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => timer = setTimeout(resolve, ms))]);
+  clearTimeout(timer);
 }
 
 function closeQuietly(conn: Deno.Conn | undefined): void {
@@ -103,6 +112,7 @@ export class TcpFront {
   readonly #byBackendPort = new Map<number, Deno.NetAddr>();
   readonly #sweeper: ReturnType<typeof setInterval>;
   #refusing = 0;
+  #refusalDone: (() => void) | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
   /** Resolves when the accept loop has ended. */
@@ -165,6 +175,9 @@ export class TcpFront {
 
   async #acceptLoop(): Promise<void> {
     while (!this.#stopped) {
+      while (this.#refusing >= MAX_REFUSING) {
+        await new Promise<void>((resolve) => this.#refusalDone = resolve);
+      }
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
@@ -225,26 +238,31 @@ export class TcpFront {
     this.#relay(relay, remote).catch(() => this.#close(relay));
   }
 
-  /** Answers a refused connection (after reading what it sent, so closing does not reset it) and closes it. */
+  /**
+   * Answers a refused connection and closes it: waits briefly for its request (so closing does not
+   * reset it and lose the answer), writes the answer, half-closes, and waits briefly for the client
+   * to close.
+   */
   #refuse(conn: Deno.TcpConn, response: Uint8Array): void {
-    if (this.#refusing >= MAX_REFUSING) {
-      closeQuietly(conn);
-      return;
-    }
     this.#refusing++;
     (async () => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      const buffer = new Uint8Array(4096);
       try {
-        const read = conn.read(new Uint8Array(4096)).catch(() => null);
-        const wait = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), REFUSE_READ_MS));
-        await Promise.race([read, wait]);
+        await within(conn.read(buffer).catch(() => null), REFUSE_READ_MS);
         await writeAll(conn, response);
+        await conn.closeWrite();
+        await within(
+          (async () => {
+            while ((await conn.read(buffer)) !== null) { /* the rest of the request */ }
+          })().catch(() => {}),
+          REFUSE_DRAIN_MS,
+        );
       } catch {
         // the client went away
       } finally {
-        clearTimeout(timer);
         closeQuietly(conn);
         this.#refusing--;
+        this.#refusalDone?.();
       }
     })();
   }
