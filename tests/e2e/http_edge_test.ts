@@ -49,6 +49,7 @@ Deno.test("slowloris: 1,000 half-open connections at 1,024 open files; the agent
   if (await openFilesLimit(Deno.pid) < 4_096) await setOpenFilesLimit(Deno.pid, 4_096, 4_096);
   const { file, port } = await edgeConfig("edge-slowloris", { header_timeout: "2s" });
   const agent = await startAgent(file, port);
+  let stopped: number | undefined;
   const other = Deno.createHttpClient({ localAddress: "127.0.0.2" });
   const conns: Deno.TcpConn[] = [];
   try {
@@ -116,13 +117,15 @@ Deno.test("slowloris: 1,000 half-open connections at 1,024 open files; the agent
       } catch { /* closed by the agent */ }
     }
     other.close();
-    assert.equal(await agent.stop(), 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
+    stopped = await agent.stop();
   }
+  assert.equal(stopped, 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
 });
 
 Deno.test("SSE: 256 idle clients from one address cannot lock others out; a full stream still admits a new address", async () => {
   const { file, port } = await edgeConfig("edge-sse");
   const agent = await startAgent(file, port);
+  let stopped: number | undefined;
   const clients = new Map<string, Deno.HttpClient>();
   const client = (address: string) => {
     let c = clients.get(address);
@@ -163,13 +166,15 @@ Deno.test("SSE: 256 idle clients from one address cannot lock others out; a full
   } finally {
     for (const res of open) await res.body?.cancel().catch(() => {});
     for (const c of clients.values()) c.close();
-    assert.equal(await agent.stop(), 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
+    stopped = await agent.stop();
   }
+  assert.equal(stopped, 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
 });
 
 Deno.test("wrong tokens: a burst of 401s, then 429 with Retry-After; a right token from elsewhere is served", async () => {
   const { file, port } = await edgeConfig("edge-auth");
   const agent = await startAgent(file, port);
+  let stopped: number | undefined;
   const other = Deno.createHttpClient({ localAddress: "127.0.0.2" });
   const event = JSON.stringify({
     tenant_id: "acme",
@@ -201,6 +206,7 @@ Deno.test("wrong tokens: a burst of 401s, then 429 with Retry-After; a right tok
     await right.body?.cancel();
   } finally {
     other.close();
-    assert.equal(await agent.stop(), 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
+    stopped = await agent.stop();
   }
+  assert.equal(stopped, 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
 });
