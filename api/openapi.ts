@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { JS_NAME } from "../ui/assets.gen.ts";
 import {
   AlertsQuerySchema,
   AlertsResponseSchema,
@@ -417,7 +418,7 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Dashboard assets (content-hashed names, cached for a year)",
     tag: "ui",
     auth: "none",
-    pathParams: [{ name: "name", description: "Asset file name, as referenced by the HTML." }],
+    pathParams: [{ name: "name", description: "Asset file name, as referenced by the HTML.", example: JS_NAME }],
     responses: {
       "200": {
         description: "JavaScript or CSS.",

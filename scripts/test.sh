@@ -2,8 +2,9 @@
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
 # chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, then the
 # reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
-# own, SIGKILL loops, the hostile corpus), then `deno task test:package` (builds the executables and
-# .debs, tests them as a user gets them), stops the broker.
+# own, SIGKILL loops, the hostile corpus, schemathesis over /openapi.json: pinned, from PyPI into
+# .cache/schemathesis), then `deno task test:package` (builds the executables and .debs, tests them
+# as a user gets them), stops the broker.
 set -euo pipefail
 export NO_COLOR=1 DENO_NO_UPDATE_CHECK=1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +13,7 @@ cd "$root"
 deno="$(bash scripts/setup.sh)"
 bash scripts/install-kcat.sh
 bash scripts/install-chromium.sh
+bash scripts/install-schemathesis.sh >/dev/null
 
 export EVENTOPS_BROKER_PORT="${EVENTOPS_TEST_BROKER_PORT:-19092}"
 export EVENTOPS_TEST_BROKERS="127.0.0.1:$EVENTOPS_BROKER_PORT"
