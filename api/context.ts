@@ -26,7 +26,7 @@ export interface HttpMetrics {
   connections: Gauge;
   /** Connections refused by the TCP front, by limit. */
   connectionsRefused: Counter;
-  /** Connections the TCP front closed, by reason (header or idle timeout). */
+  /** Connections the TCP front closed, by reason (header or idle timeout, evicted at the cap). */
   connectionsClosed: Counter;
 }
 
@@ -104,7 +104,7 @@ export function httpMetrics(registry: Registry): HttpMetrics {
     }),
     connectionsClosed: registry.counter({
       name: "eventops_http_connections_closed_total",
-      help: "Client connections closed by the server, by reason (header_timeout, idle_timeout).",
+      help: "Client connections closed by the server, by reason (header_timeout, idle_timeout, evicted).",
       labelNames: ["reason"],
     }),
   };

@@ -7,7 +7,9 @@
  *
  * What the front enforces, before a byte reaches the HTTP server:
  * - at most `maxConnections` open connections, `maxConnectionsPerIp` per client address (IPv6: per
- *   /64); a connection over a limit gets a short JSON 503/429 and is closed;
+ *   /64); a connection over a limit gets a short JSON 503/429 and is closed. At the global cap, a
+ *   newcomer first takes the place of a connection still waiting for its request head from the
+ *   address holding the most, so a few addresses cannot lock the others out;
  * - a request head (request line and headers, up to the blank line) must arrive within
  *   `headerTimeoutMs` of the connection's start or of the previous response: slowloris connections
  *   are closed;
@@ -36,8 +38,8 @@ export interface FrontOptions {
   onOpen?: (open: number) => void;
   /** Called for each connection refused at accept. */
   onRefused?: (limit: "max_connections" | "max_connections_per_ip") => void;
-  /** Called for each connection closed by a timeout. */
-  onTimeout?: (reason: "header_timeout" | "idle_timeout") => void;
+  /** Called for each connection the front closes: a timeout, or evicted at the cap for a newcomer. */
+  onTimeout?: (reason: "header_timeout" | "idle_timeout" | "evicted") => void;
   /** Called when accepting fails (for example: too many open files); the front retries. */
   onAcceptError?: (error: Error) => void;
 }
@@ -108,7 +110,8 @@ export class TcpFront {
   readonly #options: FrontOptions;
   readonly #listener: Deno.TcpListener;
   readonly #relays = new Set<Relay>();
-  readonly #perKey = new Map<string, number>();
+  /** Open relays per client key, oldest first. */
+  readonly #byKey = new Map<string, Set<Relay>>();
   readonly #byBackendPort = new Map<number, Deno.NetAddr>();
   readonly #sweeper: ReturnType<typeof setInterval>;
   #refusing = 0;
@@ -196,19 +199,7 @@ export class TcpFront {
     const options = this.#options;
     const remote = conn.remoteAddr;
     const key = clientKey(remote.hostname);
-    const held = this.#perKey.get(key) ?? 0;
-    if (this.#relays.size >= options.maxConnections) {
-      options.onRefused?.("max_connections");
-      this.#refuse(
-        conn,
-        cannedResponse(
-          503,
-          `the server has ${options.maxConnections} open connections (http.max_connections); retry later`,
-          5,
-        ),
-      );
-      return;
-    }
+    const held = this.#byKey.get(key)?.size ?? 0;
     if (held >= options.maxConnectionsPerIp) {
       options.onRefused?.("max_connections_per_ip");
       this.#refuse(
@@ -217,6 +208,18 @@ export class TcpFront {
           429,
           `your address has ${held} open connections (max ${options.maxConnectionsPerIp}, ` +
             "http.max_connections_per_ip); reuse connections or close some",
+          5,
+        ),
+      );
+      return;
+    }
+    if (this.#relays.size >= options.maxConnections && !this.#makeRoomFor(held)) {
+      options.onRefused?.("max_connections");
+      this.#refuse(
+        conn,
+        cannedResponse(
+          503,
+          `the server has ${options.maxConnections} open connections (http.max_connections); retry later`,
           5,
         ),
       );
@@ -233,9 +236,32 @@ export class TcpFront {
       closed: false,
     };
     this.#relays.add(relay);
-    this.#perKey.set(key, held + 1);
+    const own = this.#byKey.get(key);
+    if (own) own.add(relay);
+    else this.#byKey.set(key, new Set([relay]));
     options.onOpen?.(this.#relays.size);
     this.#relay(relay, remote).catch(() => this.#close(relay));
+  }
+
+  /**
+   * At the connection cap, closes the oldest connection still waiting for its request head of the
+   * address holding the most connections, if that address holds at least two more than the newcomer's
+   * (`held`): a few addresses cannot take every connection, only as many addresses as there are
+   * connections can. Connections in a request or a response are never closed for this.
+   */
+  #makeRoomFor(held: number): boolean {
+    let most: Set<Relay> | undefined;
+    for (const relays of this.#byKey.values()) {
+      if (most === undefined || relays.size > most.size) most = relays;
+    }
+    if (most === undefined || most.size < held + 2) return false;
+    for (const relay of most) {
+      if (relay.phase !== "head") continue;
+      this.#options.onTimeout?.("evicted");
+      this.#close(relay);
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -367,9 +393,9 @@ export class TcpFront {
     closeQuietly(relay.backend);
     if (relay.backendPort !== undefined) this.#byBackendPort.delete(relay.backendPort);
     this.#relays.delete(relay);
-    const held = (this.#perKey.get(relay.key) ?? 1) - 1;
-    if (held <= 0) this.#perKey.delete(relay.key);
-    else this.#perKey.set(relay.key, held);
+    const own = this.#byKey.get(relay.key);
+    own?.delete(relay);
+    if (own?.size === 0) this.#byKey.delete(relay.key);
     this.#options.onOpen?.(this.#relays.size);
     if (this.#relays.size === 0) this.#onEmpty?.();
   }

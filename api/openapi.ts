@@ -418,7 +418,11 @@ export const ROUTE_DOCS: RouteDoc[] = [
     summary: "Dashboard assets (content-hashed names, cached for a year)",
     tag: "ui",
     auth: "none",
-    pathParams: [{ name: "name", description: "Asset file name, as referenced by the HTML.", example: JS_NAME }],
+    pathParams: [{
+      name: "name",
+      description: "Asset file name, as referenced by the HTML.",
+      example: JS_NAME,
+    }],
     responses: {
       "200": {
         description: "JavaScript or CSS.",

@@ -143,26 +143,29 @@ Deno.test("front: per-address connection cap answers 429 JSON and closes; anothe
   }
 });
 
-Deno.test("front: the global connection cap answers 503 JSON", async () => {
+Deno.test("front: the global connection cap answers 503 JSON when every address holds its fair share", async () => {
   const { server, port } = start({
     max_connections: 2,
     max_connections_per_ip: 2,
     sse_max_clients: 2,
     header_timeout: 5_000,
   });
-  const other = Deno.createHttpClient({ localAddress: "127.0.0.2" });
+  const second = Deno.createHttpClient({ localAddress: "127.0.0.2" });
+  const third = Deno.createHttpClient({ localAddress: "127.0.0.3" });
   try {
-    const held = [
-      await Deno.connect({ hostname: "127.0.0.1", port }),
-      await Deno.connect({ hostname: "127.0.0.1", port }),
-    ];
-    const res = await get(port, "/healthz", other);
+    // One connection each from 127.0.0.1 (waiting for its head) and 127.0.0.2 (a stream).
+    const held = await Deno.connect({ hostname: "127.0.0.1", port });
+    const stream = new SseReader(await get(port, "/alerts/stream?replay=0", second));
+    await stream.next();
+    const res = await get(port, "/healthz", third);
     equal(res.status, 503);
     equal(res.headers.get("retry-after"), "5");
     match((await res.json()).error.message, /the server has 2 open connections \(http.max_connections\)/);
-    for (const conn of held) conn.close();
+    held.close();
+    await stream.close();
   } finally {
-    other.close();
+    second.close();
+    third.close();
     await server.shutdown();
   }
 });
@@ -225,6 +228,41 @@ Deno.test("front: HTTP/2 with prior knowledge is relayed", async () => {
     equal((await res.json()).status, "ok");
   } finally {
     h2.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("front: at the connection cap, a new address takes the place of a waiting connection of the address holding the most", async () => {
+  const { server, port } = start({
+    max_connections: 4,
+    max_connections_per_ip: 4,
+    sse_max_clients: 4,
+    header_timeout: 5_000,
+  });
+  const other = Deno.createHttpClient({ localAddress: "127.0.0.2" });
+  const third = Deno.createHttpClient({ localAddress: "127.0.0.3" });
+  try {
+    // 127.0.0.1 holds all four connections, each with half a request.
+    const held: Deno.TcpConn[] = [];
+    for (let i = 0; i < 4; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(encoder.encode("GET /heal"));
+      held.push(conn);
+    }
+    const res = await get(port, "/healthz", other);
+    equal(res.status, 200, "the newcomer is served");
+    await res.body?.cancel();
+    const { text, afterMs } = await untilClosed(held[0], performance.now(), 2_000);
+    equal(text, "");
+    ok(afterMs < 2_000, "the oldest waiting connection of 127.0.0.1 was closed for it");
+    // 127.0.0.1 now holds three, 127.0.0.2 one (idle, kept alive): a third address takes another.
+    const again = await get(port, "/healthz", third);
+    equal(again.status, 200);
+    await again.body?.cancel();
+    for (const conn of held.slice(1)) conn.close();
+  } finally {
+    other.close();
+    third.close();
     await server.shutdown();
   }
 });
