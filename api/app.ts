@@ -21,6 +21,7 @@ import { type RouteContext, routeContext } from "./context.ts";
 import { ApiError, sendError } from "./errors.ts";
 import { requireReadToken } from "./auth.ts";
 import { limitRequestsPerClient } from "./limits.ts";
+import { requestClient } from "./client.ts";
 import { registerMetricRoutes } from "./routes/metrics.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerEventRoutes } from "./routes/events.ts";
@@ -81,6 +82,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
         path: c.req.path,
         status,
         ms: Math.round(ms * 10) / 10,
+        client: requestClient(c),
         ...(c.res.headers.get("content-type")?.startsWith("text/event-stream") ? { stream: true } : {}),
       });
     }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { parseDuration } from "../lib/duration.ts";
 
 /** Most digits of a relative amount or a step per unit: each unit's largest value is about 100-320 years. */
 const UNIT_DIGITS: readonly [unit: string, digits: number][] = [
@@ -22,14 +23,6 @@ const UNIT_DIGITS: readonly [unit: string, digits: number][] = [
   ["w", 4],
 ];
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
 
 const amount = (first: string, digits: number) => `${first}[0-9]{0,${digits - 1}}(?:\\.[0-9]{1,3})?`;
 const DURATION = `(?:${UNIT_DIGITS.map(([unit, digits]) => `${amount("[0-9]", digits)}${unit}`).join("|")})`;
@@ -71,9 +64,9 @@ function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, s
   return date.getTime();
 }
 
-/** Parses a duration of the grammar's units into ms. */
+/** Parses an amount of one of the grammar's units into ms. */
 function durationMs(value: string, unit: string): number {
-  return Math.round(Number(value) * UNIT_MS[unit]);
+  return parseDuration(`${value}${unit}`) as number;
 }
 
 /**
