@@ -162,10 +162,7 @@ export class TcpFront {
    */
   async drain(timeoutMs: number): Promise<void> {
     if (this.#relays.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const empty = new Promise<void>((resolve) => this.#onEmpty = resolve);
-    await Promise.race([empty, new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs))]);
-    clearTimeout(timer);
+    await within(new Promise<void>((resolve) => this.#onEmpty = resolve), timeoutMs);
     this.#onEmpty = undefined;
   }
 

@@ -23,7 +23,6 @@ const UNIT_DIGITS: readonly [unit: string, digits: number][] = [
   ["w", 4],
 ];
 
-
 const amount = (first: string, digits: number) => `${first}[0-9]{0,${digits - 1}}(?:\\.[0-9]{1,3})?`;
 const DURATION = `(?:${UNIT_DIGITS.map(([unit, digits]) => `${amount("[0-9]", digits)}${unit}`).join("|")})`;
 /** A positive duration: the first digit is not 0. */
