@@ -14,7 +14,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { matchedRoutes } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ApiDeps, HttpConfig } from "./deps.ts";
+import type { ApiDeps, HttpConfig, LogRecord } from "./deps.ts";
 import { ConfigSchema } from "../config/schema.ts";
 import { TcpFront } from "./front.ts";
 import { type RouteContext, routeContext } from "./context.ts";
@@ -187,15 +187,46 @@ export type ServeSettings =
 
 /** How long a shutdown lets relayed connections deliver their last bytes. */
 const SHUTDOWN_DRAIN_MS = 1_000;
+/** Wait before restarting the HTTP server after it failed (file descriptors ran out, say). */
+const RESTART_DELAY_MS = 200;
 
 const FORBIDDEN_DIRECT = JSON.stringify({
   error: { status: 403, message: "connect to the agent's public HTTP port, not to its internal one" },
 });
 
+/** `Deno.serve` on an ephemeral loopback port, answering only connections the front relays. */
+function startBackend(
+  app: Hono,
+  clientOf: (port: number) => Deno.NetAddr | undefined,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request, info) => {
+    const client = clientOf(info.remoteAddr.port);
+    if (client === undefined) {
+      return new Response(FORBIDDEN_DIRECT, { status: 403, headers: { "content-type": "application/json" } });
+    }
+    return app.fetch(request, { remoteAddr: client });
+  });
+}
+
+/** Logs one error record at most every 10 s, with how many happened. */
+function throttledErrorLog(log: (record: LogRecord) => void, msg: string): (error: unknown) => void {
+  let count = 0;
+  let last = Number.NEGATIVE_INFINITY;
+  return (error) => {
+    count++;
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    const text = error instanceof Error ? error.message : String(error);
+    log({ ts: new Date(now).toISOString(), level: "error", msg, error: text, failures: count });
+  };
+}
+
 /**
  * Serves the app on `http.host:http.port`: a TCP front (api/front.ts) enforces the connection
  * limits and timeouts and relays to `Deno.serve` on an ephemeral loopback port; the app sees the
- * client's address as `env.remoteAddr` (api/client.ts).
+ * client's address as `env.remoteAddr` (api/client.ts). When `Deno.serve` fails (it stops for good
+ * when accepting fails, e.g. out of file descriptors), it is started again on a new port.
  */
 export function serveApi(
   app: Hono,
@@ -206,19 +237,29 @@ export function serveApi(
   const ctx = contexts.get(app);
   const log = ctx?.log ?? (() => {});
   let front: TcpFront | undefined = undefined;
-  const backend = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: () => {},
-  }, (request, info) => {
-    const client = front?.clientOf(info.remoteAddr.port);
-    if (client === undefined) {
-      return new Response(FORBIDDEN_DIRECT, { status: 403, headers: { "content-type": "application/json" } });
-    }
-    return app.fetch(request, { remoteAddr: client });
-  });
-  let acceptErrors = 0;
-  let lastAcceptLog = 0;
+  const clientOf = (port: number) => front?.clientOf(port);
+  let backend = startBackend(app, clientOf);
+  let stopping: Promise<void> | undefined;
+  const logRestart = throttledErrorLog(log, "http server failed; restarting it");
+  const watch = (server: Deno.HttpServer<Deno.NetAddr>): void => {
+    server.finished.catch((error) => {
+      if (stopping) return;
+      logRestart(error);
+      const restart = () => {
+        if (stopping) return;
+        try {
+          backend = startBackend(app, clientOf);
+          if (front) front.backendPort = backend.addr.port;
+          watch(backend);
+        } catch (again) {
+          logRestart(again);
+          setTimeout(restart, RESTART_DELAY_MS * 5);
+        }
+      };
+      setTimeout(restart, RESTART_DELAY_MS);
+    });
+  };
+  watch(backend);
   try {
     front = new TcpFront({
       hostname: http.host,
@@ -231,40 +272,27 @@ export function serveApi(
       onOpen: (open) => ctx?.metrics.connections.set(open),
       onRefused: (limit) => ctx?.metrics.connectionsRefused.labels(limit).inc(),
       onTimeout: (reason) => ctx?.metrics.connectionsClosed.labels(reason).inc(),
-      onAcceptError: (error) => {
-        acceptErrors++;
-        const now = Date.now();
-        if (now - lastAcceptLog < 10_000) return;
-        lastAcceptLog = now;
-        log({
-          ts: new Date(now).toISOString(),
-          level: "error",
-          msg: "http accept failed; retrying",
-          error: error.message,
-          failures: acceptErrors,
-        });
-      },
+      onAcceptError: throttledErrorLog(log, "http accept failed; retrying"),
     });
   } catch (error) {
+    stopping = Promise.resolve();
     backend.shutdown().catch(() => {});
     throw error;
   }
   const started = front;
-  let stopping: Promise<void> | undefined;
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => finish = resolve);
   const shutdown = () =>
     stopping ??= (async () => {
       closeStreams(app);
       started.stopAccepting();
-      await backend.shutdown();
+      await backend.shutdown().catch(() => {});
       await started.drain(SHUTDOWN_DRAIN_MS);
       started.closeAll();
       await started.finished;
+      finish();
     })();
   options.signal?.addEventListener("abort", () => void shutdown(), { once: true });
   (options.onListen ?? (() => {}))(started.addr);
-  return {
-    addr: started.addr,
-    shutdown,
-    finished: Promise.all([backend.finished, started.finished]).then(() => {}),
-  };
+  return { addr: started.addr, shutdown, finished };
 }

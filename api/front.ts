@@ -118,12 +118,14 @@ export class TcpFront {
   #refusalDone: (() => void) | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
+  #backendPort: number;
   /** Resolves when the accept loop has ended. */
   readonly finished: Promise<void>;
 
   /** Listens on `hostname:port` and starts relaying. */
   constructor(options: FrontOptions) {
     this.#options = options;
+    this.#backendPort = options.backendPort;
     this.#listener = Deno.listen({ hostname: options.hostname, port: options.port, transport: "tcp" });
     const shortest = Math.min(options.headerTimeoutMs, options.idleTimeoutMs);
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(1_000, Math.max(20, Math.floor(shortest / 4))));
@@ -143,6 +145,11 @@ export class TcpFront {
   /** The client address of the relay whose connection to the HTTP server comes from `backendLocalPort`. */
   clientOf(backendLocalPort: number): Deno.NetAddr | undefined {
     return this.#byBackendPort.get(backendLocalPort);
+  }
+
+  /** Relays new connections to the HTTP server on this loopback port (after it was restarted). */
+  set backendPort(port: number) {
+    this.#backendPort = port;
   }
 
   /** Stops accepting new connections (open ones continue). */
@@ -291,7 +298,7 @@ export class TcpFront {
   }
 
   async #relay(relay: Relay, remote: Deno.NetAddr): Promise<void> {
-    const backend = await Deno.connect({ hostname: "127.0.0.1", port: this.#options.backendPort });
+    const backend = await Deno.connect({ hostname: "127.0.0.1", port: this.#backendPort });
     if (relay.closed) {
       closeQuietly(backend);
       return;

@@ -219,3 +219,62 @@ Deno.test("wrong tokens: a burst of 401s, then 429 with Retry-After; a right tok
   }
   assert.equal(stopped, 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
 });
+
+Deno.test("file descriptors run out (limits above the open-files limit): the agent keeps running and serves again", async () => {
+  if (await openFilesLimit(Deno.pid) < 4_096) {
+    const hard = await openFilesLimit(Deno.pid, "HARD");
+    await setOpenFilesLimit(
+      Deno.pid,
+      Math.min(4_096, hard),
+      hard === Number.POSITIVE_INFINITY ? 4_096 : hard,
+    );
+  }
+  // Three descriptors per connection: 256 open files hold ~70 connections, far below these limits.
+  const { file, port } = await edgeConfig("edge-emfile", {
+    max_connections: 2_000,
+    max_connections_per_ip: 2_000,
+    header_timeout: "2s",
+  });
+  const agent = await startAgent(file, port);
+  let stopped: number | undefined;
+  const conns: Deno.TcpConn[] = [];
+  try {
+    await setOpenFilesLimit(agent.process.pid, 256);
+    for (let i = 0; i < 600; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conns.push(conn);
+      await conn.write(encoder.encode("GET /metrics HTTP/1.1\r\nHost: x\r\n")).catch(() => {});
+    }
+    // Accepting, relaying or Deno.serve itself fails for lack of descriptors; the header timeout
+    // frees them. Then the agent answers again.
+    await eventually(
+      () =>
+        Promise.resolve(/"msg":"http (accept failed|server failed)/.test(agent.logs()) ? true : undefined),
+      10_000,
+      "the agent running out of file descriptors",
+    );
+    const healthy = await eventually(
+      async () => {
+        const res = await fetch(`${agent.baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
+        await res.body?.cancel();
+        return res.status === 200 ? true : undefined;
+      },
+      30_000,
+      "/healthz answering after the descriptors ran out",
+    );
+    assert.equal(healthy, true);
+    let exited: Deno.CommandStatus | undefined;
+    agent.process.status.then((status) => exited = status);
+    await Promise.resolve();
+    assert.equal(exited, undefined, "the agent is still running");
+    assert.match(agent.logs(), /"msg":"http (accept failed; retrying|server failed; restarting it)"/);
+  } finally {
+    for (const conn of conns) {
+      try {
+        conn.close();
+      } catch { /* closed by the agent */ }
+    }
+    stopped = await agent.stop();
+  }
+  assert.equal(stopped, 0, `graceful stop; logs:\n${agent.logs().slice(-3000)}`);
+});
