@@ -79,9 +79,14 @@ Deno.test("a lone surrogate in a tag goes to the DLQ; reads of its tenant and me
         "the older agent's text reads with U+FFFD",
       );
       // Issue 22 (4) too: a range starting before year 1 answered 500 ("invalid date field format").
+      // The API now refuses it with a 400 naming the valid range (api/times.ts); the farthest time it
+      // allows reaches the store and reads.
       const far = await fetch(`${agent.baseUrl}/metrics/cpu_load?tenant=${tenant}&from=-1000000d`);
-      assert.equal(far.status, 200, await far.clone().text());
-      assert.equal((await far.json()).points.length, 4);
+      assert.equal(far.status, 400, await far.clone().text());
+      assert.match((await far.json()).error.message, /out of range: .*0001-01-01T00:00:00Z to 9999-12-31/);
+      const farthest = await fetch(`${agent.baseUrl}/metrics/cpu_load?tenant=${tenant}&from=0001-01-01`);
+      assert.equal(farthest.status, 200, await farthest.clone().text());
+      assert.equal((await farthest.json()).points.length, 4);
     } finally {
       assert.equal(await agent.stop(), 0, agent.logs());
     }
