@@ -3,7 +3,7 @@
  * Unicode) was stored, then `GET /metrics/<m>?tenant=<t>` answered 500 for the whole tenant and
  * metric. Through the broker: the element goes to the DLQ with the field named, its neighbours are
  * stored; and a store an older agent wrote with such a text in it reads fine (200). Also `from=-1000000d`
- * (before year 1) answers 200.
+ * (before year 1) is a 400 naming the valid range, and `from=0001-01-01` reads.
  */
 import assert from "node:assert/strict";
 import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
