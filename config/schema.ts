@@ -42,7 +42,7 @@ const KafkaSchema = z.strictObject({
   session_timeout: DurationSchema.prefault("30s"),
   /**
    * How the stateless group writes `events.enriched`: `columns`, compact batches (see
-   * `model/enriched_batch.ts`; about a fifth of the bytes and several times cheaper), or
+   * `enriched/schema.ts`; about a fifth of the bytes and several times cheaper), or
    * `envelopes`, JSON arrays of envelopes for other consumers of the topic. The stateful group
    * reads both.
    */

@@ -20,7 +20,7 @@ import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "./counters.ts";
-import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "./enriched_decode.ts";
+import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "../enriched/mod.ts";
 
 /** The store operations the stateful group needs. */
 export interface EventSink<StoredAlertT> {

@@ -21,7 +21,7 @@ import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "..
 import { enrichedContext, isUnknownContext } from "../stages/enrich.ts";
 import type { Ctx, Inventory } from "../stages/inventory.ts";
 import type { PipelineCounters } from "./counters.ts";
-import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "./enriched_batch.ts";
+import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../enriched/mod.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {

@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { ENVELOPE_VERSION, EnvelopeSchema } from "../model/envelope.ts";
 import { AlertSchema } from "../model/alert.ts";
-import { EnrichedBatchSchema } from "../model/enriched_batch.ts";
+import { EnrichedBatchSchema } from "../enriched/schema.ts";
 
 type JsonSchema = {
   type?: string | string[];
@@ -81,7 +81,7 @@ export function generateSchemas(): Record<string, string> {
       {
         $id: "https://eventops.io/schemas/enriched_batch.v1.schema.json",
         title: "Enriched batch v1",
-        description: "Envelopes v1 column by column (model/enriched_batch.ts). Not expressible here: every " +
+        description: "Envelopes v1 column by column (enriched/schema.ts). Not expressible here: every " +
           "rows column has one entry per event, and the index columns point into their dictionaries.",
         ...z.toJSONSchema(EnrichedBatchSchema, { target: "draft-2020-12" }),
       },

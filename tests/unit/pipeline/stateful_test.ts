@@ -5,7 +5,7 @@ import { SeriesPartitioner } from "../../../kafka/partition.ts";
 import type { Alert } from "../../../model/alert.ts";
 import type { Envelope } from "../../../model/envelope.ts";
 import { MemoryCounters } from "../../../pipeline/counters.ts";
-import { EnrichedBatchPacker } from "../../../pipeline/enriched_batch.ts";
+import { EnrichedBatchPacker } from "../../../enriched/mod.ts";
 import { createStatefulHandler, type EventSink } from "../../../pipeline/stateful.ts";
 import { FeatureEngine } from "../../../stages/features.ts";
 import { defaultRules, RuleEngine } from "../../../stages/rules.ts";

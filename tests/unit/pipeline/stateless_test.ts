@@ -12,7 +12,7 @@ import type { ByteProducer, OutgoingMessage } from "../../../kafka/clients.ts";
 import { DeadLetterSchema } from "../../../model/dlq.ts";
 import { type Envelope, EnvelopeSchema } from "../../../model/envelope.ts";
 import { MemoryCounters } from "../../../pipeline/counters.ts";
-import { readEnrichedBatch } from "../../../pipeline/enriched_batch.ts";
+import { readEnrichedBatch } from "../../../enriched/read.ts";
 import { createStatelessHandler, StatelessBatchBuilder } from "../../../pipeline/stateless.ts";
 import { parseInventory } from "../../../stages/inventory.ts";
 

@@ -2,19 +2,15 @@ import assert from "node:assert/strict";
 import { partitionOf } from "../../../kafka/partition.ts";
 import { prng } from "../../../lib/prng.ts";
 import {
+  decodeEnriched,
   ENRICHED_BATCH_FORMAT,
   type EnrichedBatch,
-  EnrichedBatchSchema,
-} from "../../../model/enriched_batch.ts";
-import { type Envelope, eventId, seriesKey, type Source } from "../../../model/envelope.ts";
-import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
-import {
-  BatchRow,
   EnrichedBatchPacker,
-  isExactEnrichedBatch,
-  readEnrichedBatch,
-} from "../../../pipeline/enriched_batch.ts";
-import { VALID_ENVELOPE } from "./fixtures.ts";
+  EnrichedBatchSchema,
+} from "../../../enriched/mod.ts";
+import { BatchRow, isExactEnrichedBatch, readEnrichedBatch } from "../../../enriched/read.ts";
+import { type Envelope, eventId, seriesKey, type Source } from "../../../model/envelope.ts";
+import { VALID_ENVELOPE } from "../pipeline/fixtures.ts";
 
 const ENVELOPE: Envelope = { ...VALID_ENVELOPE, v: 1 };
 

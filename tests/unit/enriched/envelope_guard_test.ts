@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EnvelopeSchema } from "../../../model/envelope.ts";
-import { isExactEnvelope, parseEnvelope } from "../../../pipeline/envelope_guard.ts";
-import { VALID_ENVELOPE } from "./fixtures.ts";
+import { isExactEnvelope, parseEnvelope } from "../../../enriched/envelope_guard.ts";
+import { VALID_ENVELOPE } from "../pipeline/fixtures.ts";
 
 const VALID = VALID_ENVELOPE;
 

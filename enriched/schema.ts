@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { ENVELOPE_VERSION, EnvelopeSchema, SourceSchema, StringMapSchema } from "./envelope.ts";
+import { ENVELOPE_VERSION, EnvelopeSchema, SourceSchema, StringMapSchema } from "../model/envelope.ts";
 
 /** The `format` field that tells an enriched batch from an envelope. */
 export const ENRICHED_BATCH_FORMAT = "eventops.enriched.batch";

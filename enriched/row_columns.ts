@@ -1,5 +1,5 @@
 /**
- * The per-event columns of an enriched batch being packed (`rows` of `model/enriched_batch.ts`),
+ * The per-event columns of an enriched batch being packed (`rows` of `schema.ts`),
  * reused by the packer from batch to batch: a row overwrites the previous batch's entries in
  * place, so a batch no longer grows (and copies) ten fresh arrays by push. `JSON.stringify` writes
  * them as before (numbers straight into its output; joining a typed array would make a string per
@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { BatchRows } from "../model/enriched_batch.ts";
+import type { BatchRows } from "./schema.ts";
 
 /**
  * Most rows whose storage is kept for the next batch (~0.7 MB of columns): a batch of small

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { BatchRows } from "../../../model/enriched_batch.ts";
+import type { BatchRows } from "../../../enriched/mod.ts";
 import { prng } from "../../../lib/prng.ts";
-import { RowColumns } from "../../../pipeline/row_columns.ts";
+import { RowColumns } from "../../../enriched/row_columns.ts";
 
 type Row = Parameters<RowColumns["push"]>;
 

@@ -2,7 +2,7 @@
  * A hand-written check of the envelope `v1` for the stateful group's hot path: the same rules as
  * `EnvelopeSchema` (zod), about 10x cheaper per event. It only accepts; anything it does not accept
  * (including extra keys, which zod would strip) goes through zod, which decides and explains.
- * `tests/unit/pipeline/envelope_guard_test.ts` checks it agrees with zod.
+ * `tests/unit/enriched/envelope_guard_test.ts` checks it agrees with zod.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeEnriched } from "../../../pipeline/enriched_decode.ts";
-import { VALID_ENVELOPE } from "./fixtures.ts";
+import { decodeEnriched } from "../../../enriched/mod.ts";
+import { VALID_ENVELOPE } from "../pipeline/fixtures.ts";
 
 const ENVELOPE = VALID_ENVELOPE;
 

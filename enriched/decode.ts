@@ -1,6 +1,6 @@
 /**
  * Decodes the stateful group's input: each `events.enriched` message is an enriched batch
- * (`model/enriched_batch.ts`, `kafka.enriched_encoding: columns`), a JSON array of envelopes `v1`
+ * (`schema.ts`, `kafka.enriched_encoding: columns`), a JSON array of envelopes `v1`
  * (`envelopes`), or one envelope (earlier versions, and by hand). Anything else goes to the DLQ with
  * a reason: a message that is not JSON or not a valid batch whole, an array element that is not an
  * envelope alone.
@@ -10,7 +10,7 @@
 import type { DeadLetter } from "../model/dlq.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { deadLetter } from "../kafka/dlq.ts";
-import { isEnrichedBatchLike, readEnrichedBatch } from "./enriched_batch.ts";
+import { isEnrichedBatchLike, readEnrichedBatch } from "./read.ts";
 import { isExactEnvelope, parseEnvelope } from "./envelope_guard.ts";
 
 /** The parts of a consumed message the decoder reads. */
