@@ -13,7 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import { ConfigSchema } from "../config/schema.ts";
-import { type RawMessage, StatelessBatchBuilder } from "../pipeline/stateless.ts";
+import { type RawMessage, StatelessBatchBuilder } from "../pipeline/stateless/mod.ts";
 import { parseInventory } from "../stages/inventory.ts";
 import { DEFAULT_WORKLOAD, generateWorkload } from "./workload.ts";
 

@@ -38,8 +38,12 @@ import {
 import { MemoryCounters } from "./counters.ts";
 import { ReloadableFile } from "./reload.ts";
 import { createStatefulHandler } from "./stateful.ts";
-import { startStatelessGroup, type StatelessHooks, type StatelessTopology } from "./stateless_group.ts";
-import { startStatelessWorker } from "./stateless_thread.ts";
+import {
+  startStatelessGroup,
+  startStatelessWorker,
+  type StatelessHooks,
+  type StatelessTopology,
+} from "./stateless/mod.ts";
 import { createIngestor, startApi } from "./agent_api.ts";
 import { batchConsumerOptions, type GroupHooks } from "./consumer_options.ts";
 import { describeGroup, GroupHealth, groupMetrics } from "./group_health.ts";

@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 "$deno" fmt --check
 "$deno" lint
-"$deno" check main.ts mod.ts pipeline/stateless_worker.ts
+"$deno" check main.ts mod.ts pipeline/stateless/worker.ts
 "$deno" task test "$@"
 "$deno" task test:reliability
 # The packaged artifacts (executables, .deb, unit, compose): built and tested as a user gets them.

@@ -146,7 +146,7 @@ Deno.test("a stateless worker thread that cannot start falls back to in-process;
   const { file, port, topics } = await writeTestConfig(name);
   // A sandbox that cannot load the worker's module (as a build might not).
   const agent = await startAgent(file, port, [], {}, {
-    denoFlags: ["--deny-read=./pipeline/stateless_worker.ts"],
+    denoFlags: ["--deny-read=./pipeline/stateless/worker.ts"],
   });
   try {
     assert.match(

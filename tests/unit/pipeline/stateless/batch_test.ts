@@ -6,15 +6,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ConfigSchema } from "../../../config/schema.ts";
-import type { ConsumedMessage } from "../../../kafka/batch_consumer.ts";
-import type { ByteProducer, OutgoingMessage } from "../../../kafka/clients.ts";
-import { DeadLetterSchema } from "../../../model/dlq.ts";
-import { type Envelope, EnvelopeSchema } from "../../../model/envelope.ts";
-import { MemoryCounters } from "../../../pipeline/counters.ts";
-import { readEnrichedBatch } from "../../../enriched/read.ts";
-import { createStatelessHandler, StatelessBatchBuilder } from "../../../pipeline/stateless.ts";
-import { parseInventory } from "../../../stages/inventory.ts";
+import { ConfigSchema } from "../../../../config/schema.ts";
+import type { ConsumedMessage } from "../../../../kafka/batch_consumer.ts";
+import type { ByteProducer, OutgoingMessage } from "../../../../kafka/clients.ts";
+import { DeadLetterSchema } from "../../../../model/dlq.ts";
+import { type Envelope, EnvelopeSchema } from "../../../../model/envelope.ts";
+import { MemoryCounters } from "../../../../pipeline/counters.ts";
+import { readEnrichedBatch } from "../../../../enriched/read.ts";
+import { createStatelessHandler, StatelessBatchBuilder } from "../../../../pipeline/stateless/batch.ts";
+import { parseInventory } from "../../../../stages/inventory.ts";
 
 const config = ConfigSchema.parse({});
 const inventory = parseInventory(

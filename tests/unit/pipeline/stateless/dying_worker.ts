@@ -1,11 +1,14 @@
 /**
- * A stand-in for `pipeline/stateless_worker.ts` that speaks its protocol but dies (an uncaught
- * error) shortly after each start, for the supervisor test in `stateless_thread_test.ts`.
+ * A stand-in for `pipeline/stateless/worker.ts` that speaks its protocol but dies (an uncaught
+ * error) shortly after each start, for the supervisor test in `thread_test.ts`.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
-import type { FromStatelessWorker, ToStatelessWorker } from "../../../pipeline/stateless_worker_protocol.ts";
+import type {
+  FromStatelessWorker,
+  ToStatelessWorker,
+} from "../../../../pipeline/stateless/worker_protocol.ts";
 
 const send = (message: FromStatelessWorker) => self.postMessage(message);
 

@@ -7,21 +7,21 @@
  *
  * @module
  */
-import type { Config } from "../config/schema.ts";
-import type { BatchBuilder, ConsumedMessage } from "../kafka/batch_consumer.ts";
-import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../kafka/clients.ts";
-import { encodeDeadLetter } from "../kafka/dlq.ts";
-import { JsonBatcher } from "../kafka/json_batches.ts";
-import { recordBudget, smallestBudget, type TopicLimits } from "../kafka/limits.ts";
-import { produceAll } from "../kafka/produce.ts";
-import { SeriesPartitioner } from "../kafka/partition.ts";
-import type { DeadLetter } from "../model/dlq.ts";
-import { type NormalizedEvent, type Source, toEnvelope } from "../model/envelope.ts";
-import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../stages/normalize.ts";
-import { enrichedContext, isUnknownContext } from "../stages/enrich.ts";
-import type { Ctx, Inventory } from "../stages/inventory.ts";
-import type { PipelineCounters } from "./counters.ts";
-import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../enriched/mod.ts";
+import type { Config } from "../../config/schema.ts";
+import type { BatchBuilder, ConsumedMessage } from "../../kafka/batch_consumer.ts";
+import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../../kafka/clients.ts";
+import { encodeDeadLetter } from "../../kafka/dlq.ts";
+import { JsonBatcher } from "../../kafka/json_batches.ts";
+import { recordBudget, smallestBudget, type TopicLimits } from "../../kafka/limits.ts";
+import { produceAll } from "../../kafka/produce.ts";
+import { SeriesPartitioner } from "../../kafka/partition.ts";
+import type { DeadLetter } from "../../model/dlq.ts";
+import { type NormalizedEvent, type Source, toEnvelope } from "../../model/envelope.ts";
+import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../../stages/normalize.ts";
+import { enrichedContext, isUnknownContext } from "../../stages/enrich.ts";
+import type { Ctx, Inventory } from "../../stages/inventory.ts";
+import type { PipelineCounters } from "../counters.ts";
+import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../../enriched/mod.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {

@@ -1,14 +1,14 @@
 /**
  * Worker entry point: runs the stateless group (normalize + enrich) on its own thread, so the
- * agent's two consumer groups use two cores. Started by `stateless_thread.ts`; inherits the agent's
+ * agent's two consumer groups use two cores. Started by `thread.ts`; inherits the agent's
  * permissions. Logs go to stderr like the agent's; counters and batch metrics are posted back.
  *
  * @module
  */
-import { describeError } from "../lib/errors.ts";
-import { createLogger } from "../lib/log.ts";
-import { startStatelessGroup, type StatelessGroup } from "./stateless_group.ts";
-import type { FromStatelessWorker, ToStatelessWorker } from "./stateless_worker_protocol.ts";
+import { describeError } from "../../lib/errors.ts";
+import { createLogger } from "../../lib/log.ts";
+import { startStatelessGroup, type StatelessGroup } from "./group.ts";
+import type { FromStatelessWorker, ToStatelessWorker } from "./worker_protocol.ts";
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<ToStatelessWorker>) => void) | null;

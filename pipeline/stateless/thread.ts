@@ -1,27 +1,27 @@
 /**
- * Runs the stateless group on a worker thread (`stateless_worker.ts`) behind the same interface as
+ * Runs the stateless group on a worker thread (`worker.ts`) behind the same interface as
  * the in-process group: counters, batch metrics and lag arrive as messages and go to the hooks. A
  * worker that dies unexpectedly is logged and started again (its uncommitted batch replays).
  *
  * @module
  */
-import type { Config } from "../config/schema.ts";
-import type { Logger } from "../lib/log.ts";
-import type { StatelessGroup, StatelessHooks, StatelessTopology } from "./stateless_group.ts";
-import type { FromStatelessWorker, ToStatelessWorker } from "./stateless_worker_protocol.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Logger } from "../../lib/log.ts";
+import type { StatelessGroup, StatelessHooks, StatelessTopology } from "./group.ts";
+import type { FromStatelessWorker, ToStatelessWorker } from "./worker_protocol.ts";
 
 const STOP_TIMEOUT_MS = 25_000;
 const RESTART_DELAY_MS = 1_000;
 
 /** How to run the worker; the defaults are the agent's. */
 export interface StatelessWorkerOptions {
-  /** The worker module (speaks `stateless_worker_protocol.ts`). */
+  /** The worker module (speaks `worker_protocol.ts`). */
   module?: URL;
   /** Wait before starting a worker that died again. */
   restartDelayMs?: number;
 }
 
-const WORKER_MODULE = new URL("./stateless_worker.ts", import.meta.url);
+const WORKER_MODULE = new URL("./worker.ts", import.meta.url);
 
 /** One worker's life: resolves `started` or rejects; `exited` settles when it stopped or died. */
 function spawn(

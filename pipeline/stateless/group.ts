@@ -1,21 +1,21 @@
 /**
  * The stateless consumer group as one unit: its own producer, the inventory (reloaded on change),
  * the batch handler and the consumer. The agent runs it in-process or on its own thread
- * (`stateless_worker.ts`); the hooks carry its metrics either way.
+ * (`worker.ts`); the hooks carry its metrics either way.
  *
  * @module
  */
-import type { Config } from "../config/schema.ts";
-import type { Logger } from "../lib/log.ts";
-import { BatchConsumer } from "../kafka/batch_consumer.ts";
-import { createConsumer, createProducer } from "../kafka/clients.ts";
-import { emptyInventory, parseInventory } from "../stages/inventory.ts";
-import { compileNormalizeOptions } from "../stages/normalize.ts";
-import type { TopicLimits } from "../kafka/limits.ts";
-import { batchConsumerOptions, type GroupHooks } from "./consumer_options.ts";
-import type { PipelineCounters } from "./counters.ts";
-import { ReloadableFile } from "./reload.ts";
-import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./stateless.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Logger } from "../../lib/log.ts";
+import { BatchConsumer } from "../../kafka/batch_consumer.ts";
+import { createConsumer, createProducer } from "../../kafka/clients.ts";
+import { emptyInventory, parseInventory } from "../../stages/inventory.ts";
+import { compileNormalizeOptions } from "../../stages/normalize.ts";
+import type { TopicLimits } from "../../kafka/limits.ts";
+import { batchConsumerOptions, type GroupHooks } from "../consumer_options.ts";
+import type { PipelineCounters } from "../counters.ts";
+import { ReloadableFile } from "../reload.ts";
+import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./batch.ts";
 
 /** Where the group reports what it does. */
 export interface StatelessHooks extends GroupHooks {

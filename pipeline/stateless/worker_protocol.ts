@@ -1,11 +1,11 @@
 /**
- * Messages between the agent and the stateless group's worker thread (`stateless_worker.ts`).
+ * Messages between the agent and the stateless group's worker thread (`worker.ts`).
  *
  * @module
  */
-import type { Config } from "../config/schema.ts";
-import type { Assignment, StreamState } from "../kafka/consumer_supervisor.ts";
-import type { TopicLimits } from "../kafka/limits.ts";
+import type { Config } from "../../config/schema.ts";
+import type { Assignment, StreamState } from "../../kafka/consumer_supervisor.ts";
+import type { TopicLimits } from "../../kafka/limits.ts";
 
 /** From the agent to the worker. */
 export type ToStatelessWorker =

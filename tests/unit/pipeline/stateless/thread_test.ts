@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ConfigSchema } from "../../../config/schema.ts";
-import { createLogger } from "../../../lib/log.ts";
-import { MemoryCounters } from "../../../pipeline/counters.ts";
-import { startStatelessWorker } from "../../../pipeline/stateless_thread.ts";
+import { ConfigSchema } from "../../../../config/schema.ts";
+import { createLogger } from "../../../../lib/log.ts";
+import { MemoryCounters } from "../../../../pipeline/counters.ts";
+import { startStatelessWorker } from "../../../../pipeline/stateless/thread.ts";
 
 Deno.test("stateless thread: a worker that dies is logged and started again until the group stops", async () => {
   const counters = new MemoryCounters();
@@ -21,7 +21,7 @@ Deno.test("stateless thread: a worker that dies is logged and started again unti
     enrichedPartitions: 3,
     limits: {},
   }, {
-    module: new URL("./dying_stateless_worker.ts", import.meta.url),
+    module: new URL("./dying_worker.ts", import.meta.url),
     restartDelayMs: 20,
   });
   const deadline = Date.now() + 10_000;
