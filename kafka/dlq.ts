@@ -1,5 +1,7 @@
 /**
  * Dead-letter records: the original bytes, the stage and a readable reason, produced to the DLQ topic.
+ * This module is the one place records are made ({@link deadLetter}), amended
+ * ({@link withAddedReason}) and serialized ({@link encodeDeadLetter}).
  *
  * A record must fit what the broker accepts (`limits.ts`): the original's escaping (quotes, control
  * characters) or base64 can make it several times larger than the message it describes, and a record
@@ -15,22 +17,57 @@ import type { DeadLetter } from "../model/dlq.ts";
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Builds a dead-letter record for `original` (kept as UTF-8 text when valid, base64 otherwise). */
+/**
+ * An original already in the form a record holds it (normalize's rejects): the text or base64, and
+ * when it is only the start of the message, the whole message's length and hex SHA-256.
+ */
+export interface EncodedOriginal {
+  original: string;
+  encoding: DeadLetter["encoding"];
+  whole?: { bytes: number; sha256: string };
+}
+
+/**
+ * Builds a dead-letter record for `original`: bytes are kept as UTF-8 text when valid, base64
+ * otherwise; a string is UTF-8 text; an {@link EncodedOriginal} is taken as it is (and marked
+ * `truncated` when it has `whole`).
+ */
 export function deadLetter(
   stage: string,
   reason: string,
   source: DeadLetter["source"],
-  original: Uint8Array | string,
+  original: Uint8Array | string | EncodedOriginal,
   nowMs: number,
 ): DeadLetter {
   if (typeof original === "string") {
     return { stage, reason, source, original, encoding: "utf8", ts: nowMs };
+  }
+  if (!(original instanceof Uint8Array)) {
+    const record: DeadLetter = {
+      stage,
+      reason,
+      source,
+      original: original.original,
+      encoding: original.encoding,
+      ts: nowMs,
+    };
+    if (original.whole !== undefined) {
+      record.truncated = true;
+      record.original_bytes = original.whole.bytes;
+      record.original_sha256 = original.whole.sha256;
+    }
+    return record;
   }
   try {
     return { stage, reason, source, original: strictDecoder.decode(original), encoding: "utf8", ts: nowMs };
   } catch {
     return { stage, reason, source, original: encodeBase64(original), encoding: "base64", ts: nowMs };
   }
+}
+
+/** `record` with `more` added to its reason (a dead letter that met another problem on its way). */
+export function withAddedReason(record: DeadLetter, more: string): DeadLetter {
+  return { ...record, reason: `${record.reason}; ${more}` };
 }
 
 function encodeBase64(bytes: Uint8Array): string {

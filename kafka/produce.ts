@@ -10,7 +10,7 @@ import { findErrorBy } from "@platformatic/kafka";
 import type { DeadLetter } from "../model/dlq.ts";
 import { DeadLetterSchema } from "../model/dlq.ts";
 import { type MessageSender, type OutgoingMessage, sendInChunks } from "./clients.ts";
-import { deadLetter, encodeDeadLetter } from "./dlq.ts";
+import { deadLetter, encodeDeadLetter, withAddedReason } from "./dlq.ts";
 
 /**
  * Produce errors a record causes by itself: the broker refuses it however often it is sent.
@@ -56,7 +56,7 @@ function refusedDeadLetter(message: OutgoingMessage, refusal: string, options: R
   if (message.topic === options.dlqTopic) {
     // A dead letter already: keep its source and stage, add why it was refused.
     const parsed = DeadLetterSchema.safeParse(safeJson(message.value));
-    if (parsed.success) return { ...parsed.data, reason: `${parsed.data.reason}; ${reason}` };
+    if (parsed.success) return withAddedReason(parsed.data, reason);
   }
   return deadLetter(
     options.stage,

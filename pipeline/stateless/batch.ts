@@ -10,12 +10,11 @@
 import type { Config } from "../../config/schema.ts";
 import type { BatchBuilder, ConsumedMessage } from "../../kafka/batch_consumer.ts";
 import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../../kafka/clients.ts";
-import { encodeDeadLetter } from "../../kafka/dlq.ts";
+import { deadLetter, encodeDeadLetter } from "../../kafka/dlq.ts";
 import { JsonBatcher } from "../../kafka/json_batches.ts";
 import { recordBudget, smallestBudget, type TopicLimits } from "../../kafka/limits.ts";
 import { produceAll } from "../../kafka/produce.ts";
 import { SeriesPartitioner } from "../../kafka/partition.ts";
-import type { DeadLetter } from "../../model/dlq.ts";
 import { type NormalizedEvent, type Source, toEnvelope } from "../../model/envelope.ts";
 import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../../stages/normalize.ts";
 import { enrichedContext, isUnknownContext } from "../../stages/enrich.ts";
@@ -132,19 +131,8 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   }
 
   #addReject(reject: NormalizeReject): void {
-    const record: DeadLetter = {
-      stage: "normalize",
-      reason: reject.reason,
-      source: { ...this.#source, index: reject.index },
-      original: reject.original,
-      encoding: reject.encoding,
-      ts: this.#nowMs,
-    };
-    if (reject.whole !== undefined) {
-      record.truncated = true;
-      record.original_bytes = reject.whole.bytes;
-      record.original_sha256 = reject.whole.sha256;
-    }
+    const source = { ...this.#source, index: reject.index };
+    const record = deadLetter("normalize", reject.reason, source, reject, this.#nowMs);
     this.#deadLetters.push({
       topic: this.#deps.config.topics.dlq,
       value: encodeDeadLetter(record, this.#dlqMaxBytes),

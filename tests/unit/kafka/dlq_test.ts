@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { deadLetter, encodeDeadLetter } from "../../../kafka/dlq.ts";
+import { deadLetter, encodeDeadLetter, withAddedReason } from "../../../kafka/dlq.ts";
 import { sha256Hex } from "../../../lib/digest.ts";
 import { type DeadLetter, DeadLetterSchema } from "../../../model/dlq.ts";
 
@@ -72,4 +72,34 @@ Deno.test("dlq: a huge reason is shortened; a record truncated before keeps the 
   const again = decode(encodeDeadLetter(earlier, 16_384));
   assert.equal(again.original_bytes, 9_000_000);
   assert.equal(again.original_sha256, "ab".repeat(32));
+});
+
+Deno.test("dlq: a record of an already encoded original (normalize's reject) keeps it, and its size and digest when cut", () => {
+  const plain = deadLetter("normalize", "bad", source, { original: "{}", encoding: "utf8" }, 7);
+  assert.equal(JSON.stringify(plain), JSON.stringify({ ...deadLetter("normalize", "bad", source, "{}", 7) }));
+  const whole = { bytes: 2_000_000, sha256: "ab".repeat(32) };
+  const cut = deadLetter("normalize", "too big", source, { original: "AAAA", encoding: "base64", whole }, 7);
+  assert.deepEqual(Object.keys(cut), [
+    "stage",
+    "reason",
+    "source",
+    "original",
+    "encoding",
+    "ts",
+    "truncated",
+    "original_bytes",
+    "original_sha256",
+  ]);
+  assert.deepEqual([cut.original, cut.encoding, cut.truncated, cut.original_bytes, cut.original_sha256], [
+    "AAAA",
+    "base64",
+    true,
+    2_000_000,
+    whole.sha256,
+  ]);
+});
+
+Deno.test("dlq: a record amended with another reason keeps everything else", () => {
+  const record = deadLetter("normalize", "bad", source, "{}", 7);
+  assert.deepEqual(withAddedReason(record, "refused"), { ...record, reason: "bad; refused" });
 });
