@@ -10,7 +10,7 @@
  *   commit) and produce->alert (`/alerts/stream`) latencies; RSS over time.
  *
  * Both also time the read limit (`kcat -C` over the raw topic) and the pure stages alone
- * (`stages/bench_stages.ts`). `--profile` samples the agent's CPU through the inspector. Results are
+ * (`bench/stages.ts`). `--profile` samples the agent's CPU through the inspector. Results are
  * printed and written to `bench/results/<timestamp>-<mode>.json`.
  *
  * @module
@@ -182,10 +182,10 @@ async function environment(): Promise<Record<string, unknown>> {
   };
 }
 
-/** Pure stage throughput from `stages/bench_stages.ts` (a subprocess: its own heap and JIT). */
+/** Pure stage throughput from `bench/stages.ts` (a subprocess: its own heap and JIT). */
 async function stageBench(count: number): Promise<Record<string, number>> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--ignore-env", "stages/bench_stages.ts", String(count)],
+    args: ["run", "--ignore-env", "bench/stages.ts", String(count)],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",

@@ -1,6 +1,6 @@
 /**
  * Throughput of the pure stages (not a test): 200k deterministic raw events (seeded PRNG), timed
- * per stage and for the whole chain. Run: `deno run --ignore-env stages/bench_stages.ts [count]`.
+ * per stage and for the whole chain. Run: `deno run --ignore-env bench/stages.ts [count]`.
  *
  * @module
  */
@@ -8,11 +8,11 @@ import { ConfigSchema } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { FeatureRecord } from "../model/feature.ts";
-import { enrich } from "./enrich.ts";
-import { FeatureCursor, FeatureEngine } from "./features.ts";
-import { parseInventory } from "./inventory.ts";
-import { normalizeMessage } from "./normalize.ts";
-import { DEFAULT_RULES_YAML, parseRules, RuleEngine } from "./rules.ts";
+import { enrich } from "../stages/enrich.ts";
+import { FeatureCursor, FeatureEngine } from "../stages/features.ts";
+import { parseInventory } from "../stages/inventory.ts";
+import { normalizeMessage } from "../stages/normalize.ts";
+import { DEFAULT_RULES_YAML, parseRules, RuleEngine } from "../stages/rules.ts";
 import { prng } from "../lib/prng.ts";
 
 const COUNT = Number(Deno.args[0] ?? 200_000);
