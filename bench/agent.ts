@@ -6,7 +6,7 @@
  * @module
  */
 import { stringify } from "yaml";
-import { freePort, startAgent } from "../tests/helpers/agent.ts";
+import { freePort, startAgent } from "../testing/agent.ts";
 import type { BenchTopics } from "./kafka.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

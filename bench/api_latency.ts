@@ -21,7 +21,7 @@ import { type Envelope, eventId } from "../model/envelope.ts";
 import { openStore } from "../store/open.ts";
 import { ParquetArchiver } from "../store/parquet.ts";
 import { StoreWriter } from "../store/writer.ts";
-import { BROKERS, type RunningAgent, startAgent, uniqueName } from "../tests/helpers/agent.ts";
+import { BROKERS, type RunningAgent, startAgent, uniqueName } from "../testing/agent.ts";
 import { writeBenchConfig } from "./agent.ts";
 import { benchTopics } from "./kafka.ts";
 

@@ -15,9 +15,9 @@
  *
  * @module
  */
-import { streamSse } from "../tests/helpers/sse.ts";
+import { streamSse } from "../testing/sse.ts";
 import { parseArgs } from "node:util";
-import { uniqueName } from "../tests/helpers/agent.ts";
+import { uniqueName } from "../testing/agent.ts";
 import {
   type BenchAgent,
   catalogRows,

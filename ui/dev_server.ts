@@ -16,7 +16,7 @@ import type { AgentStatus, RuleSummary } from "../api/deps.ts";
 import type { PointRow, StoredAlert } from "../model/query.ts";
 import { createLiveFeeds } from "../api/feeds.ts";
 import { Registry } from "../api/metrics_registry.ts";
-import { FakeHealth, makeAlert, MemoryIngestor, MemoryStore, testHttpConfig } from "../tests/api/fakes.ts";
+import { FakeHealth, makeAlert, MemoryIngestor, MemoryStore, testHttpConfig } from "../testing/api_fakes.ts";
 
 const RULES: RuleSummary[] = [
   { name: "cpu_high", metric: "cpu_load", warning: 80, critical: 95, direction: "above" },

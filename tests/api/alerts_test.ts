@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { AlertsResponseSchema } from "../../api/schemas.ts";
-import { harness, makeAlert } from "./fakes.ts";
+import { harness, makeAlert } from "../../testing/api_fakes.ts";
 
 Deno.test("GET /alerts lists newest first with seq", async () => {
   const { app } = harness();

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { errorBody, wellFormed } from "../../api/errors.ts";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 /** A lone surrogate, as JSON.stringify escapes it (`\udXXX` not preceded by a high surrogate escape). */
 const LONE_ESCAPE = /\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/i;

@@ -5,7 +5,8 @@
 import { equal, match, ok } from "node:assert/strict";
 import { type ApiServer, serveApi } from "../../api/app.ts";
 import type { HttpConfig } from "../../api/deps.ts";
-import { harness, SseReader } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
+import { SseReader } from "../../testing/sse.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { HealthResponseSchema, ReadyResponseSchema } from "../../api/schemas.ts";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 Deno.test("healthz: alive", async () => {
   const { app } = harness();

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { IngestResponseSchema } from "../../api/schemas.ts";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 const AUTH = { Authorization: "Bearer s3cret-token" };
 const SEED = {

@@ -1,7 +1,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { clientKey } from "../../api/client.ts";
 import { AuthThrottle, KeyedCounter, SseSlots } from "../../api/limits.ts";
-import { harness, SseReader } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
+import { SseReader } from "../../testing/sse.ts";
 
 /** The `env` serveApi gives the app: the client's address. */
 const from = (hostname: string) => ({ remoteAddr: { hostname, port: 40_000, transport: "tcp" } });

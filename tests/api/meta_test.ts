@@ -2,7 +2,7 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { RulesResponseSchema, StatusResponseSchema } from "../../api/schemas.ts";
 import { Registry } from "../../api/metrics_registry.ts";
 import type { MetricsRegistry } from "../../api/deps.ts";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 Deno.test("GET /rules lists thresholds; ?metric= resolves aliases", async () => {
   const { app } = harness();

@@ -1,7 +1,7 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { CatalogResponseSchema, ErrorResponseSchema, PointsResponseSchema } from "../../api/schemas.ts";
 import type { PointRow } from "../../model/query.ts";
-import { harness, SEED_POINTS } from "./fakes.ts";
+import { harness, SEED_POINTS } from "../../testing/api_fakes.ts";
 
 async function error(res: Response): Promise<{ status: number; message: string; details?: unknown }> {
   const body = ErrorResponseSchema.parse(await res.json());

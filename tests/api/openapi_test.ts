@@ -1,5 +1,5 @@
 import { equal, ok } from "node:assert/strict";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 type Doc = {
   openapi: string;

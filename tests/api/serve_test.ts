@@ -1,6 +1,7 @@
 import { equal, ok } from "node:assert/strict";
 import { serveApi } from "../../api/app.ts";
-import { harness, SseReader } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
+import { SseReader } from "../../testing/sse.ts";
 
 Deno.test("serveApi: real Deno.serve, the brief's query, and a shutdown that ends open streams", async () => {
   const { app, http } = harness();

@@ -2,7 +2,9 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { closeStreams } from "../../api/app.ts";
 import type { StoredAlert } from "../../model/query.ts";
 import { TokenBucket } from "../../api/routes/events.ts";
-import { delay, eventually, harness, makeAlert, makeEvent, SEED_ALERTS, SseReader } from "./fakes.ts";
+import { harness, makeAlert, makeEvent, SEED_ALERTS } from "../../testing/api_fakes.ts";
+import { eventually } from "../../testing/eventually.ts";
+import { SseReader } from "../../testing/sse.ts";
 
 function seqs(messages: { data?: string }[]): number[] {
   return messages.map((m) => (JSON.parse(m.data ?? "{}") as StoredAlert).seq);
@@ -252,6 +254,5 @@ Deno.test("streams need the token when reads are protected (query token for Even
   const sse = new SseReader(await app.request("/alerts/stream?access_token=s3cret-token"));
   equal((await sse.next()).retry, 3000);
   await sse.close();
-  await delay(5);
   equal(SEED_ALERTS.length, 2);
 });

@@ -1,7 +1,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { CSS_NAME, JS_NAME } from "../../ui/assets.gen.ts";
 import { buildAssets } from "../../ui/build.ts";
-import { harness } from "./fakes.ts";
+import { harness } from "../../testing/api_fakes.ts";
 
 Deno.test("GET / serves the dashboard with revalidation and a strict CSP", async () => {
   const { app } = harness();

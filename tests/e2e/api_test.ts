@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
-import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatProduce } from "../helpers/kcat.ts";
+import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
 
 /**
  * `kcat -P` with one key for every message, so they all land on one partition of the raw topic and

@@ -11,8 +11,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
-import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatProduce } from "../helpers/kcat.ts";
+import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
 
 /**
  * `kcat -P` with one key for every message, so they all land on one partition of the raw topic and

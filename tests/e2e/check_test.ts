@@ -1,6 +1,6 @@
 /** `eventops check`: config, inventory and rules validation and rule tests, as a user runs it. */
 import assert from "node:assert/strict";
-import { runEventops, uniqueName } from "../helpers/agent.ts";
+import { runEventops, uniqueName } from "../../testing/agent.ts";
 
 Deno.test("check passes the example config, inventory, rules and rule tests", async () => {
   const result = await runEventops([

@@ -5,7 +5,7 @@
  * (`Deno.createHttpClient({ localAddress })`), as separate machines would.
  */
 import assert from "node:assert/strict";
-import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 
 const TOKEN = "test-token";
 const encoder = new TextEncoder();

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
-import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatConsumeAll, kcatProduce } from "../helpers/kcat.ts";
-import { readSse } from "../helpers/sse.ts";
+import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
+import { readSse } from "../../testing/sse.ts";
 
 type Point = { ts: string; value: number };
 

@@ -3,8 +3,8 @@
  * of malformed input on the DLQ, inventory and rule reloads, and two agents splitting the work.
  */
 import assert from "node:assert/strict";
-import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatConsumeAll, kcatProduce, kcatProduceRaw } from "../helpers/kcat.ts";
+import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatConsumeAll, kcatProduce, kcatProduceRaw } from "../../testing/kcat.ts";
 import { FeatureRecordSchema } from "../../model/feature.ts";
 
 type AlertRecord = {

@@ -3,8 +3,8 @@
  * and every valid event ends up stored exactly once, with no alert stored twice or repeated.
  */
 import assert from "node:assert/strict";
-import { runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatConsumeAll } from "../helpers/kcat.ts";
+import { runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatConsumeAll } from "../../testing/kcat.ts";
 import {
   assertExactlyOnce,
   cliQuery,

@@ -5,8 +5,8 @@
  * where `mount` is not permitted).
  */
 import assert from "node:assert/strict";
-import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatConsumeAll } from "../helpers/kcat.ts";
+import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatConsumeAll } from "../../testing/kcat.ts";
 import {
   assertExactlyOnce,
   committedOffsets,

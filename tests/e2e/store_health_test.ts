@@ -6,7 +6,7 @@
  * part and exports gauges, and all of it holds after a restart.
  */
 import assert from "node:assert/strict";
-import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import {
   httpNumber,
   logLines,

@@ -7,7 +7,7 @@
 import type { QueryResult, QueryValue } from "../../model/query.ts";
 import assert from "node:assert/strict";
 import { Admin, Producer } from "@platformatic/kafka";
-import { BROKERS, runEventops } from "../helpers/agent.ts";
+import { BROKERS, runEventops } from "../../testing/agent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

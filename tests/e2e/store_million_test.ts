@@ -3,7 +3,7 @@
  * enrich -> events.enriched -> store) are stored exactly once.
  */
 import assert from "node:assert/strict";
-import { runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import {
   assertExactlyOnce,
   cliQuery,

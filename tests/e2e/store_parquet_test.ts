@@ -3,7 +3,7 @@
  * queryable (one view over hot rows and files), small parts are compacted, and retention deletes them.
  */
 import assert from "node:assert/strict";
-import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import {
   cliQuery,
   httpNumber,

@@ -5,7 +5,7 @@
  * broker: each budget answers with a JSON 413/422 naming it, and the agent's memory stays put.
  */
 import assert from "node:assert/strict";
-import { runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import { ndjsonMessages, produceMessages, removeTestDir, TOKEN, waitForRows } from "./store_helpers.ts";
 
 /** VmRSS and VmHWM of a process, bytes (read with cat: Deno refuses /proc to a sandboxed test). */

@@ -13,8 +13,8 @@ import {
   startAgent,
   uniqueName,
   writeTestConfig,
-} from "../helpers/agent.ts";
-import { kcatProduce } from "../helpers/kcat.ts";
+} from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
 import { httpQuery, logLines, removeTestDir, TOKEN, waitForRows } from "./store_helpers.ts";
 
 const TABLE_SQL = "SELECT host, value, ts, tags, NULL AS note FROM metrics_all ORDER BY ts";

@@ -6,8 +6,8 @@
  * (before year 1) is a 400 naming the valid range, and `from=0001-01-01` reads.
  */
 import assert from "node:assert/strict";
-import { eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatConsumeAll, kcatProduce } from "../helpers/kcat.ts";
+import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
 import { openStore } from "../../store/open.ts";
 import { StoreWriter } from "../../store/writer.ts";
 import { makeEvents, RESOURCES, storeAsOlderAgent } from "../store/helpers.ts";

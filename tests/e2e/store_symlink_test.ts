@@ -4,7 +4,7 @@
  * nothing is written where it points.
  */
 import assert from "node:assert/strict";
-import { startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import { symlink } from "../store/helpers.ts";
 import { removeTestDir } from "./store_helpers.ts";
 

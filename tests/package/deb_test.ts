@@ -7,7 +7,7 @@
  * not PID 1 in this container): everything up to that is tested.
  */
 import assert from "node:assert/strict";
-import { BROKERS } from "../helpers/agent.ts";
+import { BROKERS } from "../../testing/agent.ts";
 import { allowedSyscalls, parseSyscallGroups } from "./evidence.ts";
 import { debPath, eventually, freePort, ROOT, SECCOMP_EXEC, sh, VERSION } from "./helpers.ts";
 

@@ -6,7 +6,7 @@
  * SystemCallFilter= (libseccomp), and the aarch64 build under qemu-aarch64-static.
  */
 import assert from "node:assert/strict";
-import { BROKERS } from "../helpers/agent.ts";
+import { BROKERS } from "../../testing/agent.ts";
 import { allowedSyscalls, isLocal, networkCalls, parseSyscallGroups } from "./evidence.ts";
 import {
   assertServed,

@@ -7,6 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
+import { freePort } from "../../testing/agent.ts";
+import { eventually } from "../../testing/eventually.ts";
+
+export { eventually, freePort };
 
 /** The project directory. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -37,36 +41,6 @@ export async function sh(
     .output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Polls `probe` until it returns a value, or throws after `timeoutMs`. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${lastError}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** The token the scenario's config sets (a test value, not a default anywhere). */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { freePort } from "../helpers/agent.ts";
+import { freePort } from "../../testing/agent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 

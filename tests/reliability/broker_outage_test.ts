@@ -16,8 +16,8 @@ import {
   startAgent,
   uniqueName,
   writeTestConfig,
-} from "../helpers/agent.ts";
-import type { RunningAgent } from "../helpers/agent.ts";
+} from "../../testing/agent.ts";
+import type { RunningAgent } from "../../testing/agent.ts";
 import { httpNumber, logLines, removeTestDir } from "../e2e/store_helpers.ts";
 import { DedicatedBroker } from "./broker.ts";
 import { checkStoredIds, type ExpectedEvents, produceTracked, trackedWorkload } from "./helpers.ts";

@@ -8,9 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { Admin } from "@platformatic/kafka";
-import { BROKERS, eventually, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import type { RunningAgent } from "../helpers/agent.ts";
-import { kcatConsumeAll, kcatProduce } from "../helpers/kcat.ts";
+import { BROKERS, eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import type { RunningAgent } from "../../testing/agent.ts";
+import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
 import { removeTestDir } from "../e2e/store_helpers.ts";
 
 const MESSAGES = 300;

@@ -5,8 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { BROKERS } from "../helpers/agent.ts";
-import { kcatConsumeAll } from "../helpers/kcat.ts";
+import { BROKERS } from "../../testing/agent.ts";
+import { kcatConsumeAll } from "../../testing/kcat.ts";
 import { Producer } from "@platformatic/kafka";
 import { httpNumber, httpQuery, TOKEN } from "../e2e/store_helpers.ts";
 import { DeadLetterSchema } from "../../model/dlq.ts";

@@ -12,7 +12,7 @@ import {
   startAgent,
   uniqueName,
   writeTestConfig,
-} from "../helpers/agent.ts";
+} from "../../testing/agent.ts";
 import { httpQuery, removeTestDir } from "../e2e/store_helpers.ts";
 import { CORPUS_MAX_MESSAGE_BYTES, type Fate, HOSTILE_KINDS, hostileCorpus } from "./hostile_corpus.ts";
 import { deadLetterKey, produceRaw, readDeadLetters } from "./helpers.ts";

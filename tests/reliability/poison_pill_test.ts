@@ -17,8 +17,8 @@ import {
   startAgent,
   uniqueName,
   writeTestConfig,
-} from "../helpers/agent.ts";
-import { kcatConsumeAll, kcatProduce } from "../helpers/kcat.ts";
+} from "../../testing/agent.ts";
+import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
 import { logLines, removeTestDir } from "../e2e/store_helpers.ts";
 import { prng } from "../../lib/prng.ts";
 import {

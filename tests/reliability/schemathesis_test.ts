@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
-import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOKEN = "test-token";

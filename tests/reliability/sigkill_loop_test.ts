@@ -5,7 +5,7 @@
  * producer).
  */
 import assert from "node:assert/strict";
-import { BROKERS, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { BROKERS, runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import { httpNumber, removeTestDir, waitForRows } from "../e2e/store_helpers.ts";
 import { checkStoredIds, type ExpectedEvents, produceTracked, trackedWorkload } from "./helpers.ts";
 

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { BatchConsumer, type ConsumedMessage, messageBatches } from "../../../kafka/batch_consumer.ts";
 import type { ByteConsumer } from "../../../kafka/clients.ts";
+import { eventually } from "../../../testing/eventually.ts";
 
 class HandDrivenStream extends EventEmitter {
   pause(): void {}
@@ -65,10 +66,7 @@ function standInConsumer(stream: HandDrivenStream): ByteConsumer {
   } as unknown as ByteConsumer;
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  assert.ok(condition(), "condition not reached");
-}
+const until = (condition: () => boolean) => eventually(condition, 2_000);
 
 Deno.test("batch consumer: commits after the handler, one round at a time, newest offset per partition", async () => {
   const log = new CommitLog();

@@ -1,12 +1,14 @@
 /**
- * Test harness: runs the real agent as a subprocess under the same sandbox flags as
- * `deno task eventops` (read from deno.json, the single source of truth), against the test broker.
+ * Runs the real agent as a subprocess under the same sandbox flags as `deno task eventops` (read
+ * from deno.json, the single source of truth), against the test broker: for the tests and the bench.
  *
  * @module
  */
 import { stringify } from "yaml";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+export { eventually } from "./eventually.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
 
 /** The test broker (started by scripts/test.sh). */
 export const BROKERS = Deno.env.get("EVENTOPS_TEST_BROKERS") ?? "127.0.0.1:19092";
@@ -82,11 +84,10 @@ export async function writeTestConfig(
 }
 
 /** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
-  await Promise.resolve();
   return port;
 }
 
@@ -199,28 +200,4 @@ export async function runEventops(
   }).output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
-}
-
-/** Polls `probe` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }

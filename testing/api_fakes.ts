@@ -1,10 +1,11 @@
 /**
- * In-memory implementations of the API's interfaces, for HTTP-layer unit tests.
+ * In-memory implementations of the API's interfaces: for the HTTP layer's unit tests and the
+ * dashboard's demo server (`ui/dev_server.ts`).
  *
  * @module
  */
-import { ConfigSchema } from "../../config/schema.ts";
-import type { Envelope } from "../../model/envelope.ts";
+import { ConfigSchema } from "../config/schema.ts";
+import type { Envelope } from "../model/envelope.ts";
 import type {
   AgentStatus,
   ApiDeps,
@@ -16,7 +17,7 @@ import type {
   RuleSummary,
   StoreReadable,
   StoreReader,
-} from "../../api/deps.ts";
+} from "../api/deps.ts";
 import type {
   AlertsQuery,
   BucketRow,
@@ -24,10 +25,10 @@ import type {
   PointRow,
   PointsQuery,
   StoredAlert,
-} from "../../model/query.ts";
-import { createApp } from "../../api/app.ts";
-import { createLiveFeeds } from "../../api/feeds.ts";
-import { Registry } from "../../api/metrics_registry.ts";
+} from "../model/query.ts";
+import { createApp } from "../api/app.ts";
+import { createLiveFeeds } from "../api/feeds.ts";
+import { Registry } from "../api/metrics_registry.ts";
 import type { Hono } from "hono";
 
 /** The brief's two seed events as stored points. */
@@ -343,120 +344,4 @@ export function makeEvent(overrides: Partial<Envelope> = {}): Envelope {
     source: { topic: "ingest.raw.agent", partition: 0, offset: "1", index: 0 },
     ...overrides,
   };
-}
-
-/** One parsed server-sent event block. */
-export interface SseMessage {
-  event?: string;
-  data?: string;
-  id?: string;
-  retry?: number;
-  comment?: string;
-}
-
-/** Reads server-sent events from a response body. */
-export class SseReader {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #decoder = new TextDecoder();
-  #buffer = "";
-  readonly #queue: SseMessage[] = [];
-  /** Every message read so far. */
-  readonly seen: SseMessage[] = [];
-
-  constructor(res: Response) {
-    if (!res.body) throw new Error("response has no body");
-    this.#reader = res.body.getReader();
-  }
-
-  #parseBlocks(): void {
-    let idx: number;
-    while ((idx = this.#buffer.indexOf("\n\n")) >= 0) {
-      const block = this.#buffer.slice(0, idx);
-      this.#buffer = this.#buffer.slice(idx + 2);
-      const msg: SseMessage = {};
-      const data: string[] = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith(":")) {
-          msg.comment = line.slice(1).trim();
-          continue;
-        }
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "event") msg.event = value;
-        else if (field === "data") data.push(value);
-        else if (field === "id") msg.id = value;
-        else if (field === "retry") msg.retry = Number(value);
-      }
-      if (data.length > 0) msg.data = data.join("\n");
-      this.#queue.push(msg);
-      this.seen.push(msg);
-    }
-  }
-
-  /** The next message; rejects after `timeoutMs`. */
-  async next(timeoutMs = 2_000): Promise<SseMessage> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#queue.length === 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error("timed out waiting for an SSE message");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), left));
-      const result = await Promise.race([this.#reader.read(), timeout]);
-      clearTimeout(timer);
-      if (result === "timeout") continue;
-      if (result.done) throw new Error("stream ended");
-      this.#buffer += this.#decoder.decode(result.value, { stream: true });
-      this.#parseBlocks();
-    }
-    return this.#queue.shift() as SseMessage;
-  }
-
-  /** Reads until a message matches; returns it. */
-  async until(pred: (m: SseMessage) => boolean, timeoutMs = 2_000): Promise<SseMessage> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const m = await this.next(Math.max(1, deadline - Date.now()));
-      if (pred(m)) return m;
-    }
-  }
-
-  /** Reads `n` messages with an `event` field of `event`. */
-  async events(event: string, n: number, timeoutMs = 2_000): Promise<SseMessage[]> {
-    const out: SseMessage[] = [];
-    const deadline = Date.now() + timeoutMs;
-    while (out.length < n) {
-      out.push(await this.until((m) => m.event === event, Math.max(1, deadline - Date.now())));
-    }
-    return out;
-  }
-
-  /** Whether the stream ends (server closed it) within `timeoutMs`. */
-  async ended(timeoutMs = 2_000): Promise<boolean> {
-    try {
-      while (true) await this.next(timeoutMs);
-    } catch (err) {
-      return err instanceof Error && err.message === "stream ended";
-    }
-  }
-
-  /** Cancels the body (the client goes away) and lets the server clean up. */
-  async close(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Sleeps. */
-export function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Waits until `cond` holds. */
-export async function eventually(cond: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await delay(5);
-  }
 }
