@@ -54,6 +54,11 @@ export interface StatefulDeps<StoredAlertT> {
   stages: { features: boolean; rules: boolean; store: boolean };
   /** `max.message.bytes` of the topics (`kafka/limits.ts`); 1 MiB for a topic not in it. */
   limits?: TopicLimits;
+  /**
+   * Processing time, epoch ms (default `Date.now`): stamps dead letters and paces the features
+   * schedule and idle eviction.
+   */
+  now?: () => number;
 }
 
 /** Creates the batch handler of the stateful group. */
@@ -61,6 +66,7 @@ export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
 ): (batch: readonly EnrichedMessage[]) => Promise<void> {
   const { sink, counters, stages, config } = deps;
+  const now = deps.now ?? Date.now;
   const limits = deps.limits ?? {};
   const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
   const refusals: RefusalOptions = {
@@ -83,7 +89,7 @@ export function createStatefulHandler<StoredAlertT>(
   return async (batch) => {
     // Another batch: the failed one was given up (a rebalance, a stop) and will come back as new.
     if (unfinished?.batch !== batch) unfinished = undefined;
-    const nowMs = Date.now();
+    const nowMs = now();
     const decoded = decodeEnriched(batch, nowMs);
     const fresh = await sink.filterUnseen(decoded.events);
     const attempt = unfinished ??

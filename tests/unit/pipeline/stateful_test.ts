@@ -29,7 +29,7 @@ function events(): Envelope[] {
 }
 
 /** A producer and a store that fail the first `failures` calls each, and record what got through. */
-function setup(failures: { send: number; write: number; lookup?: number }) {
+function setup(failures: { send: number; write: number; lookup?: number }, now?: () => number) {
   const sent: OutgoingMessage[] = [];
   const stored: { events: number; alerts: Alert[] }[] = [];
   let lookups = 0;
@@ -64,6 +64,7 @@ function setup(failures: { send: number; write: number; lookup?: number }) {
     counters,
     featuresPartitioner: new SeriesPartitioner(3),
     stages: { features: true, rules: true, store: true },
+    now,
   });
   const packer = new EnrichedBatchPacker(config.topics.enriched, 1);
   for (const event of events()) packer.addEnvelope(event);
@@ -124,7 +125,8 @@ Deno.test("stateful: another batch after a failure is evaluated afresh", async (
 });
 
 Deno.test("stateful handler: idle series are evicted at most once a second (processing time)", async () => {
-  const { handler, features } = setup({ send: 0, write: 0 });
+  let clockMs = Date.UTC(2026, 0, 1);
+  const { handler, features } = setup({ send: 0, write: 0 }, () => clockMs);
   const idleMs = config.features.idle_eviction;
   const batchOf = (host: string, ts: number, offset: number) => {
     const packer = new EnrichedBatchPacker(config.topics.enriched, 1);
@@ -139,9 +141,10 @@ Deno.test("stateful handler: idle series are evicted at most once a second (proc
   };
   const t0 = VALID_ENVELOPE.ts;
   await handler(batchOf("old-host", t0, 1));
+  clockMs += 999;
   await handler(batchOf("new-host", t0 + idleMs + 1, 2));
   assert.equal(features.seriesCount, 2, "the first batch's scan was less than a second ago");
-  await new Promise((resolve) => setTimeout(resolve, 1_050));
+  clockMs += 1;
   await handler(batchOf("new-host", t0 + idleMs + 2, 3));
   assert.equal(features.seriesCount, 1, "old-host was idle for longer than idle_eviction");
 });
