@@ -29,6 +29,15 @@ function raw(host: string, value: number, minute: number, extra: Record<string, 
   });
 }
 
+/** How many times an agent logged a reload of a file named `name`. */
+function reloadsOf(logs: string, name: string): number {
+  return logs.split("\n").filter((line) => {
+    if (!line.startsWith("{")) return false;
+    const record = JSON.parse(line) as { msg?: string; file?: string };
+    return record.msg === "reloaded" && record.file?.split("/").pop() === name;
+  }).length;
+}
+
 async function alertsOn(topic: string, count: number): Promise<AlertRecord[]> {
   return await eventually(
     async () => {
@@ -126,29 +135,40 @@ Deno.test("features topic: a series' latest records, at most once per publish_ev
         value,
         ts_event: new Date(start + ms).toISOString(),
       });
-    // host-a: 20 events, in four produce calls 200 ms apart (separate batches: a record per batch
-    // would be four records).
+    const stored = async (host: string) =>
+      (await (await fetch(`${agent.baseUrl}/metrics/cpu_load?host=${host}`)).json()).points.length;
+    // host-a: 20 events, in four produce calls, each stored before the next is produced (separate
+    // batches: a record per batch would be four records).
+    const partsStarted = Date.now();
     for (let part = 0; part < 4; part++) {
       const lines = Array.from({ length: 5 }, (_, i) => at("host-a", (part * 5 + i) * 100, part * 5 + i));
       await kcatProduce(topics.raw, lines, "host-a");
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await eventually(async () => await stored("host-a") === (part + 1) * 5, 30_000, `part ${part} stored`);
     }
-    // host-a goes quiet; a batch of host-b over a second later carries host-a's final state out.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    await kcatProduce(topics.raw, [at("host-b", 5_000, 1)], "host-b");
+    const partsMs = Date.now() - partsStarted;
+    // host-a goes quiet; the first batch (of host-b) a second or more after host-a's last
+    // publication carries host-a's final state out: host-b events until it is on the topic.
+    let hostBEvents = 0;
     const records = await eventually(
       async () => {
+        await kcatProduce(topics.raw, [at("host-b", 5_000 + hostBEvents++ * 100, 1)], "host-b");
         const found = (await kcatConsumeAll(topics.features))
           .flatMap((text) => JSON.parse(text) as unknown[])
           .map((record) => FeatureRecordSchema.parse(record));
-        return found.some((r) => r.host === "host-b") ? found : undefined;
+        const final = found.some((r) => r.host === "host-a" && r.window === "1m" && r.count === 20);
+        return final && found.some((r) => r.host === "host-b") ? found : undefined;
       },
       30_000,
-      "host-b's records",
+      "host-a's final state and host-b's records",
     );
     const hostA = records.filter((r) => r.host === "host-a" && r.window === "1m");
-    // The first batch's state, at most one more within the ~1 s of the parts, and the final state.
-    assert.ok(hostA.length >= 1 && hostA.length <= 3, `host-a 1m records: ${hostA.map((r) => r.count)}`);
+    // The first batch's state, at most one more per second the parts took (publish_every), and the
+    // final state.
+    const most = 2 + Math.ceil(partsMs / 1_000);
+    assert.ok(
+      hostA.length >= 1 && hostA.length <= most,
+      `host-a 1m records: ${hostA.map((r) => r.count)} (at most ${most} in ${partsMs} ms)`,
+    );
     const final = hostA.at(-1)!;
     assert.deepEqual([final.count, final.ts, final.min, final.max, final.last], [
       20,
@@ -348,7 +368,12 @@ Deno.test("inventory and rule changes apply without a restart", async () => {
       `${dir}/rules.yaml`,
       "rules:\n  - name: cpu\n    metric: cpu_load\n    warning: 80\n",
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Both files reloaded (the agent logs each reload).
+    await eventually(
+      () => ["inventory.yaml", "rules.yaml"].every((file) => reloadsOf(agent.logs(), file) > 0),
+      30_000,
+      "both files reloaded",
+    );
     await kcatProduce(topics.raw, [raw("web-1", 86, 1)]);
     assert.equal((await ctxOf("web-1", 2))[1].site, "lyon-2");
     const alerts = await alertsOn(topics.alerts, 1);
@@ -384,8 +409,25 @@ Deno.test("two agents in the same consumer groups split a keyed workload exactly
   const hosts = Array.from({ length: 24 }, (_, index) => `node-${index}`);
   const perHost = 50;
   try {
-    // Let both members join before the workload arrives, so both get partitions.
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // Let both members join before the workload arrives, so both get partitions: each group's
+    // partitions split between the two, as /status reports them.
+    await eventually(
+      async () => {
+        const statuses = await Promise.all(
+          [a, b].map(async (agent) => (await fetch(`${agent.baseUrl}/status`)).json()),
+        );
+        return [first.topics.raw, first.topics.enriched].every((topic) => {
+          const owned = statuses.map((status) =>
+            (status.consumers as { topic: string; partitions: number[] | null }[])
+              .find((consumer) => consumer.topic === topic)?.partitions ?? []
+          );
+          return owned.every((partitions) => partitions.length > 0) &&
+            !owned[0].some((partition) => owned[1].includes(partition));
+        });
+      },
+      60_000,
+      "both agents' groups own partitions",
+    );
     const lines: string[] = [];
     // Keyed by host: a host's events stay in order on one raw partition, and both stateless groups get some.
     for (const host of hosts) {
