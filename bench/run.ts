@@ -11,7 +11,8 @@
  *
  * Both also time the read limit (`kcat -C` over the raw topic) and the pure stages alone
  * (`bench/stages.ts`). `--profile` samples the agent's CPU through the inspector. Results are
- * printed and written to `bench/results/<timestamp>-<mode>.json`.
+ * printed and written to `bench/results/<timestamp>-<mode>.json`; `deno task bench:summary`
+ * (`summarize.ts`) folds them into `bench/results/summary.md` and keeps the latest files.
  *
  * @module
  */
