@@ -37,7 +37,7 @@ export {
   normalizeMessageTo,
   type NormalizeResult,
   type NormalizeSink,
-} from "./stages/normalize.ts";
+} from "./stages/normalize/mod.ts";
 export { enrich, enrichedContext } from "./stages/enrich.ts";
 export { emptyInventory, type Inventory, parseInventory } from "./stages/inventory.ts";
 export { FeatureEngine } from "./stages/features.ts";

@@ -11,7 +11,7 @@ import type { FeatureRecord } from "../model/feature.ts";
 import { enrich } from "../stages/enrich.ts";
 import { FeatureCursor, FeatureEngine } from "../stages/features.ts";
 import { parseInventory } from "../stages/inventory.ts";
-import { normalizeMessage } from "../stages/normalize.ts";
+import { normalizeMessage } from "../stages/normalize/mod.ts";
 import { DEFAULT_RULES_YAML, parseRules, RuleEngine } from "../stages/rules.ts";
 import { prng } from "../lib/prng.ts";
 

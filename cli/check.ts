@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
-import { compileNormalizeOptions } from "../stages/normalize.ts";
+import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import { runRuleTests } from "../stages/rule_tests.ts";
 import { checkRuleWindows, DEFAULT_RULES_YAML, defaultRules, parseRules } from "../stages/rules.ts";
 import type { CommonFlags } from "./common.ts";

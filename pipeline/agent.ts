@@ -16,7 +16,7 @@ import { readTopicLimits } from "../kafka/limits.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import { partitionCount, topicNames } from "../kafka/topics.ts";
 import { FeatureEngine } from "../stages/features.ts";
-import { compileNormalizeOptions } from "../stages/normalize.ts";
+import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import {
   checkRuleWindows,
   type CompiledRule,

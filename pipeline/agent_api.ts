@@ -19,7 +19,7 @@ import type {
 import type { Config } from "../config/schema.ts";
 import type { ByteProducer } from "../kafka/clients.ts";
 import type { Logger } from "../lib/log.ts";
-import { normalizeMetricName } from "../stages/normalize.ts";
+import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";

@@ -23,7 +23,7 @@ import { enrich } from "./enrich.ts";
 import { FeatureEngine } from "./features.ts";
 import { formatNumber } from "./format.ts";
 import { emptyInventory, type Inventory } from "./inventory.ts";
-import { normalizeMessage, parseTimestamp } from "./normalize.ts";
+import { normalizeMessage, parseTimestamp } from "./normalize/mod.ts";
 import { parseRules, RuleEngine } from "./rules.ts";
 import { parseYamlSpec } from "./spec_yaml.ts";
 

@@ -16,7 +16,7 @@ import { recordBudget, smallestBudget, type TopicLimits } from "../../kafka/limi
 import { produceAll } from "../../kafka/produce.ts";
 import { SeriesPartitioner } from "../../kafka/partition.ts";
 import { type NormalizedEvent, type Source, toEnvelope } from "../../model/envelope.ts";
-import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../../stages/normalize.ts";
+import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../../stages/normalize/mod.ts";
 import { enrichedContext, isUnknownContext } from "../../stages/enrich.ts";
 import type { Ctx, Inventory } from "../../stages/inventory.ts";
 import type { PipelineCounters } from "../counters.ts";

@@ -10,7 +10,7 @@ import type { Logger } from "../../lib/log.ts";
 import { BatchConsumer } from "../../kafka/batch_consumer.ts";
 import { createConsumer, createProducer } from "../../kafka/clients.ts";
 import { emptyInventory, parseInventory } from "../../stages/inventory.ts";
-import { compileNormalizeOptions } from "../../stages/normalize.ts";
+import { compileNormalizeOptions } from "../../stages/normalize/mod.ts";
 import type { TopicLimits } from "../../kafka/limits.ts";
 import { batchConsumerOptions, type GroupHooks } from "../consumer_options.ts";
 import type { PipelineCounters } from "../counters.ts";

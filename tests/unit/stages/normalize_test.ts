@@ -11,7 +11,7 @@ import {
   normalizeMetricName,
   type NormalizeReject,
   parseTimestamp,
-} from "../../../stages/normalize.ts";
+} from "../../../stages/normalize/mod.ts";
 import { bytes, normalizeOptions, rawEvent, T0 } from "./helpers.ts";
 
 const OPTIONS = normalizeOptions();
