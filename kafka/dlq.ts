@@ -12,10 +12,10 @@
  *
  * @module
  */
+import { encodeBase64 } from "../lib/base64.ts";
 import { sha256Hex } from "../lib/digest.ts";
+import { decodeUtf8 } from "../lib/utf8.ts";
 import type { DeadLetter } from "../model/dlq.ts";
-
-const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * An original already in the form a record holds it (normalize's rejects): the text or base64, and
@@ -58,24 +58,15 @@ export function deadLetter(
     }
     return record;
   }
-  try {
-    return { stage, reason, source, original: strictDecoder.decode(original), encoding: "utf8", ts: nowMs };
-  } catch {
-    return { stage, reason, source, original: encodeBase64(original), encoding: "base64", ts: nowMs };
-  }
+  const text = decodeUtf8(original);
+  return text === undefined
+    ? { stage, reason, source, original: encodeBase64(original), encoding: "base64", ts: nowMs }
+    : { stage, reason, source, original: text, encoding: "utf8", ts: nowMs };
 }
 
 /** `record` with `more` added to its reason (a dead letter that met another problem on its way). */
 export function withAddedReason(record: DeadLetter, more: string): DeadLetter {
   return { ...record, reason: `${record.reason}; ${more}` };
-}
-
-function encodeBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let index = 0; index < bytes.length; index += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
-  }
-  return btoa(binary);
 }
 
 /** The bytes `original` stands for: the UTF-8 text, or the decoded base64. */
