@@ -10,7 +10,7 @@ import type { Admin } from "@platformatic/kafka";
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import type { Logger } from "../lib/log.ts";
-import { formatDuration } from "../stages/format.ts";
+import { formatDuration } from "../lib/duration.ts";
 import { ensureTopics } from "./topics.ts";
 
 /** Whether the agent has reached the broker yet (readiness reads it). */

@@ -10,7 +10,7 @@ import type { ConsumerHealth } from "../api/deps.ts";
 import type { Counter, Gauge, Registry } from "../api/metrics_registry.ts";
 import type { Assignment, StreamState } from "../kafka/consumer_supervisor.ts";
 import { type PartitionLags, sumLags } from "../kafka/lag.ts";
-import { formatDuration } from "../stages/format.ts";
+import { formatDuration } from "../lib/duration.ts";
 
 /** A group's state: `starting` until its first stream opens (waiting for the broker, joining). */
 export type GroupState = "starting" | StreamState;

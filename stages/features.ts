@@ -26,7 +26,7 @@ import { type Config, MAX_FEATURE_WINDOW_MS } from "../config/schema.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureRecord } from "../model/feature.ts";
-import { formatDuration } from "./format.ts";
+import { formatDuration } from "../lib/duration.ts";
 
 export { formatDuration };
 

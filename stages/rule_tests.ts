@@ -21,7 +21,7 @@ import { type Config, ConfigSchema } from "../config/schema.ts";
 import { type Alert, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
 import { enrich } from "./enrich.ts";
 import { FeatureEngine } from "./features.ts";
-import { formatNumber } from "./format.ts";
+import { formatNumber } from "../lib/format.ts";
 import { emptyInventory, type Inventory } from "./inventory.ts";
 import { normalizeMessage, parseTimestamp } from "./normalize/mod.ts";
 import { parseRules, RuleEngine } from "./rules.ts";

@@ -25,7 +25,8 @@ import { type Envelope, seriesKey } from "../model/envelope.ts";
 import { SeriesMap } from "../lib/series_map.ts";
 import type { FeatureName, FeatureRecord } from "../model/feature.ts";
 import type { FeatureLookup } from "./features.ts";
-import { formatDuration, formatNumber } from "./format.ts";
+import { formatDuration } from "../lib/duration.ts";
+import { formatNumber } from "../lib/format.ts";
 import { compileMatcher } from "./inventory.ts";
 import {
   DEFAULT_RULES_YAML,

@@ -9,7 +9,7 @@
  */
 import { isMap, isPair, isScalar, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-import { showValue } from "./format.ts";
+import { showValue } from "../lib/format.ts";
 
 /** A definition file (inventory, rules, rule tests) that failed to parse or validate. */
 export class SpecError extends Error {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { RawEvent } from "../../model/raw.ts";
-import { showValue } from "../format.ts";
+import { showValue } from "../../lib/format.ts";
 import type { NormalizeOptions } from "./options.ts";
 
 /** Longest tenant id or host name, in UTF-16 code units. */

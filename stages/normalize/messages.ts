@@ -9,7 +9,7 @@ import { sha256Hex } from "../../lib/digest.ts";
 import { decodeUtf8 } from "../../lib/utf8.ts";
 import { type Envelope, type NormalizedEvent, toEnvelope } from "../../model/envelope.ts";
 import { type RawEvent, RawEventSchema } from "../../model/raw.ts";
-import { humanizeDuration } from "../format.ts";
+import { humanizeDuration } from "../../lib/duration.ts";
 import { jsonErrorPosition } from "../json_position.ts";
 import { canonicalUnit, convertValue } from "../units.ts";
 import {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { showValue } from "../format.ts";
+import { showValue } from "../../lib/format.ts";
 
 /** Longest canonical metric name. */
 export const MAX_METRIC_LENGTH = 128;

@@ -6,7 +6,8 @@
  * @module
  */
 import type { Config } from "../../config/schema.ts";
-import { formatDuration, showValue } from "../format.ts";
+import { formatDuration } from "../../lib/duration.ts";
+import { showValue } from "../../lib/format.ts";
 import type { Normalizer } from "./messages.ts";
 import {
   canonicalMetricName,

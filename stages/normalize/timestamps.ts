@@ -5,7 +5,7 @@
  * @module
  */
 import { EPOCH_CUTOFFS, epochToMs } from "../../lib/epoch.ts";
-import { showValue } from "../format.ts";
+import { showValue } from "../../lib/format.ts";
 
 export { EPOCH_CUTOFFS };
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseDuration } from "../../../lib/duration.ts";
-import { formatDuration, formatNumber, humanizeDuration, showValue } from "../../../stages/format.ts";
+import { formatDuration, humanizeDuration, parseDuration } from "../../../lib/duration.ts";
+import { formatNumber, showValue } from "../../../lib/format.ts";
 import { jsonErrorPosition } from "../../../stages/json_position.ts";
 import { CANONICAL_UNITS, canonicalUnit, convertValue } from "../../../stages/units.ts";
 
