@@ -1,11 +1,13 @@
 /**
  * Loads the configuration: defaults <- YAML file <- `EVENTOPS_*` environment <- command-line flags.
- * A bad file stops the agent with the file, the key path and what was expected.
+ * A bad file stops the agent with the file, the line and column, the key path and what was expected
+ * (`eventops.yaml:12:9: http.port: ...`), as the rule and inventory files do.
  *
  * @module
  */
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
+import { lineOf } from "../lib/yaml_spec.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 /** Settings given on the command line; they win over everything else. */
@@ -58,16 +60,31 @@ function coerce(path: readonly string[], text: string): unknown {
   return text;
 }
 
-/** Formats zod issues as `file: path: message` lines. */
-export function formatIssues(origin: string, issues: readonly z.core.$ZodIssue[]): string {
+/**
+ * Formats zod issues as `file: path: message` lines: `file:line:col: path: message` when `position`
+ * finds the issue's key in the file, `file (with EVENTOPS_X): ...` when `others` set values too.
+ */
+export function formatIssues(
+  file: string,
+  issues: readonly z.core.$ZodIssue[],
+  position: (issue: z.core.$ZodIssue) => string = () => "",
+  others: readonly string[] = [],
+): string {
+  const withOthers = others.length > 0 ? ` (with ${others.join(", ")})` : "";
   return issues.map((issue) => {
     const path = issue.path.length ? issue.path.join(".") : "(top level)";
-    return `${origin}: ${path}: ${issue.message}`;
+    return `${file}${position(issue)}${withOthers}: ${path}: ${issue.message}`;
   }).join("\n");
 }
 
-/** Reads a YAML file into a plain object (empty file: `{}`), or throws a ConfigError. */
-export async function readYamlFile(file: string): Promise<unknown> {
+/** A configuration file: its text and what it holds (empty file: `{}`). */
+export interface YamlFile {
+  text: string;
+  value: unknown;
+}
+
+/** Reads a YAML file, or throws a ConfigError. */
+export async function readYamlFile(file: string): Promise<YamlFile> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -75,44 +92,68 @@ export async function readYamlFile(file: string): Promise<unknown> {
     throw new ConfigError(`${file}: cannot read: ${error instanceof Error ? error.message : String(error)}`);
   }
   try {
-    return parseYaml(text) ?? {};
+    return { text, value: parseYaml(text) ?? {} };
   } catch (error) {
     throw new ConfigError(`${file}: invalid YAML: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
+/** Whether `path` is at or under one of `paths`. */
+function isUnder(path: readonly PropertyKey[], paths: readonly (readonly string[])[]): boolean {
+  return paths.some((prefix) => prefix.every((key, index) => path[index] === key));
+}
+
+/**
+ * Where an issue's key is in the file's `text` (`:line:col`), or `""`: not for a key the
+ * environment or a flag set, nor one the file does not hold.
+ */
+function issuePosition(text: string, overridden: readonly (readonly string[])[]) {
+  return (issue: z.core.$ZodIssue): string => {
+    if (isUnder(issue.path, overridden)) return "";
+    if (issue.code === "unrecognized_keys") return lineOf(text, issue.path, issue.keys[0]);
+    return lineOf(text, issue.path);
+  };
+}
+
 /**
  * Builds the configuration from a raw object (already read from YAML), the environment and flags.
- * Pure: the caller passes the environment lookup.
+ * Pure: the caller passes the environment lookup, and the file's text (`fileText`) when errors
+ * should give the line and column of the key.
  */
 export function buildConfig(
   fileValue: unknown,
   origin: string,
   env: (name: string) => string | undefined,
   overrides: ConfigOverrides = {},
+  fileText?: string,
 ): Config {
   if (typeof fileValue !== "object" || fileValue === null || Array.isArray(fileValue)) {
     throw new ConfigError(`${origin}: (top level): expected a mapping of settings`);
   }
   const input = structuredClone(fileValue) as Record<string, unknown>;
   const sources: string[] = [origin];
+  const overridden: (readonly string[])[] = [];
+  const override = (path: readonly string[], value: unknown) => {
+    setPath(input, path, value);
+    overridden.push(path);
+  };
   for (const [name, path] of Object.entries(ENV_VARIABLES)) {
     const text = env(name);
     if (text !== undefined && text !== "") {
-      setPath(input, path, coerce(path, text));
+      override(path, coerce(path, text));
       sources.push(name);
     }
   }
   if (overrides.brokers !== undefined) {
-    setPath(input, ["kafka", "brokers"], coerce(["kafka", "brokers"], overrides.brokers));
+    override(["kafka", "brokers"], coerce(["kafka", "brokers"], overrides.brokers));
   }
-  if (overrides.data !== undefined) setPath(input, ["data_dir"], overrides.data);
-  if (overrides.port !== undefined) setPath(input, ["http", "port"], overrides.port);
-  if (overrides.stages !== undefined) setPath(input, ["stages"], coerce(["stages"], overrides.stages));
+  if (overrides.data !== undefined) override(["data_dir"], overrides.data);
+  if (overrides.port !== undefined) override(["http", "port"], overrides.port);
+  if (overrides.stages !== undefined) override(["stages"], coerce(["stages"], overrides.stages));
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
-    const where = sources.length > 1 ? `${origin} (with ${sources.slice(1).join(", ")})` : origin;
-    throw new ConfigError(formatIssues(where, result.error.issues));
+    const position = fileText === undefined ? undefined : issuePosition(fileText, overridden);
+    throw new ConfigError(formatIssues(origin, result.error.issues, position, sources.slice(1)));
   }
   return result.data;
 }
@@ -132,7 +173,8 @@ function safeEnv(name: string): string | undefined {
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<Config> {
   const chosen = file ?? safeEnv("EVENTOPS_CONFIG");
   if (chosen !== undefined) {
-    return buildConfig(await readYamlFile(chosen), chosen, safeEnv, overrides);
+    const { value, text } = await readYamlFile(chosen);
+    return buildConfig(value, chosen, safeEnv, overrides, text);
   }
   let exists = false;
   try {
@@ -140,6 +182,7 @@ export async function loadConfig(file: string | undefined, overrides: ConfigOver
   } catch {
     exists = false;
   }
-  const value = exists ? await readYamlFile(DEFAULT_CONFIG_FILE) : {};
-  return buildConfig(value, exists ? DEFAULT_CONFIG_FILE : "(defaults)", safeEnv, overrides);
+  if (!exists) return buildConfig({}, "(defaults)", safeEnv, overrides);
+  const { value, text } = await readYamlFile(DEFAULT_CONFIG_FILE);
+  return buildConfig(value, DEFAULT_CONFIG_FILE, safeEnv, overrides, text);
 }

@@ -23,7 +23,7 @@
  */
 import picomatch from "picomatch";
 import { z } from "zod";
-import { lineOf, parseYamlSpec, SpecError } from "./spec_yaml.ts";
+import { lineOf, parseYamlSpec, SpecError } from "../lib/yaml_spec.ts";
 
 /** ctx key/value set when no inventory entry matched a tenant/host. */
 export const UNKNOWN_HOST_CTX = { key: "inventory", value: "unknown" } as const;

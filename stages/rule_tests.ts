@@ -25,7 +25,7 @@ import { formatNumber } from "../lib/format.ts";
 import { emptyInventory, type Inventory } from "./inventory.ts";
 import { normalizeMessage, parseTimestamp } from "./normalize/mod.ts";
 import { parseRules, RuleEngine } from "./rules.ts";
-import { parseYamlSpec } from "./spec_yaml.ts";
+import { parseYamlSpec } from "../lib/yaml_spec.ts";
 
 /** One expected alert; omitted fields are not compared. */
 export const ExpectedAlertSchema = z.strictObject({

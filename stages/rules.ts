@@ -36,7 +36,7 @@ import {
   type RulesFile,
   RulesFileSchema,
 } from "./rules_schema.ts";
-import { parseYamlSpec } from "./spec_yaml.ts";
+import { parseYamlSpec } from "../lib/yaml_spec.ts";
 
 export { DEFAULT_RULES_YAML };
 

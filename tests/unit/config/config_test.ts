@@ -89,3 +89,43 @@ Deno.test("errors name the file, the key path and what was expected", () => {
     /f\.yaml \(with EVENTOPS_HTTP_PORT\): http\.port/,
   );
 });
+
+Deno.test("errors in a file give the line and column of the key, as rule files do", () => {
+  const text = [
+    "http:",
+    "  host: 127.0.0.1",
+    "  port: eighty",
+    "kafka:",
+    "  brokers:",
+    "    - localhost:9092",
+    "    - nohost",
+    "typo_key: 1",
+  ].join("\n");
+  const fail = (env: (name: string) => string | undefined = noEnv) => {
+    try {
+      buildConfig(parse(text), "eventops.yaml", env, {}, text);
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.message.split("\n");
+    }
+    throw new Error("expected a ConfigError");
+  };
+  const lines = fail();
+  assert.ok(
+    lines.includes("eventops.yaml:3:9: http.port: Invalid input: expected number, received string"),
+    lines.join("\n"),
+  );
+  assert.ok(lines.includes("eventops.yaml:7:7: kafka.brokers.1: expected HOST:PORT"), lines.join("\n"));
+  assert.ok(
+    lines.some((line) => /^eventops\.yaml:8:1: \(top level\): Unrecognized key: "typo_key"$/.test(line)),
+    lines.join("\n"),
+  );
+  // A key the environment set has no position in the file.
+  const withEnv = fail((name) => (name === "EVENTOPS_HTTP_PORT" ? "abc" : undefined));
+  assert.ok(
+    withEnv.includes(
+      "eventops.yaml (with EVENTOPS_HTTP_PORT): http.port: Invalid input: expected number, received string",
+    ),
+    withEnv.join("\n"),
+  );
+});

@@ -8,7 +8,7 @@ import {
   isGlob,
   parseInventory,
 } from "../../../stages/inventory.ts";
-import { SpecError } from "../../../stages/spec_yaml.ts";
+import { SpecError } from "../../../lib/yaml_spec.ts";
 import { envelope } from "./helpers.ts";
 
 const YAML = `

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { parseInventory } from "../../../stages/inventory.ts";
 import { lineDiff, runRuleTests } from "../../../stages/rule_tests.ts";
 import { DEFAULT_RULES_YAML } from "../../../stages/rules.ts";
-import { SpecError } from "../../../stages/spec_yaml.ts";
+import { SpecError } from "../../../lib/yaml_spec.ts";
 import { featureOptions } from "./helpers.ts";
 
 const FIXTURE = new URL("../../fixtures/rules/seed.test.yaml", import.meta.url);

@@ -11,7 +11,7 @@ import {
   parseRules,
   RuleEngine,
 } from "../../../stages/rules.ts";
-import { SpecError } from "../../../stages/spec_yaml.ts";
+import { SpecError } from "../../../lib/yaml_spec.ts";
 import { envelope, featureOptions, min, sec, T0 } from "./helpers.ts";
 
 const cpu = (ts: number, value: number, extra: Partial<Envelope> = {}): Envelope =>

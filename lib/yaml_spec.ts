@@ -1,6 +1,7 @@
 /**
  * YAML documents validated by a zod schema with errors that name the file, the line, the key path
- * and what was expected: `rules.yaml:4:14: rules[0].warning: expected a number, got "x"`.
+ * and what was expected: `rules.yaml:4:14: rules[0].warning: expected a number, got "x"` (the
+ * definition files), and the position of a key path for other errors ({@link lineOf}: the config).
  *
  * Note: the `yaml` package reads `process.env.LOG_TOKENS`/`LOG_STREAM`; under Deno run with
  * `--ignore-env` (or an env allow-list including them), else parsing throws `NotCapable`.
@@ -167,8 +168,11 @@ export function parseYamlSpec<S extends z.ZodType>(text: string, file: string, s
   throw new SpecError(problems);
 }
 
-/** Finds the line of a key path in YAML text (for errors found after schema validation). */
-export function lineOf(text: string, path: readonly PropertyKey[]): string {
+/**
+ * Finds a key path in YAML text (for errors found after schema validation): `:line:col` of its
+ * value, or of `key` in the mapping at `path` when given (an unknown key); `""` when not found.
+ */
+export function lineOf(text: string, path: readonly PropertyKey[], key?: string): string {
   const counter = new LineCounter();
-  return locate(parseYaml(text, "(yaml)", counter), counter, path);
+  return locate(parseYaml(text, "(yaml)", counter), counter, path, key);
 }
