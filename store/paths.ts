@@ -21,8 +21,6 @@ export const PARQUET_DIR = "parquet";
 export const QUARANTINE_DIR = "quarantine";
 /** Suffix of files being written; never matched by the `*.parquet` glob of the view. */
 export const TMP_SUFFIX = ".parquet.tmp";
-/** Longest encoded path segment (most file systems allow 255 bytes per name). */
-export const MAX_SEGMENT_BYTES = 240;
 
 const SAFE_BYTE = /^[A-Za-z0-9_-]$/;
 const HEX = "0123456789ABCDEF";
@@ -54,12 +52,6 @@ export interface PartitionKey {
 /** Relative directory of a partition, e.g. `tenant=acme/metric=cpu_load/date=2025-10-21`. */
 export function partitionDir(key: PartitionKey): string {
   return `tenant=${encodeSegment(key.tenant)}/metric=${encodeSegment(key.metric)}/date=${key.date}`;
-}
-
-/** Whether a partition's directory names fit the file system's name length limit. */
-export function partitionFits(key: PartitionKey): boolean {
-  return encodeSegment(key.tenant).length + 7 <= MAX_SEGMENT_BYTES &&
-    encodeSegment(key.metric).length + 7 <= MAX_SEGMENT_BYTES;
 }
 
 /** File name of part number `n`: `part-0001.parquet`. */
