@@ -9,10 +9,10 @@ import type {
   AlertsQuery,
   BucketRow,
   BucketsQuery,
+  Catalog,
   PointRow,
   PointsQuery,
   QueryResult,
-  SeriesInfo,
   StoredAlert,
 } from "../model/query.ts";
 import type { Envelope } from "../model/envelope.ts";
@@ -22,14 +22,10 @@ import type { Hub } from "./hub.ts";
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
 
-/** What the store holds. */
-export interface Catalog {
-  tenants: string[];
-  series: SeriesInfo[];
-}
+export type { Catalog };
 
-/** Read side of the store (implemented by `store/query.ts`). */
-export interface StoreReader {
+/** The queries the API runs against the store (implemented by `StoreReader` of `store/query.ts`). */
+export interface StoreQueries {
   catalog(): Promise<Catalog>;
   points(q: PointsQuery): Promise<PointRow[]>;
   buckets(q: BucketsQuery): Promise<BucketRow[]>;
@@ -146,7 +142,7 @@ export type LogRecord = Record<string, string | number | boolean | null | undefi
 
 /** Everything the HTTP layer needs. */
 export interface ApiDeps {
-  store: StoreReader;
+  store: StoreQueries;
   ingestor: Ingestor;
   health: Health;
   /** Registry rendered at `/prometheus`; the API registers its own HTTP metrics in it when it is an `api/metrics_registry.ts` Registry. */

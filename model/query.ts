@@ -25,6 +25,12 @@ export interface SeriesInfo {
   unit?: string;
 }
 
+/** What the store holds: its tenants and every series, with row counts and time spans. */
+export interface Catalog {
+  tenants: string[];
+  series: SeriesInfo[];
+}
+
 /** One stored point. */
 export interface PointRow {
   ts: number;

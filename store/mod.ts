@@ -22,8 +22,6 @@ export {
   type RetentionStats,
 } from "./parquet.ts";
 export {
-  type Catalog,
-  type CatalogGroup,
   type DiskUsage,
   QueryError,
   type ReadOnlyQueryOptions,

@@ -19,6 +19,7 @@ import {
   type AlertsQuery,
   type BucketRow,
   type BucketsQuery,
+  type Catalog,
   DEFAULT_QUERY_ROWS,
   type PointRow,
   type PointsQuery,
@@ -43,26 +44,6 @@ import { createMetricsView } from "./view.ts";
 
 export { QueryError } from "./user_query.ts";
 export { createMetricsView, metricsAllSql } from "./view.ts";
-
-/** Per-host or per-metric roll-up of the catalog. */
-export interface CatalogGroup {
-  /** Host or metric name. */
-  name: string;
-  /** Tenant (hosts only). */
-  tenant?: string;
-  series: number;
-  rows: number;
-  first_ts: number;
-  last_ts: number;
-}
-
-/** What the store holds (hot and cold). */
-export interface Catalog {
-  tenants: string[];
-  series: SeriesInfo[];
-  hosts: CatalogGroup[];
-  metrics: CatalogGroup[];
-}
 
 /** Limits of {@link StoreReader.readOnlyQuery}; budgets not given take their defaults. */
 export interface ReadOnlyQueryOptions extends Partial<QueryBudgets> {
@@ -211,7 +192,7 @@ export class StoreReader {
     for (const slot of this.#slots) this.#store.release(slot.conn);
   }
 
-  /** Tenants and series (tenant/host/metric) with row counts, first/last ts; hosts and metrics rolled up. */
+  /** Tenants and series (tenant/host/metric) with row counts, first/last ts. */
   async catalog(): Promise<Catalog> {
     const series = await this.#json<SeriesInfo[]>(
       `SELECT coalesce(to_json(list(json_object('tenant', tenant, 'host', host, 'metric', metric, 'rows', n,
@@ -221,32 +202,7 @@ export class StoreReader {
              FROM metrics_all GROUP BY ALL)`,
       [],
     );
-    const roll = (key: (s: SeriesInfo) => string, make: (s: SeriesInfo) => CatalogGroup): CatalogGroup[] => {
-      const groups = new Map<string, CatalogGroup>();
-      for (const s of series) {
-        const k = key(s);
-        const g = groups.get(k);
-        if (g === undefined) groups.set(k, make(s));
-        else {
-          g.series++;
-          g.rows += s.rows;
-          g.first_ts = Math.min(g.first_ts, s.first_ts);
-          g.last_ts = Math.max(g.last_ts, s.last_ts);
-        }
-      }
-      return [...groups.values()];
-    };
-    const base = (s: SeriesInfo) => ({ series: 1, rows: s.rows, first_ts: s.first_ts, last_ts: s.last_ts });
-    return {
-      tenants: [...new Set(series.map((s) => s.tenant))],
-      series,
-      hosts: roll(
-        (s) => `${s.tenant}\u0000${s.host}`,
-        (s) => ({ name: s.host, tenant: s.tenant, ...base(s) }),
-      ),
-      metrics: roll((s) => s.metric, (s) => ({ name: s.metric, ...base(s) }))
-        .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    };
+    return { tenants: [...new Set(series.map((s) => s.tenant))], series };
   }
 
   /** Raw points of one metric, ascending by ts (ties: tenant, host), at most `limit`. */

@@ -15,8 +15,8 @@ import type {
   Ingestor,
   LogRecord,
   RuleSummary,
+  StoreQueries,
   StoreReadable,
-  StoreReader,
 } from "../api/deps.ts";
 import type {
   AlertsQuery,
@@ -119,7 +119,7 @@ function aggregate(values: number[], agg: BucketsQuery["agg"]): number {
 }
 
 /** A store backed by arrays; records every query it receives. */
-export class MemoryStore implements StoreReader {
+export class MemoryStore implements StoreQueries {
   points_: PointRow[];
   alerts_: StoredAlert[];
   readonly calls: { method: string; query: unknown }[] = [];
