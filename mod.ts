@@ -47,6 +47,6 @@ export { runRuleTests } from "./stages/rule_tests.ts";
 // Edges: the store, the HTTP app, the agent.
 export { openStore, ParquetArchiver, StoreReader, StoreWriter } from "./store/mod.ts";
 export { createApp, serveApi } from "./api/mod.ts";
-export { type Agent, startAgent } from "./pipeline/agent.ts";
+export { type Agent, startAgent } from "./agent/mod.ts";
 export { createLogger, type Logger } from "./lib/log.ts";
 export { VERSION } from "./version.ts";

@@ -8,7 +8,7 @@
 import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { createLogger } from "../lib/log.ts";
-import { type Agent, startAgent } from "../pipeline/agent.ts";
+import { type Agent, startAgent } from "../agent/mod.ts";
 
 /** Runs the agent until a signal arrives; exits non-zero when it cannot start. */
 export async function runCommand(config: Config): Promise<void> {

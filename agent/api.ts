@@ -1,21 +1,13 @@
 /**
  * The agent's HTTP API: the dependencies the API layer needs (`api/deps.ts`), built from the
- * agent's parts, and the server. Started before the agent reaches the broker, so `/readyz` can say
- * why it is not ready yet.
+ * agent's parts (the health probes, the ingestor, `/status`), and the server. Started before the
+ * agent reaches the broker, so `/readyz` can say why it is not ready yet.
  *
  * @module
  */
 import type { Admin } from "@platformatic/kafka";
 import { createApp, type Registry, serveApi } from "../api/mod.ts";
-import type {
-  AgentStatus,
-  ApiDeps,
-  ApiServer,
-  Health,
-  Ingestor,
-  LiveFeeds,
-  RuleSummary,
-} from "../api/mod.ts";
+import type { ApiDeps, ApiServer, Health, Ingestor, LiveFeeds, RuleSummary } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
 import type { ByteProducer } from "../kafka/clients.ts";
 import type { Logger } from "../lib/log.ts";
@@ -23,7 +15,10 @@ import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
-import type { MemoryCounters } from "./counters.ts";
+import type { MemoryCounters } from "../pipeline/counters.ts";
+import type { BrokerLink } from "../kafka/connect.ts";
+import type { ConsumerGroups } from "./consumer_groups.ts";
+import { statusOf } from "./status.ts";
 
 /** The agent's parts the API serves. */
 export interface ApiParts {
@@ -48,6 +43,31 @@ function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
   }));
 }
 
+/**
+ * The readiness probes: the broker answers (or why the agent still waits for it), the store is
+ * writable and readable, the consumer groups' health and lag.
+ */
+export function agentHealth(
+  config: Config,
+  admin: Admin,
+  broker: BrokerLink,
+  reader: StoreReader,
+  groups: ConsumerGroups,
+): Health {
+  return {
+    brokerReachable: async () => {
+      const waiting = broker.waitingReason();
+      if (waiting !== undefined) throw new Error(waiting);
+      await admin.metadata({ topics: [config.topics.raw] });
+      return true;
+    },
+    storeWritable: () => reader.writable(),
+    storeReadable: () => reader.readable(),
+    consumerLag: () => groups.consumerLag(),
+    consumers: () => groups.consumers(),
+  };
+}
+
 /** A producer-backed ingestor: one request's messages go to one partition, so offsets are exact. */
 export function createIngestor(admin: Admin, producer: ByteProducer, topic: string): Ingestor {
   let partitions = 0;
@@ -68,42 +88,6 @@ export function createIngestor(admin: Admin, producer: ByteProducer, topic: stri
   };
 }
 
-/** `/status`: rates over the last 2 s or more, totals, DLQ counts per stage, the consumer groups. */
-function statusOf(config: Config, parts: ApiParts): () => AgentStatus {
-  const { counters, health } = parts;
-  const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
-  return () => {
-    const now = Date.now();
-    const values = counters.snapshot();
-    if (now - rateWindow.at >= 2_000) {
-      const seconds = (now - rateWindow.at) / 1000;
-      const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
-      rateWindow.rates = {
-        consumed: rate("normalize.in"),
-        stored: rate("store.in"),
-        alerts: rate("rules.alerts"),
-        dlq: rate("normalize.dlq") + rate("stateful.dlq") + rate("produce.dlq"),
-      };
-      rateWindow.at = now;
-      rateWindow.values = values;
-    }
-    const byStage: Record<string, number> = {};
-    for (const [key, value] of Object.entries(values)) {
-      if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
-    }
-    return {
-      version: VERSION,
-      started_at: parts.startedAt,
-      stages: config.stages,
-      rates: rateWindow.rates,
-      consumer_lag: health.consumerLag() ?? null,
-      consumers: health.consumers?.() ?? [],
-      dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
-      totals: values,
-    };
-  };
-}
-
 /** Starts the HTTP API (`http.*`) over the agent's parts. */
 export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServer {
   const { reader, ruleEngine } = parts;
@@ -119,7 +103,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
     },
     rules: () => ruleSummaries(ruleEngine.rules),
     query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
-    status: statusOf(config, parts),
+    status: statusOf(config, parts.startedAt, parts.counters, parts.health),
     version: VERSION,
     log: (record) => log.info("http", record),
   };

@@ -1,0 +1,101 @@
+/**
+ * What the agent knows of the consumer groups it runs (`stages`): one {@link GroupHealth} each,
+ * fed by the group's hooks (batches, stream state, assignment, failures) and by the lag read from
+ * the broker every 5 s; read by `/readyz`, `/status` and `/prometheus`.
+ *
+ * @module
+ */
+import type { ConsumerHealth, PipelineMetrics, Registry } from "../api/mod.ts";
+import type { Admin } from "@platformatic/kafka";
+import type { Config } from "../config/schema.ts";
+import { readGroupLag } from "../kafka/lag.ts";
+import type { Logger } from "../lib/log.ts";
+import type { GroupHooks } from "../pipeline/consumer_options.ts";
+import { describeGroup, GroupHealth, groupMetrics } from "../pipeline/group_health.ts";
+import type { Lifecycle } from "./lifecycle.ts";
+import { runs } from "./stages.ts";
+
+/** How often the groups' lag is read from the broker. */
+const LAG_INTERVAL_MS = 5_000;
+
+/** The health of the stateless and stateful groups this process runs. */
+export class ConsumerGroups {
+  /** The stateless group's (normalize, enrich), when this process runs it. */
+  readonly stateless?: GroupHealth;
+  /** The stateful group's (features, rules, store), when this process runs it. */
+  readonly stateful?: GroupHealth;
+  readonly #all: GroupHealth[] = [];
+  readonly #config: Config;
+  readonly #metrics: PipelineMetrics;
+
+  /** The groups of `config.stages`, their health metrics registered in `registry`. */
+  constructor(config: Config, registry: Registry, metrics: PipelineMetrics) {
+    this.#config = config;
+    this.#metrics = metrics;
+    const healthMetrics = groupMetrics(registry, metrics.consumerLag);
+    if (runs(config, "normalize", "enrich")) {
+      this.stateless = new GroupHealth(config.kafka.group_stateless, config.topics.raw, healthMetrics);
+      this.#all.push(this.stateless);
+    }
+    if (runs(config, "features", "rules", "store")) {
+      this.stateful = new GroupHealth(config.kafka.group_stateful, config.topics.enriched, healthMetrics);
+      this.#all.push(this.stateful);
+    }
+  }
+
+  /** Each group as `/readyz` and `/status` show it. */
+  consumers(): ConsumerHealth[] {
+    return this.#all.map((group) =>
+      describeGroup(group.snapshot(), Date.now(), this.#config.kafka.progress_timeout)
+    );
+  }
+
+  /** The groups' total lag, undefined until it was read. */
+  consumerLag(): number | undefined {
+    let total: number | undefined;
+    for (const group of this.consumers()) {
+      if (group.lag !== null) total = (total ?? 0) + group.lag;
+    }
+    return total;
+  }
+
+  /** Batch metrics, progress, stream state and assignment of one group (`stage` labels its batch metrics). */
+  hooks(health: GroupHealth, stage: string): GroupHooks {
+    const metrics = this.#metrics;
+    return {
+      onBatch: (size, handlerMs, ageMs) => {
+        metrics.batchSize.labels(stage).observe(size);
+        metrics.batchSeconds.labels(stage).observe(handlerMs / 1000);
+        metrics.batchAge.labels(stage).observe(Math.max(0, ageMs) / 1000);
+        health.batch();
+      },
+      onState: (state, error) => health.state(state, error),
+      onAssignment: (assignment) => health.assignment(assignment),
+      onFailure: (error) => health.failure(error),
+    };
+  }
+
+  /**
+   * Reads the groups' lag (the broker's end offsets minus the groups' committed offsets) now and
+   * every 5 s until `life` stops.
+   */
+  async readLagEvery(admin: Admin, log: Logger, life: Lifecycle): Promise<void> {
+    let reading = false;
+    const readLag = async () => {
+      if (reading) return;
+      reading = true;
+      try {
+        for (const group of this.#all) {
+          group.lag(await readGroupLag(admin, group.group, group.topic, this.#config.kafka.from_beginning));
+        }
+      } catch (error) {
+        log.debug("could not read the consumer lag", { error });
+      } finally {
+        reading = false;
+      }
+    };
+    const timer = setInterval(readLag, LAG_INTERVAL_MS);
+    life.onStop(() => clearInterval(timer));
+    await readLag();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The agent's rules: the rule engine over `rules` (reloaded on change; the built-in rules without
+ * a file), the alerts a reload resolved (their rule is gone) waiting for the next batch, and the
+ * event time a reload resolves them at.
+ *
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Alert } from "../model/alert.ts";
+import { ReloadableFile } from "../pipeline/reload.ts";
+import {
+  checkRuleWindows,
+  type CompiledRule,
+  defaultRules,
+  parseRules,
+  RuleEngine,
+} from "../stages/rules.ts";
+import type { Lifecycle } from "./lifecycle.ts";
+
+/** The rule engine and what a reload leaves for the stateful group. */
+export interface AgentRules {
+  /** The engine; a reload swaps its rules in place. */
+  readonly engine: RuleEngine;
+  /** The alerts resolved by reloads since the last call (emitted with the next batch). */
+  takePendingAlerts(): Alert[];
+  /** The newest event time of a batch (a reload resolves alerts at it). */
+  eventTime(ts: number): void;
+}
+
+/**
+ * Loads the rules (`rules`, or the built-in ones), warns about windows the features do not keep
+ * (at start and on each reload), and registers the file watch's close with `life`.
+ */
+export async function loadAgentRules(config: Config, log: Logger, life: Lifecycle): Promise<AgentRules> {
+  const pendingAlerts: Alert[] = [];
+  let lastEventTs: number | undefined;
+  const warnWindows = (rules: readonly CompiledRule[]) => {
+    for (const problem of checkRuleWindows(rules, config.features.windows)) log.warn(problem);
+  };
+  const rulesFile = config.rules
+    ? await ReloadableFile.open(config.rules, parseRules, log, (rules) => {
+      warnWindows(rules);
+      pendingAlerts.push(...engine.replaceRules(rules, lastEventTs));
+    })
+    : undefined;
+  if (rulesFile) life.onStop(() => rulesFile.close());
+  const engine = new RuleEngine(rulesFile?.value ?? defaultRules());
+  warnWindows(engine.rules);
+  return {
+    engine,
+    takePendingAlerts: () => pendingAlerts.splice(0),
+    eventTime: (ts) => {
+      lastEventTs = ts;
+    },
+  };
+}

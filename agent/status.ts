@@ -1,0 +1,50 @@
+/**
+ * `/status`: the dashboard's summary of the agent (version, stages, rates, totals, DLQ counts per
+ * stage, the consumer groups).
+ *
+ * @module
+ */
+import type { AgentStatus, Health } from "../api/mod.ts";
+import type { Config } from "../config/schema.ts";
+import type { MemoryCounters } from "../pipeline/counters.ts";
+import { VERSION } from "../version.ts";
+
+/** `/status`: rates over the last 2 s or more, totals, DLQ counts per stage, the consumer groups. */
+export function statusOf(
+  config: Config,
+  startedAt: number,
+  counters: MemoryCounters,
+  health: Health,
+): () => AgentStatus {
+  const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
+  return () => {
+    const now = Date.now();
+    const values = counters.snapshot();
+    if (now - rateWindow.at >= 2_000) {
+      const seconds = (now - rateWindow.at) / 1000;
+      const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
+      rateWindow.rates = {
+        consumed: rate("normalize.in"),
+        stored: rate("store.in"),
+        alerts: rate("rules.alerts"),
+        dlq: rate("normalize.dlq") + rate("stateful.dlq") + rate("produce.dlq"),
+      };
+      rateWindow.at = now;
+      rateWindow.values = values;
+    }
+    const byStage: Record<string, number> = {};
+    for (const [key, value] of Object.entries(values)) {
+      if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
+    }
+    return {
+      version: VERSION,
+      started_at: startedAt,
+      stages: config.stages,
+      rates: rateWindow.rates,
+      consumer_lag: health.consumerLag() ?? null,
+      consumers: health.consumers?.() ?? [],
+      dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
+      totals: values,
+    };
+  };
+}
