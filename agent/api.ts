@@ -6,7 +6,8 @@
  * @module
  */
 import type { Admin } from "@platformatic/kafka";
-import { createApp, type Registry, serveApi } from "../api/mod.ts";
+import { createApp, serveApi } from "../api/mod.ts";
+import type { Registry } from "../telemetry/registry.ts";
 import type { ApiDeps, ApiServer, Health, Ingestor, LiveFeeds, RuleSummary } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
 import type { ByteProducer } from "../kafka/clients.ts";
@@ -15,7 +16,7 @@ import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
-import type { MemoryCounters } from "../pipeline/counters.ts";
+import type { MemoryCounters } from "../telemetry/counters.ts";
 import type { BrokerLink } from "../kafka/connect.ts";
 import type { ConsumerGroups } from "./consumer_groups.ts";
 import { statusOf } from "./status.ts";

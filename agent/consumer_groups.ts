@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { ConsumerHealth, PipelineMetrics, Registry } from "../api/mod.ts";
+import type { ConsumerHealth } from "../model/health.ts";
+import type { PipelineMetrics } from "../telemetry/families.ts";
+import type { Registry } from "../telemetry/registry.ts";
 import type { Admin } from "@platformatic/kafka";
 import type { Config } from "../config/schema.ts";
 import { readGroupLag } from "../kafka/lag.ts";

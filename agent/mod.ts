@@ -11,13 +11,15 @@
  *
  * @module
  */
-import { createLiveFeeds, pipelineMetrics, Registry } from "../api/mod.ts";
+import { createLiveFeeds } from "../api/mod.ts";
+import { pipelineMetrics } from "../telemetry/families.ts";
+import { Registry } from "../telemetry/registry.ts";
 import type { Config } from "../config/schema.ts";
 import { createAdmin, createProducer } from "../kafka/clients.ts";
 import { BrokerLink } from "../kafka/connect.ts";
 import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
-import { MemoryCounters } from "../pipeline/counters.ts";
+import { MemoryCounters } from "../telemetry/counters.ts";
 import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import { agentHealth, createIngestor, startApi } from "./api.ts";
 import { reachBroker } from "./broker.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PipelineMetrics } from "../api/mod.ts";
+import type { PipelineMetrics } from "../telemetry/families.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import { checkParts, ParquetArchiver, type Store } from "../store/mod.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Admin } from "@platformatic/kafka";
-import type { LiveFeeds, PipelineMetrics } from "../api/mod.ts";
+import type { LiveFeeds } from "../api/mod.ts";
+import type { PipelineMetrics } from "../telemetry/families.ts";
 import type { Config } from "../config/schema.ts";
 import { BatchConsumer, messageBatches } from "../kafka/batch_consumer.ts";
 import { createConsumer, type MessageSender } from "../kafka/clients.ts";
@@ -15,7 +16,7 @@ import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_options.ts";
-import type { PipelineCounters } from "../pipeline/counters.ts";
+import type { PipelineCounters } from "../telemetry/counters.ts";
 import { createStatefulHandler } from "../pipeline/stateful.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import type { StoreWriter } from "../store/mod.ts";

@@ -6,7 +6,7 @@
  */
 import type { AgentStatus, Health } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
-import type { MemoryCounters } from "../pipeline/counters.ts";
+import { type CounterKey, DLQ_STAGES, type MemoryCounters } from "../telemetry/counters.ts";
 import { VERSION } from "../version.ts";
 
 /** `/status`: rates over the last 2 s or more, totals, DLQ counts per stage, the consumer groups. */
@@ -15,25 +15,26 @@ export function statusOf(
   startedAt: number,
   counters: MemoryCounters,
   health: Health,
+  clock: () => number = Date.now,
 ): () => AgentStatus {
-  const rateWindow = { at: Date.now(), values: counters.snapshot(), rates: {} as Record<string, number> };
+  const rateWindow = { at: clock(), values: counters.snapshot(), rates: {} as Record<string, number> };
   return () => {
-    const now = Date.now();
+    const now = clock();
     const values = counters.snapshot();
     if (now - rateWindow.at >= 2_000) {
       const seconds = (now - rateWindow.at) / 1000;
-      const rate = (key: string) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
+      const rate = (key: CounterKey) => ((values[key] ?? 0) - (rateWindow.values[key] ?? 0)) / seconds;
       rateWindow.rates = {
         consumed: rate("normalize.in"),
         stored: rate("store.in"),
         alerts: rate("rules.alerts"),
-        dlq: rate("normalize.dlq") + rate("stateful.dlq") + rate("produce.dlq"),
+        dlq: DLQ_STAGES.reduce((sum, stage) => sum + rate(`${stage}.dlq` as CounterKey), 0),
       };
       rateWindow.at = now;
       rateWindow.values = values;
     }
     const byStage: Record<string, number> = {};
-    for (const [key, value] of Object.entries(values)) {
+    for (const [key, value] of Object.entries(values) as [CounterKey, number][]) {
       if (key.endsWith(".dlq")) byStage[key.slice(0, -4)] = value;
     }
     return {

@@ -6,7 +6,8 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
-import type { Registry } from "../api/mod.ts";
+import { registerFamily } from "../telemetry/families.ts";
+import type { Registry } from "../telemetry/registry.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import {
   openStore,
@@ -42,14 +43,8 @@ export function explainPermission(error: unknown, config: Config): Error {
  * `eventops_store_parquet_unreadable_rows`; starting with what the open found.
  */
 function watchParts(store: Store, registry: Registry, log: Logger): void {
-  const parts = registry.gauge({
-    name: "eventops_store_parquet_damaged_parts",
-    help: "Parquet parts missing or damaged, left out of the queries (see /readyz).",
-  });
-  const rows = registry.gauge({
-    name: "eventops_store_parquet_unreadable_rows",
-    help: "Rows of the Parquet parts missing or damaged.",
-  });
+  const parts = registerFamily(registry, "damagedParts");
+  const rows = registerFamily(registry, "unreadableRows");
   const report = (checked: PartsReport) => {
     for (const part of checked.found) {
       log.error("Parquet part missing or damaged; left out of the queries", {

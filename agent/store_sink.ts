@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { LiveFeeds, PipelineMetrics } from "../api/mod.ts";
+import type { LiveFeeds } from "../api/mod.ts";
+import type { PipelineMetrics } from "../telemetry/families.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { StoredAlert } from "../model/query.ts";

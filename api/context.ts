@@ -6,7 +6,7 @@
 import type { ApiDeps, HttpConfig, LogRecord } from "./deps.ts";
 import type { TokenCheck } from "./auth.ts";
 import { AuthThrottle, SseSlots } from "./limits.ts";
-import { type Counter, type Gauge, type Histogram, Registry } from "./metrics_registry.ts";
+import { type Counter, type Gauge, type Histogram, Registry } from "../telemetry/registry.ts";
 
 /** The API's own Prometheus families. */
 export interface HttpMetrics {

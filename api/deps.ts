@@ -16,6 +16,7 @@ import type {
   StoredAlert,
 } from "../model/query.ts";
 import type { Envelope } from "../model/envelope.ts";
+import type { ConsumerHealth } from "../model/health.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
 
@@ -40,29 +41,7 @@ export interface Ingestor {
   produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]>;
 }
 
-/** One consumer group this process runs, as `/readyz` and `/status` show it. */
-export interface ConsumerHealth {
-  group: string;
-  topic: string;
-  /** Consuming, and making progress or with nothing pending on its partitions. */
-  ok: boolean;
-  /** `starting` (waiting for the broker, joining), `consuming`, `lost` (reconnecting), `stopped`. */
-  state: string;
-  /** Messages of the topic the group has not committed yet (from the broker); null while unknown. */
-  lag: number | null;
-  /** The part of `lag` on the partitions assigned to this process. */
-  assigned_lag: number | null;
-  /** Partitions assigned to this process; null before the first join. */
-  partitions: number[] | null;
-  /** Epoch ms of the last batch handled; null before the first. */
-  last_batch_at: number | null;
-  /** Seconds since the group last made progress (handled a batch, or its stream opened). */
-  idle_s: number;
-  /** Times the stream was lost and opened again. */
-  reconnects: number;
-  /** Why the group is not ok. */
-  reason?: string;
-}
+export type { ConsumerHealth };
 
 /** What the store-readable probe found (implemented by `store/query.ts`, `StoreReader.readable`). */
 export interface StoreReadable {
@@ -92,7 +71,7 @@ export interface Health {
   consumers?(): ConsumerHealth[];
 }
 
-/** Anything that renders Prometheus text exposition (see `api/metrics_registry.ts`). */
+/** Anything that renders Prometheus text exposition (see `telemetry/registry.ts`). */
 export interface MetricsRegistry {
   render(): string;
 }
@@ -101,7 +80,7 @@ export interface MetricsRegistry {
 export interface LiveFeeds {
   /** Published by the store stage after the alert is committed (so it has its `seq`), in seq order. */
   alerts: Hub<StoredAlert>;
-  /** Enriched events, published after normalize + enrich. */
+  /** Enriched events, published by the store stage after their batch is committed (as stored). */
   events: Hub<Envelope>;
 }
 
@@ -145,7 +124,7 @@ export interface ApiDeps {
   store: StoreQueries;
   ingestor: Ingestor;
   health: Health;
-  /** Registry rendered at `/prometheus`; the API registers its own HTTP metrics in it when it is an `api/metrics_registry.ts` Registry. */
+  /** Registry rendered at `/prometheus`; the API registers its own HTTP metrics in it when it is a `telemetry/registry.ts` Registry. */
   metrics: MetricsRegistry;
   feeds: LiveFeeds;
   /** Canonical metric name for a name as users type it (`cpu` -> `cpu_load`); identity when unknown. */

@@ -1,5 +1,5 @@
 /**
- * The HTTP layer: Hono app, live feeds, Prometheus registry.
+ * The HTTP layer: Hono app, live feeds, SSE hubs (the registry it renders is `telemetry/`'s).
  *
  * @module
  */
@@ -10,5 +10,3 @@ export { createLiveFeeds } from "./feeds.ts";
 export type { LiveFeedOptions } from "./feeds.ts";
 export { Hub, RingBuffer, Subscription } from "./hub.ts";
 export type { CloseReason, HubOptions, HubStats, SubscribeOptions } from "./hub.ts";
-export { pipelineMetrics, Registry } from "./metrics_registry.ts";
-export type { PipelineMetrics } from "./metrics_registry.ts";

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { ConsumerHealth } from "../api/deps.ts";
-import type { Counter, Gauge, Registry } from "../api/metrics_registry.ts";
+import type { ConsumerHealth } from "../model/health.ts";
+import { registerFamilies } from "../telemetry/families.ts";
+import type { Counter, Gauge, Registry } from "../telemetry/registry.ts";
 import type { Assignment, StreamState } from "../kafka/consumer_supervisor.ts";
 import { type PartitionLags, sumLags } from "../kafka/lag.ts";
 import { formatDuration } from "../lib/duration.ts";
@@ -106,24 +107,7 @@ export interface GroupMetrics {
 
 /** Registers the groups' metric families (the lag family is the pipeline's `eventops_consumer_lag`). */
 export function groupMetrics(registry: Registry, lag: Gauge): GroupMetrics {
-  return {
-    lag,
-    consuming: registry.gauge({
-      name: "eventops_consumer_consuming",
-      help: "1 when the group's stream is live (joined, fetching), 0 while starting or reconnecting.",
-      labelNames: ["group"],
-    }),
-    lastProgress: registry.gauge({
-      name: "eventops_consumer_last_progress_timestamp_seconds",
-      help: "When the group last made progress (handled a batch, or its stream opened), Unix seconds.",
-      labelNames: ["group"],
-    }),
-    reconnects: registry.counter({
-      name: "eventops_consumer_reconnects_total",
-      help: "Times the group's stream was lost and opened again.",
-      labelNames: ["group"],
-    }),
-  };
+  return { lag, ...registerFamilies(registry, ["consuming", "lastProgress", "reconnects"]) };
 }
 
 /** Tracks one group from its consumer's reports and the broker's lag. */

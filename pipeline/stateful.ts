@@ -19,7 +19,7 @@ import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
 import type { RuleEngine } from "../stages/rules.ts";
-import type { PipelineCounters } from "./counters.ts";
+import type { PipelineCounters } from "../telemetry/counters.ts";
 import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "../enriched/mod.ts";
 
 /** The store operations the stateful group needs. */

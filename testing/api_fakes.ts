@@ -28,7 +28,7 @@ import type {
 } from "../model/query.ts";
 import { createApp } from "../api/app.ts";
 import { createLiveFeeds } from "../api/feeds.ts";
-import { Registry } from "../api/metrics_registry.ts";
+import { Registry } from "../telemetry/registry.ts";
 import type { Hono } from "hono";
 
 /** The brief's two seed events as stored points. */

@@ -15,7 +15,7 @@ import { createApp, serveApi } from "../api/app.ts";
 import type { AgentStatus, RuleSummary } from "../api/deps.ts";
 import type { PointRow, StoredAlert } from "../model/query.ts";
 import { createLiveFeeds } from "../api/feeds.ts";
-import { Registry } from "../api/metrics_registry.ts";
+import { Registry } from "../telemetry/registry.ts";
 import { FakeHealth, makeAlert, MemoryIngestor, MemoryStore, testHttpConfig } from "../testing/api_fakes.ts";
 
 const RULES: RuleSummary[] = [

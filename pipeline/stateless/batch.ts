@@ -19,7 +19,7 @@ import { type NormalizedEvent, type Source, toEnvelope } from "../../model/envel
 import { normalizeMessageTo, type NormalizeReject, type NormalizeSink } from "../../stages/normalize/mod.ts";
 import { enrichedContext, isUnknownContext } from "../../stages/enrich.ts";
 import type { Ctx, Inventory } from "../../stages/inventory.ts";
-import type { PipelineCounters } from "../counters.ts";
+import type { PipelineCounters } from "../../telemetry/counters.ts";
 import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../../enriched/mod.ts";
 
 /** What the stateless handler needs. */

@@ -13,7 +13,7 @@ import { emptyInventory, parseInventory } from "../../stages/inventory.ts";
 import { compileNormalizeOptions } from "../../stages/normalize/mod.ts";
 import type { TopicLimits } from "../../kafka/limits.ts";
 import { batchConsumerOptions, type GroupHooks } from "../consumer_options.ts";
-import type { PipelineCounters } from "../counters.ts";
+import type { PipelineCounters } from "../../telemetry/counters.ts";
 import { ReloadableFile } from "../reload.ts";
 import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./batch.ts";
 

@@ -7,6 +7,7 @@
  */
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../lib/log.ts";
+import { addCount } from "../../telemetry/counters.ts";
 import type { StatelessGroup, StatelessHooks, StatelessTopology } from "./group.ts";
 import type { FromStatelessWorker, ToStatelessWorker } from "./worker_protocol.ts";
 
@@ -40,7 +41,7 @@ function spawn(
   worker.onmessage = ({ data }: MessageEvent<FromStatelessWorker>) => {
     switch (data.type) {
       case "count":
-        hooks.counters.add(data.stage, data.kind, data.amount);
+        addCount(hooks.counters, data.counter, data.amount);
         break;
       case "batch":
         hooks.onBatch(data.size, data.handlerMs, data.ageMs);

@@ -7,6 +7,7 @@
  */
 import { describeError } from "../../lib/errors.ts";
 import { createLogger } from "../../lib/log.ts";
+import type { CounterName } from "../../telemetry/counters.ts";
 import { startStatelessGroup, type StatelessGroup } from "./group.ts";
 import type { FromStatelessWorker, ToStatelessWorker } from "./worker_protocol.ts";
 
@@ -26,7 +27,8 @@ scope.onmessage = async ({ data }) => {
     try {
       group = await startStatelessGroup(data.config, log, {
         counters: {
-          add: (stage, kind, amount) => amount !== 0 && post({ type: "count", stage, kind, amount }),
+          add: (stage, kind, amount) =>
+            amount !== 0 && post({ type: "count", counter: { stage, kind } as CounterName, amount }),
         },
         onBatch: (size, handlerMs, ageMs) => post({ type: "batch", size, handlerMs, ageMs }),
         onState: (state, error) => post({ type: "state", state, error }),

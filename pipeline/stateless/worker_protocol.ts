@@ -6,6 +6,7 @@
 import type { Config } from "../../config/schema.ts";
 import type { Assignment, StreamState } from "../../kafka/consumer_supervisor.ts";
 import type { TopicLimits } from "../../kafka/limits.ts";
+import type { CounterName } from "../../telemetry/counters.ts";
 
 /** From the agent to the worker. */
 export type ToStatelessWorker =
@@ -16,7 +17,7 @@ export type ToStatelessWorker =
 export type FromStatelessWorker =
   | { type: "started" }
   | { type: "failed"; message: string }
-  | { type: "count"; stage: string; kind: string; amount: number }
+  | { type: "count"; counter: CounterName; amount: number }
   | { type: "batch"; size: number; handlerMs: number; ageMs: number }
   | { type: "state"; state: StreamState; error?: string }
   | { type: "assignment"; assignment: Assignment }

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { RulesResponseSchema, StatusResponseSchema } from "../../api/schemas.ts";
-import { Registry } from "../../api/metrics_registry.ts";
+import { Registry } from "../../telemetry/registry.ts";
 import type { MetricsRegistry } from "../../api/deps.ts";
 import { harness } from "../../testing/api_fakes.ts";
 

@@ -5,7 +5,9 @@
  *   a Worker's modules against read permissions; a module outside the list makes the worker fail to
  *   start, and the agent silently runs the group in-process instead);
  * - the agent's graph (main.ts, mod.ts, the worker) holds no test, bench, dev-support or script code;
- * - no module outside tests/ imports tests/, none outside bench/ and tests/ imports bench/.
+ * - no module outside tests/ imports tests/, none outside bench/ and tests/ imports bench/;
+ * - the layers: the pipeline, the stages and what they build on never import the HTTP API or the
+ *   composition root (agent/), and the API never imports the pipeline or the agent.
  *
  * @module
  */
@@ -172,4 +174,24 @@ Deno.test("layout: only tests import tests/; only tests and the bench import ben
   const isTest = under("tests/");
   assert.deepEqual(importsBetween(graph, (path) => !isTest(path), isTest), []);
   assert.deepEqual(importsBetween(graph, (path) => !under("tests/", "bench/")(path), under("bench/")), []);
+});
+
+Deno.test("layout: the pipeline and what it builds on import neither api/ nor agent/; api/ imports neither pipeline/ nor agent/", async () => {
+  const graph = (await wholeTreeGraph()).all;
+  const lower = under(
+    "pipeline/",
+    "stages/",
+    "enriched/",
+    "kafka/",
+    "store/",
+    "model/",
+    "lib/",
+    "telemetry/",
+    "config/",
+  );
+  assert.deepEqual(importsBetween(graph, lower, under("api/", "agent/", "cli/")), []);
+  assert.deepEqual(
+    importsBetween(graph, under("api/"), under("pipeline/", "agent/", "cli/", "stages/", "store/")),
+    [],
+  );
 });

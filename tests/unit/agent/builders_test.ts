@@ -1,13 +1,14 @@
 /** The agent's builders on their own: shutdown order, the consumer groups of the stages, /status. */
 import assert from "node:assert/strict";
-import { pipelineMetrics, Registry } from "../../../api/mod.ts";
+import { pipelineMetrics } from "../../../telemetry/families.ts";
+import { Registry } from "../../../telemetry/registry.ts";
 import { ConsumerGroups } from "../../../agent/consumer_groups.ts";
 import { Lifecycle } from "../../../agent/lifecycle.ts";
 import { statusOf } from "../../../agent/status.ts";
 import { storeSink } from "../../../agent/store_sink.ts";
 import { ConfigSchema } from "../../../config/schema.ts";
 import { createLogger } from "../../../lib/log.ts";
-import { MemoryCounters } from "../../../pipeline/counters.ts";
+import { MemoryCounters } from "../../../telemetry/counters.ts";
 import { VALID_ENVELOPE } from "../pipeline/fixtures.ts";
 
 const quiet = createLogger("error", () => {});

@@ -6,7 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { pipelineMetrics, Registry } from "../../../api/mod.ts";
+import { pipelineMetrics } from "../../../telemetry/families.ts";
+import { Registry } from "../../../telemetry/registry.ts";
 import { assessGroup, describeGroup, GroupHealth, groupMetrics } from "../../../pipeline/group_health.ts";
 
 function tracked() {

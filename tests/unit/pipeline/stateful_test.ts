@@ -4,7 +4,7 @@ import type { OutgoingMessage } from "../../../kafka/clients.ts";
 import { SeriesPartitioner } from "../../../kafka/partition.ts";
 import type { Alert } from "../../../model/alert.ts";
 import type { Envelope } from "../../../model/envelope.ts";
-import { MemoryCounters } from "../../../pipeline/counters.ts";
+import { MemoryCounters } from "../../../telemetry/counters.ts";
 import { EnrichedBatchPacker } from "../../../enriched/mod.ts";
 import { createStatefulHandler, type EventSink } from "../../../pipeline/stateful.ts";
 import { FeatureEngine } from "../../../stages/features.ts";

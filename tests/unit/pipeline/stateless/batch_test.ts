@@ -11,7 +11,7 @@ import type { ConsumedMessage } from "../../../../kafka/batch_consumer.ts";
 import type { ByteProducer, OutgoingMessage } from "../../../../kafka/clients.ts";
 import { DeadLetterSchema } from "../../../../model/dlq.ts";
 import { type Envelope, EnvelopeSchema } from "../../../../model/envelope.ts";
-import { MemoryCounters } from "../../../../pipeline/counters.ts";
+import { MemoryCounters } from "../../../../telemetry/counters.ts";
 import { readEnrichedBatch } from "../../../../enriched/read.ts";
 import { createStatelessHandler, StatelessBatchBuilder } from "../../../../pipeline/stateless/batch.ts";
 import { parseInventory } from "../../../../stages/inventory.ts";

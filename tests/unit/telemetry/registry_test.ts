@@ -1,5 +1,6 @@
 import { equal, match, throws } from "node:assert/strict";
-import { pipelineMetrics, Registry } from "../../api/metrics_registry.ts";
+import { pipelineMetrics } from "../../../telemetry/families.ts";
+import { Registry } from "../../../telemetry/registry.ts";
 
 Deno.test("registry renders counters, gauges and histograms in the text format", () => {
   const reg = new Registry();

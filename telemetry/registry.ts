@@ -1,6 +1,6 @@
 /**
  * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the text
- * exposition format (0.0.4).
+ * exposition format (0.0.4). The families the agent registers are declared in `families.ts`.
  *
  * Hot paths allocate nothing: resolve a labelled child once (`family.labels("normalize")`) and
  * keep it; `inc()`, `set()` and `observe()` only touch numbers.
@@ -236,7 +236,7 @@ export class Histogram extends Family<HistogramChild> {
 
 type AnyFamily = Counter | Gauge | Histogram;
 
-/** A set of metric families rendered together. Implements the API's `MetricsRegistry`. */
+/** A set of metric families rendered together (`/prometheus`). Implements the API's `MetricsRegistry`. */
 export class Registry {
   readonly #families = new Map<string, AnyFamily>();
   readonly #collectors: (() => void)[] = [];
@@ -296,87 +296,4 @@ export class Registry {
     for (const family of this.#families.values()) family.render(lines);
     return lines.length === 0 ? "" : lines.join("\n") + "\n";
   }
-}
-
-/**
- * The pipeline's metric families, registered under stable names. Per-stage event counts (in, out,
- * dlq, late, replayed, unknown_host, ...) are `eventops_pipeline_events_total{stage,kind}`,
- * registered by `pipeline/counters.ts`.
- */
-export interface PipelineMetrics {
-  /** `eventops_alerts_emitted_total{severity,state}`: alert transitions emitted. */
-  alerts: Counter;
-  /** `eventops_store_rows_written_total{table}`: rows written to DuckDB. */
-  storeRows: Counter;
-  /** `eventops_store_duplicates_total`: events ignored because their id was already stored. */
-  storeDuplicates: Counter;
-  /** `eventops_store_flush_seconds`: duration of one store transaction. */
-  storeFlush: Histogram;
-  /** `eventops_stage_batch_seconds{stage}`: time to process one batch. */
-  batchSeconds: Histogram;
-  /** `eventops_stage_batch_age_seconds{stage}`: age of a batch's first message when its processing starts. */
-  batchAge: Histogram;
-  /** `eventops_batch_size{stage}`: messages per batch. */
-  batchSize: Histogram;
-  /** `eventops_consumer_lag{group}`: consumer lag in messages. */
-  consumerLag: Gauge;
-  /** `eventops_features_series`: series tracked by the features stage. */
-  featureSeries: Gauge;
-  /** `eventops_parquet_files_written_total`: Parquet parts written. */
-  parquetFiles: Counter;
-}
-
-/** Registers the pipeline's metric families in `registry` (idempotent). */
-export function pipelineMetrics(registry: Registry): PipelineMetrics {
-  return {
-    alerts: registry.counter({
-      name: "eventops_alerts_emitted_total",
-      help: "Alert transitions emitted.",
-      labelNames: ["severity", "state"],
-    }),
-    storeRows: registry.counter({
-      name: "eventops_store_rows_written_total",
-      help: "Rows written to the store.",
-      labelNames: ["table"],
-    }),
-    storeDuplicates: registry.counter({
-      name: "eventops_store_duplicates_total",
-      help: "Events ignored because their id was already stored.",
-    }),
-    storeFlush: registry.histogram({
-      name: "eventops_store_flush_seconds",
-      help: "Duration of one store transaction.",
-    }),
-    batchSeconds: registry.histogram({
-      name: "eventops_stage_batch_seconds",
-      help: "Time to process one batch.",
-      labelNames: ["stage"],
-    }),
-    batchAge: registry.histogram({
-      name: "eventops_stage_batch_age_seconds",
-      help:
-        "Age of a batch's first message (now - its Kafka timestamp) when the stage starts the batch: how far behind it runs.",
-      labelNames: ["stage"],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
-    }),
-    batchSize: registry.histogram({
-      name: "eventops_batch_size",
-      help: "Messages per batch.",
-      labelNames: ["stage"],
-      buckets: [1, 10, 100, 1_000, 10_000, 100_000],
-    }),
-    consumerLag: registry.gauge({
-      name: "eventops_consumer_lag",
-      help: "Consumer lag in messages.",
-      labelNames: ["group"],
-    }),
-    featureSeries: registry.gauge({
-      name: "eventops_features_series",
-      help: "Series tracked by the features stage.",
-    }),
-    parquetFiles: registry.counter({
-      name: "eventops_parquet_files_written_total",
-      help: "Parquet parts written.",
-    }),
-  };
 }

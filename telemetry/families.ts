@@ -1,0 +1,193 @@
+/**
+ * Every metric family the agent exports at `/prometheus`, declared once: name, type, help, labels
+ * (and buckets). The parts of the agent register the families they feed by key; the README's list of
+ * metric families is generated from this table (`deno task docs:metrics`, checked by a test).
+ *
+ * @module
+ */
+import type { Counter, Gauge, Histogram, Registry } from "./registry.ts";
+
+/** One metric family as declared. */
+export interface FamilyDeclaration {
+  readonly type: "counter" | "gauge" | "histogram";
+  /** The Prometheus name, `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  readonly name: string;
+  readonly help: string;
+  /** Label names, in the order `labels(...)` takes values. */
+  readonly labels?: readonly string[];
+  /** Histogram bucket bounds (default: `DEFAULT_BUCKETS` of `registry.ts`). */
+  readonly buckets?: readonly number[];
+  /** Which part of the agent feeds it (the README groups the table by it). */
+  readonly part: "pipeline" | "consumer groups" | "store" | "http" | "process";
+}
+
+/** The agent's metric families, by key. */
+export const FAMILIES = {
+  pipelineEvents: {
+    type: "counter",
+    name: "eventops_pipeline_events_total",
+    help: "Events and messages per pipeline stage and kind (in, out, dlq, late, replayed, ...).",
+    labels: ["stage", "kind"],
+    part: "pipeline",
+  },
+  alerts: {
+    type: "counter",
+    name: "eventops_alerts_emitted_total",
+    help: "Alert transitions emitted.",
+    labels: ["severity", "state"],
+    part: "pipeline",
+  },
+  batchSeconds: {
+    type: "histogram",
+    name: "eventops_stage_batch_seconds",
+    help: "Time to process one batch.",
+    labels: ["stage"],
+    part: "pipeline",
+  },
+  batchAge: {
+    type: "histogram",
+    name: "eventops_stage_batch_age_seconds",
+    help:
+      "Age of a batch's first message (now - its Kafka timestamp) when the stage starts the batch: how far behind it runs.",
+    labels: ["stage"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600],
+    part: "pipeline",
+  },
+  batchSize: {
+    type: "histogram",
+    name: "eventops_batch_size",
+    help: "Messages per batch.",
+    labels: ["stage"],
+    buckets: [1, 10, 100, 1_000, 10_000, 100_000],
+    part: "pipeline",
+  },
+  featureSeries: {
+    type: "gauge",
+    name: "eventops_features_series",
+    help: "Series tracked by the features stage.",
+    part: "pipeline",
+  },
+  consumerLag: {
+    type: "gauge",
+    name: "eventops_consumer_lag",
+    help: "Consumer lag in messages.",
+    labels: ["group"],
+    part: "consumer groups",
+  },
+  consuming: {
+    type: "gauge",
+    name: "eventops_consumer_consuming",
+    help: "1 when the group's stream is live (joined, fetching), 0 while starting or reconnecting.",
+    labels: ["group"],
+    part: "consumer groups",
+  },
+  lastProgress: {
+    type: "gauge",
+    name: "eventops_consumer_last_progress_timestamp_seconds",
+    help: "When the group last made progress (handled a batch, or its stream opened), Unix seconds.",
+    labels: ["group"],
+    part: "consumer groups",
+  },
+  reconnects: {
+    type: "counter",
+    name: "eventops_consumer_reconnects_total",
+    help: "Times the group's stream was lost and opened again.",
+    labels: ["group"],
+    part: "consumer groups",
+  },
+  storeRows: {
+    type: "counter",
+    name: "eventops_store_rows_written_total",
+    help: "Rows written to the store.",
+    labels: ["table"],
+    part: "store",
+  },
+  storeDuplicates: {
+    type: "counter",
+    name: "eventops_store_duplicates_total",
+    help: "Events ignored because their id was already stored.",
+    part: "store",
+  },
+  storeFlush: {
+    type: "histogram",
+    name: "eventops_store_flush_seconds",
+    help: "Duration of one store transaction.",
+    part: "store",
+  },
+  parquetFiles: {
+    type: "counter",
+    name: "eventops_parquet_files_written_total",
+    help: "Parquet parts written.",
+    part: "store",
+  },
+  damagedParts: {
+    type: "gauge",
+    name: "eventops_store_parquet_damaged_parts",
+    help: "Parquet parts missing or damaged, left out of the queries (see /readyz).",
+    part: "store",
+  },
+  unreadableRows: {
+    type: "gauge",
+    name: "eventops_store_parquet_unreadable_rows",
+    help: "Rows of the Parquet parts missing or damaged.",
+    part: "store",
+  },
+} as const satisfies Record<string, FamilyDeclaration>;
+
+/** The key of a declared family. */
+export type FamilyKey = keyof typeof FAMILIES;
+
+interface FamilyTypes {
+  counter: Counter;
+  gauge: Gauge;
+  histogram: Histogram;
+}
+
+/** The registry family of a declared one. */
+export type FamilyOf<K extends FamilyKey> = FamilyTypes[(typeof FAMILIES)[K]["type"]];
+
+/** Registers (or finds, when already registered) the declared family `key`. */
+export function registerFamily<K extends FamilyKey>(registry: Registry, key: K): FamilyOf<K> {
+  const declared: FamilyDeclaration = FAMILIES[key];
+  const options = { name: declared.name, help: declared.help, labelNames: declared.labels ?? [] };
+  switch (declared.type) {
+    case "counter":
+      return registry.counter(options) as FamilyOf<K>;
+    case "gauge":
+      return registry.gauge(options) as FamilyOf<K>;
+    case "histogram":
+      return registry.histogram({ ...options, buckets: declared.buckets }) as FamilyOf<K>;
+  }
+}
+
+/** Registers the declared families `keys`; returns them by key. */
+export function registerFamilies<const K extends FamilyKey>(
+  registry: Registry,
+  keys: readonly K[],
+): { [P in K]: FamilyOf<P> } {
+  const families = {} as { [P in K]: FamilyOf<P> };
+  for (const key of keys) families[key] = registerFamily(registry, key);
+  return families;
+}
+
+/** The families the agent's pipeline feeds: batches, alerts, store writes, Parquet parts, lag. */
+const PIPELINE_FAMILIES = [
+  "alerts",
+  "storeRows",
+  "storeDuplicates",
+  "storeFlush",
+  "batchSeconds",
+  "batchAge",
+  "batchSize",
+  "consumerLag",
+  "featureSeries",
+  "parquetFiles",
+] as const;
+
+/** The pipeline's families, by key. */
+export type PipelineMetrics = { [P in (typeof PIPELINE_FAMILIES)[number]]: FamilyOf<P> };
+
+/** Registers the pipeline's families in `registry` (idempotent). */
+export function pipelineMetrics(registry: Registry): PipelineMetrics {
+  return registerFamilies(registry, PIPELINE_FAMILIES);
+}
