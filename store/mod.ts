@@ -13,14 +13,8 @@
  */
 export { openStore, type OpenStoreOptions, Store, type StoreResources } from "./open.ts";
 export { StoreWriter, type StoreWriterOptions, type WriteResult, type WriterStats } from "./writer.ts";
-export {
-  type CompactStats,
-  type ExportStats,
-  ParquetArchiver,
-  reconcileParquet,
-  type ReconcileStats,
-  type RetentionStats,
-} from "./parquet.ts";
+export { type CompactStats, type ExportStats, ParquetArchiver, type RetentionStats } from "./parquet.ts";
+export { reconcileParquet, type ReconcileStats } from "./reconcile.ts";
 export {
   type DiskUsage,
   QueryError,

@@ -17,7 +17,7 @@ import { Mutex, RwLock } from "./lock.ts";
 import { checkParts, type PartsReport } from "./parts_check.ts";
 import { DB_FILE, joinPath, PARQUET_DIR, sqlString } from "./paths.ts";
 import { ensureSchema, readSchemaVersion, SCHEMA_VERSION } from "./schema.ts";
-import { reconcileParquet } from "./parquet.ts";
+import { reconcileParquet } from "./reconcile.ts";
 
 /** Resource settings (the `store` section of the config). */
 export interface StoreResources {

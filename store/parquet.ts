@@ -20,23 +20,31 @@
  *    their final names (`link` never overwrites), the transaction commits, old files are removed.
  *
  * A crash before the commit leaves final-named files that the manifest does not list: the rows are
- * still hot (or still in the old parts), so {@link reconcileParquet} (run by every writable open)
- * deletes them. A crash after the commit leaves superseded files the manifest no longer lists:
+ * still hot (or still in the old parts), so `reconcileParquet` (`reconcile.ts`, run by every
+ * writable open) deletes them. A crash after the commit leaves superseded files the manifest no longer lists:
  * deleted the same way. Temporary files and the staging directory are always deleted.
  *
  * @module
  */
-import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { type DuckDBConnection, listValue } from "@duckdb/node-api";
 import { assertRealPath, mkdirInside } from "./confine.ts";
 import { readableJson } from "./json_text.ts";
 import type { Store } from "./open.ts";
+import {
+  damagedPartNumbers,
+  insertManifest,
+  manifestParts,
+  type ManifestRow,
+  nextPartNumber,
+  parquetRowCounts,
+} from "./parquet_manifest.ts";
+import { listParquetFiles, removeEmptyDirs, removeIfEmpty, STAGING_DIR } from "./parquet_files.ts";
 import {
   joinPath,
   parsePartitionDir,
   partFileName,
   partitionDir,
   type PartitionKey,
-  partNumber,
   QUARANTINE_DIR,
   sqlString,
   TMP_SUFFIX,
@@ -87,45 +95,12 @@ export interface RetentionStats {
   ms: number;
 }
 
-/** Outcome of {@link reconcileParquet}. */
-export interface ReconcileStats {
-  /** Final-named part files not in the manifest, removed (leftovers of an interrupted change). */
-  orphansRemoved: number;
-  /** Temporary files and staging directories removed. */
-  tempRemoved: number;
-  /** Manifest rows whose file is missing (left for `checkParts` to record and report). */
-  missing: number;
-  /** Part files found next to a brand-new database and adopted into it. */
-  adopted: number;
-}
-
 /** Tenant/metric values longer than this (UTF-8 bytes) stay hot: 3 x 77 + 7 fits a 240-byte name. */
 const MAX_PATH_VALUE_BYTES = 77;
-const STAGING_DIR = ".staging";
 
 /** Columns stored in Parquet files, in file order. */
 const FILE_COLUMNS = `host, "value", unit, unit_original, ts, ts_ingest, ${readableJson("tags")} AS tags,
   ${readableJson("ctx")} AS ctx, src_topic, src_partition, src_offset, src_index`;
-
-interface ManifestRow {
-  path: string;
-  key: PartitionKey;
-  part: number;
-  rows: number;
-  bytes: number;
-  minTs: number | null;
-  maxTs: number | null;
-}
-
-/** One manifest row. */
-export interface PartRow {
-  path: string;
-  tenant: string;
-  metric: string;
-  date: string;
-  rows: number;
-  bytes: number;
-}
 
 /** Runs export, compaction and retention on its own connection, one job at a time. */
 export class ParquetArchiver {
@@ -472,245 +447,6 @@ export class ParquetArchiver {
     stats.ms = performance.now() - started;
     return stats;
   }
-}
-
-/** Manifest rows matching `where` (SQL over `table`, with `params`), by path. */
-export async function manifestParts(
-  conn: DuckDBConnection,
-  where: string,
-  params: DuckDBValue[],
-  table: "parquet_parts" | "parquet_damaged" = "parquet_parts",
-): Promise<PartRow[]> {
-  const reader = await conn.runAndReadAll(
-    `SELECT path, tenant, metric, date::VARCHAR, rows::DOUBLE, bytes::DOUBLE FROM ${table} WHERE ${where}
-     ORDER BY path`,
-    params,
-  );
-  return reader.getRows().map(([path, tenant, metric, date, rows, bytes]) => ({
-    path: String(path),
-    tenant: String(tenant),
-    metric: String(metric),
-    date: String(date),
-    rows: Number(rows),
-    bytes: Number(bytes),
-  }));
-}
-
-async function insertManifest(conn: DuckDBConnection, rows: readonly ManifestRow[]): Promise<void> {
-  for (const row of rows) {
-    await conn.run(
-      `INSERT INTO parquet_parts VALUES ($1, $2, $3, $4::DATE, $5::INTEGER, $6::BIGINT, $7::BIGINT,
-         make_timestamptz($8::BIGINT * 1000), make_timestamptz($9::BIGINT * 1000), now())`,
-      [
-        row.path,
-        row.key.tenant,
-        row.key.metric,
-        row.key.date,
-        row.part,
-        BigInt(row.rows),
-        BigInt(row.bytes),
-        row.minTs === null ? null : BigInt(row.minTs),
-        row.maxTs === null ? null : BigInt(row.maxTs),
-      ],
-    );
-  }
-}
-
-/** Row counts of Parquet files from their metadata (throws when one cannot be read). */
-export async function parquetRowCounts(
-  conn: DuckDBConnection,
-  files: readonly string[],
-): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  if (files.length === 0) return counts;
-  const list = files.map(sqlString).join(", ");
-  const reader = await conn.runAndReadAll(
-    `SELECT file_name, sum(row_group_num_rows)::DOUBLE
-     FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows FROM parquet_metadata([${list}]))
-     GROUP BY ALL`,
-  );
-  for (const [file, rows] of reader.getRows()) counts.set(String(file), Number(rows));
-  return counts;
-}
-
-/**
- * Part numbers of a partition's parts recorded missing or damaged: never reused, so a part put back
- * from a backup cannot meet a newer part at its path.
- */
-async function damagedPartNumbers(conn: DuckDBConnection, key: PartitionKey): Promise<{ part: number }[]> {
-  const reader = await conn.runAndReadAll(
-    "SELECT part FROM parquet_damaged WHERE tenant = $1 AND metric = $2 AND date = $3::DATE",
-    [key.tenant, key.metric, key.date],
-  );
-  return reader.getRows().map(([part]) => ({ part: Number(part) }));
-}
-
-/** Next free part number in a partition directory (also above `pending` ones not yet on disk). */
-async function nextPartNumber(dir: string, pending: readonly { part: number }[]): Promise<number> {
-  let max = 0;
-  for (const p of pending) max = Math.max(max, p.part);
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const n = partNumber(entry.name);
-      if (n !== undefined) max = Math.max(max, n);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  return max + 1;
-}
-
-interface FoundFile {
-  /** Absolute path. */
-  abs: string;
-  /** Path relative to the listed root. */
-  rel: string;
-  /** Directory relative to the listed root. */
-  dir: string;
-  name: string;
-}
-
-/** Every regular file three directory levels below `root` (`tenant=/metric=/date=/file`). */
-async function listPartitionFiles(root: string): Promise<FoundFile[]> {
-  const out: FoundFile[] = [];
-  async function walk(dir: string, rel: string, depth: number): Promise<void> {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return;
-      throw error;
-    }
-    for (const entry of entries) {
-      const abs = joinPath(dir, entry.name);
-      const childRel = rel === "" ? entry.name : `${rel}/${entry.name}`;
-      if (depth < 3 && entry.isDirectory) await walk(abs, childRel, depth + 1);
-      else if (depth === 3 && entry.isFile) out.push({ abs, rel: childRel, dir: rel, name: entry.name });
-    }
-  }
-  await walk(root, "", 0);
-  return out;
-}
-
-async function listParquetFiles(root: string): Promise<FoundFile[]> {
-  return (await listPartitionFiles(root)).filter((f) => f.name.endsWith(".parquet"));
-}
-
-async function removeIfEmpty(dir: string): Promise<boolean> {
-  try {
-    if ((await Deno.lstat(dir)).isSymlink) return false; // left for the open-time check to report
-    await Deno.remove(dir); // fails when not empty
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Removes empty partition directories below `root` (never `root` itself). */
-async function removeEmptyDirs(root: string): Promise<void> {
-  async function prune(dir: string): Promise<boolean> {
-    let empty = true;
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch {
-      return false;
-    }
-    for (const entry of entries) {
-      if (entry.isDirectory && await prune(joinPath(dir, entry.name))) continue;
-      empty = false;
-    }
-    return empty && dir !== root && await removeIfEmpty(dir);
-  }
-  await prune(root);
-}
-
-/**
- * Brings the Parquet tree in line with the manifest after a crash: removes the staging directory,
- * temporary files and unlisted part files (not those of parts recorded damaged: see
- * `store/parts_check.ts`, which also records listed parts whose file is gone). When the database
- * was just created next to an existing tree (the `.duckdb` file was deleted), part files are adopted
- * instead: listed in the manifest and their source keys added to `exported_keys`.
- */
-export async function reconcileParquet(store: Store): Promise<ReconcileStats> {
-  const stats: ReconcileStats = { orphansRemoved: 0, tempRemoved: 0, missing: 0, adopted: 0 };
-  const stagingRoot = joinPath(store.dataDir, STAGING_DIR);
-  try {
-    await Deno.remove(stagingRoot, { recursive: true });
-    stats.tempRemoved++;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const conn = await store.connect();
-  try {
-    const listed = new Set((await manifestParts(conn, "true", [])).map((p) => p.path));
-    // Parts recorded missing or damaged: a file back at such a path is for `checkParts` to verify.
-    const recorded = new Set((await manifestParts(conn, "true", [], "parquet_damaged")).map((p) => p.path));
-    const found = await listPartitionFiles(store.parquetDir);
-    const present = new Set<string>();
-    const adopt: FoundFile[] = [];
-    for (const file of found) {
-      if (file.name.endsWith(TMP_SUFFIX)) {
-        await Deno.remove(file.abs);
-        stats.tempRemoved++;
-        continue;
-      }
-      if (partNumber(file.name) === undefined || parsePartitionDir(file.dir) === undefined) continue;
-      if (listed.has(file.rel)) present.add(file.rel);
-      else if (recorded.has(file.rel)) continue;
-      else if (store.created) adopt.push(file);
-      else {
-        await Deno.remove(file.abs);
-        stats.orphansRemoved++;
-      }
-    }
-    // A listed part whose file is gone is not dropped here: `checkParts` (run next by the open)
-    // records it as missing and reports it.
-    stats.missing = [...listed].filter((path) => !present.has(path)).length;
-    if (adopt.length > 0) stats.adopted = await adoptParts(conn, adopt);
-    await removeEmptyDirs(store.parquetDir);
-  } finally {
-    store.release(conn);
-  }
-  if (stats.orphansRemoved + stats.adopted > 0) store.invalidateViews();
-  return stats;
-}
-
-async function adoptParts(conn: DuckDBConnection, files: readonly FoundFile[]): Promise<number> {
-  const counts = await parquetRowCounts(conn, files.map((f) => f.abs));
-  await conn.run("BEGIN TRANSACTION");
-  try {
-    const manifest: ManifestRow[] = [];
-    for (const file of files) {
-      const key = parsePartitionDir(file.dir)!;
-      const bounds = await conn.runAndReadAll(
-        `SELECT epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE FROM read_parquet(${
-          sqlString(file.abs)
-        })`,
-      );
-      const [minTs, maxTs] = bounds.getRows()[0];
-      manifest.push({
-        path: file.rel,
-        key,
-        part: partNumber(file.name)!,
-        rows: counts.get(file.abs) ?? 0,
-        bytes: (await Deno.stat(file.abs)).size,
-        minTs: minTs === null ? null : Number(minTs),
-        maxTs: maxTs === null ? null : Number(maxTs),
-      });
-      await conn.run(
-        `INSERT INTO exported_keys SELECT src_topic, src_partition, src_offset, src_index, $1::DATE
-         FROM read_parquet(${sqlString(file.abs)}) ORDER BY ALL`,
-        [key.date],
-      );
-    }
-    await insertManifest(conn, manifest);
-    await conn.run("COMMIT");
-  } catch (error) {
-    await conn.run("ROLLBACK").catch(() => undefined);
-    throw error;
-  }
-  return files.length;
 }
 
 /** Alias of {@link ParquetArchiver}. */

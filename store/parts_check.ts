@@ -24,7 +24,7 @@
 import { type DuckDBConnection, listValue } from "@duckdb/node-api";
 import { assertRealPath, mkdirInside } from "./confine.ts";
 import type { Store } from "./open.ts";
-import { manifestParts, parquetRowCounts, type PartRow } from "./parquet.ts";
+import { manifestParts, parquetRowCounts, type PartRow } from "./parquet_manifest.ts";
 import { joinPath, QUARANTINE_DIR, sqlString } from "./paths.ts";
 
 /** Damaged parts listed in a report (the counts cover all). */
