@@ -19,27 +19,19 @@
  *
  * @module
  */
-import {
-  BIGINT,
-  DOUBLE,
-  type DuckDBConnection,
-  type DuckDBDataChunk,
-  type DuckDBType,
-  type DuckDBValue,
-  INTEGER,
-  TIMESTAMPTZ,
-  VARCHAR,
-} from "@duckdb/node-api";
-import { setImmediate } from "node:timers";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
-import { ChunkFiller, rawChunksVerified } from "./chunk.ts";
+import { rawChunksVerified } from "./chunk.ts";
 import { stringifyReadable } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
-import { type NewSeries, SeriesIds } from "./series_ids.ts";
+import { SeriesIds } from "./series_ids.ts";
 import type { Store } from "./open.ts";
 import type { StoredAlert } from "../model/query.ts";
+import { appendInChunks, fillRowChunk, fillSeriesChunk } from "./writer_chunks.ts";
+
+export { yieldToEventLoop } from "./writer_chunks.ts";
 
 /** Outcome of one {@link StoreWriter.writeBatch}. */
 export interface WriteResult {
@@ -77,28 +69,6 @@ export interface StoreWriterOptions {
   rawChunks?: boolean;
 }
 
-const ROW_TYPES: DuckDBType[] = [
-  INTEGER, // series_id
-  DOUBLE, // value
-  TIMESTAMPTZ, // ts
-  TIMESTAMPTZ, // ts_ingest
-  INTEGER, // src_partition
-  BIGINT, // src_offset
-  INTEGER, // src_index
-];
-
-const SERIES_TYPES: DuckDBType[] = [
-  INTEGER, // id
-  VARCHAR, // tenant
-  VARCHAR, // host
-  VARCHAR, // metric
-  VARCHAR, // unit
-  VARCHAR, // unit_original
-  VARCHAR, // tags (JSON)
-  VARCHAR, // ctx (JSON)
-  VARCHAR, // src_topic
-];
-
 const ALERT_STRUCT = JSON.stringify([{
   ord: "INTEGER",
   id: "VARCHAR",
@@ -126,11 +96,6 @@ SELECT (SELECT coalesce(max(seq), 0) FROM alerts) + row_number() OVER (ORDER BY 
 FROM (SELECT unnest(from_json($1::JSON, ${`'${ALERT_STRUCT}'`}), recursive := true)) a
 WHERE NOT EXISTS (SELECT 1 FROM alerts x WHERE x.id = a.id)
 RETURNING seq, id`;
-
-/** Yields to the event loop (timers, sockets) without the 1-4 ms clamp of `setTimeout(0)`. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 interface Range {
   topic: string;
@@ -501,87 +466,4 @@ async function existingKeys(
     seen.set(String(topic), new Set(String(keys).split(",")));
   }
   return seen;
-}
-
-/** Appends `count` rows to `table`, `chunkRows` at a time from `fill`, yielding between chunks. */
-async function appendInChunks(
-  conn: DuckDBConnection,
-  table: string,
-  count: number,
-  chunkRows: number,
-  fill: (from: number, to: number) => DuckDBDataChunk,
-): Promise<void> {
-  const appender = await conn.createAppender(table);
-  try {
-    for (let from = 0; from < count; from += chunkRows) {
-      const to = Math.min(count, from + chunkRows);
-      appender.appendDataChunk(fill(from, to));
-      if (to < count) await yieldToEventLoop();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-}
-
-/** Fills one data chunk with events `[from, to)` in `metric_rows` column order. */
-function fillRowChunk(
-  events: readonly Envelope[],
-  from: number,
-  to: number,
-  raw: boolean,
-  series: SeriesIds,
-): DuckDBDataChunk {
-  const filler = new ChunkFiller(ROW_TYPES, to - from, raw);
-  const seriesId = filler.numbers(0, "integer");
-  const value = filler.numbers(1, "double");
-  const ts = filler.numbers(2, "timestamptz");
-  const tsIngest = filler.numbers(3, "timestamptz");
-  const partition = filler.numbers(4, "integer");
-  const offset = filler.numbers(5, "bigint");
-  const index = filler.numbers(6, "integer");
-  for (let r = 0, i = from; i < to; r++, i++) {
-    const e = events[i];
-    const s = e.source;
-    seriesId.set(r, series.idOf(e));
-    value.set(r, e.value);
-    ts.set(r, e.ts * 1000);
-    tsIngest.set(r, e.ts_ingest * 1000);
-    partition.set(r, s.partition);
-    offset.set(r, Number(s.offset));
-    index.set(r, s.index);
-  }
-  return filler.finish();
-}
-
-/** Fills one data chunk with new series `[from, to)` in `series` column order. */
-function fillSeriesChunk(
-  added: readonly NewSeries[],
-  from: number,
-  to: number,
-  raw: boolean,
-): DuckDBDataChunk {
-  const filler = new ChunkFiller(SERIES_TYPES, to - from, raw);
-  const id = filler.numbers(0, "integer");
-  const tenant = filler.strings(1);
-  const host = filler.strings(2);
-  const metric = filler.strings(3);
-  const unit = filler.strings(4);
-  const unitOriginal = filler.vector(5);
-  const tags = filler.strings(6);
-  const ctx = filler.strings(7);
-  const topic = filler.strings(8);
-  for (let r = 0, i = from; i < to; r++, i++) {
-    const { id: seriesId, event: e, tagsJson, ctxJson } = added[i];
-    id.set(r, seriesId);
-    tenant.set(r, e.tenant);
-    host.set(r, e.host);
-    metric.set(r, e.metric);
-    unit.set(r, e.unit);
-    unitOriginal.setItem(r, e.unit_original ?? null);
-    tags.set(r, tagsJson);
-    ctx.set(r, ctxJson);
-    topic.set(r, e.source.topic);
-  }
-  return filler.finish();
 }
