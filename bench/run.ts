@@ -1,6 +1,8 @@
 /**
  * End-to-end benchmark of the agent (`deno task bench`), against a broker (default
- * 127.0.0.1:29092, `--brokers` or EVENTOPS_BENCH_BROKERS) on fresh, unique topics.
+ * 127.0.0.1:29092, `--brokers` or EVENTOPS_BENCH_BROKERS) on fresh, unique topics. (A tool, not the
+ * agent: its command line, both modes and the report in one script, over 500 lines; the workload,
+ * the agent harness, Kafka helpers and the profiler are beside it in bench/.)
  *
  * - `--mode backlog` (default): produce `--events` (1,000,000) first, then start the agent and time
  *   until every valid event is in the store, every alert is on the alerts topic and every malformed
