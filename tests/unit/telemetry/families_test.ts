@@ -1,0 +1,65 @@
+/** The metric families' one declaration: valid, registered by key, and the README's list made from it. */
+import assert from "node:assert/strict";
+import { MemoryCounters, PIPELINE_COUNTERS } from "../../../telemetry/counters.ts";
+import { withMetricFamilies } from "../../../telemetry/doc.ts";
+import { FAMILIES, type FamilyKey, registerFamily } from "../../../telemetry/families.ts";
+import { Registry } from "../../../telemetry/registry.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+/** `text` as `deno fmt` writes Markdown. */
+async function formatMarkdown(text: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "md", "-"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const output = await child.output();
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout);
+}
+
+Deno.test("families: every declared family registers under its name, type and labels", () => {
+  const registry = new Registry();
+  const names = new Set<string>();
+  for (const key of Object.keys(FAMILIES) as FamilyKey[]) {
+    const family = registerFamily(registry, key);
+    assert.equal(family.name, FAMILIES[key].name);
+    assert.equal(family.type, FAMILIES[key].type);
+    assert.ok(!names.has(family.name), `${family.name} declared twice`);
+    names.add(family.name);
+    assert.equal(registerFamily(registry, key), family, "registering again finds the same family");
+  }
+  assert.equal(registry.render().match(/^# TYPE /gm)?.length, names.size);
+});
+
+Deno.test("counters: each declared stage and kind is one series of eventops_pipeline_events_total", () => {
+  const registry = new Registry();
+  const counters = new MemoryCounters(registry);
+  for (const [stage, kinds] of Object.entries(PIPELINE_COUNTERS)) {
+    for (const kind of kinds) counters.add(stage as "normalize", kind as "in", 1);
+  }
+  const series = registry.render().split("\n").filter((line) =>
+    line.startsWith("eventops_pipeline_events_total{")
+  );
+  assert.equal(series.length, Object.values(PIPELINE_COUNTERS).flat().length);
+  assert.ok(
+    series.includes('eventops_pipeline_events_total{stage="normalize",kind="in"} 1'),
+    series.join("\n"),
+  );
+  assert.equal(counters.snapshot()["produce.dlq"], 1);
+});
+
+Deno.test("README: the list of metric families is the one generated from telemetry/ (deno task docs:metrics)", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  assert.equal(
+    readme,
+    await formatMarkdown(withMetricFamilies(readme)),
+    "README.md is stale: run deno task docs:metrics",
+  );
+});
