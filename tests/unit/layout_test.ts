@@ -6,8 +6,9 @@
  *   start, and the agent silently runs the group in-process instead);
  * - the agent's graph (main.ts, mod.ts, the worker) holds no test, bench, dev-support or script code;
  * - no module outside tests/ imports tests/, none outside bench/ and tests/ imports bench/;
- * - the layers: the pipeline, the stages and what they build on never import the HTTP API or the
- *   composition root (agent/), and the API never imports the pipeline or the agent.
+ * - the layers: each folder imports only the folders below it (`MAY_IMPORT`, as
+ *   docs/architecture.md lists them): the pipeline never imports the HTTP API or the composition
+ *   root, the API never imports the pipeline or the store.
  *
  * @module
  */
@@ -176,22 +177,48 @@ Deno.test("layout: only tests import tests/; only tests and the bench import ben
   assert.deepEqual(importsBetween(graph, (path) => !under("tests/", "bench/")(path), under("bench/")), []);
 });
 
-Deno.test("layout: the pipeline and what it builds on import neither api/ nor agent/; api/ imports neither pipeline/ nor agent/", async () => {
-  const graph = (await wholeTreeGraph()).all;
-  const lower = under(
+/**
+ * Which folders each folder's modules may import (its own always), as docs/architecture.md lists
+ * them: each layer only imports the layers below it.
+ */
+const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
+  "agent/": [
+    "api/",
     "pipeline/",
     "stages/",
     "enriched/",
     "kafka/",
     "store/",
-    "model/",
-    "lib/",
     "telemetry/",
+    "model/",
     "config/",
-  );
-  assert.deepEqual(importsBetween(graph, lower, under("api/", "agent/", "cli/")), []);
-  assert.deepEqual(
-    importsBetween(graph, under("api/"), under("pipeline/", "agent/", "cli/", "stages/", "store/")),
-    [],
-  );
+    "lib/",
+    "version.ts",
+  ],
+  "cli/": ["agent/", "stages/", "kafka/", "store/", "model/", "config/", "lib/", "version.ts"],
+  "api/": ["telemetry/", "model/", "config/", "lib/", "ui/", "version.ts"],
+  "pipeline/": ["stages/", "enriched/", "kafka/", "telemetry/", "model/", "config/", "lib/"],
+  "stages/": ["model/", "config/", "lib/"],
+  "enriched/": ["kafka/", "model/", "lib/"],
+  "kafka/": ["model/", "config/", "lib/"],
+  "store/": ["model/", "lib/"],
+  "telemetry/": ["lib/"],
+  "model/": ["lib/"],
+  "config/": ["lib/"],
+  "lib/": [],
+};
+
+Deno.test("layout: each layer imports only the layers below it (docs/architecture.md, Where code lives)", async () => {
+  const graph = (await wholeTreeGraph()).all;
+  const folderOf = (path: string) => path.includes("/") ? `${path.slice(0, path.indexOf("/"))}/` : path;
+  const wrong: string[] = [];
+  for (const [module, dependencies] of graph) {
+    const allowed = MAY_IMPORT[folderOf(module)];
+    if (allowed === undefined) continue;
+    for (const dependency of dependencies) {
+      const folder = folderOf(dependency);
+      if (folder !== folderOf(module) && !allowed.includes(folder)) wrong.push(`${module} -> ${dependency}`);
+    }
+  }
+  assert.deepEqual(wrong, []);
 });
