@@ -19,13 +19,19 @@ export async function kcatProduce(topic: string, lines: readonly string[], key?:
   if (output.code !== 0) throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
 }
 
-/** Produces one message whose value is exactly `value` (may contain newlines) from a file. */
-export async function kcatProduceRaw(topic: string, value: Uint8Array): Promise<void> {
-  const file = await Deno.makeTempFile({ dir: "data" });
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * Produces one message whose value is exactly `value` (any bytes, newlines too) from a file, keyed
+ * by `key` when given.
+ */
+export async function kcatProduceRaw(topic: string, value: Uint8Array, key?: string): Promise<void> {
+  const file = await Deno.makeTempFile({ dir: `${ROOT}data` });
   try {
     await Deno.writeFile(file, value);
-    const output = await new Deno.Command("kcat", { args: ["-b", BROKERS, "-t", topic, "-P", file] })
-      .output();
+    const args = ["-b", BROKERS, "-t", topic, "-P"];
+    if (key !== undefined) args.push("-k", key);
+    const output = await new Deno.Command("kcat", { args: [...args, file], stderr: "piped" }).output();
     if (output.code !== 0) throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
   } finally {
     await Deno.remove(file);

@@ -13,24 +13,9 @@ import { DeadLetterSchema } from "../../model/dlq.ts";
 import { sha256Hex } from "../../lib/digest.ts";
 import type { DeadLetter } from "../../model/dlq.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
 export { sha256Hex };
-
-/** Produces one message whose value is exactly `value` with `kcat`, keyed by `key` when given. */
-export async function kcatProduceOne(topic: string, value: Uint8Array, key?: string): Promise<void> {
-  const file = await Deno.makeTempFile({ dir: `${ROOT}data` });
-  try {
-    await Deno.writeFile(file, value);
-    const args = ["-b", BROKERS, "-t", topic, "-P"];
-    if (key !== undefined) args.push("-k", key);
-    const output = await new Deno.Command("kcat", { args: [...args, file], stderr: "piped" }).output();
-    if (output.code !== 0) throw new Error(`kcat -P failed: ${new TextDecoder().decode(output.stderr)}`);
-  } finally {
-    await Deno.remove(file);
-  }
-}
 
 /** The value of the message at `offset` of `topic`'s `partition`, read with `kcat`. */
 export async function kcatMessageAt(topic: string, partition: number, offset: string): Promise<Uint8Array> {

@@ -18,17 +18,10 @@ import {
   uniqueName,
   writeTestConfig,
 } from "../../testing/agent.ts";
-import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
+import { kcatConsumeAll, kcatProduce, kcatProduceRaw as kcatProduceOne } from "../../testing/kcat.ts";
 import { logLines, removeTestDir } from "../e2e/store_helpers.ts";
 import { prng } from "../../lib/prng.ts";
-import {
-  assertTruncatedDeadLetter,
-  ingest,
-  kcatProduceOne,
-  readDeadLetters,
-  storedWhere,
-  validEvent,
-} from "./helpers.ts";
+import { assertTruncatedDeadLetter, ingest, readDeadLetters, storedWhere, validEvent } from "./helpers.ts";
 
 const encoder = new TextEncoder();
 
