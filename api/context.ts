@@ -1,14 +1,20 @@
 /**
- * What every route module receives: the dependencies, the HTTP config and the API's own metrics.
+ * What every route module receives: the dependencies, the HTTP config, the metric families the
+ * HTTP layer feeds (requests, SSE clients, connections, and the process and store gauges it
+ * refreshes on each scrape), the SSE slots and the token check.
  *
  * @module
  */
 import type { ApiDeps, HttpConfig, LogRecord } from "./deps.ts";
 import type { TokenCheck } from "./auth.ts";
 import { AuthThrottle, SseSlots } from "./limits.ts";
+import { type FamilyKey, registerFamily } from "../telemetry/families.ts";
 import { type Counter, type Gauge, type Histogram, Registry } from "../telemetry/registry.ts";
 
-/** The API's own Prometheus families. */
+/**
+ * The families the HTTP layer feeds: its own (requests, SSE, ingest, refusals, connections) and the
+ * process and store gauges refreshed when `/prometheus` is scraped.
+ */
 export interface HttpMetrics {
   requests: Counter;
   duration: Histogram;
@@ -34,7 +40,7 @@ export interface HttpMetrics {
 export interface RouteContext {
   deps: ApiDeps;
   http: HttpConfig;
-  /** Registry holding the API's families (the deps' one when it is a `Registry`). */
+  /** Registry rendered at `/prometheus`: the deps' one when it is a `Registry` (the agent's), else the API's own. */
   registry: Registry;
   metrics: HttpMetrics;
   /** SSE stream slots (global and per-client caps). */
@@ -49,64 +55,24 @@ export interface RouteContext {
   closing: AbortController;
 }
 
-/** Registers the API's metric families in `registry` (idempotent). */
+/** Registers the families the HTTP layer feeds in `registry` (idempotent; declared in `telemetry/families.ts`). */
 export function httpMetrics(registry: Registry): HttpMetrics {
+  const family = <K extends FamilyKey>(key: K) => registerFamily(registry, key);
   return {
-    requests: registry.counter({
-      name: "eventops_http_requests_total",
-      help: "HTTP requests by method, route pattern and status.",
-      labelNames: ["method", "route", "status"],
-    }),
-    duration: registry.histogram({
-      name: "eventops_http_request_duration_seconds",
-      help: "Time to the response headers, by route pattern.",
-      labelNames: ["route"],
-    }),
-    sseClients: registry.gauge({
-      name: "eventops_http_sse_clients",
-      help: "Connected server-sent-event clients by stream.",
-      labelNames: ["stream"],
-    }),
-    eventsDropped: registry.counter({
-      name: "eventops_http_events_stream_dropped_total",
-      help: "Events not sent to /events/stream clients because of the per-client rate limit.",
-    }),
-    sseOverflow: registry.counter({
-      name: "eventops_http_sse_overflow_total",
-      help: "SSE clients disconnected because they did not keep up (queue full).",
-      labelNames: ["stream"],
-    }),
-    ingestItems: registry.counter({
-      name: "eventops_http_ingest_items_total",
-      help: "Items received by POST /ingest, by result.",
-      labelNames: ["result"],
-    }),
-    rss: registry.gauge({ name: "process_resident_memory_bytes", help: "Resident memory size in bytes." }),
-    heapUsed: registry.gauge({ name: "eventops_process_heap_used_bytes", help: "V8 heap in use, bytes." }),
-    startTime: registry.gauge({
-      name: "process_start_time_seconds",
-      help: "Start time of the process since the Unix epoch, seconds.",
-    }),
-    storeBytes: registry.gauge({ name: "eventops_store_disk_bytes", help: "Disk used by the store, bytes." }),
-    refused: registry.counter({
-      name: "eventops_http_refused_total",
-      help: "Requests refused by a per-client limit or a wrong token, by reason.",
-      labelNames: ["reason"],
-    }),
-    connections: registry.gauge({
-      name: "eventops_http_connections",
-      help: "Open client connections.",
-    }),
-    connectionsRefused: registry.counter({
-      name: "eventops_http_connections_refused_total",
-      help: "Client connections refused at accept, by limit (max_connections, max_connections_per_ip).",
-      labelNames: ["limit"],
-    }),
-    connectionsClosed: registry.counter({
-      name: "eventops_http_connections_closed_total",
-      help: "Client connections closed by the server, by reason (header_timeout, idle_timeout, evicted).",
-      labelNames: ["reason"],
-    }),
+    requests: family("httpRequests"),
+    duration: family("httpDuration"),
+    sseClients: family("sseClients"),
+    eventsDropped: family("eventsDropped"),
+    sseOverflow: family("sseOverflow"),
+    ingestItems: family("ingestItems"),
+    rss: family("processRss"),
+    heapUsed: family("heapUsed"),
+    startTime: family("startTime"),
+    storeBytes: family("storeBytes"),
+    refused: family("httpRefused"),
+    connections: family("connections"),
+    connectionsRefused: family("connectionsRefused"),
+    connectionsClosed: family("connectionsClosed"),
   };
 }
 

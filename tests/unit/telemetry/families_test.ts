@@ -63,3 +63,18 @@ Deno.test("README: the list of metric families is the one generated from telemet
     "README.md is stale: run deno task docs:metrics",
   );
 });
+
+Deno.test("families: the agent registers families only through their declaration (no counter, gauge or histogram defined elsewhere)", async () => {
+  const output = await new Deno.Command("git", { args: ["ls-files", "*.ts"], cwd: ROOT }).output();
+  const production = new TextDecoder().decode(output.stdout).split("\n").filter((path) =>
+    /^(agent|api|cli|config|enriched|kafka|lib|model|pipeline|stages|store)\//.test(path) ||
+    path === "main.ts"
+  );
+  assert.ok(production.length > 100, `${production.length} modules`);
+  const defining: string[] = [];
+  for (const path of production) {
+    const text = await Deno.readTextFile(`${ROOT}${path}`);
+    if (/\.(counter|gauge|histogram)\(\s*\{/.test(text)) defining.push(path);
+  }
+  assert.deepEqual(defining, [], "declare the family in telemetry/families.ts and register it by key");
+});
