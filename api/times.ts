@@ -3,15 +3,17 @@
  * the validation and the OpenAPI document use (`pattern`), so a value the document allows is always
  * one the API can read, and the reverse.
  *
- * A time is `now`, a relative time (`-1h`, `now-15m`, `+5m`), epoch digits (seconds below 1e11,
- * milliseconds below 1e14, else microseconds), a date (`2025-10-21`) or a date-time
- * (`2025-10-21T10:00:00Z`; without an offset it is UTC; `T` may be a space, and an unencoded `+` of
- * the offset arrives as a space). The number of digits is bounded, so every time the grammar allows
- * lies within a few centuries of now: well inside what the store can hold (years 0001-9999).
+ * A time is `now`, a relative time (`-1h`, `now-15m`, `+5m`), epoch digits (by magnitude, as event
+ * timestamps are read, `lib/epoch.ts`: seconds below 1e11, milliseconds below 1e14, else
+ * microseconds), a date (`2025-10-21`) or a date-time (`2025-10-21T10:00:00Z`; without an offset it
+ * is UTC; `T` may be a space, and an unencoded `+` of the offset arrives as a space). The number of
+ * digits is bounded, so every time the grammar allows lies within a few centuries of now: well inside
+ * what the store can hold (years 0001-9999).
  *
  * @module
  */
 import { parseDuration } from "../lib/duration.ts";
+import { epochToMs } from "../lib/epoch.ts";
 
 /** Most digits of a relative amount or a step per unit: each unit's largest value is about 100-320 years. */
 const UNIT_DIGITS: readonly [unit: string, digits: number][] = [
@@ -87,9 +89,8 @@ function parseValidTime(text: string, nowMs: number): number {
   }
   if (/^[0-9]+$/.test(text)) {
     const n = Number(text);
-    if (n < 1e11) return n * 1000;
-    if (n < 1e14) return n;
-    return Math.floor(n / 1000);
+    // At most 16 digits (the grammar): seconds, milliseconds or microseconds by magnitude.
+    return epochToMs(n) as number;
   }
   const m = DATE_TIME_RE.exec(text) as RegExpExecArray;
   const [, year, month, day, hour, minute, second, fraction, sign, offsetHours, offsetMinutes] = m;

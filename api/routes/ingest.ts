@@ -15,6 +15,7 @@ import type { RouteContext } from "../context.ts";
 import { requireWriteToken } from "../auth.ts";
 import { ApiError, errorBody, wellFormed } from "../errors.ts";
 import { readBody } from "../body.ts";
+import { decodeUtf8 } from "../../lib/utf8.ts";
 
 /** One item's outcome. */
 export interface IngestResult {
@@ -112,10 +113,8 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
         timeoutMs: ctx.http.body_timeout,
         tooLarge: `body is larger than ${max} bytes (http.max_body_bytes); split it into smaller requests`,
       });
-      let text: string;
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      } catch {
+      const text = decodeUtf8(bytes);
+      if (text === undefined) {
         throw new ApiError(400, "body is not valid UTF-8 text; send JSON or NDJSON encoded as UTF-8");
       }
       if (text.trim() === "") throw new ApiError(400, `body is empty; ${USAGE}`);
