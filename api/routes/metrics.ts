@@ -8,9 +8,18 @@ import type { Catalog } from "../deps.ts";
 import type { BucketRow, PointRow, SeriesInfo } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
-import { codePoints, isoOrNull, parseQuery, timeRange } from "../params.ts";
+import {
+  alignBuckets,
+  assertKnownMetric,
+  catalogView,
+  type MetricMeta,
+  needsFreshCatalog,
+  page,
+  planMetricQuery,
+} from "../metric_queries.ts";
+import { codePoints, parseQuery } from "../params.ts";
 import { CatalogQuerySchema, MAX_METRIC_NAME, PointsQuerySchema } from "../schemas.ts";
-import { parseStep } from "../times.ts";
+
 /** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
 const CATALOG_REUSE_MS = 2_000;
 
@@ -33,11 +42,6 @@ function catalogCache(load: () => Promise<Catalog>): (fresh: boolean) => Promise
   };
 }
 
-/** Unique sorted values. */
-function uniq(values: Iterable<string>): string[] {
-  return [...new Set(values)].sort();
-}
-
 /** Quotes a CSV cell (RFC 4180); text cells starting with = + - @ are prefixed with ' (formula injection). */
 export function csvCell(value: string | number): string {
   if (typeof value === "number") return String(value);
@@ -58,11 +62,6 @@ function seriesJson(s: SeriesInfo) {
   };
 }
 
-/** Metric names in the catalog. */
-export function knownMetrics(catalog: Catalog): string[] {
-  return uniq(catalog.series.map((s) => s.metric));
-}
-
 /** Registers the metrics routes. */
 export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
   const { deps } = ctx;
@@ -70,18 +69,8 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
 
   app.get("/metrics", read, async (c) => {
     const q = parseQuery(c, CatalogQuerySchema);
-    const catalog = await deps.store.catalog();
-    const series = catalog.series
-      .filter((s) => q.tenant === undefined || s.tenant === q.tenant)
-      .sort((a, b) =>
-        a.tenant.localeCompare(b.tenant) || a.host.localeCompare(b.host) || a.metric.localeCompare(b.metric)
-      );
-    return c.json({
-      tenants: q.tenant === undefined ? uniq(catalog.tenants) : uniq(series.map((s) => s.tenant)),
-      hosts: uniq(series.map((s) => s.host)),
-      metrics: uniq(series.map((s) => s.metric)),
-      series: series.map(seriesJson),
-    });
+    const view = catalogView(await deps.store.catalog(), q.tenant);
+    return c.json({ ...view, series: view.series.map(seriesJson) });
   });
 
   app.get("/metrics/:metric", read, async (c) => {
@@ -91,125 +80,22 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
-    const bucketed = q.step !== undefined || q.agg !== undefined;
     // A recent catalog answers most name checks; a miss or a bucket range taken from the data
     // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     let catalog = await catalogs(false);
-    let known = knownMetrics(catalog);
-    const needsBounds = bucketed && (q.from === undefined || q.to === undefined);
-    if (!known.includes(metric) || needsBounds) {
-      catalog = await catalogs(true);
-      known = knownMetrics(catalog);
+    if (needsFreshCatalog(q, metric, catalog)) catalog = await catalogs(true);
+    assertKnownMetric(requested, metric, catalog);
+    const plan = planMetricQuery(q, requested, metric, catalog, ctx.now());
+    if (plan.kind === "bucket") {
+      const rows = plan.query === undefined ? [] : alignBuckets(plan, await deps.store.buckets(plan.query));
+      const { rows: kept, truncated } = page(rows, q.limit);
+      return respond(c, q.format, plan.meta, kept, truncated, "bucket");
     }
-    if (!known.includes(metric)) {
-      const alias = metric !== requested ? ` (resolved to "${metric}")` : "";
-      const hint = known.length === 0
-        ? "no metrics are stored yet; send events first (POST /ingest or the raw Kafka topic)"
-        : `known metrics: ${known.join(", ")}`;
-      throw new ApiError(404, `unknown metric "${requested}"${alias}; ${hint}`, { known });
-    }
-    const now = ctx.now();
-    const range = timeRange(q.from, q.to, now);
-    const base = {
-      metric,
-      requested,
-      tenant: q.tenant ?? null,
-      host: q.host ?? null,
-    };
-
-    if (bucketed) {
-      const agg = q.agg ?? "avg";
-      const stepMs = q.step === undefined ? undefined : parseStep(q.step) as number;
-      const matching = catalog.series.filter((s) =>
-        s.metric === metric && (q.tenant === undefined || s.tenant === q.tenant) &&
-        (q.host === undefined || s.host === q.host)
-      );
-      const { fromMs, toMs } = bucketRange(range, matching, stepMs, now);
-      let rows = fromMs >= toMs ? [] : await deps.store.buckets({
-        metric,
-        tenant: q.tenant,
-        host: q.host,
-        fromMs,
-        toMs,
-        stepMs: stepMs ?? WHOLE_RANGE_STEP_MS,
-        agg,
-        limit: q.limit + 1,
-      });
-      // One bucket over the whole range: it starts where the range does.
-      if (stepMs === undefined) rows = rows.map((row) => ({ ...row, ts: fromMs }));
-      const truncated = rows.length > q.limit;
-      const kept = truncated ? rows.slice(0, q.limit) : rows;
-      const meta = {
-        ...base,
-        from: isoOrNull(fromMs),
-        to: isoOrNull(toMs),
-        ...(stepMs === undefined ? {} : { step: q.step, step_ms: stepMs }),
-        agg,
-      };
-      return respond(c, q.format, meta, kept, truncated, "bucket");
-    }
-
-    const rows = range.empty ? [] : await deps.store.points({
-      metric,
-      tenant: q.tenant,
-      host: q.host,
-      fromMs: range.fromMs,
-      toMs: range.toMs,
-      limit: q.limit + 1,
-    });
-    const truncated = rows.length > q.limit;
-    const kept = truncated ? rows.slice(0, q.limit) : rows;
-    const meta = { ...base, from: isoOrNull(range.fromMs), to: isoOrNull(range.toMs) };
-    return respond(c, q.format, meta, kept, truncated, "point");
+    const rows = plan.query === undefined ? [] : await deps.store.points(plan.query);
+    const { rows: kept, truncated } = page(rows, q.limit);
+    return respond(c, q.format, plan.meta, kept, truncated, "point");
   });
 }
-
-/**
- * A step wider than any stored range (2^52 ms, ~142,000 years): with the epoch as the buckets'
- * origin, every point after 1970 falls into one bucket (`agg` without `step`).
- */
-const WHOLE_RANGE_STEP_MS = 2 ** 52;
-
-/**
- * The range of a bucketed query: `from`/`to` as given, or the data's bounds, aligned to the step
- * (when there is one). Only `to` given, before the data: an empty range the right way round.
- */
-export function bucketRange(
-  range: { fromMs?: number; toMs?: number },
-  matching: readonly SeriesInfo[],
-  stepMs: number | undefined,
-  nowMs: number,
-): { fromMs: number; toMs: number } {
-  const step = stepMs ?? 1;
-  let fromMs = range.fromMs;
-  let toMs = range.toMs;
-  if (fromMs === undefined) {
-    const first = matching.length > 0
-      ? matching.reduce((m, s) => Math.min(m, s.first_ts), Number.POSITIVE_INFINITY)
-      : (toMs ?? nowMs) - step;
-    fromMs = Math.floor(first / step) * step;
-  }
-  if (toMs === undefined) {
-    const last = matching.length > 0
-      ? matching.reduce((m, s) => Math.max(m, s.last_ts), Number.NEGATIVE_INFINITY) + 1
-      : nowMs;
-    toMs = Math.max(Math.ceil(last / step) * step, fromMs + step);
-  }
-  if (range.fromMs === undefined && fromMs >= toMs) fromMs = Math.ceil(toMs / step) * step - step;
-  return { fromMs, toMs };
-}
-
-type Meta = {
-  metric: string;
-  requested: string;
-  tenant: string | null;
-  host: string | null;
-  from: string | null;
-  to: string | null;
-  step?: string;
-  step_ms?: number;
-  agg?: string;
-};
 
 function pointJson(row: PointRow | BucketRow, kind: "point" | "bucket") {
   if (kind === "bucket") {
@@ -230,7 +116,7 @@ function pointJson(row: PointRow | BucketRow, kind: "point" | "bucket") {
 function respond(
   c: Context,
   format: "json" | "csv" | "ndjson",
-  meta: Meta,
+  meta: MetricMeta,
   rows: (PointRow | BucketRow)[],
   truncated: boolean,
   kind: "point" | "bucket",
