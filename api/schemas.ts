@@ -8,6 +8,7 @@ import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
 import { EnvelopeSchema, StringMapSchema } from "../model/envelope.ts";
+import { ConsumerHealthSchema as ModelConsumerHealthSchema } from "../model/health.ts";
 import { boundedText, codePoints, intParam, limitParam, textParam, timeParam } from "./params.ts";
 import { STEP_PATTERN } from "./times.ts";
 
@@ -243,20 +244,8 @@ export const HealthResponseSchema = z.object({
   uptime_s: z.number(),
 });
 
-/** One consumer group in `/readyz` and `/status` (see `ConsumerHealth` in `deps.ts`). */
-export const ConsumerHealthSchema = z.object({
-  group: z.string(),
-  topic: z.string(),
-  ok: z.boolean(),
-  state: z.enum(["starting", "consuming", "lost", "stopped"]),
-  lag: z.number().nullable(),
-  assigned_lag: z.number().nullable(),
-  partitions: z.array(z.int()).nullable(),
-  last_batch_at: z.number().nullable(),
-  idle_s: z.number(),
-  reconnects: z.int(),
-  reason: z.string().optional(),
-}).meta({ id: "ConsumerGroupHealth" });
+/** One consumer group in `/readyz` and `/status` (`model/health.ts`, under its OpenAPI name). */
+export const ConsumerHealthSchema = ModelConsumerHealthSchema.meta({ id: "ConsumerGroupHealth" });
 
 /** `GET /readyz` response. */
 export const ReadyResponseSchema = z.object({

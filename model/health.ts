@@ -1,30 +1,33 @@
 /**
  * The health of a consumer group as readiness reports it: what the pipeline tracks
- * (`pipeline/group_health.ts`) and the API shows (`/readyz`, `/status`).
+ * (`pipeline/group_health.ts`) and the API shows (`/readyz`, `/status`, and the OpenAPI document).
  *
  * @module
  */
+import { z } from "zod";
 
 /** One consumer group this process runs, as `/readyz` and `/status` show it. */
-export interface ConsumerHealth {
-  group: string;
-  topic: string;
+export const ConsumerHealthSchema = z.object({
+  group: z.string(),
+  topic: z.string(),
   /** Consuming, and making progress or with nothing pending on its partitions. */
-  ok: boolean;
+  ok: z.boolean(),
   /** `starting` (waiting for the broker, joining), `consuming`, `lost` (reconnecting), `stopped`. */
-  state: string;
+  state: z.enum(["starting", "consuming", "lost", "stopped"]),
   /** Messages of the topic the group has not committed yet (from the broker); null while unknown. */
-  lag: number | null;
+  lag: z.number().nullable(),
   /** The part of `lag` on the partitions assigned to this process. */
-  assigned_lag: number | null;
+  assigned_lag: z.number().nullable(),
   /** Partitions assigned to this process; null before the first join. */
-  partitions: number[] | null;
+  partitions: z.array(z.int()).nullable(),
   /** Epoch ms of the last batch handled; null before the first. */
-  last_batch_at: number | null;
+  last_batch_at: z.number().nullable(),
   /** Seconds since the group last made progress (handled a batch, or its stream opened). */
-  idle_s: number;
+  idle_s: z.number(),
   /** Times the stream was lost and opened again. */
-  reconnects: number;
+  reconnects: z.int(),
   /** Why the group is not ok. */
-  reason?: string;
-}
+  reason: z.string().optional(),
+});
+/** One consumer group this process runs, as `/readyz` and `/status` show it. */
+export type ConsumerHealth = z.infer<typeof ConsumerHealthSchema>;
