@@ -2,6 +2,7 @@
  * The HTTP API end to end against the REAL agent subprocess (its sandbox flags), the test broker and
  * DuckDB: every endpoint with good and bad input. Events go in with `kcat` (the raw topic) or
  * `POST /ingest`, and come out through the store, the SSE streams and the agent's own metrics.
+ * (Over 500 lines on purpose: one agent serves every endpoint's steps, which share its data.)
  */
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
@@ -89,7 +90,7 @@ type Frame =
   | { kind: "comment"; text: string }
   | { kind: "retry"; ms: number };
 
-/** An SSE connection read frame by frame (comments included, unlike tests/helpers/sse.ts). */
+/** An SSE connection read frame by frame (comments included, unlike `streamSse` of testing/sse.ts). */
 class SseClient {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #controller: AbortController;

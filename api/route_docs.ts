@@ -1,0 +1,435 @@
+/**
+ * The route table of the OpenAPI document (`openapi.ts`): every operation the API serves, with its
+ * summary, parameters, request and response schemas (the same zod schemas the routes validate
+ * with), security and the events of its streams. `tests/api/openapi_test.ts` checks that every
+ * registered route is described here.
+ *
+ * @module
+ */
+import type { z } from "zod";
+import { JS_NAME } from "../ui/assets.gen.ts";
+import {
+  AlertsQuerySchema,
+  AlertsResponseSchema,
+  AlertStreamQuerySchema,
+  CatalogQuerySchema,
+  CatalogResponseSchema,
+  DroppedNoticeSchema,
+  EmptyQuerySchema,
+  ErrorResponseSchema,
+  EventSchema,
+  EventStreamQuerySchema,
+  HealthResponseSchema,
+  IngestErrorResponseSchema,
+  IngestRequestSchema,
+  IngestResponseSchema,
+  LAST_EVENT_ID_PATTERN,
+  MAX_METRIC_NAME,
+  PointsQuerySchema,
+  PointsResponseSchema,
+  QueryRequestSchema,
+  QueryResponseSchema,
+  ReadyResponseSchema,
+  RulesQuerySchema,
+  RulesResponseSchema,
+  StatusResponseSchema,
+  StoredAlertSchema,
+} from "./schemas.ts";
+
+/** Security requirement of a route. */
+export type Auth = "none" | "read" | "write";
+
+/** One documented response. */
+export interface ResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+  /** Content type when not JSON. */
+  contentType?: string;
+  /** Extra content types with free-form bodies. */
+  alternatives?: string[];
+  /** The response has no body (304). */
+  noContent?: boolean;
+  /** A `text/event-stream` response: its events. */
+  sseEvents?: SseEventDoc[];
+}
+
+/** One kind of server-sent event. */
+export interface SseEventDoc {
+  event: string;
+  /** Description of the `id` field, when the event has one (digits). */
+  id?: string;
+  /** Schema of the JSON in `data`. */
+  data: z.ZodType;
+  description: string;
+}
+
+/** One documented operation. */
+export interface RouteDoc {
+  method: "get" | "post";
+  /** OpenAPI path, e.g. `/metrics/{metric}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  auth: Auth;
+  query?: z.ZodObject;
+  pathParams?: { name: string; description: string; example?: string; maxLength?: number }[];
+  headers?: { name: string; description: string; pattern?: string }[];
+  /** `schema` describes the `application/json` body (default: an object or an array of objects). */
+  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType };
+  responses: Record<string, ResponseDoc>;
+}
+
+const errorResponse = (description: string): ResponseDoc => ({ description, schema: ErrorResponseSchema });
+const badRequest = errorResponse(
+  "Invalid input; `error.message` says what to change, `error.details` lists each problem.",
+);
+const unauthorized = errorResponse(
+  "Token missing or wrong (reads need it only when `http.token_for_reads` is set).",
+);
+export const tooManyRequests = errorResponse(
+  "Too many requests in progress from this address (`http.max_requests_per_ip`), or too many wrong " +
+    "tokens (`http.auth_failure_burst`), or (TCP front) too many open connections from this address " +
+    "(`http.max_connections_per_ip`); `Retry-After` says when to retry.",
+);
+export const serverBusy = errorResponse(
+  "The server is at its connection limit (`http.max_connections`); `Retry-After` says when to retry.",
+);
+const requestTimeout = errorResponse(
+  "The body did not arrive within `http.body_timeout`; the connection is closed.",
+);
+const tooLarge = errorResponse("Body larger than `http.max_body_bytes`.");
+
+/** The responses of the two Prometheus paths. */
+const prometheusResponses = {
+  "200": { description: "Prometheus text exposition 0.0.4.", contentType: "text/plain; version=0.0.4" },
+  "400": badRequest,
+  "401": unauthorized,
+};
+
+const SSE = "text/event-stream";
+
+/** The SSE events of a stream: `schema` of `text/event-stream` is the schema of each event. */
+const ALERT_EVENTS: SseEventDoc[] = [{
+  event: "alert",
+  id: "The alert's seq (send it back as Last-Event-ID).",
+  data: StoredAlertSchema,
+  description: "An alert transition; `data` is the Alert as JSON.",
+}];
+const EVENT_STREAM_EVENTS: SseEventDoc[] = [
+  { event: "event", data: EventSchema, description: "An enriched event; `data` is the Envelope as JSON." },
+  {
+    event: "dropped",
+    data: DroppedNoticeSchema,
+    description: "Events the per-client rate limit dropped since the last notice.",
+  },
+];
+
+/** Every operation the API serves. */
+export const ROUTE_DOCS: RouteDoc[] = [
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Catalog: tenants, hosts, metrics and stored series",
+    tag: "metrics",
+    auth: "read",
+    query: CatalogQuerySchema,
+    responses: {
+      "200": { description: "The catalog.", schema: CatalogResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/metrics/{metric}",
+    summary: "Points of one metric, or aggregated buckets with `step`",
+    description:
+      "Raw points ascending by time, or one aggregated value per `step` bucket (and tenant/host). The metric may be an " +
+      "alias (`cpu` -> `cpu_load`). `format=csv|ndjson` streams the same rows as text. When more rows match than " +
+      "`limit`, the first `limit` are returned with `truncated: true` (and the `X-Truncated: true` header).",
+    tag: "metrics",
+    auth: "read",
+    query: PointsQuerySchema,
+    pathParams: [{
+      name: "metric",
+      description: "Metric name or alias.",
+      example: "cpu",
+      maxLength: MAX_METRIC_NAME,
+    }],
+    responses: {
+      "200": {
+        description: "Points (JSON), or CSV / NDJSON with `format`.",
+        schema: PointsResponseSchema,
+        alternatives: ["text/csv", "application/x-ndjson"],
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "404": errorResponse("Unknown metric; `error.details.known` lists the stored metrics."),
+    },
+  },
+  {
+    method: "get",
+    path: "/alerts",
+    summary: "Alert transitions, newest first",
+    tag: "alerts",
+    auth: "read",
+    query: AlertsQuerySchema,
+    responses: {
+      "200": { description: "Alerts.", schema: AlertsResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/alerts/stream",
+    summary: "Live alerts (server-sent events) with replay",
+    description:
+      "Events `event: alert`, `id: <seq>`, `data: <Alert JSON>`. Sends `retry: 3000` first. With a `Last-Event-ID` header " +
+      "(sent automatically by browsers on reconnect) or `since`, stored alerts after that seq are replayed before live " +
+      "ones. A `: ping` comment is sent every `http.sse_heartbeat`. Clients that stop reading are disconnected and " +
+      "resume with `Last-Event-ID`.",
+    tag: "alerts",
+    auth: "read",
+    query: AlertStreamQuerySchema,
+    headers: [{
+      name: "Last-Event-ID",
+      description: "Seq of the last alert received; replay starts after it (empty: none).",
+      pattern: LAST_EVENT_ID_PATTERN,
+    }],
+    responses: {
+      "200": {
+        description:
+          "An endless event stream; the schema is that of each event (`data` is an Alert as JSON). " +
+          "Comments (`: ping`) and the `retry:` field carry no data.",
+        contentType: SSE,
+        sseEvents: ALERT_EVENTS,
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "429": errorResponse(
+        "This address holds `http.sse_max_clients_per_ip` alert streams already (or another limit, see " +
+          "the other routes); `Retry-After` says when to retry.",
+      ),
+      "503": errorResponse(
+        "Every alert stream slot (`http.sse_max_clients`) is taken by distinct addresses, or the server is at " +
+          "its connection limit.",
+      ),
+    },
+  },
+  {
+    method: "get",
+    path: "/events/stream",
+    summary: "Live enriched events (server-sent events), rate-limited per client",
+    description:
+      "Events `event: event`, `data: <Envelope JSON>`, at most `http.events_stream_max_rate` per second per client. " +
+      'Events over the rate are dropped and announced with `event: dropped`, `data: {"dropped", "total", "max_rate"}`.',
+    tag: "events",
+    auth: "read",
+    query: EventStreamQuerySchema,
+    responses: {
+      "200": {
+        description: "An endless event stream; the schema is that of each event (`data` is JSON).",
+        contentType: SSE,
+        sseEvents: EVENT_STREAM_EVENTS,
+      },
+      "400": badRequest,
+      "401": unauthorized,
+      "429": errorResponse(
+        "This address holds `http.sse_max_clients_per_ip` event streams already (or another limit, see the " +
+          "other routes); `Retry-After` says when to retry.",
+      ),
+      "503": errorResponse(
+        "Every event stream slot (`http.sse_max_clients`) is taken by distinct addresses, or the server is at " +
+          "its connection limit.",
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/ingest",
+    summary: "Send raw events to the raw Kafka topic",
+    description:
+      "Body: a JSON object, a JSON array of objects, or NDJSON (one object per line), up to `http.max_body_bytes`, " +
+      "within `http.body_timeout`. Each object becomes one Kafka message; the normalize stage validates fields " +
+      "(bad events go to the DLQ). An array item or NDJSON line that is not a JSON object is rejected on its own " +
+      "and reported in `results`. 202 when all items were accepted, 207 when some were, 400 when none. Needs " +
+      "`Authorization: Bearer <token>`.",
+    tag: "ingest",
+    auth: "write",
+    requestBody: {
+      description: "Raw events.",
+      contentTypes: ["application/json", "application/x-ndjson", "text/plain"],
+      schema: IngestRequestSchema,
+    },
+    responses: {
+      "202": { description: "All items accepted.", schema: IngestResponseSchema },
+      "207": { description: "Some items accepted; see `results`.", schema: IngestResponseSchema },
+      "400": {
+        description:
+          "No item accepted (then also `accepted`, `rejected`, `results`), or the body is unreadable.",
+        schema: IngestErrorResponseSchema,
+      },
+      "401": errorResponse("Token missing or wrong."),
+      "403": errorResponse("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "408": requestTimeout,
+      "413": tooLarge,
+      "503": errorResponse(
+        "The broker did not accept the messages (retry later), or the server is at its connection limit.",
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/query",
+    summary: "Run one read-only SQL statement against the store (used by `eventops query`)",
+    description:
+      "DuckDB SQL over `metrics` (hot rows: a view of `metric_rows` joined with `series`), `alerts`, `parquet_parts` and `metrics_all` (hot rows and Parquet files " +
+      "as one view). Exactly one SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN statement, run in a read-only " +
+      "transaction under the budgets of `store.query` (one statement at a time; a timeout; the agent's memory " +
+      "growth; result bytes; the largest value repeat, lpad, range and the like may build); files outside the " +
+      "data directory are not readable. " +
+      "Needs `Authorization: Bearer <token>` (the write token: results include every stored row).",
+    tag: "query",
+    auth: "write",
+    requestBody: {
+      description: "The statement and an optional row cap.",
+      contentTypes: ["application/json"],
+      schema: QueryRequestSchema,
+    },
+    responses: {
+      "200": { description: "Columns and rows.", schema: QueryResponseSchema },
+      "400": errorResponse(
+        "Not exactly one read-only statement, or SQL DuckDB refuses; `error.message` is DuckDB's message.",
+      ),
+      "401": errorResponse("Token missing or wrong."),
+      "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "408": requestTimeout,
+      "413": errorResponse(
+        "Body larger than `http.max_body_bytes`, or one result row larger than `store.query.max_result_bytes` " +
+          "(`error.details`: `{budget, setting, limit}`).",
+      ),
+      "422": errorResponse(
+        "The statement went over a budget: `error.details.budget` is `value_bytes` (refused before it ran; " +
+          "`function` and `position` say where), `memory` or `timeout` (interrupted); `setting` names the " +
+          "setting and `limit` its value (bytes or ms); `error.message` says what to change.",
+      ),
+      "429": errorResponse(
+        "Another statement is running and 4 are waiting, or a per-client limit (`http.max_requests_per_ip`, " +
+          "wrong tokens, connections); retry after `Retry-After` seconds.",
+      ),
+      "503": errorResponse("This agent does not run the store, or the server is at its connection limit."),
+    },
+  },
+  {
+    method: "get",
+    path: "/rules",
+    summary: "Active rules' thresholds (for threshold lines)",
+    tag: "meta",
+    auth: "read",
+    query: RulesQuerySchema,
+    responses: {
+      "200": { description: "Rules.", schema: RulesResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/status",
+    summary: "Agent status: rates, consumer lag, DLQ counts, stream clients",
+    tag: "meta",
+    auth: "read",
+    query: EmptyQuerySchema,
+    responses: {
+      "200": { description: "Status.", schema: StatusResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness: the process answers",
+    tag: "health",
+    auth: "none",
+    query: EmptyQuerySchema,
+    responses: { "200": { description: "Alive.", schema: HealthResponseSchema }, "400": badRequest },
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness: broker reachable, store writable, consumer lag within bounds",
+    tag: "health",
+    auth: "none",
+    query: EmptyQuerySchema,
+    responses: {
+      "200": { description: "Ready.", schema: ReadyResponseSchema },
+      "400": badRequest,
+      "503": { description: "Not ready; `reasons` says why.", schema: ReadyResponseSchema },
+    },
+  },
+  {
+    method: "get",
+    path: "/prometheus",
+    summary: "The agent's own metrics, Prometheus text format (canonical path)",
+    description:
+      "`/metrics` is the data catalog (as in the original API), so the agent's Prometheus metrics live here; " +
+      "`/-/metrics` is an alias. Includes pipeline counters, HTTP metrics, SSE client counts and process RSS.",
+    tag: "meta",
+    auth: "read",
+    query: EmptyQuerySchema,
+    responses: prometheusResponses,
+  },
+  {
+    method: "get",
+    path: "/-/metrics",
+    summary: "Alias of /prometheus",
+    tag: "meta",
+    auth: "read",
+    query: EmptyQuerySchema,
+    responses: prometheusResponses,
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tag: "meta",
+    auth: "none",
+    query: EmptyQuerySchema,
+    responses: { "200": { description: "OpenAPI 3.1 document." }, "400": badRequest },
+  },
+  {
+    method: "get",
+    path: "/",
+    summary: "The dashboard (HTML)",
+    tag: "ui",
+    auth: "none",
+    responses: {
+      "200": { description: "HTML page.", contentType: "text/html" },
+      "304": { description: "Not modified (`If-None-Match` matched the ETag).", noContent: true },
+    },
+  },
+  {
+    method: "get",
+    path: "/assets/{name}",
+    summary: "Dashboard assets (content-hashed names, cached for a year)",
+    tag: "ui",
+    auth: "none",
+    pathParams: [{
+      name: "name",
+      description: "Asset file name, as referenced by the HTML.",
+      example: JS_NAME,
+    }],
+    responses: {
+      "200": {
+        description: "JavaScript or CSS.",
+        contentType: "text/javascript",
+        alternatives: ["text/css"],
+      },
+      "304": { description: "Not modified (`If-None-Match` matched the ETag).", noContent: true },
+      "404": errorResponse("No such asset."),
+    },
+  },
+];
