@@ -4,25 +4,9 @@ import { MemoryCounters, PIPELINE_COUNTERS } from "../../../telemetry/counters.t
 import { withMetricFamilies } from "../../../telemetry/doc.ts";
 import { FAMILIES, type FamilyKey, registerFamily } from "../../../telemetry/families.ts";
 import { Registry } from "../../../telemetry/registry.ts";
+import { denoFmt } from "../../../testing/deno_fmt.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
-
-/** `text` as `deno fmt` writes Markdown. */
-async function formatMarkdown(text: string): Promise<string> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext", "md", "-"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const output = await child.output();
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout);
-}
 
 Deno.test("families: every declared family registers under its name, type and labels", () => {
   const registry = new Registry();
@@ -59,7 +43,7 @@ Deno.test("README: the list of metric families is the one generated from telemet
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   assert.equal(
     readme,
-    await formatMarkdown(withMetricFamilies(readme)),
+    await denoFmt(withMetricFamilies(readme), "md"),
     "README.md is stale: run deno task docs:metrics",
   );
 });
