@@ -8,9 +8,19 @@
 import type { Admin } from "@platformatic/kafka";
 import { createApp, serveApi } from "../api/mod.ts";
 import type { Registry } from "../telemetry/registry.ts";
-import type { ApiDeps, ApiServer, Health, Ingestor, LiveFeeds, RuleSummary } from "../api/mod.ts";
+import type {
+  ApiDeps,
+  ApiServer,
+  Health,
+  Ingestor,
+  IngestOutcome,
+  LiveFeeds,
+  RuleSummary,
+} from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
-import type { ByteProducer } from "../kafka/clients.ts";
+import { type ByteProducer, MAX_REQUEST_BYTES, planChunks } from "../kafka/clients.ts";
+import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
+import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
 import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
@@ -69,22 +79,63 @@ export function agentHealth(
   };
 }
 
-/** A producer-backed ingestor: one request's messages go to one partition, so offsets are exact. */
-export function createIngestor(admin: Admin, producer: ByteProducer, topic: string): Ingestor {
+/**
+ * A producer-backed ingestor: one request's messages go to one partition, in order, in produce
+ * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
+ * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
+ * sent (the broker would refuse it however often) and comes back with the reason; when a later
+ * request fails, the messages written before it keep their offsets and the rest say why.
+ */
+export function createIngestor(
+  admin: Admin,
+  producer: ByteProducer,
+  topic: string,
+  maxMessageBytes: number,
+): Ingestor {
   let partitions = 0;
+  let recordBytes = 0;
   let next = 0;
   return {
     async produce(messages) {
       if (partitions === 0) {
         const metadata = await admin.metadata({ topics: [topic] });
         partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
+        recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
       }
       const partition = next++ % partitions;
-      const result = await producer.send({
-        messages: messages.map((value) => ({ topic, partition, value: Buffer.from(value) })),
-      });
-      const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
-      return messages.map((_, index) => ({ partition, offset: (base + BigInt(index)).toString() }));
+      const plan = planChunks(
+        messages.map((m) => m.length),
+        recordBytes,
+        Math.min(MAX_REQUEST_BYTES, recordBytes),
+      );
+      const outcomes: IngestOutcome[] = new Array(messages.length);
+      for (const index of plan.oversized) {
+        outcomes[index] = {
+          error:
+            `the item is ${messages[index].length} bytes as a Kafka message, more than the ${topic} topic ` +
+            `takes (${recordBytes} bytes, its max.message.bytes less framing); split it or send fewer tags`,
+        };
+      }
+      let sent = 0;
+      for (const chunk of plan.chunks) {
+        let result;
+        try {
+          result = await producer.send({
+            messages: chunk.map((index) => ({ topic, partition, value: Buffer.from(messages[index]) })),
+          });
+        } catch (error) {
+          if (sent === 0) throw error;
+          const reason = `could not write to the broker (${shortError(error)}); retry this item`;
+          for (const rest of plan.chunks.slice(plan.chunks.indexOf(chunk)).flat()) {
+            outcomes[rest] = { error: reason };
+          }
+          break;
+        }
+        const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
+        chunk.forEach((index, k) => outcomes[index] = { partition, offset: (base + BigInt(k)).toString() });
+        sent++;
+      }
+      return outcomes;
     },
   };
 }

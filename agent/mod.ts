@@ -86,7 +86,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         feeds,
         reader: store.reader,
         ruleEngine: rules.engine,
-        ingestor: createIngestor(admin, producer, config.topics.raw),
+        ingestor: createIngestor(admin, producer, config.topics.raw, config.kafka.max_message_bytes),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
       life.onStop(() => server.shutdown());

@@ -36,9 +36,15 @@ export interface StoreQueries {
   diskUsage(): Promise<{ bytes: number }>;
 }
 
-/** Produces raw messages to the raw Kafka topic; one result per message, same order. */
+/** Where the broker put a raw message, or why it was not written (the message is not on the topic). */
+export type IngestOutcome = { partition: number; offset: string } | { error: string };
+
+/**
+ * Produces raw messages to the raw Kafka topic; one outcome per message, same order. Rejects when
+ * the broker took none of them for a reason a retry may change (the broker away).
+ */
 export interface Ingestor {
-  produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]>;
+  produce(messages: Uint8Array[]): Promise<IngestOutcome[]>;
 }
 
 export type { ConsumerHealth };

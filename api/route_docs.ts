@@ -254,7 +254,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "Body: a JSON object, a JSON array of objects, or NDJSON (one object per line), up to `http.max_body_bytes`, " +
       "within `http.body_timeout`. Each object becomes one Kafka message; the normalize stage validates fields " +
       "(bad events go to the DLQ). An array item or NDJSON line that is not a JSON object is rejected on its own " +
-      "and reported in `results`. 202 when all items were accepted, 207 when some were, 400 when none. Needs " +
+      "and reported in `results`, as is an item larger than the raw topic's `max.message.bytes` (the broker would " +
+      "refuse it). A request's items go to one partition, in order, in produce requests that fit the topic. 202 " +
+      "when all items were accepted, 207 when some were, 400 when none. Needs " +
       "`Authorization: Bearer <token>`.",
     tag: "ingest",
     auth: "write",

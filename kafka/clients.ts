@@ -106,3 +106,43 @@ export async function sendInChunks(
   }
   if (from < messages.length) await producer.send({ messages: messages.slice(from) });
 }
+
+/** How {@link planChunks} splits messages: groups of indices to send one after the other, and those too large alone. */
+export interface ChunkPlan {
+  /** Indices of the messages that fit, in order, in groups of at most the request budget. */
+  chunks: number[][];
+  /** Indices of the messages larger than a record may be. */
+  oversized: number[];
+}
+
+/**
+ * Splits messages of the given sizes into consecutive requests of at most `maxRequestBytes`
+ * (with {@link sendInChunks}'s per-record overhead) and sets apart those whose size is above
+ * `maxRecordBytes`, which the broker would refuse however they are sent.
+ */
+export function planChunks(
+  sizes: readonly number[],
+  maxRecordBytes: number,
+  maxRequestBytes: number = MAX_REQUEST_BYTES,
+): ChunkPlan {
+  const chunks: number[][] = [];
+  const oversized: number[] = [];
+  let current: number[] = [];
+  let bytes = 0;
+  for (let index = 0; index < sizes.length; index++) {
+    if (sizes[index] > maxRecordBytes) {
+      oversized.push(index);
+      continue;
+    }
+    const size = sizes[index] + RECORD_OVERHEAD_BYTES;
+    if (bytes + size > maxRequestBytes && current.length > 0) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(index);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return { chunks, oversized };
+}

@@ -13,6 +13,7 @@ import type {
   Health,
   HttpConfig,
   Ingestor,
+  IngestOutcome,
   LogRecord,
   RuleSummary,
   StoreQueries,
@@ -227,7 +228,7 @@ export class MemoryStore implements StoreQueries {
 export class MemoryIngestor implements Ingestor {
   readonly messages: Uint8Array[] = [];
   failing = false;
-  produce(messages: Uint8Array[]): Promise<{ partition: number; offset: string }[]> {
+  produce(messages: Uint8Array[]): Promise<IngestOutcome[]> {
     if (this.failing) return Promise.reject(new Error("broker 127.0.0.1:9092 unreachable"));
     return Promise.resolve(messages.map((m) => {
       this.messages.push(m);

@@ -16,6 +16,7 @@ import { requireWriteToken } from "../auth.ts";
 import { ApiError, errorBody, wellFormed } from "../errors.ts";
 import { readBody } from "../body.ts";
 import { decodeUtf8 } from "../../lib/utf8.ts";
+import type { IngestOutcome } from "../deps.ts";
 
 /** One item's outcome. */
 export interface IngestResult {
@@ -126,7 +127,7 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
           : { index: i.index, status: "accepted" }
       );
       if (valid.length > 0) {
-        let produced: { partition: number; offset: string }[];
+        let produced: IngestOutcome[];
         try {
           produced = await ctx.deps.ingestor.produce(
             valid.map((i) => encoder.encode(JSON.stringify(i.value))),
@@ -142,9 +143,11 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
         }
         valid.forEach((v, k) => {
           const r = produced[k];
-          results[v.index] = r
-            ? { index: v.index, status: "accepted", partition: r.partition, offset: r.offset }
-            : { index: v.index, status: "rejected", error: "the broker did not confirm this message" };
+          results[v.index] = r === undefined
+            ? { index: v.index, status: "rejected", error: "the broker did not confirm this message" }
+            : "error" in r
+            ? { index: v.index, status: "rejected", error: r.error }
+            : { index: v.index, status: "accepted", partition: r.partition, offset: r.offset };
         });
       }
       const nAccepted = results.filter((r) => r.status === "accepted").length;

@@ -190,3 +190,76 @@ Deno.test("a 64 KiB max.message.bytes on the output topics: enriched batches are
     await removeTestDir(name);
   }
 });
+
+Deno.test("POST /ingest: a full body of small items is written in requests that fit; an item too large for the raw topic is refused with the reason", async (t) => {
+  const name = uniqueName("ingest-fit");
+  const { file, port, topics } = await writeTestConfig(name);
+  const limit = 65_536;
+  const admin = new Admin({ clientId: "ingest-fit-admin", bootstrapBrokers: [BROKERS], strict: false });
+  try {
+    await admin.createTopics({
+      topics: [topics.raw],
+      partitions: 3,
+      replicas: 1,
+      configs: [{ name: "max.message.bytes", value: String(limit) }],
+    });
+  } finally {
+    await admin.close();
+  }
+  try {
+    const agent = await startAgent(file, port);
+    try {
+      const now = Date.now();
+      const lines: string[] = [];
+      let bytes = 0;
+      for (let i = 0;; i++) {
+        const line = validEvent(`many-${i % 40}`, i, now + i);
+        if (bytes + line.length + 1 > 1_040_000) break;
+        lines.push(line);
+        bytes += line.length + 1;
+      }
+      await t.step(
+        `a ~1 MB NDJSON body of ${lines.length} items (16 times the topic's limit): all accepted`,
+        async () => {
+          const answer = await ingest(agent.baseUrl, lines.join("\n"), "application/x-ndjson");
+          assert.equal(answer.status, 202, JSON.stringify(answer.body).slice(0, 300));
+          const results = answer.body.results as { status: string; partition: number; offset: string }[];
+          assert.equal(answer.body.accepted, lines.length);
+          assert.equal(new Set(results.map((r) => r.partition)).size, 1, "one request, one partition");
+          const offsets = results.map((r) => Number(r.offset));
+          assert.deepEqual(offsets, offsets.map((_, i) => offsets[0] + i), "consecutive offsets in order");
+          await eventually(
+            async () =>
+              (await storedWhere(agent.baseUrl, "host LIKE 'many-%'")) === lines.length ? true : undefined,
+            60_000,
+            `the ${lines.length} items stored`,
+          );
+        },
+      );
+      await t.step(
+        "an item larger than the raw topic takes: rejected with the reason, the others accepted",
+        async () => {
+          const big = validEvent("mixed", 2, now, { tags: { pad: "x".repeat(100_000) } });
+          const mixed = [validEvent("mixed", 1, now), big, validEvent("mixed", 3, now + 1)].join("\n");
+          const answer = await ingest(agent.baseUrl, mixed, "application/x-ndjson");
+          assert.equal(answer.status, 207, JSON.stringify(answer.body).slice(0, 300));
+          const results = answer.body.results as { status: string; error?: string }[];
+          assert.deepEqual(results.map((r) => r.status), ["accepted", "rejected", "accepted"]);
+          assert.match(results[1].error ?? "", /more than the .* topic takes/);
+          const alone = await ingest(agent.baseUrl, big);
+          assert.equal(alone.status, 400, JSON.stringify(alone.body).slice(0, 300));
+          assert.match(JSON.stringify(alone.body), /max\.message\.bytes/);
+          await eventually(
+            async () => (await storedWhere(agent.baseUrl, "host = 'mixed'")) === 2 ? true : undefined,
+            60_000,
+            "the two small mixed items",
+          );
+        },
+      );
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    await removeTestDir(name);
+  }
+});
