@@ -35,6 +35,7 @@ import {
   StatusResponseSchema,
   StoredAlertSchema,
 } from "./schemas.ts";
+import { NOTIFY_ROUTE_DOCS } from "./notify_openapi.ts";
 
 /** Security requirement of a route. */
 export type Auth = "none" | "read" | "write";
@@ -65,7 +66,7 @@ export interface SseEventDoc {
 
 /** One documented operation. */
 export interface RouteDoc {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   /** OpenAPI path, e.g. `/metrics/{metric}`. */
   path: string;
   summary: string;
@@ -432,4 +433,5 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "404": errorResponse("No such asset."),
     },
   },
+  ...NOTIFY_ROUTE_DOCS,
 ];

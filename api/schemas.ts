@@ -287,6 +287,20 @@ export const RulesResponseSchema = z.object({
     critical: z.number().nullable(),
     direction: z.enum(["above", "below"]).optional(),
     source: z.string().optional(),
+    op: z.enum([">", ">=", "<", "<="]).optional(),
+    for: z.string().optional().meta({ description: "How long the condition must hold before firing." }),
+    clear: z.number().optional().meta({ description: "The level that resolves the alert (hysteresis)." }),
+    match: z.object({
+      tenant: z.string().optional(),
+      host: z.string().optional(),
+      tags: z.record(z.string(), z.string()).optional(),
+      ctx: z.record(z.string(), z.string()).optional(),
+    }).optional().meta({ description: "Patterns an event must match (exact or glob)." }),
+    unit: z.string().nullable().optional().meta({
+      description: "The unit thresholds are written in; null: the metric's canonical unit.",
+    }),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional().meta({ description: "Annotation templates." }),
   })),
 }).meta({ id: "Rules" });
 

@@ -93,7 +93,8 @@ const AGGREGATES: Record<Aggregation, string> = {
   p95: `quantile_disc("value", 0.95)`,
 };
 
-const ALERT_JSON =
+/** SQL of an `alerts` row as a StoredAlert JSON object. */
+export const ALERT_JSON =
   `json_object('seq', seq, 'id', id, 'fingerprint', fingerprint, 'rule', rule, 'tenant', tenant,
   'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
   'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', ${

@@ -1,0 +1,163 @@
+/**
+ * Alert delivery over HTTP:
+ *
+ * - `GET /alerts/active`: one row per firing alert (severity, since, value, silenced, inhibited,
+ *   acknowledged, receivers);
+ * - `POST /alerts/{fingerprint}/ack`: acknowledges the alert's current firing episode (no repeat
+ *   notifications until it resolves or changes severity);
+ * - `GET /silences`, `POST /silences`, `GET /silences/{id}`, `DELETE /silences/{id}`: silences in
+ *   Alertmanager's v2 shapes (`POST` answers `{"silenceID": ...}`; `DELETE` expires), also at
+ *   Alertmanager's paths `/api/v2/silences` and `/api/v2/silence/{id}` so `amtool` works unchanged;
+ * - `GET /notifications`: recent notifications and their delivery status.
+ *
+ * Writes need the token. Without alert delivery in this process the routes answer 503.
+ *
+ * @module
+ */
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { z } from "zod";
+import { requireWriteToken } from "../auth.ts";
+import type { RouteContext } from "../context.ts";
+import type { NotifyApi } from "../deps.ts";
+import { ApiError, problemsMessage, sendError, zodProblems } from "../errors.ts";
+import {
+  AckRequestSchema,
+  ActiveAlertsQuerySchema,
+  NotificationsQuerySchema,
+  PostableSilenceSchema,
+  SilencesQuerySchema,
+} from "../notify_schemas.ts";
+import { parseQuery } from "../params.ts";
+
+const FINGERPRINT = /^[0-9a-f]{16}$/;
+const SILENCE_EXAMPLE = '{"matchers":[{"name":"host","value":"host-a","isRegex":false,"isEqual":true}],' +
+  '"startsAt":"2025-10-21T10:00:00Z","endsAt":"2025-10-21T12:00:00Z","createdBy":"ops","comment":"maintenance"}';
+
+function notifyOf(deps: { notify?: NotifyApi }): NotifyApi {
+  if (deps.notify === undefined) {
+    throw new ApiError(503, "alert delivery is not available: this agent does not run the store");
+  }
+  return deps.notify;
+}
+
+async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  usage: string,
+  optional = false,
+): Promise<z.output<S>> {
+  const text = await c.req.text();
+  let body: unknown = {};
+  if (!(optional && text.trim() === "")) {
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new ApiError(
+        400,
+        `body is not valid JSON (${error instanceof Error ? error.message : error}); ${usage}`,
+      );
+    }
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error.issues);
+    throw new ApiError(400, `${problemsMessage("invalid body", problems)}; ${usage}`, problems);
+  }
+  return parsed.data;
+}
+
+function isSilenceFailure(error: unknown): error is Error & { status: 400 | 404 } {
+  return error instanceof Error && error.name === "SilenceError" && "status" in error;
+}
+
+/** Registers the alert-delivery routes. */
+export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
+  const { deps } = ctx;
+  const write = requireWriteToken(ctx.http.token);
+  const max = ctx.http.max_body_bytes;
+  const limit = bodyLimit({
+    maxSize: max,
+    onError: (c) => sendError(c, 413, `body is larger than ${max} bytes (http.max_body_bytes)`),
+  });
+  const noStore = { "Cache-Control": "no-store" };
+
+  app.get("/alerts/active", read, (c) => {
+    const q = parseQuery(c, ActiveAlertsQuerySchema);
+    const alerts = notifyOf(deps).activeAlerts().filter((alert) =>
+      (q.tenant === undefined || alert.tenant === q.tenant) &&
+      (q.host === undefined || alert.host === q.host) &&
+      (q.severity === undefined || alert.severity === q.severity)
+    );
+    return c.json({ count: alerts.length, alerts }, 200, noStore);
+  });
+
+  app.post("/alerts/:fingerprint/ack", write, limit, async (c) => {
+    const fingerprint = c.req.param("fingerprint");
+    if (!FINGERPRINT.test(fingerprint)) {
+      throw new ApiError(
+        400,
+        `"${fingerprint}" is not an alert fingerprint (16 hex digits, as /alerts/active lists)`,
+      );
+    }
+    const body = await jsonBody(
+      c,
+      AckRequestSchema,
+      'send {"by": "name", "comment": "why"} or nothing',
+      true,
+    );
+    const ack = await notifyOf(deps).ack(fingerprint, body.by, body.comment);
+    if (ack === undefined) {
+      throw new ApiError(404, `no firing alert with fingerprint ${fingerprint}; see GET /alerts/active`);
+    }
+    return c.json({ ack }, 200, noStore);
+  });
+
+  const listSilences = (c: Context) => {
+    const q = parseQuery(c, SilencesQuerySchema);
+    const silences = notifyOf(deps).silences().filter((s) =>
+      q.state === undefined || s.status.state === q.state
+    );
+    return c.json(silences, 200, noStore);
+  };
+  const postSilence = async (c: Context) => {
+    const posted = await jsonBody(c, PostableSilenceSchema, `send a silence like ${SILENCE_EXAMPLE}`);
+    try {
+      const silenceID = await notifyOf(deps).setSilence(posted);
+      return c.json({ silenceID }, 200, noStore);
+    } catch (error) {
+      if (isSilenceFailure(error)) throw new ApiError(error.status, error.message);
+      throw error;
+    }
+  };
+  const getSilence = (c: Context) => {
+    const silence = notifyOf(deps).silence(c.req.param("id") ?? "");
+    if (silence === undefined) throw new ApiError(404, `silence ${c.req.param("id")} not found`);
+    return c.json(silence, 200, noStore);
+  };
+  const deleteSilence = async (c: Context) => {
+    try {
+      await notifyOf(deps).expireSilence(c.req.param("id") ?? "");
+    } catch (error) {
+      if (isSilenceFailure(error)) throw new ApiError(error.status, error.message);
+      throw error;
+    }
+    return c.json({ expired: c.req.param("id") }, 200, noStore);
+  };
+  for (const [list, one] of [["/silences", "/silences/:id"], ["/api/v2/silences", "/api/v2/silence/:id"]]) {
+    app.get(list, read, listSilences);
+    app.post(list, write, limit, postSilence);
+    app.get(one, read, getSilence);
+    app.delete(one, write, deleteSilence);
+  }
+
+  app.get("/notifications", read, async (c) => {
+    const q = parseQuery(c, NotificationsQuerySchema);
+    const notifications = await notifyOf(deps).notifications({
+      limit: q.limit,
+      status: q.status,
+      receiver: q.receiver,
+    });
+    return c.json({ count: notifications.length, notifications }, 200, noStore);
+  });
+}
