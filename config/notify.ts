@@ -66,13 +66,16 @@ const MatcherListSchema = z.array(z.string()).transform((items, ctx) => {
   return out;
 });
 
-/** Alertmanager's deprecated `match` / `match_re` maps, turned into matchers. */
+/**
+ * Alertmanager's deprecated `match` / `match_re` maps, turned into matchers. A `match_re` value is
+ * kept anchored (`^(?:value)$`), as Alertmanager keeps it, so route keys and group keys are its.
+ */
 function mapMatchers(type: "=" | "=~") {
   return z.record(LabelNameSchema, z.string()).transform((map, ctx) => {
     const out: LabelMatcher[] = [];
     for (const [name, value] of Object.entries(map)) {
       try {
-        out.push(labelMatcher(name, type, value));
+        out.push(labelMatcher(name, type, type === "=~" ? `^(?:${value})$` : value));
       } catch (error) {
         ctx.addIssue({
           code: "custom",
