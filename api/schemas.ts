@@ -73,7 +73,10 @@ export const PointsQuerySchema = z.strictObject({
 
 /** `GET /alerts` */
 export const AlertsQuerySchema = z.strictObject({
-  state: AlertStateSchema.optional().meta({ description: "Only alerts in this state." }),
+  state: AlertStateSchema.optional().meta({
+    description:
+      "The alerts in this state now: the latest transition of each alert, when it is in this state.",
+  }),
   severity: SeveritySchema.optional().meta({ description: "Only alerts of this severity." }),
   tenant: textParam("tenant", "Only this tenant."),
   host: textParam("host", "Only this host."),
