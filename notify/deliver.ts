@@ -65,9 +65,12 @@ function explain(error: unknown): string {
   if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
     return "timed out";
   }
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  let text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  // fetch says "fetch failed"; the reason (refused, DNS, TLS) is in its cause.
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (cause instanceof Error) text += `: ${cause.message}`;
   // fetch's messages name the URL, which may hold credentials: keep the reason only.
-  return text.replace(/https?:\/\/\S+/g, "<url>").slice(0, 300);
+  return text.replace(/\(?https?:\/\/[^\s)]+\)?/g, "<url>").slice(0, 300);
 }
 
 /** Delivers `data` (id `id`) through `integration` at `sentAt`. */

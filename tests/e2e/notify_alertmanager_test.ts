@@ -1,0 +1,158 @@
+/**
+ * A real Alertmanager (v0.28.1, built from the Go module proxy by scripts/install-alertmanager.sh)
+ * receives the seed's warning, then its critical, then the resolution, as Prometheus would push
+ * them: visible through Alertmanager's own API, and in the notifications Alertmanager itself sends
+ * (to a test receiver) — whose payload is the one our webhooks mimic, key for key.
+ */
+import assert from "node:assert/strict";
+import { SEED_EVENTS } from "../../cli/seed_events.ts";
+import { eventually } from "../helpers/agent.ts";
+import { startAlertmanager } from "../helpers/alertmanager.ts";
+import { startReceiver } from "../helpers/receiver.ts";
+import {
+  assertPayload,
+  event,
+  notifySetup,
+  type Payload,
+  produce,
+  startNotifyAgent,
+} from "./notify_helpers.ts";
+
+interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  status: { state: string };
+}
+
+Deno.test("a real Alertmanager gets the seed's warning, then critical, then resolved", async () => {
+  const amReceiver = startReceiver();
+  const hook = startReceiver();
+  const setup = await notifySetup("notify-am", {
+    route: { receiver: "placeholder" },
+    receivers: [{ name: "placeholder" }],
+  });
+  const am = await startAlertmanager(setup.dir, {
+    route: {
+      receiver: "rec",
+      group_by: ["alertname"],
+      group_wait: "1s",
+      group_interval: "1s",
+      repeat_interval: "1h",
+    },
+    receivers: [{
+      name: "rec",
+      webhook_configs: [{ url: `${amReceiver.url}/from-alertmanager`, send_resolved: true }],
+    }],
+  });
+  // Alertmanager for the alerts, and our own webhook beside it (continue) to compare payloads.
+  await Deno.writeTextFile(
+    setup.notifyFile,
+    JSON.stringify({
+      route: {
+        receiver: "am",
+        group_by: ["alertname"],
+        group_wait: "0s",
+        group_interval: "1s",
+        routes: [{ receiver: "am", continue: true }, { receiver: "hook" }],
+      },
+      receivers: [
+        { name: "am", alertmanager_configs: [{ url: am.url, resend_interval: "1m" }] },
+        { name: "hook", webhook_configs: [{ url: `${hook.url}/hook` }] },
+      ],
+    }),
+  );
+  const agent = await startNotifyAgent(setup);
+  const activeInAm = async (): Promise<AmAlert[]> => {
+    const response = await fetch(`${am.url}/api/v2/alerts?filter=alertname%3D%22cpu_high%22`);
+    assert.equal(response.status, 200);
+    return await response.json() as AmAlert[];
+  };
+  try {
+    // The seed's two events, as `eventops seed` sends them, one after the other.
+    const [warning, critical] = SEED_EVENTS;
+    await produce(setup, [warning]);
+    const firstSeen = await eventually(
+      async () => {
+        const alerts = await activeInAm();
+        return alerts.length === 1 && alerts[0].labels.severity === "warning" ? alerts[0] : undefined;
+      },
+      30_000,
+      "the warning in Alertmanager",
+    );
+    assert.equal(firstSeen.status.state, "active");
+    assert.equal(firstSeen.labels.tenant, "acme");
+    assert.equal(firstSeen.labels.host, "host-a");
+    assert.equal(firstSeen.startsAt, "2025-10-21T10:00:00.000Z");
+    assert.ok(Date.parse(firstSeen.endsAt) > Date.now() + 3 * 60_000, "ends 4 resend intervals ahead");
+    assert.match(firstSeen.annotations.summary, /85%/);
+
+    await produce(setup, [critical]);
+    await eventually(
+      async () => {
+        const alerts = await activeInAm();
+        return alerts.length === 1 && alerts[0].labels.severity === "critical" ? true : undefined;
+      },
+      30_000,
+      "only the critical active in Alertmanager (the warning ended)",
+    );
+    await eventually(
+      async () => hook.accepted().length >= 2 ? true : undefined,
+      30_000,
+      "our webhook's critical",
+    );
+
+    await produce(setup, [event("host-a", 50, "2025-10-21T10:10:00Z")]);
+    await eventually(
+      async () => (await activeInAm()).length === 0 ? true : undefined,
+      30_000,
+      "resolved in Alertmanager",
+    );
+
+    // Alertmanager's own notifications: firing then resolved, for the severities it saw.
+    const fromAm = await eventually(
+      async () => {
+        const payloads = amReceiver.accepted().map((r) => r.json as Payload);
+        return payloads.some((p) => p.status === "resolved" && p.alerts.every((a) => a.status === "resolved"))
+          ? payloads
+          : undefined;
+      },
+      30_000,
+      "Alertmanager's resolved notification",
+    );
+    assert.ok(
+      fromAm.some((p) => p.alerts.some((a) => a.labels.severity === "warning" && a.status === "firing")),
+    );
+    // Our webhook payload has exactly Alertmanager's keys, in its order (assertPayload checks both
+    // against the same lists): the real thing validates the lists.
+    for (const payload of fromAm) assertPayload(payload);
+    await eventually(
+      async () => hook.accepted().length >= 3 ? true : undefined,
+      30_000,
+      "our webhook's three",
+    );
+    const ours = hook.accepted().map((r) => assertPayload(r.json));
+    assert.deepEqual(ours.map((p) => `${p.status}:${p.alerts[0].labels.severity}`), [
+      "firing:warning",
+      "firing:critical",
+      "resolved:critical",
+    ]);
+    assert.deepEqual(
+      Object.keys(ours[0].alerts[0].labels).sort(),
+      Object.keys(fromAm[0].alerts[0].labels).sort(),
+    );
+  } catch (error) {
+    console.error(agent.logs().split("\n").filter((l) => /notif|alertmanager|error/i.test(l)).join("\n"));
+    console.error(am.logs());
+    console.error(await (await fetch(`${am.url}/api/v2/alerts`)).text());
+    console.error(await (await fetch(`${agent.baseUrl}/notifications`)).text());
+    console.error(await (await fetch(`${agent.baseUrl}/alerts`)).text());
+    throw error;
+  } finally {
+    await agent.stop();
+    await am.stop();
+    await amReceiver.close();
+    await hook.close();
+  }
+});
