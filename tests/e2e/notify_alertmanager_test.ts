@@ -16,6 +16,7 @@ import {
   type Payload,
   produce,
   startNotifyAgent,
+  until,
 } from "./notify_helpers.ts";
 
 interface AmAlert {
@@ -97,11 +98,7 @@ Deno.test("a real Alertmanager gets the seed's warning, then critical, then reso
       30_000,
       "only the critical active in Alertmanager (the warning ended)",
     );
-    await eventually(
-      async () => hook.accepted().length >= 2 ? true : undefined,
-      30_000,
-      "our webhook's critical",
-    );
+    await until(() => hook.accepted().length >= 2 ? true : undefined, "our webhook's critical");
 
     await produce(setup, [event("host-a", 50, "2025-10-21T10:10:00Z")]);
     await eventually(
@@ -111,27 +108,19 @@ Deno.test("a real Alertmanager gets the seed's warning, then critical, then reso
     );
 
     // Alertmanager's own notifications: firing then resolved, for the severities it saw.
-    const fromAm = await eventually(
-      async () => {
-        const payloads = amReceiver.accepted().map((r) => r.json as Payload);
-        return payloads.some((p) => p.status === "resolved" && p.alerts.every((a) => a.status === "resolved"))
-          ? payloads
-          : undefined;
-      },
-      30_000,
-      "Alertmanager's resolved notification",
-    );
+    const fromAm = await until(() => {
+      const payloads = amReceiver.accepted().map((r) => r.json as Payload);
+      return payloads.some((p) => p.status === "resolved" && p.alerts.every((a) => a.status === "resolved"))
+        ? payloads
+        : undefined;
+    }, "Alertmanager's resolved notification");
     assert.ok(
       fromAm.some((p) => p.alerts.some((a) => a.labels.severity === "warning" && a.status === "firing")),
     );
     // Our webhook payload has exactly Alertmanager's keys, in its order (assertPayload checks both
     // against the same lists): the real thing validates the lists.
     for (const payload of fromAm) assertPayload(payload);
-    await eventually(
-      async () => hook.accepted().length >= 3 ? true : undefined,
-      30_000,
-      "our webhook's three",
-    );
+    await until(() => hook.accepted().length >= 3 ? true : undefined, "our webhook's three");
     const ours = hook.accepted().map((r) => assertPayload(r.json));
     assert.deepEqual(ours.map((p) => `${p.status}:${p.alerts[0].labels.severity}`), [
       "firing:warning",

@@ -21,6 +21,7 @@ import {
   notifySetup,
   produce,
   startNotifyAgent,
+  until,
 } from "./notify_helpers.ts";
 
 Deno.test("kill -9 between alert and delivery: delivered after the restart, none lost, same id", async () => {
@@ -56,11 +57,7 @@ Deno.test("kill -9 between alert and delivery: delivered after the restart, none
     assert.equal((await notifications(agent)).length, 0, "not notified yet (group_wait)");
     await agent.kill();
     agent = await startNotifyAgent(setup);
-    await eventually(
-      async () => receiver.accepted().length === 1 ? true : undefined,
-      30_000,
-      "host-a after restart",
-    );
+    await until(() => receiver.accepted().length === 1 ? true : undefined, "host-a after restart");
     const first = assertPayload(receiver.accepted()[0].json);
     assert.equal(first.groupKey, '{}:{host="host-a"}');
     assert.equal(first.alerts[0].labels.severity, "warning");
@@ -79,11 +76,7 @@ Deno.test("kill -9 between alert and delivery: delivered after the restart, none
     await agent.kill();
     receiver.up();
     agent = await startNotifyAgent(setup);
-    await eventually(
-      async () => receiver.accepted().length === 2 ? true : undefined,
-      30_000,
-      "host-b after restart",
-    );
+    await until(() => receiver.accepted().length === 2 ? true : undefined, "host-b after restart");
     assert.equal(
       receiver.accepted()[1].headers["idempotency-key"],
       pending.id,
@@ -98,16 +91,12 @@ Deno.test("kill -9 between alert and delivery: delivered after the restart, none
     await agent.kill();
     release();
     agent = await startNotifyAgent(setup);
-    const again = await eventually(
-      async () => {
-        const same = receiver.accepted().filter((r) =>
-          r.headers["idempotency-key"] === request.headers["idempotency-key"]
-        );
-        return same.length === 2 ? same : undefined;
-      },
-      30_000,
-      "the interrupted notification sent again",
-    );
+    const again = await until(() => {
+      const same = receiver.accepted().filter((r) =>
+        r.headers["idempotency-key"] === request.headers["idempotency-key"]
+      );
+      return same.length === 2 ? same : undefined;
+    }, "the interrupted notification sent again");
     assert.equal(again[1].body, again[0].body, "the same payload");
     const rows = await notificationsReach(agent, 3, "three notifications");
     await eventually(

@@ -201,3 +201,8 @@ export function assertPayload(body: unknown): Payload {
   }
   return payload;
 }
+
+/** Waits until `check` (synchronous, e.g. over a receiver's requests) returns a value. */
+export function until<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  return eventually(() => Promise.resolve(check()), timeoutMs, what);
+}

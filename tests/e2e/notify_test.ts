@@ -19,6 +19,7 @@ import {
   produce,
   promValue,
   startNotifyAgent,
+  until,
   write,
 } from "./notify_helpers.ts";
 
@@ -56,7 +57,7 @@ Deno.test("a receiver that refuses, then is down, gets every notification afterw
       event("host-a", 85, "2025-10-21T10:00:00Z"),
       event("host-b", 85, "2025-10-21T10:00:00Z"),
     ]);
-    await eventually(async () => receiver.accepted().length >= 2 ? true : undefined, 30_000, "both warnings");
+    await until(() => receiver.accepted().length >= 2 ? true : undefined, "both warnings");
     const refused = receiver.requests.filter((r) => r.status === 503).map((r) =>
       r.headers["idempotency-key"]
     );
@@ -195,11 +196,7 @@ Deno.test("silences over the API: matching alerts are stored and shown but not n
       event("host-a", 85, "2025-10-21T10:00:00Z"),
       event("host-b", 85, "2025-10-21T10:00:00Z"),
     ]);
-    await eventually(
-      async () => receiver.accepted().length >= 1 ? true : undefined,
-      30_000,
-      "host-b notified",
-    );
+    await until(() => receiver.accepted().length >= 1 ? true : undefined, "host-b notified");
     const active = await getJson<{ alerts: ActiveAlert[] }>(agent, "/alerts/active");
     assert.deepEqual(active.alerts.map((a) => [a.host, a.silenced_by]).sort(), [["host-a", [id]], [
       "host-b",
@@ -220,11 +217,7 @@ Deno.test("silences over the API: matching alerts are stored and shown but not n
       event("host-a", 97, "2025-10-21T10:05:00Z"),
       event("host-b", 97, "2025-10-21T10:05:00Z"),
     ]);
-    await eventually(
-      async () => receiver.accepted().length >= 2 ? true : undefined,
-      30_000,
-      "host-b critical",
-    );
+    await until(() => receiver.accepted().length >= 2 ? true : undefined, "host-b critical");
     assert.deepEqual(
       receiver.accepted().map((r) =>
         `${(r.json as Payload).groupKey} ${(r.json as Payload).alerts[0].labels.severity}`
@@ -234,11 +227,7 @@ Deno.test("silences over the API: matching alerts are stored and shown but not n
     // Expired: host-a is notified at its group's next flush.
     const expired = await write(agent, "DELETE", `/silences/${id}`);
     assert.equal(expired.status, 200);
-    await eventually(
-      async () => receiver.accepted().length >= 3 ? true : undefined,
-      30_000,
-      "host-a after the silence",
-    );
+    await until(() => receiver.accepted().length >= 3 ? true : undefined, "host-a after the silence");
     const last = receiver.accepted()[2].json as Payload;
     assert.equal(last.groupKey, '{}:{host="host-a"}');
     assert.equal(last.alerts[0].labels.severity, "critical");
@@ -286,7 +275,7 @@ Deno.test("inhibition: a critical alert mutes warnings of the same tenant and ho
       event("host-b", 85, "2025-10-21T10:00:01Z", "mem_used"),
     ]);
     const groups = () => receiver.accepted().map((r) => r.json as Payload);
-    await eventually(async () => groups().length >= 2 ? true : undefined, 30_000, "cpu and mem notified");
+    await until(() => groups().length >= 2 ? true : undefined, "cpu and mem notified");
     const mem = groups().find((p) => p.groupKey === '{}:{alertname="mem_high"}')!;
     assert.deepEqual(mem.alerts.map((a) => a.labels.host), ["host-b"], "host-a's warning is inhibited");
     const active = await getJson<{ alerts: ActiveAlert[] }>(agent, "/alerts/active");
@@ -317,14 +306,10 @@ Deno.test("inhibition: a critical alert mutes warnings of the same tenant and ho
 
     // The source resolves: host-a's warning is notified with its group at the next flush.
     await produce(setup, [event("host-a", 50, "2025-10-21T10:01:00Z", "cpu_load")]);
-    await eventually(
-      async () => {
-        const latest = groups().filter((p) => p.groupKey === '{}:{alertname="mem_high"}').at(-1)!;
-        return latest.alerts.some((a) => a.labels.host === "host-a") ? latest : undefined;
-      },
-      30_000,
-      "host-a's warning after the critical resolved",
-    );
+    await until(() => {
+      const latest = groups().filter((p) => p.groupKey === '{}:{alertname="mem_high"}').at(-1)!;
+      return latest.alerts.some((a) => a.labels.host === "host-a") ? latest : undefined;
+    }, "host-a's warning after the critical resolved");
 
     // /rules shows every field of each rule.
     const rules = await getJson<{ rules: Record<string, unknown>[] }>(agent, "/rules");

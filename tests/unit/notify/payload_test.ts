@@ -17,7 +17,7 @@ import {
   setSilence,
   type Silence,
   silencedBy,
-  SilenceError,
+  type SilenceError,
 } from "../../../notify/silences.ts";
 import { compareAlertLabels, formatLabelSet } from "../../../notify/labels.ts";
 
