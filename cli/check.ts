@@ -69,7 +69,8 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
         defaultExternalUrl(config),
       );
       const route = plan.route!;
-      routeAlert = (alert) => receiversOf(route, alertLabels(alert, inventory.lookup(alert.tenant, alert.host)));
+      routeAlert = (alert) =>
+        receiversOf(route, alertLabels(alert, inventory.lookup(alert.tenant, alert.host)));
       console.log(
         `ok   notify ${config.notify}: ${file.receivers.length} receiver(s), ${file.inhibit_rules.length} inhibit rule(s)`,
       );

@@ -191,7 +191,9 @@ export function runRuleTests(
     const routed = alerts.map((alert, index) =>
       test.expect[index]?.receivers === undefined ? undefined : options.receiversOf?.(alert)
     );
-    if (test.expect.some((expected) => expected.receivers !== undefined) && options.receiversOf === undefined) {
+    if (
+      test.expect.some((expected) => expected.receivers !== undefined) && options.receiversOf === undefined
+    ) {
       rejected.push("receivers are expected but no notification file is configured (config key notify)");
     }
     const gotLines = alerts.map((alert, index) => {
