@@ -142,11 +142,13 @@ export const NOTIFY_ROUTE_DOCS: RouteDoc[] = [
       name: "fingerprint",
       description: "The alert's fingerprint (16 hex digits).",
       example: "7fb9243e1d30c68b",
+      pattern: "^[0-9a-f]{16}$",
     }],
     requestBody: {
       description: "Who and why (optional).",
       contentTypes: ["application/json"],
       schema: AckRequestSchema,
+      optional: true,
     },
     responses: {
       "200": { description: "The acknowledgement.", schema: AckResponseSchema },

@@ -74,10 +74,17 @@ export interface RouteDoc {
   tag: string;
   auth: Auth;
   query?: z.ZodObject;
-  pathParams?: { name: string; description: string; example?: string; maxLength?: number }[];
+  pathParams?: {
+    name: string;
+    description: string;
+    example?: string;
+    maxLength?: number;
+    pattern?: string;
+  }[];
   headers?: { name: string; description: string; pattern?: string }[];
   /** `schema` describes the `application/json` body (default: an object or an array of objects). */
-  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType };
+  /** `optional`: the body may be left out. */
+  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType; optional?: boolean };
   responses: Record<string, ResponseDoc>;
 }
 

@@ -15,12 +15,12 @@
  * @module
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { requireWriteToken } from "../auth.ts";
+import { readBody } from "../body.ts";
 import type { RouteContext } from "../context.ts";
 import type { NotifyApi } from "../deps.ts";
-import { ApiError, problemsMessage, sendError, zodProblems } from "../errors.ts";
+import { ApiError, problemsMessage, zodProblems } from "../errors.ts";
 import {
   AckRequestSchema,
   ActiveAlertsQuerySchema,
@@ -41,13 +41,26 @@ function notifyOf(deps: { notify?: NotifyApi }): NotifyApi {
   return deps.notify;
 }
 
+/** The request's JSON body validated by `schema` (an empty body is `{}` when `optional`); 400 otherwise. */
 async function jsonBody<S extends z.ZodType>(
   c: Context,
+  ctx: RouteContext,
   schema: S,
   usage: string,
   optional = false,
 ): Promise<z.output<S>> {
-  const text = await c.req.text();
+  const max = ctx.http.max_body_bytes;
+  const bytes = await readBody(c, {
+    maxBytes: max,
+    timeoutMs: ctx.http.body_timeout,
+    tooLarge: `body is larger than ${max} bytes (http.max_body_bytes)`,
+  });
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError(400, `body is not valid UTF-8; ${usage}`);
+  }
   let body: unknown = {};
   if (!(optional && text.trim() === "")) {
     try {
@@ -74,12 +87,7 @@ function isSilenceFailure(error: unknown): error is Error & { status: 400 | 404 
 /** Registers the alert-delivery routes. */
 export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
   const { deps } = ctx;
-  const write = requireWriteToken(ctx.http.token);
-  const max = ctx.http.max_body_bytes;
-  const limit = bodyLimit({
-    maxSize: max,
-    onError: (c) => sendError(c, 413, `body is larger than ${max} bytes (http.max_body_bytes)`),
-  });
+  const write = requireWriteToken(ctx.auth);
   const noStore = { "Cache-Control": "no-store" };
 
   app.get("/alerts/active", read, (c) => {
@@ -92,7 +100,7 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
     return c.json({ count: alerts.length, alerts }, 200, noStore);
   });
 
-  app.post("/alerts/:fingerprint/ack", write, limit, async (c) => {
+  app.post("/alerts/:fingerprint/ack", write, async (c) => {
     const fingerprint = c.req.param("fingerprint");
     if (!FINGERPRINT.test(fingerprint)) {
       throw new ApiError(
@@ -102,6 +110,7 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
     }
     const body = await jsonBody(
       c,
+      ctx,
       AckRequestSchema,
       'send {"by": "name", "comment": "why"} or nothing',
       true,
@@ -121,7 +130,7 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
     return c.json(silences, 200, noStore);
   };
   const postSilence = async (c: Context) => {
-    const posted = await jsonBody(c, PostableSilenceSchema, `send a silence like ${SILENCE_EXAMPLE}`);
+    const posted = await jsonBody(c, ctx, PostableSilenceSchema, `send a silence like ${SILENCE_EXAMPLE}`);
     try {
       const silenceID = await notifyOf(deps).setSilence(posted);
       return c.json({ silenceID }, 200, noStore);
@@ -146,7 +155,7 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
   };
   for (const [list, one] of [["/silences", "/silences/:id"], ["/api/v2/silences", "/api/v2/silence/:id"]]) {
     app.get(list, read, listSilences);
-    app.post(list, write, limit, postSilence);
+    app.post(list, write, postSilence);
     app.get(one, read, getSilence);
     app.delete(one, write, deleteSilence);
   }
