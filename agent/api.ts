@@ -51,6 +51,8 @@ export function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
       for: formatDuration(rule.forMs),
       clear: rule.clear,
       match: definition.match ?? {},
+      unit: rule.unit?.written ?? null,
+      unit: rule.unit?.written ?? null,
       labels: { ...definition.labels },
       annotations: { ...definition.annotations },
     };

@@ -73,6 +73,8 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     let store: AgentStore | undefined;
     if (runs(config, "store", "api", "rules")) {
       store = await openAgentStore(config, log, registry, life);
+      // Rules that cannot be compared in their metric's stored unit are refused (at reload too).
+      await rules.checkUnits(store.reader.readOnlyQuery.bind(store.reader));
       const restored = rules.engine.restore(await store.reader.latestAlertPerFingerprint());
       if (restored > 0) log.info("restored alert state", { firing: restored });
     }

@@ -300,7 +300,9 @@ export const RulesResponseSchema = z.object({
       ctx: z.record(z.string(), z.string()).optional(),
     }).optional().meta({ description: "Patterns an event must match (exact or glob)." }),
     unit: z.string().nullable().optional().meta({
-      description: "The unit thresholds are written in; null: the metric's canonical unit.",
+      description:
+        "The unit the rule's levels are written in (`warning`, `critical` and `clear` here are in the metric's " +
+        "canonical unit, as stored); null: written in the canonical unit.",
     }),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional().meta({ description: "Annotation templates." }),

@@ -20,6 +20,18 @@ import { alertLabels } from "../notify/labels.ts";
 import { loadNotify } from "../notify/load.ts";
 import { receiversOf } from "../notify/route.ts";
 import type { Alert } from "../model/alert.ts";
+import { readStoredUnits } from "../agent/rule_units.ts";
+import { checkRuleUnits, type StoredUnits } from "../stages/rule_units.ts";
+import { runQuery } from "./query.ts";
+
+/** The units the store holds each metric in (through the agent when it runs); undefined without a store. */
+async function storedUnits(config: Config): Promise<StoredUnits | undefined> {
+  try {
+    return await readStoredUnits(async (sql) => (await runQuery(config, sql, 100_000)).result);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Validates everything and runs `testFiles`; returns the exit code. */
 export async function checkCommand(flags: CommonFlags, testFiles: readonly string[]): Promise<number> {
@@ -54,7 +66,19 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
       console.error(`FAIL rules ${config.rules}\n${problems.join("\n")}`);
       return 2;
     }
-    console.log(`ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)`);
+    const units = await storedUnits(config);
+    if (units !== undefined) {
+      const unitProblems = checkRuleUnits(rules, units);
+      if (unitProblems.length > 0) {
+        console.error(`FAIL rules ${config.rules || "(built-in)"}\n${unitProblems.join("\n")}`);
+        return 2;
+      }
+    }
+    console.log(
+      `ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)${
+        units === undefined ? "" : `, units checked against the store (${units.size} metric(s))`
+      }`,
+    );
   } catch (error) {
     console.error(`FAIL rules\n${describeError(error)}`);
     return 2;
