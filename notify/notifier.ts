@@ -111,6 +111,10 @@ const PAGE = 500;
 const PRUNE_EVERY_MS = 3_600_000;
 /** Longest sleep of a loop with nothing due (it also wakes on every signal). */
 const IDLE_MS = 60_000;
+/** Due notifications read from the outbox at once (started as delivery slots free up). */
+const READ_AHEAD = 64;
+/** How often the queue gauges are read from the outbox (at most). */
+const QUEUE_REPORT_MS = 500;
 /** Wait before a dispatch step is tried again after the store failed. */
 const STORE_RETRY_MS = 1_000;
 
@@ -179,6 +183,11 @@ export class Notifier {
   readonly #dispatchSignal = new Signal();
   readonly #sendSignal = new Signal();
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Due notifications read and not started yet. */
+  #ready: PendingNotification[] = [];
+  #lastQueueReport = Number.NEGATIVE_INFINITY;
+  /** Notifications were made or attempted since the queue gauges were set. */
+  #queueChanged = true;
   #running = true;
   #loops: Promise<void>[] = [];
   #lastPrune = 0;
@@ -302,7 +311,7 @@ export class Notifier {
       const cursor = page[page.length - 1].seq;
       await this.#ledger.commit({ cursor, notifications: pushes.map((push) => this.#newNotification(push)) });
       this.#cursor = cursor;
-      if (pushes.length > 0) this.#sendSignal.notify();
+      if (pushes.length > 0) this.#queued();
       if (page.length < PAGE) break;
     }
     const now = this.#now();
@@ -313,7 +322,7 @@ export class Notifier {
         logged: flushed.logged,
         unlogged: flushed.unlogged,
       });
-      if (flushed.notifications.length > 0) this.#sendSignal.notify();
+      if (flushed.notifications.length > 0) this.#queued();
     }
     for (const resend of this.#dispatcher.resendDue(now, this.#mutes())) void this.#resend(resend);
     if (now - this.#lastPrune >= PRUNE_EVERY_MS) {
@@ -321,6 +330,12 @@ export class Notifier {
       const pruned = await this.#ledger.prune(now - this.#plan.delivery.history);
       if (pruned > 0) this.#deps.log.info("old notifications deleted", { count: pruned });
     }
+  }
+
+  /** Notifications were stored: the sender takes them (and sets the queue gauges). */
+  #queued(): void {
+    this.#queueChanged = true;
+    this.#sendSignal.notify();
   }
 
   #newNotification(outgoing: Outgoing): NewNotification {
@@ -371,31 +386,43 @@ export class Notifier {
     while (this.#running) {
       let waitMs = IDLE_MS;
       try {
-        const free = this.#plan.delivery.max_in_flight - this.#inFlight.size;
-        if (free > 0) {
-          const due = await this.#ledger.due(this.#now(), free, [...this.#inFlight.keys()]);
-          for (const row of due) this.#startAttempt(row);
+        const max = this.#plan.delivery.max_in_flight;
+        if (this.#ready.length === 0 && this.#inFlight.size < max) {
+          this.#ready = await this.#ledger.due(this.#now(), READ_AHEAD, [...this.#inFlight.keys()]);
         }
-        const next = await this.#ledger.nextDueAt([...this.#inFlight.keys()]);
-        if (next !== null) waitMs = Math.max(0, Math.min(waitMs, next - this.#now()));
+        while (this.#inFlight.size < max && this.#ready.length > 0) this.#startAttempt(this.#ready.shift()!);
+        if (this.#ready.length === 0) {
+          const next = await this.#ledger.nextDueAt([...this.#inFlight.keys()]);
+          if (next !== null) waitMs = Math.max(0, Math.min(waitMs, next - this.#now()));
+        }
         // Due now but no slot free: an attempt ending wakes the loop.
-        if (waitMs === 0 && this.#inFlight.size >= this.#plan.delivery.max_in_flight) waitMs = IDLE_MS;
-        await this.#reportQueue();
+        if (waitMs === 0 && this.#inFlight.size >= max) waitMs = IDLE_MS;
+        // A report held back by the throttle is made on a later round.
+        if (!await this.#reportQueue()) waitMs = Math.min(waitMs, QUEUE_REPORT_MS);
       } catch (error) {
         if (!this.#running) break;
         this.#deps.log.error("notification sender could not read the outbox; retrying", { error });
+        this.#ready = [];
         waitMs = STORE_RETRY_MS;
       }
       if (this.#running) await this.#sendSignal.wait(waitMs);
     }
   }
 
-  async #reportQueue(): Promise<void> {
+  /**
+   * Sets the queue gauges when the queue may have changed, at most once per {@link QUEUE_REPORT_MS};
+   * false when a report is due but held back.
+   */
+  async #reportQueue(): Promise<boolean> {
+    const now = this.#now();
+    if (!this.#queueChanged && now - this.#lastQueueReport < IDLE_MS) return true;
+    if (now - this.#lastQueueReport < QUEUE_REPORT_MS) return false;
+    this.#lastQueueReport = now;
+    this.#queueChanged = false;
     const stats = await this.#ledger.queueStats();
-    const oldest = stats.oldestCreatedAt === null
-      ? 0
-      : Math.max(0, (this.#now() - stats.oldestCreatedAt) / 1000);
+    const oldest = stats.oldestCreatedAt === null ? 0 : Math.max(0, (now - stats.oldestCreatedAt) / 1000);
     this.#deps.metrics.queue(stats.depth, oldest);
+    return true;
   }
 
   #startAttempt(row: PendingNotification): void {
@@ -403,6 +430,7 @@ export class Notifier {
       .catch((error) => this.#deps.log.error("could not record a delivery attempt", { id: row.id, error }))
       .finally(() => {
         this.#inFlight.delete(row.id);
+        this.#queueChanged = true;
         this.#sendSignal.notify();
       });
     this.#inFlight.set(row.id, attempt);

@@ -270,7 +270,7 @@ export class NotifyStore {
       await this.#conn.run(
         `UPDATE notifications SET status = $2, attempts = attempts + 1, last_attempt_at = ${at},
            last_error = coalesce($3, last_error), next_attempt_at = ${next}, finished_at = ${finished}
-         WHERE id = $1`,
+         WHERE id = $1 AND status = 'pending'`,
         params,
       );
     });
