@@ -127,7 +127,8 @@ export interface SilenceFailure extends Error {
 export interface NotifyApi {
   /** One row per firing alert, with whether it is silenced, inhibited or acknowledged. */
   activeAlerts(): ActiveAlert[];
-  silences(): GettableSilence[];
+  /** The silences; with `filter` (matcher texts) those having each matcher; throws on a bad filter. */
+  silences(filter?: readonly string[]): GettableSilence[];
   silence(id: string): GettableSilence | undefined;
   /** Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. */
   setSilence(posted: PostableSilence): Promise<string>;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { z } from "zod";
 import type { RouteDoc } from "./route_docs.ts";
 import {
   AckRequestSchema,
@@ -29,8 +30,17 @@ const writeAuth = error("Token missing or wrong.");
 const noToken = error("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN).");
 const unavailable = error("This agent does not run the store (alert delivery lives with it).");
 
+/** An error of Alertmanager's paths: the message as a JSON string, as Alertmanager answers. */
+const amError = (description: string) => ({ description, schema: z.string() });
+
 function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
-  const also = alias ? " Alertmanager's path, for `amtool` and other v2 API clients." : "";
+  const also = alias
+    ? " Alertmanager's path, for `amtool` and other v2 API clients: errors other than the token's are a JSON " +
+      "string, as Alertmanager answers them."
+    : "";
+  const err = alias ? amError : error;
+  const badRequest = err("Invalid input; the message says what to change.");
+  const unavailable = err("This agent does not run the store (alert delivery lives with it).");
   const idParam = [{ name: "id", description: "The silence's id (`silenceID`)." }];
   return [
     {
@@ -38,7 +48,8 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
       path: list,
       summary: `Silences (Alertmanager v2 shape)${alias ? ", at Alertmanager's path" : ""}`,
       description:
-        `Every silence, pending, active or expired (expired ones are kept for delivery.history).${also}`,
+        "Every silence, pending, active or expired (expired ones are kept for delivery.history), active first " +
+        `(ending soonest first), then pending, then expired, as Alertmanager lists them.${also}`,
       tag: "silences",
       auth: "read",
       query: SilencesQuerySchema,
@@ -71,7 +82,8 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
         "400": badRequest,
         "401": writeAuth,
         "403": noToken,
-        "404": error("No silence with that `id`."),
+        "404": err("No silence with that `id`."),
+        "413": err("Body larger than `http.max_body_bytes`."),
         "503": unavailable,
       },
     },
@@ -85,7 +97,7 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
       responses: {
         "200": { description: "The silence.", schema: GettableSilenceSchema },
         "401": readAuth,
-        "404": error("No silence with that id."),
+        "404": err("No silence with that id."),
         "503": unavailable,
       },
     },
@@ -101,7 +113,7 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
         "200": { description: "Expired." },
         "401": writeAuth,
         "403": noToken,
-        "404": error("No silence with that id."),
+        "404": err("No silence with that id."),
         "503": unavailable,
       },
     },

@@ -47,6 +47,15 @@ export const SilencesQuerySchema = z.strictObject({
   state: z.enum(["pending", "active", "expired"]).optional().meta({
     description: "Only silences in this state.",
   }),
+  filter: z.array(
+    z.string().min(1).max(1_024).regex(
+      /^\s*\{?\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)/,
+      'expected a matcher like host="host-a"',
+    ),
+  ).max(32).optional().meta({
+    description:
+      'Alertmanager\'s filter (repeatable): only silences with each matcher, e.g. `filter=host="host-a"`.',
+  }),
 });
 
 /** `GET /silences` response: Alertmanager's list of `GettableSilence`. */

@@ -42,8 +42,10 @@ import {
   setSilence,
   type Silence,
   SilenceError,
+  silenceMatchesFilter,
+  sortSilences,
 } from "./silences.ts";
-import { fromApiMatcher, toApiMatcher } from "../config/notify_matchers.ts";
+import { fromApiMatcher, parseMatchers, toApiMatcher } from "../config/notify_matchers.ts";
 
 /** The store's notification tables (implemented by `store/notify.ts`). */
 export interface NotifyLedger {
@@ -536,10 +538,16 @@ export class Notifier {
     return out.sort((a, b) => rank(a.severity) - rank(b.severity) || a.since - b.since);
   }
 
-  /** The silences, optionally only those whose matchers all pass on `filter` labels. */
-  silences(): GettableSilence[] {
+  /**
+   * The silences in Alertmanager's order; with `filter` (matchers as Alertmanager writes them) only
+   * those having each of its matchers. Throws an Error on a bad filter.
+   */
+  silences(filter: readonly string[] = []): GettableSilence[] {
     const now = this.#now();
-    return [...this.#silences.values()].map((silence) => gettableSilence(silence, now));
+    const wanted = filter.flatMap((text) => parseMatchers(text));
+    return sortSilences([...this.#silences.values()], now)
+      .filter((silence) => silenceMatchesFilter(silence, wanted))
+      .map((silence) => gettableSilence(silence, now));
   }
 
   /** Creates or updates a silence (Alertmanager's rules); resolves with its id. Throws {@link SilenceError}. */

@@ -157,3 +157,29 @@ export function expireSilence(silence: Silence, now: number): Silence {
       return { ...silence, startsAt: now, endsAt: now, updatedAt: now };
   }
 }
+
+/**
+ * Whether `silence` has, for each of `filter`, a matcher with its name, operator and value
+ * (Alertmanager's `filter` of `GET /api/v2/silences`).
+ */
+export function silenceMatchesFilter(silence: Silence, filter: readonly LabelMatcher[]): boolean {
+  return filter.every((wanted) =>
+    silence.matchers.some((m) => m.name === wanted.name && m.type === wanted.type && m.value === wanted.value)
+  );
+}
+
+/**
+ * Alertmanager's order of silences: active ones first (ending soonest first), then pending ones
+ * (starting soonest first), then expired ones (most recently ended first).
+ */
+export function sortSilences(silences: readonly Silence[], now: number): Silence[] {
+  const rank = { active: 0, pending: 1, expired: 2 } as const;
+  return [...silences].sort((a, b) => {
+    const sa = silenceState(a, now);
+    const sb = silenceState(b, now);
+    if (sa !== sb) return rank[sa] - rank[sb];
+    if (sa === "active") return a.endsAt - b.endsAt;
+    if (sa === "pending") return a.startsAt - b.startsAt;
+    return b.endsAt - a.endsAt;
+  });
+}

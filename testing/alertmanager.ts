@@ -13,6 +13,39 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 /** Where the install script puts the binary. */
 export const ALERTMANAGER_BIN = `${ROOT}.cache/alertmanager/v0.28.1/alertmanager`;
 
+/** Where the install script puts amtool, Alertmanager's CLI. */
+export const AMTOOL_BIN = `${ROOT}.cache/alertmanager/v0.28.1/amtool`;
+
+/** Runs amtool against `url` (with the bearer `token` when given); resolves with its exit code and output. */
+export async function amtool(
+  url: string,
+  args: string[],
+  token?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const extra: string[] = [];
+  const file = token === undefined
+    ? undefined
+    : await Deno.makeTempFile({ dir: `${ROOT}data`, suffix: ".yml" });
+  try {
+    if (file !== undefined) {
+      await Deno.writeTextFile(file, `authorization:\n  type: Bearer\n  credentials: ${token}\n`);
+      extra.push(`--http.config.file=${file}`);
+    }
+    const output = await new Deno.Command(AMTOOL_BIN, {
+      args: [`--alertmanager.url=${url}`, ...extra, ...args],
+    })
+      .output();
+    const decoder = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } finally {
+    if (file !== undefined) await Deno.remove(file);
+  }
+}
+
 /** A running Alertmanager. */
 export interface RunningAlertmanager {
   readonly url: string;

@@ -28,7 +28,8 @@ import {
   PostableSilenceSchema,
   SilencesQuerySchema,
 } from "../notify_schemas.ts";
-import { parseQuery } from "../params.ts";
+import { GLOBAL_PARAMS, parseQuery } from "../params.ts";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 const FINGERPRINT = /^[0-9a-f]{16}$/;
 const SILENCE_EXAMPLE = '{"matchers":[{"name":"host","value":"host-a","isRegex":false,"isEqual":true}],' +
@@ -80,6 +81,38 @@ async function jsonBody<S extends z.ZodType>(
   return parsed.data;
 }
 
+/**
+ * The query of `GET /silences`: `state`, and `filter` repeated as Alertmanager's clients send it (the
+ * other routes refuse repeated parameters).
+ */
+function silencesQuery(c: Context): z.output<typeof SilencesQuerySchema> {
+  const query: Record<string, unknown> = {};
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    if (GLOBAL_PARAMS.includes(key)) continue;
+    query[key] = key === "filter" ? values : values.length === 1 ? values[0] : values;
+  }
+  const parsed = SilencesQuerySchema.safeParse(query);
+  if (!parsed.success) {
+    const problems = zodProblems(parsed.error.issues);
+    throw new ApiError(400, problemsMessage("invalid query", problems), problems);
+  }
+  return parsed.data;
+}
+
+/** A handler whose errors are answered as Alertmanager answers them: the message as a JSON string. */
+function alertmanagerErrors(
+  handler: (c: Context) => Response | Promise<Response>,
+): (c: Context) => Promise<Response> {
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return c.json(error.message, error.status as ContentfulStatusCode, { "Cache-Control": "no-store" });
+    }
+  };
+}
+
 function isSilenceFailure(error: unknown): error is Error & { status: 400 | 404 } {
   return error instanceof Error && error.name === "SilenceError" && "status" in error;
 }
@@ -123,11 +156,15 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
   });
 
   const listSilences = (c: Context) => {
-    const q = parseQuery(c, SilencesQuerySchema);
-    const silences = notifyOf(deps).silences().filter((s) =>
-      q.state === undefined || s.status.state === q.state
-    );
-    return c.json(silences, 200, noStore);
+    const q = silencesQuery(c);
+    let silences;
+    try {
+      silences = notifyOf(deps).silences(q.filter ?? []);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(400, `filter: ${error instanceof Error ? error.message : error}`);
+    }
+    return c.json(silences.filter((s) => q.state === undefined || s.status.state === q.state), 200, noStore);
   };
   const postSilence = async (c: Context) => {
     const posted = await jsonBody(c, ctx, PostableSilenceSchema, `send a silence like ${SILENCE_EXAMPLE}`);
@@ -153,12 +190,15 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
     }
     return c.json({ expired: c.req.param("id") }, 200, noStore);
   };
-  for (const [list, one] of [["/silences", "/silences/:id"], ["/api/v2/silences", "/api/v2/silence/:id"]]) {
-    app.get(list, read, listSilences);
-    app.post(list, write, postSilence);
-    app.get(one, read, getSilence);
-    app.delete(one, write, deleteSilence);
-  }
+  app.get("/silences", read, listSilences);
+  app.post("/silences", write, postSilence);
+  app.get("/silences/:id", read, getSilence);
+  app.delete("/silences/:id", write, deleteSilence);
+  // Alertmanager's paths answer errors as Alertmanager does: a JSON string (amtool prints it).
+  app.get("/api/v2/silences", read, alertmanagerErrors(listSilences));
+  app.post("/api/v2/silences", write, alertmanagerErrors(postSilence));
+  app.get("/api/v2/silence/:id", read, alertmanagerErrors(getSilence));
+  app.delete("/api/v2/silence/:id", write, alertmanagerErrors(deleteSilence));
 
   app.get("/notifications", read, async (c) => {
     const q = parseQuery(c, NotificationsQuerySchema);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
 import { eventually } from "../helpers/agent.ts";
-import { startAlertmanager } from "../helpers/alertmanager.ts";
+import { amtool, startAlertmanager } from "../helpers/alertmanager.ts";
 import { startReceiver } from "../helpers/receiver.ts";
 import {
   assertPayload,
@@ -131,6 +131,24 @@ Deno.test("a real Alertmanager gets the seed's warning, then critical, then reso
       Object.keys(ours[0].alerts[0].labels).sort(),
       Object.keys(fromAm[0].alerts[0].labels).sort(),
     );
+
+    // amtool, Alertmanager's CLI, manages the agent's silences through Alertmanager's paths.
+    const added = await amtool(
+      agent.baseUrl,
+      ["silence", "add", "host=host-z", "--comment=amtool test", "--duration=1h"],
+      "test-token",
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const id = added.stdout.trim();
+    const listed = await amtool(agent.baseUrl, ["silence", "query", "host=host-z"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${id}\\s+host="host-z"`));
+    const expired = await amtool(agent.baseUrl, ["silence", "expire", id], "test-token");
+    assert.equal(expired.code, 0, expired.stderr);
+    const after = await (await fetch(`${agent.baseUrl}/silences/${id}`)).json();
+    assert.equal(after.status.state, "expired");
+    const refused = await amtool(agent.baseUrl, ["silence", "add", "host=host-z", "--comment=no token"]);
+    assert.notEqual(refused.code, 0, "writes need the token");
   } catch (error) {
     console.error(agent.logs().split("\n").filter((l) => /notif|alertmanager|error/i.test(l)).join("\n"));
     console.error(am.logs());
