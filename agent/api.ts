@@ -52,7 +52,6 @@ export function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
       clear: rule.clear,
       match: definition.match ?? {},
       unit: rule.unit?.written ?? null,
-      unit: rule.unit?.written ?? null,
       labels: { ...definition.labels },
       annotations: { ...definition.annotations },
     };

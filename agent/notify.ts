@@ -7,6 +7,7 @@
  * @module
  */
 import type { Admin } from "@platformatic/kafka";
+import { registerFamilies, registerFamily } from "../telemetry/families.ts";
 import type { Registry } from "../telemetry/registry.ts";
 import type { Config } from "../config/schema.ts";
 import type { ByteProducer } from "../kafka/clients.ts";
@@ -47,29 +48,10 @@ function safeHostname(): string {
 }
 
 function notifyMetrics(registry: Registry): NotifyMetrics {
-  const sent = registry.counter({
-    name: "eventops_notifications_sent_total",
-    help: "Notifications delivered, per receiver and integration kind (resend: Alertmanager keep-alives).",
-    labelNames: ["receiver", "integration", "resend"],
-  });
-  const failed = registry.counter({
-    name: "eventops_notifications_failed_total",
-    help: "Notifications given up (refused by the receiver, or older than delivery.max_age).",
-    labelNames: ["receiver", "integration"],
-  });
-  const retries = registry.counter({
-    name: "eventops_notifications_retries_total",
-    help: "Delivery attempts that failed and will be retried.",
-    labelNames: ["receiver", "integration"],
-  });
-  const depth = registry.gauge({
-    name: "eventops_notifications_queue_depth",
-    help: "Notifications stored and not yet delivered or given up.",
-  });
-  const oldest = registry.gauge({
-    name: "eventops_notifications_oldest_pending_seconds",
-    help: "Age of the oldest notification not yet delivered (0 when none).",
-  });
+  const { notificationsSent: sent, notificationsFailed: failed, notificationRetries: retries } =
+    registerFamilies(registry, ["notificationsSent", "notificationsFailed", "notificationRetries"]);
+  const depth = registerFamily(registry, "notificationQueueDepth");
+  const oldest = registerFamily(registry, "notificationOldestPending");
   return {
     sent: (receiver, kind, resend) => sent.labels(receiver, kind, String(resend)).inc(),
     failed: (receiver, kind) => failed.labels(receiver, kind).inc(),
@@ -147,11 +129,7 @@ export async function startNotify(
     throw error;
   }
   const running = notifier;
-  const firing = parts.registry.gauge({
-    name: "eventops_alerts_firing",
-    help: "Alerts firing now, per rule and severity.",
-    labelNames: ["rule", "severity"],
-  });
+  const firing = registerFamily(parts.registry, "alertsFiring");
   parts.registry.onCollect(() => {
     firing.reset();
     for (const alert of running.activeAlerts()) firing.labels(alert.rule, alert.severity).inc();

@@ -316,7 +316,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
       kafka,
       statelessThread: !flags["single-thread"],
       store: flags["memory-limit"] ? { memory_limit: flags["memory-limit"] } : undefined,
-      notify: flags["notify-down"] ? await downReceiver() : undefined,
+      notify: flags["notify-down"] ? downReceiver() : undefined,
     });
     const api = await startBenchAgent(config.file, config.dir, config.port, denoFlags);
     return { api, all: [api], topics };
@@ -331,7 +331,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
     kafka,
     stages: ["features", "rules", "store", "api"],
     suffix: "-stateful",
-    notify: flags["notify-down"] ? await downReceiver() : undefined,
+    notify: flags["notify-down"] ? downReceiver() : undefined,
   });
   const stateless = await startBenchAgent(a.file, a.dir, a.port, extra, false);
   const api = await startBenchAgent(b.file, b.dir, b.port, denoFlags);
@@ -342,7 +342,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
  * A notification file sending every alert, each its own group, to a webhook on a loopback port
  * nothing listens on (connection refused on every attempt).
  */
-async function downReceiver(): Promise<Record<string, unknown>> {
+function downReceiver(): Record<string, unknown> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

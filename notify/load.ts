@@ -7,7 +7,7 @@
  * @module
  */
 import { type NotifyFile, NotifyFileSchema } from "../config/notify.ts";
-import { lineOf, parseYamlSpec, SpecError } from "../stages/spec_yaml.ts";
+import { lineOf, parseYamlSpec, SpecError } from "../lib/yaml_spec.ts";
 import { compilePlan, integrationId, type NotifyPlan } from "./plan.ts";
 import type { IntegrationSecrets } from "./request.ts";
 

@@ -8,7 +8,7 @@
 import { stringify } from "yaml";
 import { freePort } from "./agent.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Where the install script puts the binary. */
 export const ALERTMANAGER_BIN = `${ROOT}.cache/alertmanager/v0.28.1/alertmanager`;

@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
-import { eventually } from "../helpers/agent.ts";
-import { amtool, startAlertmanager } from "../helpers/alertmanager.ts";
-import { startReceiver } from "../helpers/receiver.ts";
+import { eventually } from "../../testing/agent.ts";
+import { amtool, startAlertmanager } from "../../testing/alertmanager.ts";
+import { startReceiver } from "../../testing/receiver.ts";
 import {
   assertPayload,
   event,

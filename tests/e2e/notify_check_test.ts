@@ -3,7 +3,7 @@
  * path and what was expected; rule tests say which receivers an alert routes to.
  */
 import assert from "node:assert/strict";
-import { runEventops, uniqueName, writeTestConfig } from "../helpers/agent.ts";
+import { runEventops, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 
 const BAD = `route:
   receiver: ops

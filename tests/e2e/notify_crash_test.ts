@@ -10,8 +10,8 @@
  *    the same id — at least once, and the `Idempotency-Key` lets the receiver drop the repeat.
  */
 import assert from "node:assert/strict";
-import { eventually } from "../helpers/agent.ts";
-import { startReceiver } from "../helpers/receiver.ts";
+import { eventually } from "../../testing/agent.ts";
+import { startReceiver } from "../../testing/receiver.ts";
 import {
   assertPayload,
   event,

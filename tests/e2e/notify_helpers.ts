@@ -6,8 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { eventually, type RunningAgent, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatProduce } from "../helpers/kcat.ts";
+import {
+  eventually,
+  type RunningAgent,
+  startAgent,
+  uniqueName,
+  writeTestConfig,
+} from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
 
 /** The token the test configs set. */
 export const TOKEN = "test-token";

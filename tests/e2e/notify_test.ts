@@ -6,8 +6,8 @@
  * inhibition; a receiver that does not resolve or answers garbage is retried and counted.
  */
 import assert from "node:assert/strict";
-import { eventually } from "../helpers/agent.ts";
-import { startGarbageServer, startReceiver } from "../helpers/receiver.ts";
+import { eventually } from "../../testing/agent.ts";
+import { startGarbageServer, startReceiver } from "../../testing/receiver.ts";
 import {
   assertPayload,
   event,

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { stringify } from "yaml";
-import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../helpers/agent.ts";
-import { kcatProduce } from "../helpers/kcat.ts";
+import { eventually, runEventops, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
 
 const CPU_ONLY = { rules: [{ name: "cpu_high", metric: "cpu_load", warning: 80 }] };
 const MEM_NO_UNIT = { rules: [{ name: "mem_high", metric: "mem_used", warning: 80 }] };
