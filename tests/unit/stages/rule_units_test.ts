@@ -73,3 +73,22 @@ rules:
   assert.match(problems[1], /rule disk: its levels are in GB \(bytes\) but disk_free is stored in percent/);
   assert.deepEqual(checkRuleUnits(rules, new Map()), [], "nothing stored yet: nothing to check");
 });
+
+Deno.test("rule units: events sent without a unit beside ones with a unit do not refuse a rule (the agent still starts)", () => {
+  // Reproduces the agent refusing to start with its built-in rules once cpu_load had been stored both
+  // without a unit and in percent: a missing unit is no second dimension, so nothing is refused.
+  const [cpuHigh] = parseRules(
+    "rules:\n  - { name: cpu_high, metric: cpu_load, op: '>', warning: 85, critical: 95 }\n",
+    "r.yaml",
+  );
+  const unitless = storedUnitsOf([["cpu_load", ""], ["cpu_load", "percent"]]);
+  assert.deepEqual(checkRuleUnits([cpuHigh], unitless), []);
+  const [inPercent] = parseRules(
+    "rules:\n  - { name: p, metric: cpu_load, op: '>', unit: percent, warning: 85 }\n",
+    "r.yaml",
+  );
+  assert.deepEqual(checkRuleUnits([inPercent], storedUnitsOf([["cpu_load", ""]])), []);
+  // Two real units still refuse it.
+  const twoUnits = storedUnitsOf([["cpu_load", "percent"], ["cpu_load", "bytes"], ["cpu_load", ""]]);
+  assert.match(checkRuleUnits([cpuHigh], twoUnits).join("\n"), /stored in 2 units \(bytes, percent\)/);
+});
