@@ -368,3 +368,39 @@ Deno.test("a receiver that does not resolve or answers garbage is retried and co
     garbage.close();
   }
 });
+
+Deno.test("a notification not delivered within delivery.max_age is given up and recorded as failed", async () => {
+  // A loopback port nothing listens on: every attempt is refused.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const setup = await notifySetup("notify-max-age", {
+    route: { receiver: "gone", group_wait: "0s" },
+    receivers: [{ name: "gone", webhook_configs: [{ url: `http://127.0.0.1:${port}/hook` }] }],
+    delivery: { ...FAST_DELIVERY, max_age: "2s" },
+  });
+  const agent = await startNotifyAgent(setup);
+  try {
+    await produce(setup, [event("host-a", 85, "2025-10-21T10:00:00Z")]);
+    const [row] = await eventually(
+      async () => {
+        const rows = await notifications(agent);
+        return rows.length === 1 && rows[0].status === "failed" ? rows : undefined;
+      },
+      30_000,
+      "the notification recorded as failed",
+    );
+    assert.match(row.last_error ?? "", /given up after \d+ attempts \(delivery\.max_age\)/);
+    assert.ok(row.attempts >= 2, `retried before giving up: ${row.attempts} attempts`);
+    assert.equal(await promValue(agent, "eventops_notifications_failed_total", { receiver: "gone" }), 1);
+    // The queue gauges are set at most twice a second.
+    await eventually(
+      async () => await promValue(agent, "eventops_notifications_queue_depth") === 0,
+      10_000,
+      "an empty queue",
+    );
+    assert.match(agent.logs(), /notification not delivered; recorded as failed/);
+  } finally {
+    await agent.stop();
+  }
+});
