@@ -15,6 +15,7 @@ import type {
   Ingestor,
   IngestOutcome,
   LiveFeeds,
+  NotifyApi,
   RuleSummary,
 } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
@@ -24,6 +25,7 @@ import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
 import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
+import { formatDuration } from "../lib/duration.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import type { MemoryCounters } from "../telemetry/counters.ts";
@@ -41,17 +43,30 @@ export interface ApiParts {
   ruleEngine: RuleEngine;
   ingestor: Ingestor;
   health: Health;
+  /** Alert delivery, when this process holds the store. */
+  notify?: NotifyApi;
 }
 
-function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
-  return rules.map((rule) => ({
-    name: rule.name,
-    metric: rule.metric,
-    warning: rule.warning ?? null,
-    critical: rule.critical ?? null,
-    direction: rule.op === "<" || rule.op === "<=" ? "below" : "above",
-    source: rule.feature ? `${rule.feature.stat}_${rule.feature.window}` : "value",
-  }));
+/** Every rule as loaded: thresholds, comparison, `for`, `clear`, `match`, labels, annotations. */
+export function ruleSummaries(rules: readonly CompiledRule[]): RuleSummary[] {
+  return rules.map((rule) => {
+    const { definition } = rule;
+    return {
+      name: rule.name,
+      metric: rule.metric,
+      warning: rule.warning ?? null,
+      critical: rule.critical ?? null,
+      direction: rule.op === "<" || rule.op === "<=" ? "below" : "above",
+      source: rule.feature ? `${rule.feature.stat}_${rule.feature.window}` : "value",
+      op: rule.op,
+      for: formatDuration(rule.forMs),
+      clear: rule.clear,
+      match: definition.match ?? {},
+      unit: rule.unit?.written ?? null,
+      labels: { ...definition.labels },
+      annotations: { ...definition.annotations },
+    };
+  });
 }
 
 /**
@@ -154,6 +169,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
       return result.reason === undefined ? result.name : name;
     },
     rules: () => ruleSummaries(ruleEngine.rules),
+    notify: parts.notify,
     query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
     status: statusOf(config, parts.startedAt, parts.counters, parts.health),
     version: VERSION,

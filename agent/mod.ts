@@ -7,6 +7,7 @@
  * - `consumer_groups.ts` the groups' health and lag, `api.ts` and `status.ts` the HTTP API,
  * - `broker.ts` reaching the broker, `stateless.ts` and `stateful.ts` the two consumer groups
  *   (`store_sink.ts`: where the stateful group's batches go), `parquet_maintenance.ts`,
+ * - `notify.ts` alert delivery (the store is its outbox),
  * - `lifecycle.ts` the shutdown order: every part stops in reverse order of its start.
  *
  * @module
@@ -30,6 +31,7 @@ import { loadAgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { startStateful } from "./stateful.ts";
 import { startStateless } from "./stateless.ts";
+import { type AgentNotify, startNotify } from "./notify.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
 
 /** How to start the agent. */
@@ -71,8 +73,17 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     let store: AgentStore | undefined;
     if (runs(config, "store", "api", "rules")) {
       store = await openAgentStore(config, log, registry, life);
+      // Rules that cannot be compared in their metric's stored unit are refused (at reload too).
+      await rules.checkUnits(store.reader.readOnlyQuery.bind(store.reader));
       const restored = rules.engine.restore(await store.reader.latestAlertPerFingerprint());
       if (restored > 0) log.info("restored alert state", { firing: restored });
+    }
+    // Alert delivery: wherever the store is (it is the outbox).
+    let notify: AgentNotify | undefined;
+    if (store) {
+      const started = await startNotify(config, log, { store: store.store, registry, producer, admin });
+      life.onStop(() => started.stop());
+      notify = started;
     }
     const groups = new ConsumerGroups(config, registry, metrics);
 
@@ -86,6 +97,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         feeds,
         reader: store.reader,
         ruleEngine: rules.engine,
+        notify: notify?.notifier,
         ingestor: createIngestor(admin, producer, config.topics.raw, config.kafka.max_message_bytes),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
@@ -118,6 +130,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         feeds,
         hooks,
         limits,
+        notify,
       };
       running.push(await startStateful(config, log, parts));
     }

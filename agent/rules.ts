@@ -9,14 +9,9 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Alert } from "../model/alert.ts";
 import { ReloadableFile } from "../pipeline/reload.ts";
-import {
-  checkRuleWindows,
-  type CompiledRule,
-  defaultRules,
-  parseRules,
-  RuleEngine,
-} from "../stages/rules.ts";
+import { checkRuleWindows, type CompiledRule, defaultRules, RuleEngine } from "../stages/rules.ts";
 import type { Lifecycle } from "./lifecycle.ts";
+import { assertRuleUnits, parseRulesWithUnits, UnitsCache } from "./rule_units.ts";
 
 /** The rule engine and what a reload leaves for the stateful group. */
 export interface AgentRules {
@@ -26,11 +21,17 @@ export interface AgentRules {
   takePendingAlerts(): Alert[];
   /** The newest event time of a batch (a reload resolves alerts at it). */
   eventTime(ts: number): void;
+  /**
+   * Checks the rules against the units their metrics are stored in, read with `query` (the store's
+   * read-only query) now and before each reload; throws when a rule cannot be compared in them.
+   */
+  checkUnits(query: (sql: string) => Promise<{ rows: unknown[][] }>): Promise<void>;
 }
 
 /**
  * Loads the rules (`rules`, or the built-in ones), warns about windows the features do not keep
- * (at start and on each reload), and registers the file watch's close with `life`.
+ * (at start and on each reload), refuses a reloaded file whose rules cannot be compared in their
+ * metrics' stored units (once {@link AgentRules.checkUnits} gave it the store), and registers the file watch's close with `life`.
  */
 export async function loadAgentRules(config: Config, log: Logger, life: Lifecycle): Promise<AgentRules> {
   const pendingAlerts: Alert[] = [];
@@ -38,11 +39,12 @@ export async function loadAgentRules(config: Config, log: Logger, life: Lifecycl
   const warnWindows = (rules: readonly CompiledRule[]) => {
     for (const problem of checkRuleWindows(rules, config.features.windows)) log.warn(problem);
   };
+  const units = new UnitsCache();
   const rulesFile = config.rules
-    ? await ReloadableFile.open(config.rules, parseRules, log, (rules) => {
+    ? await ReloadableFile.open(config.rules, parseRulesWithUnits(units), log, (rules) => {
       warnWindows(rules);
       pendingAlerts.push(...engine.replaceRules(rules, lastEventTs));
-    })
+    }, () => units.refresh())
     : undefined;
   if (rulesFile) life.onStop(() => rulesFile.close());
   const engine = new RuleEngine(rulesFile?.value ?? defaultRules());
@@ -52,6 +54,11 @@ export async function loadAgentRules(config: Config, log: Logger, life: Lifecycl
     takePendingAlerts: () => pendingAlerts.splice(0),
     eventTime: (ts) => {
       lastEventTs = ts;
+    },
+    checkUnits: async (query) => {
+      units.query = query;
+      await units.refresh();
+      assertRuleUnits(engine.rules, units.units, config.rules || "(built-in rules)");
     },
   };
 }

@@ -36,6 +36,8 @@ export interface StatefulParts {
   feeds: LiveFeeds;
   hooks: GroupHooks;
   limits: TopicLimits;
+  /** Alert delivery, woken when alerts were stored (the store is its outbox). */
+  notify?: { wake(): void };
 }
 
 /** Starts the stateful group; resolves once its consumer joined the group. */
@@ -62,7 +64,7 @@ export async function startStateful(
       store: runs(config, "store"),
     },
     sink: storeSink(parts.writer, metrics, log),
-    published: publishDurable(parts.feeds, metrics, features),
+    published: publishDurable(parts.feeds, metrics, features, () => parts.notify?.wake()),
   });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(

@@ -30,6 +30,7 @@ import { registerQueryRoutes } from "./routes/query.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMetaRoutes } from "./routes/meta.ts";
 import { registerUiRoutes } from "./routes/ui.ts";
+import { registerNotifyRoutes } from "./routes/notify.ts";
 
 /** Route pattern of the handler that answered (for metrics labels), or `unmatched`. */
 function routeLabel(c: Context): string {
@@ -101,7 +102,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
       "*",
       cors({
         origin: http.cors_origins.includes("*") ? "*" : http.cors_origins,
-        allowMethods: ["GET", "HEAD", "POST", "OPTIONS"],
+        allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
         allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
         exposeHeaders: ["X-Truncated", "Retry-After"],
         maxAge: 600,
@@ -114,6 +115,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
   registerHealthRoutes(app, ctx);
   registerMetaRoutes(app, ctx, read);
   registerMetricRoutes(app, ctx, read);
+  registerNotifyRoutes(app, ctx, read);
   registerAlertRoutes(app, ctx, read);
   registerEventRoutes(app, ctx, read);
   registerIngestRoutes(app, ctx);

@@ -17,6 +17,14 @@ import type {
 } from "../model/query.ts";
 import type { Envelope } from "../model/envelope.ts";
 import type { ConsumerHealth } from "../model/health.ts";
+import type {
+  AckRecord,
+  ActiveAlert,
+  GettableSilence,
+  NotificationRecord,
+  NotificationStatus,
+  PostableSilence,
+} from "../model/notification.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
 
@@ -90,7 +98,7 @@ export interface LiveFeeds {
   events: Hub<Envelope>;
 }
 
-/** Thresholds of one active rule, for the dashboard's threshold lines. */
+/** One active rule: every field as loaded, and the thresholds for the dashboard's threshold lines. */
 export interface RuleSummary {
   name: string;
   /** Canonical metric name. */
@@ -101,6 +109,42 @@ export interface RuleSummary {
   direction?: "above" | "below";
   /** The value tested: `value` or a feature such as `avg_5m`. */
   source?: string;
+  /** The comparison (`>`, `>=`, `<`, `<=`). */
+  op?: string;
+  /** How long the condition must hold before firing (`0s`: at once). */
+  for?: string;
+  /** The level the value must pass back over to resolve (hysteresis). */
+  clear?: number;
+  /** Tenant, host, tag and context patterns an event must match. */
+  match?: { tenant?: string; host?: string; tags?: Record<string, string>; ctx?: Record<string, string> };
+  /** The unit the thresholds are written in (the metric's canonical unit when null). */
+  unit?: string | null;
+  labels?: Record<string, string>;
+  /** Annotation templates. */
+  annotations?: Record<string, string>;
+}
+
+/** A silence that could not be set (`name` `"SilenceError"`): 400 invalid, 404 unknown id. */
+export interface SilenceFailure extends Error {
+  status: 400 | 404;
+}
+
+/** Alert delivery: active alerts, silences, acknowledgements and notifications (`notify/`). */
+export interface NotifyApi {
+  /** One row per firing alert, with whether it is silenced, inhibited or acknowledged. */
+  activeAlerts(): ActiveAlert[];
+  /** The silences; with `filter` (matcher texts) those having each matcher; throws on a bad filter. */
+  silences(filter?: readonly string[]): GettableSilence[];
+  silence(id: string): GettableSilence | undefined;
+  /** Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. */
+  setSilence(posted: PostableSilence): Promise<string>;
+  /** Expires a silence; rejects with a {@link SilenceFailure} (404) when unknown. */
+  expireSilence(id: string): Promise<void>;
+  /** Acknowledges the current firing episode of an alert; undefined when it is not firing. */
+  ack(fingerprint: string, by: string, comment: string): Promise<AckRecord | undefined>;
+  notifications(
+    q: { limit: number; status?: NotificationStatus; receiver?: string },
+  ): Promise<NotificationRecord[]>;
 }
 
 /** The agent's own numbers for the dashboard's status strip. */
@@ -137,6 +181,8 @@ export interface ApiDeps {
   resolveMetric(name: string): string;
   rules(): RuleSummary[];
   status(): AgentStatus | Promise<AgentStatus>;
+  /** Alert delivery; its routes answer 503 when omitted (no store in this process). */
+  notify?: NotifyApi;
   /** Structured logger; default: one JSON line per record to stderr. */
   log?: (record: LogRecord) => void;
   /** Readiness tuning. */

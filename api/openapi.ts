@@ -39,7 +39,12 @@ function parameters(doc: RouteDoc, components: JsonObject): JsonObject[] {
       in: "path",
       required: true,
       description: p.description,
-      schema: { type: "string", minLength: 1, ...(p.maxLength ? { maxLength: p.maxLength } : {}) },
+      schema: {
+        type: "string",
+        minLength: 1,
+        ...(p.maxLength ? { maxLength: p.maxLength } : {}),
+        ...(p.pattern ? { pattern: p.pattern } : {}),
+      },
       ...(p.example ? { example: p.example } : {}),
     });
   }
@@ -141,7 +146,11 @@ export function openApiDocument(options: OpenApiOptions): JsonObject {
           ? { schema: { type: "string" } }
           : { schema: requestSchema ? toSchema(requestSchema, "input", components) : {} };
       }
-      op.requestBody = { required: true, description: doc.requestBody.description, content };
+      op.requestBody = {
+        required: !doc.requestBody.optional,
+        description: doc.requestBody.description,
+        content,
+      };
     }
     paths[doc.path] ??= {};
     paths[doc.path][doc.method] = op;

@@ -35,6 +35,7 @@ import {
   StatusResponseSchema,
   StoredAlertSchema,
 } from "./schemas.ts";
+import { NOTIFY_ROUTE_DOCS } from "./notify_openapi.ts";
 
 /** Security requirement of a route. */
 export type Auth = "none" | "read" | "write";
@@ -65,7 +66,7 @@ export interface SseEventDoc {
 
 /** One documented operation. */
 export interface RouteDoc {
-  method: "get" | "post";
+  method: "get" | "post" | "delete";
   /** OpenAPI path, e.g. `/metrics/{metric}`. */
   path: string;
   summary: string;
@@ -73,10 +74,17 @@ export interface RouteDoc {
   tag: string;
   auth: Auth;
   query?: z.ZodObject;
-  pathParams?: { name: string; description: string; example?: string; maxLength?: number }[];
+  pathParams?: {
+    name: string;
+    description: string;
+    example?: string;
+    maxLength?: number;
+    pattern?: string;
+  }[];
   headers?: { name: string; description: string; pattern?: string }[];
   /** `schema` describes the `application/json` body (default: an object or an array of objects). */
-  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType };
+  /** `optional`: the body may be left out. */
+  requestBody?: { description: string; contentTypes: string[]; schema?: z.ZodType; optional?: boolean };
   responses: Record<string, ResponseDoc>;
 }
 
@@ -434,4 +442,5 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "404": errorResponse("No such asset."),
     },
   },
+  ...NOTIFY_ROUTE_DOCS,
 ];

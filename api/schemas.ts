@@ -73,7 +73,10 @@ export const PointsQuerySchema = z.strictObject({
 
 /** `GET /alerts` */
 export const AlertsQuerySchema = z.strictObject({
-  state: AlertStateSchema.optional().meta({ description: "Only alerts in this state." }),
+  state: AlertStateSchema.optional().meta({
+    description:
+      "The alerts in this state now: the latest transition of each alert, when it is in this state.",
+  }),
   severity: SeveritySchema.optional().meta({ description: "Only alerts of this severity." }),
   tenant: textParam("tenant", "Only this tenant."),
   host: textParam("host", "Only this host."),
@@ -287,6 +290,22 @@ export const RulesResponseSchema = z.object({
     critical: z.number().nullable(),
     direction: z.enum(["above", "below"]).optional(),
     source: z.string().optional(),
+    op: z.enum([">", ">=", "<", "<="]).optional(),
+    for: z.string().optional().meta({ description: "How long the condition must hold before firing." }),
+    clear: z.number().optional().meta({ description: "The level that resolves the alert (hysteresis)." }),
+    match: z.object({
+      tenant: z.string().optional(),
+      host: z.string().optional(),
+      tags: z.record(z.string(), z.string()).optional(),
+      ctx: z.record(z.string(), z.string()).optional(),
+    }).optional().meta({ description: "Patterns an event must match (exact or glob)." }),
+    unit: z.string().nullable().optional().meta({
+      description:
+        "The unit the rule's levels are written in (`warning`, `critical` and `clear` here are in the metric's " +
+        "canonical unit, as stored); null: written in the canonical unit.",
+    }),
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional().meta({ description: "Annotation templates." }),
   })),
 }).meta({ id: "Rules" });
 

@@ -34,11 +34,14 @@ export async function writeBenchConfig(
     statelessThread?: boolean;
     /** The `store` section, when the run needs other than the defaults. */
     store?: Record<string, unknown>;
+    /** A notification file (written beside the config), when the run delivers alerts. */
+    notify?: Record<string, unknown>;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true, store } = options;
+  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
+  if (notify) await Deno.writeTextFile(`${ROOT}${dir}/notify.yaml`, stringify(notify));
   const port = await freePort();
   const config = {
     data_dir: `${dir}/store`,
@@ -54,6 +57,7 @@ export async function writeBenchConfig(
     http: { host: "127.0.0.1", port, token: "bench-token", events_stream_max_rate: 1000 },
     ...(stages ? { stages } : {}),
     ...(store ? { store } : {}),
+    ...(notify ? { notify: `${dir}/notify.yaml` } : {}),
     stateless_thread: statelessThread,
   };
   const file = `${dir}/eventops${suffix}.yaml`;

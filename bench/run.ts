@@ -11,6 +11,11 @@
  *   marker events every 100 ms give produce->stored (`/events/stream`, published after the store
  *   commit) and produce->alert (`/alerts/stream`) latencies; RSS over time.
  *
+ * `--notify-down` routes every alert to a webhook whose receiver is down for the whole run (nothing
+ * listens on its port): every alert transition becomes a notification that waits in the outbox and
+ * is retried, to show that delivery does not slow ingestion (compare a run without it); the report
+ * adds the notification counters (`notify`).
+ *
  * Both also time the read limit (`kcat -C` over the raw topic) and the pure stages alone
  * (`bench/stages.ts`). `--profile` samples the agent's CPU through the inspector. Results are
  * printed and written to `bench/results/<timestamp>-<mode>.json`; `deno task bench:summary`
@@ -82,6 +87,7 @@ const { values: flags } = parseArgs({
     "batch-max-bytes": { type: "string" },
     "memory-limit": { type: "string" },
     label: { type: "string", default: "" },
+    "notify-down": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     "no-stages": { type: "boolean", default: false },
     "no-read-limit": { type: "boolean", default: false },
@@ -103,6 +109,7 @@ if (flags.help) {
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
             --single-thread (stateless_thread: false: both consumer groups on one thread)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
+  notify:   --notify-down (every alert to a webhook whose receiver is down: notifications pile up, retried)
   other:    --brokers 127.0.0.1:29092 --label TEXT --no-stages --no-read-limit --keep --agent-logs`);
   Deno.exit(0);
 }
@@ -309,6 +316,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
       kafka,
       statelessThread: !flags["single-thread"],
       store: flags["memory-limit"] ? { memory_limit: flags["memory-limit"] } : undefined,
+      notify: flags["notify-down"] ? downReceiver() : undefined,
     });
     const api = await startBenchAgent(config.file, config.dir, config.port, denoFlags);
     return { api, all: [api], topics };
@@ -323,10 +331,38 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
     kafka,
     stages: ["features", "rules", "store", "api"],
     suffix: "-stateful",
+    notify: flags["notify-down"] ? downReceiver() : undefined,
   });
   const stateless = await startBenchAgent(a.file, a.dir, a.port, extra, false);
   const api = await startBenchAgent(b.file, b.dir, b.port, denoFlags);
   return { api, all: [api, stateless], topics };
+}
+
+/**
+ * A notification file sending every alert, each its own group, to a webhook on a loopback port
+ * nothing listens on (connection refused on every attempt).
+ */
+function downReceiver(): Record<string, unknown> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return {
+    route: { receiver: "down", group_by: ["..."], group_wait: "0s", group_interval: "1s" },
+    receivers: [{ name: "down", webhook_configs: [{ url: `http://127.0.0.1:${port}/hook` }] }],
+    delivery: { initial_backoff: "1s", max_backoff: "30s" },
+  };
+}
+
+/** The agent's notification counters from `/prometheus` (undefined without `--notify-down`). */
+async function notifyCounters(baseUrl: string): Promise<Record<string, number> | undefined> {
+  if (!flags["notify-down"]) return undefined;
+  const text = await (await fetch(`${baseUrl}/prometheus`)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const match = /^eventops_notifications_([a-z_]+?)(?:_total)?(?:\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (match) out[match[1]] = (out[match[1]] ?? 0) + Number(match[2]);
+  }
+  return out;
 }
 
 /** The broker's pid when `scripts/broker/broker.sh` started it on this machine (else undefined). */
@@ -495,6 +531,7 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
           alertsOnTopic === (counters["rules.alerts"] ?? 0),
         totals: counters,
       },
+      notify: await notifyCounters(agent.baseUrl),
       profile: profile ? await saveProfile(profile, stamp) : undefined,
     };
   } finally {
@@ -642,6 +679,7 @@ async function live(
         bench_loop_lag_ms_by_second: Array.from(benchLag, (ms) => ms ?? 0),
       },
       check: { totals: counters },
+      notify: await notifyCounters(agents.api.baseUrl),
       profile: profile ? await saveProfile(profile, stamp) : undefined,
     };
   } finally {
@@ -732,6 +770,7 @@ const report = {
     agent_flags: flags["agent-flag"],
     agent_kafka: agentKafkaOverrides(),
     store_memory_limit: flags["memory-limit"],
+    notify_down: flags["notify-down"],
   },
   workload: outcome.totals,
   ...outcome.result,
@@ -762,6 +801,13 @@ if (mode === "backlog") {
   add("agent CPU cores used", r.agent.cpu_cores_used);
   add("agent peak RSS MB", r.agent.peak_rss_mb);
   add("drain after produce stopped s", r.agent.drain_seconds);
+}
+if (r.notify) {
+  const n = r.notify as Record<string, number>;
+  add(
+    "notifications (receiver down): queued / retries / sent",
+    `${n.queue_depth ?? 0} / ${n.retries ?? 0} / ${n.sent ?? 0}`,
+  );
 }
 if (r.read_limit) {
   add(

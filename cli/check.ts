@@ -1,7 +1,9 @@
 /**
- * `eventops check`: validates the configuration, the inventory and the rules, and runs rule tests
- * (YAML fixtures: input events -> expected alerts), like `promtool test rules`. Exit code 0 when
- * everything passes, 1 on a failed test, 2 on an invalid file.
+ * `eventops check`: validates the configuration, the inventory, the rules and the notification file
+ * (receivers, routes, inhibition; its secrets readable, its hosts allowed by the sandbox), and runs
+ * rule tests (YAML fixtures: input events -> expected alerts and the receivers they route to), like
+ * `promtool test rules` and `amtool config routes test`. Exit code 0 when everything passes, 1 on a
+ * failed test, 2 on an invalid file.
  *
  * @module
  */
@@ -13,6 +15,23 @@ import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import { runRuleTests } from "../stages/rule_tests.ts";
 import { checkRuleWindows, DEFAULT_RULES_YAML, defaultRules, parseRules } from "../stages/rules.ts";
 import type { CommonFlags } from "./common.ts";
+import { defaultExternalUrl } from "../agent/notify.ts";
+import { alertLabels } from "../notify/labels.ts";
+import { loadNotify } from "../notify/load.ts";
+import { receiversOf } from "../notify/route.ts";
+import type { Alert } from "../model/alert.ts";
+import { readStoredUnits } from "../agent/rule_units.ts";
+import { checkRuleUnits, type StoredUnits } from "../stages/rule_units.ts";
+import { runQuery } from "./query.ts";
+
+/** The units the store holds each metric in (through the agent when it runs); undefined without a store. */
+async function storedUnits(config: Config): Promise<StoredUnits | undefined> {
+  try {
+    return await readStoredUnits(async (sql) => (await runQuery(config, sql, 100_000)).result);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Validates everything and runs `testFiles`; returns the exit code. */
 export async function checkCommand(flags: CommonFlags, testFiles: readonly string[]): Promise<number> {
@@ -47,10 +66,42 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
       console.error(`FAIL rules ${config.rules}\n${problems.join("\n")}`);
       return 2;
     }
-    console.log(`ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)`);
+    const units = await storedUnits(config);
+    if (units !== undefined) {
+      const unitProblems = checkRuleUnits(rules, units);
+      if (unitProblems.length > 0) {
+        console.error(`FAIL rules ${config.rules || "(built-in)"}\n${unitProblems.join("\n")}`);
+        return 2;
+      }
+    }
+    console.log(
+      `ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)${
+        units === undefined ? "" : `, units checked against the store (${units.size} metric(s))`
+      }`,
+    );
   } catch (error) {
     console.error(`FAIL rules\n${describeError(error)}`);
     return 2;
+  }
+
+  let routeAlert: ((alert: Alert) => string[]) | undefined;
+  if (config.notify) {
+    try {
+      const { plan, file } = loadNotify(
+        await Deno.readTextFile(config.notify),
+        config.notify,
+        defaultExternalUrl(config),
+      );
+      const route = plan.route!;
+      routeAlert = (alert) =>
+        receiversOf(route, alertLabels(alert, inventory.lookup(alert.tenant, alert.host)));
+      console.log(
+        `ok   notify ${config.notify}: ${file.receivers.length} receiver(s), ${file.inhibit_rules.length} inhibit rule(s)`,
+      );
+    } catch (error) {
+      console.error(`FAIL notify\n${describeError(error)}`);
+      return 2;
+    }
   }
 
   let failed = 0;
@@ -63,6 +114,7 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
         inventory,
         normalize: config.normalize,
         features: config.features,
+        receiversOf: routeAlert,
       });
     } catch (error) {
       console.error(`FAIL ${file}\n${describeError(error)}`);

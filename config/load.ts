@@ -27,6 +27,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_HTTP_TOKEN: ["http", "token"],
   EVENTOPS_INVENTORY: ["inventory"],
   EVENTOPS_RULES: ["rules"],
+  EVENTOPS_NOTIFY: ["notify"],
   EVENTOPS_STAGES: ["stages"],
   EVENTOPS_LOG_LEVEL: ["log_level"],
   EVENTOPS_RETENTION: ["store", "parquet", "retention"],

@@ -205,6 +205,11 @@ export const ConfigSchema = z.strictObject({
   inventory: z.string().default(""),
   /** Rules file; empty: the built-in default rules (the brief's cpu_load thresholds). */
   rules: z.string().default(""),
+  /**
+   * Notification file (receivers, routes, inhibition: `config/notify.ts`), reloaded on change;
+   * empty: alerts go to the alerts topic and the API only.
+   */
+  notify: z.string().default(""),
   /** Stages this process runs. */
   stages: z.array(StageNameSchema).min(1).default([
     "normalize",

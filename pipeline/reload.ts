@@ -19,19 +19,24 @@ export class ReloadableFile<T> {
     private readonly parse: (text: string, file: string) => T,
     private readonly log: Logger,
     private readonly onChange?: (value: T) => void,
+    private readonly beforeReload?: () => Promise<void>,
   ) {
     this.#value = initial;
   }
 
-  /** Loads `path` (throws with the file, key path and expectation when invalid) and watches it. */
+  /**
+   * Loads `path` (throws with the file, key path and expectation when invalid) and watches it.
+   * `beforeReload` runs before each reload's parse (to refresh what `parse` checks against).
+   */
   static async open<T>(
     path: string,
     parse: (text: string, file: string) => T,
     log: Logger,
     onChange?: (value: T) => void,
+    beforeReload?: () => Promise<void>,
   ): Promise<ReloadableFile<T>> {
     const initial = parse(await Deno.readTextFile(path), path);
-    const file = new ReloadableFile(path, initial, parse, log, onChange);
+    const file = new ReloadableFile(path, initial, parse, log, onChange, beforeReload);
     file.#watch();
     return file;
   }
@@ -69,6 +74,7 @@ export class ReloadableFile<T> {
   /** Reads and parses the file again; keeps the previous value when the new one is invalid. */
   async reload(): Promise<boolean> {
     try {
+      await this.beforeReload?.();
       const next = this.parse(await Deno.readTextFile(this.path), this.path);
       this.#value = next;
       this.#version++;

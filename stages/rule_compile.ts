@@ -9,6 +9,7 @@ import type { FeatureName } from "../model/feature.ts";
 import { formatDuration } from "../lib/duration.ts";
 import { parseYamlSpec } from "../lib/yaml_spec.ts";
 import { compileMatcher } from "./inventory.ts";
+import { type CanonicalUnit, canonicalUnit, convertValue } from "./units.ts";
 import {
   DEFAULT_RULES_YAML,
   PLACEHOLDER,
@@ -42,6 +43,13 @@ export interface CompiledRule {
     | { readonly windowMs: number; readonly window: string; readonly stat: FeatureName }
     | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * The rule's `unit`: the canonical unit an event must have to be tested (levels above are converted
+   * to it), and how values are shown in its annotations; undefined: any event, values as stored.
+   */
+  readonly unit:
+    | { readonly canonical: string; readonly written: string; readonly conversion: CanonicalUnit }
+    | undefined;
   readonly definition: RuleDefinition;
   readonly matchTenant: Test | undefined;
   readonly matchHost: Test | undefined;
@@ -69,23 +77,29 @@ function compileTemplate(key: string, template: string): Template {
   return { key, parts };
 }
 
-/** Compiles one validated rule. */
+/** Compiles one validated rule (levels written in `unit` converted to the metric's canonical unit). */
 export function compileRule(rule: RuleDefinition): CompiledRule {
   const ref = typeof rule.value === "object" ? rule.value.feature : rule.feature;
-  const fire = (rule.warning ?? rule.critical) as number;
+  const conversion = rule.unit === undefined ? undefined : canonicalUnit(rule.unit);
+  const level = (value: number | undefined) =>
+    value === undefined || conversion === undefined ? value : convertValue(value, conversion);
+  const fire = level(rule.warning ?? rule.critical) as number;
   return {
     name: rule.name,
     metric: rule.metric,
     op: rule.op,
-    warning: rule.warning,
-    critical: rule.critical,
+    warning: level(rule.warning),
+    critical: level(rule.critical),
     fire,
-    clear: rule.clear ?? fire,
+    clear: level(rule.clear) ?? fire,
     forMs: rule.for,
     feature: ref === undefined
       ? undefined
       : { windowMs: ref.window, window: formatDuration(ref.window), stat: ref.stat },
     labels: Object.freeze({ ...rule.labels }),
+    unit: conversion === undefined || rule.unit === undefined
+      ? undefined
+      : { canonical: conversion.unit, written: rule.unit, conversion },
     definition: rule,
     matchTenant: rule.match?.tenant === undefined ? undefined : compileMatcher(rule.match.tenant),
     matchHost: rule.match?.host === undefined ? undefined : compileMatcher(rule.match.host),

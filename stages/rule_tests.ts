@@ -8,8 +8,11 @@
  *     input:                     # raw events as producers send them (one message each)
  *       - { tenant_id: acme, host: host-a, metric: cpu_load, value: 85, ts_event: "2025-10-21T10:00:00Z", unit: percent }
  *     expect:                    # every emitted alert, in order; omitted fields are not compared
- *       - { rule: cpu_high, host: host-a, state: firing, severity: warning, value: 85 }
+ *       - { rule: cpu_high, host: host-a, state: firing, severity: warning, value: 85, receivers: [ops] }
  * ```
+ *
+ * `receivers` are the receivers the notification file's route tree sends the alert to (like
+ * `amtool config routes test`); they need the configured `notify` file.
  *
  * Each test starts from empty state; `nowMs` (ingest time) is the latest input timestamp. Inputs
  * that normalization rejects show up as `+ input[i] rejected: ...` lines and fail the test.
@@ -37,6 +40,8 @@ export const ExpectedAlertSchema = z.strictObject({
   severity: SeveritySchema,
   value: z.number().optional(),
   threshold: z.number().optional(),
+  /** The receivers its routes lead to, in route order. */
+  receivers: z.array(z.string().min(1)).optional(),
 });
 /** One expected alert. */
 export type ExpectedAlert = z.output<typeof ExpectedAlertSchema>;
@@ -59,6 +64,8 @@ export interface RuleTestOptions {
   inventory?: Inventory;
   normalize?: Config["normalize"];
   features?: Config["features"];
+  /** The receivers an alert is routed to (from the notification file); tests expecting receivers need it. */
+  receiversOf?: (alert: Alert) => string[];
 }
 
 /** Outcome of {@link runRuleTests}. */
@@ -79,19 +86,27 @@ function fieldsOf(expected: ExpectedAlert): Field[] {
   return FIELDS.filter((field) => expected[field] !== undefined);
 }
 
-function expectedLine(expected: ExpectedAlert): string {
-  return fieldsOf(expected).map((field) => show(field, expected[field] as string | number)).join(" ");
+function receiversPart(receivers: readonly string[] | undefined): string {
+  return receivers === undefined ? "" : ` receivers=${receivers.join(",")}`;
 }
 
-function gotLine(alert: Alert, fields: readonly Field[]): string {
-  return fields.map((field) => show(field, alert[field])).join(" ");
+function expectedLine(expected: ExpectedAlert): string {
+  return fieldsOf(expected).map((field) => show(field, expected[field] as string | number)).join(" ") +
+    receiversPart(expected.receivers);
+}
+
+function gotLine(alert: Alert, fields: readonly Field[], receivers?: readonly string[]): string {
+  return fields.map((field) => show(field, alert[field])).join(" ") + receiversPart(receivers);
 }
 
 function sameNumber(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-function matches(expected: ExpectedAlert, alert: Alert): boolean {
+function matches(expected: ExpectedAlert, alert: Alert, receivers?: readonly string[]): boolean {
+  if (expected.receivers !== undefined && expected.receivers.join("\u0000") !== receivers?.join("\u0000")) {
+    return false;
+  }
   return FIELDS.every((field) => {
     const want = expected[field];
     if (want === undefined) return true;
@@ -173,14 +188,22 @@ export function runRuleTests(
       }
     });
     const expectedLines = test.expect.map(expectedLine);
+    const routed = alerts.map((alert, index) =>
+      test.expect[index]?.receivers === undefined ? undefined : options.receiversOf?.(alert)
+    );
+    if (
+      test.expect.some((expected) => expected.receivers !== undefined) && options.receiversOf === undefined
+    ) {
+      rejected.push("receivers are expected but no notification file is configured (config key notify)");
+    }
     const gotLines = alerts.map((alert, index) => {
       const expected = test.expect[index];
-      if (expected !== undefined && matches(expected, alert)) return expectedLines[index];
-      return gotLine(alert, expected !== undefined ? fieldsOf(expected) : DEFAULT_FIELDS);
+      if (expected !== undefined && matches(expected, alert, routed[index])) return expectedLines[index];
+      return gotLine(alert, expected !== undefined ? fieldsOf(expected) : DEFAULT_FIELDS, routed[index]);
     });
     gotLines.push(...rejected);
     const ok = rejected.length === 0 && alerts.length === test.expect.length &&
-      alerts.every((alert, index) => matches(test.expect[index], alert));
+      alerts.every((alert, index) => matches(test.expect[index], alert, routed[index]));
     if (ok) result.passed++;
     else result.failed.push({ test: test.name, diff: lineDiff(expectedLines, gotLines) });
   }

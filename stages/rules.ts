@@ -100,9 +100,9 @@ function placeholder(name: string, input: RenderInput): string {
     case "metric":
       return input.state.metric;
     case "value":
-      return formatNumber(input.value);
+      return formatNumber(inRuleUnit(input.rule, input.value));
     case "threshold":
-      return formatNumber(input.threshold);
+      return formatNumber(inRuleUnit(input.rule, input.threshold));
     case "severity":
       return input.severity;
     case "state":
@@ -110,7 +110,7 @@ function placeholder(name: string, input: RenderInput): string {
     case "rule":
       return input.rule.name;
     case "unit":
-      return input.event?.unit ?? "";
+      return input.rule.unit?.written ?? input.event?.unit ?? "";
     case "window":
       return input.rule.feature?.window ?? "";
     case "stat":
@@ -129,6 +129,13 @@ function placeholder(name: string, input: RenderInput): string {
     ? input.rule.labels
     : undefined;
   return source !== undefined && Object.hasOwn(source, key) ? source[key] : "";
+}
+
+/** A stored value shown in the unit the rule's levels are written in (15 significant digits). */
+function inRuleUnit(rule: CompiledRule, value: number): number {
+  const unit = rule.unit;
+  if (unit === undefined) return value;
+  return Number(((value - unit.conversion.offset) / unit.conversion.factor).toPrecision(15));
 }
 
 function render(input: RenderInput): Record<string, string> {
@@ -224,6 +231,7 @@ export class RuleEngine {
     if (rules === undefined) return NO_ALERTS;
     let out: Alert[] | undefined; // allocated only when an alert is emitted (the rare case)
     for (const rule of rules) {
+      if (rule.unit !== undefined && event.unit !== rule.unit.canonical) continue;
       if (!this.#matches(rule, event)) continue;
       let value = event.value;
       let ts = event.ts;

@@ -13,6 +13,8 @@
  *     value: raw                        # default; or `feature: { window: 1m, stat: avg }`
  *     warning: 80                       # at least one of warning / critical
  *     critical: 95
+ *     unit: percent                     # optional: the unit the levels are written in (GB, %, ms, ...);
+ *                                       # events of the metric in another dimension are not tested
  *     op: ">"                           # ">" (default), ">=", "<", "<="
  *     for: 0s                           # condition must hold this long (event time) before firing
  *     clear: 75                         # resolve when the value no longer passes `clear` (default: the lowest level)
@@ -28,6 +30,7 @@
 import { z } from "zod";
 import { DurationSchema } from "../lib/duration.ts";
 import { FeatureNameSchema } from "../model/feature.ts";
+import { CANONICAL_UNITS, canonicalUnit } from "./units.ts";
 
 /** Comparison operators: ">" fires on high values, "<" on low ones. */
 export const RuleOpSchema = z.enum([">", ">=", "<", "<="]);
@@ -117,6 +120,19 @@ export const RuleSchema = z.strictObject({
   op: RuleOpSchema.default(">"),
   for: ForSchema.default(0),
   clear: ThresholdSchema.optional(),
+  /**
+   * The unit `warning`, `critical` and `clear` are written in (any unit the normalize stage knows:
+   * `GB`, `%`, `ms`, `degF`, ...): they are compared with the stored values in the metric's canonical
+   * unit, and only events in that unit's dimension are tested.
+   */
+  unit: z.string().trim().min(1).refine(
+    (unit) => CANONICAL_UNITS.includes(canonicalUnit(unit).unit),
+    {
+      error: `unknown unit; use one the normalize stage converts (${
+        CANONICAL_UNITS.join(", ")
+      } and their units, e.g. GB, %, ms, degF)`,
+    },
+  ).optional(),
   labels: z.record(KeySchema, Text).default({}),
   annotations: z.record(KeySchema, TemplateSchema).default({}),
 }).superRefine((rule, ctx) => {
@@ -144,6 +160,17 @@ export const RuleSchema = z.strictObject({
       message: `clear (${clear}) must be at or ${high ? "below" : "above"} ${
         warning !== undefined ? "warning" : "critical"
       } (${lowest}) for op "${op}"`,
+    });
+  }
+  const stat = typeof rule.value === "object" ? rule.value.feature.stat : rule.feature?.stat;
+  if (rule.unit !== undefined && (stat === "count" || stat === "zscore")) {
+    ctx.addIssue({ code: "custom", path: ["unit"], message: `a ${stat} has no unit; leave unit out` });
+  }
+  if (rule.unit !== undefined && stat === "rate" && canonicalUnit(rule.unit).offset !== 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["unit"],
+      message: `a rate in ${rule.unit} cannot be converted; use the canonical unit`,
     });
   }
   const valueFeature = typeof rule.value === "object";

@@ -93,12 +93,17 @@ const AGGREGATES: Record<Aggregation, string> = {
   p95: `quantile_disc("value", 0.95)`,
 };
 
-const ALERT_JSON =
+/** SQL of an `alerts` row as a StoredAlert JSON object. */
+export const ALERT_JSON =
   `json_object('seq', seq, 'id', id, 'fingerprint', fingerprint, 'rule', rule, 'tenant', tenant,
   'host', host, 'metric', metric, 'severity', severity, 'state', state, 'value', "value", 'threshold', threshold,
   'starts_at', epoch_ms(starts_at), 'ends_at', epoch_ms(ends_at), 'ts', epoch_ms(ts), 'labels', ${
     readableJson("labels")
   }, 'annotations', ${readableJson("annotations")})`;
+
+/** The latest transition of each alert fingerprint. */
+const LATEST_ALERTS =
+  "(SELECT * FROM alerts QUALIFY row_number() OVER (PARTITION BY fingerprint ORDER BY seq DESC) = 1)";
 
 /** Collects WHERE conditions with numbered parameters. */
 class Conditions {
@@ -247,7 +252,10 @@ export class StoreReader {
     );
   }
 
-  /** Alert transitions, newest first. */
+  /**
+   * Alert transitions, newest first. With `state`, the alerts in that state now: the latest
+   * transition of each fingerprint, when it is in `state` (the other filters apply to it too).
+   */
   alerts(q: AlertsQuery): Promise<StoredAlert[]> {
     const c = new Conditions();
     if (q.state !== undefined) c.add(`state = ${c.param(q.state)}`);
@@ -259,7 +267,8 @@ export class StoreReader {
     const limit = c.param(limitOf(q.limit));
     return this.#json<StoredAlert[]>(
       `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq DESC))::VARCHAR, '[]')
-       FROM (SELECT * FROM alerts ${c.where} ORDER BY seq DESC LIMIT ${limit}::BIGINT)`,
+       FROM (SELECT * FROM ${q.state === undefined ? "alerts" : LATEST_ALERTS} ${c.where}
+             ORDER BY seq DESC LIMIT ${limit}::BIGINT)`,
       c.params,
     );
   }

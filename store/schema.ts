@@ -16,6 +16,9 @@
  * - `parquet_damaged`: parts found missing or damaged (size, footer or row count not the manifest's),
  *   taken out of `parquet_parts` (so queries skip them) and kept here, with the problem, until they
  *   are restored or retention removes their day (`store/parts_check.ts`).
+ * - `notifications`: the outbox of alert notifications (pending, delivered, failed), numbered by `seq`;
+ *   `notify_log`: what each integration was last told per group; `notify_state`: the dispatcher's
+ *   cursor (the last alert `seq` it took); `silences` and `alert_acks` (see `store/notify.ts`).
  * - `meta`: key/value, holds `schema_version`.
  *
  * A schema 1 store is migrated on the first writable open (one transaction).
@@ -154,6 +157,60 @@ export const PARQUET_DAMAGED_DDL = `CREATE TABLE IF NOT EXISTS parquet_damaged (
   detected_at TIMESTAMPTZ NOT NULL
 )`;
 
+/** DDL of the notification outbox (`data`: what is sent, JSON). */
+export const NOTIFICATIONS_DDL = `CREATE TABLE IF NOT EXISTS notifications (
+  seq BIGINT NOT NULL,
+  id VARCHAR PRIMARY KEY,
+  receiver VARCHAR NOT NULL,
+  integration VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,
+  group_key VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
+  firing INTEGER NOT NULL,
+  resolved INTEGER NOT NULL,
+  data JSON NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at TIMESTAMPTZ,
+  last_attempt_at TIMESTAMPTZ,
+  last_error VARCHAR,
+  finished_at TIMESTAMPTZ
+)`;
+
+/** DDL of the notification log (dedup keys of the alerts last notified, per integration and group). */
+export const NOTIFY_LOG_DDL = `CREATE TABLE IF NOT EXISTS notify_log (
+  integration VARCHAR NOT NULL,
+  group_key VARCHAR NOT NULL,
+  firing JSON NOT NULL,
+  resolved JSON NOT NULL,
+  notified_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (integration, group_key)
+)`;
+
+/** DDL of the dispatcher's state (`cursor`: the last alert seq taken). */
+export const NOTIFY_STATE_DDL =
+  `CREATE TABLE IF NOT EXISTS notify_state (key VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)`;
+
+/** DDL of the silences (matchers in Alertmanager's v2 shape, JSON). */
+export const SILENCES_DDL = `CREATE TABLE IF NOT EXISTS silences (
+  id VARCHAR PRIMARY KEY,
+  matchers JSON NOT NULL,
+  starts_at TIMESTAMPTZ NOT NULL,
+  ends_at TIMESTAMPTZ NOT NULL,
+  created_by VARCHAR NOT NULL,
+  comment VARCHAR NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+)`;
+
+/** DDL of the acknowledgements (one per alert fingerprint: the firing episode acknowledged). */
+export const ALERT_ACKS_DDL = `CREATE TABLE IF NOT EXISTS alert_acks (
+  fingerprint VARCHAR PRIMARY KEY,
+  starts_at TIMESTAMPTZ NOT NULL,
+  acked_by VARCHAR NOT NULL,
+  comment VARCHAR NOT NULL,
+  acked_at TIMESTAMPTZ NOT NULL
+)`;
+
 /** DDL of the meta table. */
 export const META_DDL = `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, "value" VARCHAR NOT NULL)`;
 
@@ -192,6 +249,11 @@ export async function ensureSchema(
         EXPORTED_KEYS_DDL,
         PARQUET_PARTS_DDL,
         PARQUET_DAMAGED_DDL,
+        NOTIFICATIONS_DDL,
+        NOTIFY_LOG_DDL,
+        NOTIFY_STATE_DDL,
+        SILENCES_DDL,
+        ALERT_ACKS_DDL,
       ]
     ) {
       await conn.run(ddl);

@@ -16,6 +16,7 @@ const PART_ORDER: readonly FamilyDeclaration["part"][] = [
   "pipeline",
   "consumer groups",
   "store",
+  "alert delivery",
   "http",
   "process",
 ];

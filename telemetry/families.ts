@@ -18,7 +18,7 @@ export interface FamilyDeclaration {
   /** Histogram bucket bounds (default: `DEFAULT_BUCKETS` of `registry.ts`). */
   readonly buckets?: readonly number[];
   /** Which part of the agent feeds it (the README groups the table by it). */
-  readonly part: "pipeline" | "consumer groups" | "store" | "http" | "process";
+  readonly part: "pipeline" | "consumer groups" | "store" | "alert delivery" | "http" | "process";
 }
 
 /** The agent's metric families, by key. */
@@ -137,6 +137,46 @@ export const FAMILIES = {
     name: "eventops_store_disk_bytes",
     help: "Disk used by the store, bytes.",
     part: "store",
+  },
+  alertsFiring: {
+    type: "gauge",
+    name: "eventops_alerts_firing",
+    help: "Alerts firing now, per rule and severity.",
+    labels: ["rule", "severity"],
+    part: "alert delivery",
+  },
+  notificationsSent: {
+    type: "counter",
+    name: "eventops_notifications_sent_total",
+    help: "Notifications delivered, per receiver and integration kind (resend: Alertmanager keep-alives).",
+    labels: ["receiver", "integration", "resend"],
+    part: "alert delivery",
+  },
+  notificationsFailed: {
+    type: "counter",
+    name: "eventops_notifications_failed_total",
+    help: "Notifications given up (refused by the receiver, or older than delivery.max_age).",
+    labels: ["receiver", "integration"],
+    part: "alert delivery",
+  },
+  notificationRetries: {
+    type: "counter",
+    name: "eventops_notifications_retries_total",
+    help: "Delivery attempts that failed and will be retried.",
+    labels: ["receiver", "integration"],
+    part: "alert delivery",
+  },
+  notificationQueueDepth: {
+    type: "gauge",
+    name: "eventops_notifications_queue_depth",
+    help: "Notifications stored and not yet delivered or given up.",
+    part: "alert delivery",
+  },
+  notificationOldestPending: {
+    type: "gauge",
+    name: "eventops_notifications_oldest_pending_seconds",
+    help: "Age of the oldest notification not yet delivered (0 when none).",
+    part: "alert delivery",
   },
   httpRequests: {
     type: "counter",

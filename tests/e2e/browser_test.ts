@@ -237,6 +237,54 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "firing now: acknowledge and silence host-b from the page (token asked), expire the silence",
+        async () => {
+          const row = page.locator("#active-alerts li").filter({ hasText: "host-b" });
+          await row.waitFor(WAIT);
+          assert.equal(
+            await page.locator("#active-alerts li").count(),
+            1,
+            "host-a resolved: only host-b fires",
+          );
+          assert.match(await row.innerText(), /critical[\s\S]*cpu_high[\s\S]*acme \/ host-b · cpu_load 99/i);
+          // Writes need the token: the page asks for it, then reloads with it.
+          await row.getByRole("button", { name: "Ack" }).click();
+          await page.waitForSelector("#token-banner:not([hidden])", WAIT);
+          assert.match(await page.locator("#token-why").textContent() ?? "", /need the API token/);
+          await page.fill("#token-input", "test-token");
+          await Promise.all([page.waitForEvent("load"), page.click("#token-form button")]);
+          const again = page.locator("#active-alerts li").filter({ hasText: "host-b" });
+          await again.waitFor(WAIT);
+          await again.getByRole("button", { name: "Ack" }).click();
+          await again.locator(".badge.acked").waitFor(WAIT);
+          assert.equal(await again.locator(".badge.acked").textContent(), "acked by dashboard");
+          const active = await (await fetch(`${agent.baseUrl}/alerts/active`)).json();
+          assert.equal(active.alerts[0].acked.acked_by, "dashboard");
+          await again.getByRole("button", { name: "Silence 1h" }).click();
+          await again.locator(".badge.silenced").waitFor(WAIT);
+          await page.locator("#silences li").waitFor(WAIT);
+          assert.match(
+            await page.locator("#silences li").innerText(),
+            /alertname="cpu_high", tenant="acme", host="host-b"[\s\S]*dashboard: silenced from the dashboard/,
+          );
+          const silences = await (await fetch(`${agent.baseUrl}/silences`)).json();
+          assert.equal(silences.length, 1);
+          assert.equal(silences[0].status.state, "active");
+          await page.locator("#silences li").getByRole("button", { name: "Expire" }).click();
+          await page.waitForSelector("#silences-block[hidden]", { state: "attached", ...WAIT });
+          await page.waitForFunction(
+            () => document.querySelector("#active-alerts .badge.silenced") === null,
+            undefined,
+            WAIT,
+          );
+          const after = await (await fetch(`${agent.baseUrl}/silences`)).json();
+          assert.equal(after[0].status.state, "expired");
+          await page.screenshot({ path: `${outDir}/dashboard-notify.png`, fullPage: true });
+          assert.deepEqual(problems.filter((p) => !p.includes("/alerts/") && !p.includes("401")), []);
+        },
+      );
+
       await t.step("a 375 px wide phone screen has no horizontal overflow", async () => {
         const phone = await browser!.newPage({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2 });
         const phoneProblems = watchProblems(phone, "phone");

@@ -11,6 +11,7 @@ Deno.test("check passes the example config, inventory, rules and rule tests", as
   ]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /ok {3}rules config\/rules\.yaml: 3 rule\(s\)/);
+  assert.match(result.stdout, /ok {3}notify config\/notify\.yaml: 3 receiver\(s\), 1 inhibit rule\(s\)/);
   assert.match(result.stdout, /config\/rules\.test\.yaml: 4 passed, 0 failed/);
 });
 

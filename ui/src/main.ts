@@ -9,6 +9,7 @@
  * @module
  */
 import uPlot from "uplot";
+import { type NotifyPanel, startNotifyPanel } from "./notify.ts";
 
 // ------------------------------------------------------------------ API shapes (see /openapi.json)
 
@@ -556,6 +557,7 @@ async function startAlerts(): Promise<void> {
     state.alerts.set(a.seq, a);
     fresh.add(a.seq);
     renderAlerts();
+    void notifyPanel.refresh();
   });
   state.alertStream = source;
 }
@@ -597,6 +599,20 @@ function report(err: unknown): void {
   el("series-sub").textContent = err instanceof Error ? err.message : String(err);
 }
 
+/** Firing alerts (silence, acknowledge) and silences: `ui/src/notify.ts`. */
+const notifyPanel: NotifyPanel = startNotifyPanel({
+  get: api,
+  token: () => token,
+  askToken: (why) => {
+    el("token-why").textContent = why;
+    el("token-banner").hidden = false;
+  },
+  h,
+  el,
+  fmtNumber,
+  fmtWhen,
+});
+
 async function start(): Promise<void> {
   const hash = new URLSearchParams(location.hash.slice(1));
   state.tenant = hash.get("tenant") ?? "";
@@ -627,6 +643,8 @@ async function start(): Promise<void> {
   void refreshStatus();
   setInterval(() => void refreshStatus(), 5_000);
   void startAlerts().catch(report);
+  void notifyPanel.refresh();
+  setInterval(() => void notifyPanel.refresh(), 10_000);
 
   const [catalog, rules] = await Promise.all([
     api<Catalog>("/metrics"),
