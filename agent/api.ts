@@ -15,6 +15,7 @@ import type {
   Ingestor,
   IngestOutcome,
   LiveFeeds,
+  LogRecord,
   RuleSummary,
 } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
@@ -26,6 +27,7 @@ import { normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
+import { ensureLocalCredential } from "../lib/local_credential.ts";
 import type { MemoryCounters } from "../telemetry/counters.ts";
 import type { BrokerLink } from "../kafka/connect.ts";
 import type { ConsumerGroups } from "./consumer_groups.ts";
@@ -140,10 +142,22 @@ export function createIngestor(
   };
 }
 
-/** Starts the HTTP API (`http.*`) over the agent's parts. */
+/** Writes an API log record at its own level (access lines are `debug` by default: `http.access_log`). */
+function logAt(log: Logger, record: LogRecord): void {
+  const { level, msg, ts: _ts, ...fields } = record;
+  const message = typeof msg === "string" ? msg : "http";
+  if (level === "debug" || level === "warn" || level === "error") log[level](message, fields);
+  else log.info(message, fields);
+}
+
+/**
+ * Starts the HTTP API (`http.*`) over the agent's parts, with the agent's local credential (created in
+ * the data directory at the first start) for `eventops query` on this machine.
+ */
 export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServer {
   const { reader, ruleEngine } = parts;
   const deps: ApiDeps = {
+    localCredential: ensureLocalCredential(config.data_dir),
     store: reader,
     ingestor: parts.ingestor,
     health: parts.health,
@@ -157,7 +171,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
     query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
     status: statusOf(config, parts.startedAt, parts.counters, parts.health),
     version: VERSION,
-    log: (record) => log.info("http", record),
+    log: (record) => logAt(log, record),
   };
   const server = serveApi(createApp(deps, config.http), config.http);
   log.info("listening", { url: `http://${server.addr.hostname}:${server.addr.port}/` });

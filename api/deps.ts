@@ -137,6 +137,8 @@ export interface ApiDeps {
   resolveMetric(name: string): string;
   rules(): RuleSummary[];
   status(): AgentStatus | Promise<AgentStatus>;
+  /** The agent's local credential (`lib/local_credential.ts`): accepted for `POST /query` from loopback only. */
+  localCredential?: string;
   /** Structured logger; default: one JSON line per record to stderr. */
   log?: (record: LogRecord) => void;
   /** Readiness tuning. */

@@ -306,7 +306,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
         "Not exactly one read-only statement, or SQL DuckDB refuses; `error.message` is DuckDB's message.",
       ),
       "401": errorResponse("Token missing or wrong."),
-      "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "403": errorResponse(
+        "Queries from other machines are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN).",
+      ),
       "408": requestTimeout,
       "413": errorResponse(
         "Body larger than `http.max_body_bytes`, or one result row larger than `store.query.max_result_bytes` " +

@@ -72,6 +72,11 @@ const HttpSchema = z.strictObject({
   token: z.string().default(""),
   /** Also require the token for reads. */
   token_for_reads: z.boolean().default(false),
+  /**
+   * Level of the one log line per HTTP request (method, path, status, ms, client): `debug` (shown with
+   * `log_level: debug`), `info`, or `off`. Server errors (5xx) are logged at error whatever this says.
+   */
+  access_log: z.enum(["debug", "info", "off"]).default("debug"),
   /** Allowed CORS origins; empty disables CORS headers. */
   cors_origins: z.array(z.string()).default([]),
   max_body_bytes: z.int().min(1_024).max(64 * 1024 * 1024).default(1024 * 1024),

@@ -9,6 +9,7 @@ import {
   agentDenoArgs,
   agentEnv,
   eventually,
+  freePort,
   runEventops,
   startAgent,
   uniqueName,
@@ -82,8 +83,11 @@ async function checkRefusals(file: string, dir: string): Promise<void> {
 Deno.test("eventops query through the running agent and on the files after it stopped", async (t) => {
   const name = uniqueName("store-query");
   // Keep the 2025 seed events hot and undeleted (retention) however long the test takes.
-  const { file, port, topics, dataDir } = await writeTestConfig(name, {
+  const port = freePort();
+  const { file, topics, dataDir } = await writeTestConfig(name, {
     store: { parquet: { retention: "0s", interval: "1h" } },
+    // the access log shows the CLI went through the API
+    http: { host: "127.0.0.1", port, token: TOKEN, access_log: "info" },
   });
   const dir = `${new URL("../../", import.meta.url).pathname}${dataDir}`;
   try {
