@@ -23,7 +23,7 @@ import { type ByteProducer, MAX_REQUEST_BYTES, planChunks } from "../kafka/clien
 import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
 import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
-import { normalizeMetricName } from "../stages/normalize/mod.ts";
+import { normalizeMessage, normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
@@ -82,6 +82,21 @@ export function agentHealth(
 }
 
 /**
+ * `Ingestor.validate`: the normalize stage the stateless group runs, on one raw message; undefined when
+ * it yields events only, else the reasons of its dead letters.
+ */
+export function rawValidator(
+  topic: string,
+  normalize: Config["normalize"],
+): (message: Uint8Array, nowMs: number) => string | undefined {
+  const source = { topic, partition: 0, offset: "0" };
+  return (message, nowMs) => {
+    const { rejects } = normalizeMessage(message, source, normalize, nowMs);
+    return rejects.length === 0 ? undefined : rejects.map((reject) => reject.reason).join("; ");
+  };
+}
+
+/**
  * A producer-backed ingestor: one request's messages go to one partition, in order, in produce
  * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
  * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
@@ -93,11 +108,13 @@ export function createIngestor(
   producer: ByteProducer,
   topic: string,
   maxMessageBytes: number,
+  normalize: Config["normalize"],
 ): Ingestor {
   let partitions = 0;
   let recordBytes = 0;
   let next = 0;
   return {
+    validate: rawValidator(topic, normalize),
     async produce(messages) {
       if (partitions === 0) {
         const metadata = await admin.metadata({ topics: [topic] });

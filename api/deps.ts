@@ -45,6 +45,12 @@ export type IngestOutcome = { partition: number; offset: string } | { error: str
  */
 export interface Ingestor {
   produce(messages: Uint8Array[]): Promise<IngestOutcome[]>;
+  /**
+   * The normalize stage's verdict on one raw message at `nowMs`: undefined when every element of it
+   * becomes an event, else the reason its dead letter will carry (the same normalizer runs in the
+   * stateless group). Without it, every JSON object is accepted.
+   */
+  validate?(message: Uint8Array, nowMs: number): string | undefined;
 }
 
 export type { ConsumerHealth };
