@@ -97,3 +97,67 @@ Deno.test("first minutes: local credential, per-item ingest answers, quiet acces
     await removeTestDir(name);
   }
 });
+
+Deno.test("retention: older events are refused with the reason; an alert whose data expired resolves", async (t) => {
+  const name = uniqueName("retain");
+  const port = freePort();
+  const { file, topics } = await writeTestConfig(name, {
+    http: { host: "127.0.0.1", port, token: TOKEN },
+    store: { parquet: { retention: "5s", interval: "1h" } },
+  });
+  const agent = await startAgent(file, port);
+  const ingest = (events: unknown[]) =>
+    fetch(`${agent.baseUrl}/ingest`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify(events),
+    }).then((res) => res.json());
+  try {
+    await t.step(
+      "the brief's 2025 event is refused with the retention as the reason, and dead-lettered",
+      async () => {
+        const body = await ingest([{ ...GOOD, host: `${name}-old`, ts_event: "2025-10-21T10:00:00Z" }]);
+        assert.equal(body.results[0].status, "rejected");
+        assert.match(
+          body.results[0].error,
+          /^ts_event 2025-10-21T10:00:00\.000Z is .* old \(max age 5s, the store's retention store\.parquet\.retention/,
+        );
+        const letter = await eventually(
+          async () => {
+            const letters = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+            return letters.find((l) => String(l.original).includes(`${name}-old`));
+          },
+          30_000,
+          "the dead letter",
+        );
+        assert.equal(letter.reason, body.results[0].error);
+      },
+    );
+
+    await t.step(
+      "a firing alert resolves as expired once its series has no data within the retention",
+      async () => {
+        const body = await ingest([{ ...GOOD, value: 97, ts_event: new Date().toISOString() }]);
+        assert.equal(body.results[0].status, "accepted", JSON.stringify(body));
+        const alertsOf = async () => (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
+        await eventually(async () =>
+          (await alertsOf()).find((a) => a.host === "host-a" && a.state === "firing")
+        );
+        // Other traffic keeps batches flowing; the alert of host-a expires 5 s after its last event.
+        const resolved = await eventually(
+          async () => {
+            await ingest([{ ...GOOD, host: `${name}-other`, value: 10, ts_event: new Date().toISOString() }]);
+            return (await alertsOf()).find((a) => a.host === "host-a" && a.state === "resolved");
+          },
+          60_000,
+          "the expired alert",
+        );
+        assert.match(resolved.annotations.expired, /no data since the store's retention \(5s/);
+        assert.equal(resolved.severity, "critical");
+      },
+    );
+  } finally {
+    await agent.stop();
+    await removeTestDir(name);
+  }
+});
