@@ -159,6 +159,16 @@ export function createIngestor(
   };
 }
 
+/** The local credential of the data directory, or none (logged) when it cannot be made. */
+function localCredential(config: Config, log: Logger): string | undefined {
+  try {
+    return ensureLocalCredential(config.data_dir);
+  } catch (error) {
+    log.warn("no local credential: eventops query on this machine needs the API token", { error });
+    return undefined;
+  }
+}
+
 /** Writes an API log record at its own level (access lines are `debug` by default: `http.access_log`). */
 function logAt(log: Logger, record: LogRecord): void {
   const { level, msg, ts: _ts, ...fields } = record;
@@ -174,7 +184,7 @@ function logAt(log: Logger, record: LogRecord): void {
 export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServer {
   const { reader, ruleEngine } = parts;
   const deps: ApiDeps = {
-    localCredential: ensureLocalCredential(config.data_dir),
+    localCredential: localCredential(config, log),
     store: reader,
     ingestor: parts.ingestor,
     health: parts.health,
