@@ -4,7 +4,7 @@
  * @module
  */
 import { Command } from "commander";
-import { agentUrls, type CommonFlags, configFromFlags, withCommonOptions } from "./cli/common.ts";
+import { type CommonFlags, configFromFlags, withCommonOptions } from "./cli/common.ts";
 import { describeError } from "./lib/errors.ts";
 import { VERSION } from "./version.ts";
 
@@ -44,13 +44,10 @@ export function buildProgram(): Command {
     });
 
   withCommonOptions(program.command("urls"))
-    .description("print the API and dashboard URLs")
+    .description("print the dashboard and API URLs, on this machine and from the local network")
     .action(async (flags: CommonFlags) => {
-      const urls = agentUrls(await configFromFlags(flags));
-      console.log(`dashboard   ${urls.ui}`);
-      console.log(`metrics API ${urls.api}`);
-      console.log(`alerts SSE  ${urls.alerts}`);
-      console.log(`prometheus  ${urls.metrics}`);
+      const { urlsCommand } = await import("./cli/urls.ts");
+      urlsCommand(await configFromFlags(flags));
     });
 
   withCommonOptions(program.command("check"))

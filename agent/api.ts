@@ -15,6 +15,7 @@ import type {
   Ingestor,
   IngestOutcome,
   LiveFeeds,
+  LogRecord,
   NotifyApi,
   RuleSummary,
 } from "../api/mod.ts";
@@ -23,11 +24,12 @@ import { type ByteProducer, MAX_REQUEST_BYTES, planChunks } from "../kafka/clien
 import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
 import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
-import { normalizeMetricName } from "../stages/normalize/mod.ts";
+import { normalizeMessage, normalizeMetricName } from "../stages/normalize/mod.ts";
 import type { CompiledRule, RuleEngine } from "../stages/rules.ts";
 import { formatDuration } from "../lib/duration.ts";
 import { queryBudgetsFrom, type StoreReader } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
+import { ensureLocalCredential } from "../lib/local_credential.ts";
 import type { MemoryCounters } from "../telemetry/counters.ts";
 import type { BrokerLink } from "../kafka/connect.ts";
 import type { ConsumerGroups } from "./consumer_groups.ts";
@@ -95,6 +97,21 @@ export function agentHealth(
 }
 
 /**
+ * `Ingestor.validate`: the normalize stage the stateless group runs, on one raw message; undefined when
+ * it yields events only, else the reasons of its dead letters.
+ */
+export function rawValidator(
+  topic: string,
+  normalize: Config["normalize"],
+): (message: Uint8Array, nowMs: number) => string | undefined {
+  const source = { topic, partition: 0, offset: "0" };
+  return (message, nowMs) => {
+    const { rejects } = normalizeMessage(message, source, normalize, nowMs);
+    return rejects.length === 0 ? undefined : rejects.map((reject) => reject.reason).join("; ");
+  };
+}
+
+/**
  * A producer-backed ingestor: one request's messages go to one partition, in order, in produce
  * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
  * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
@@ -106,11 +123,13 @@ export function createIngestor(
   producer: ByteProducer,
   topic: string,
   maxMessageBytes: number,
+  normalize: Config["normalize"],
 ): Ingestor {
   let partitions = 0;
   let recordBytes = 0;
   let next = 0;
   return {
+    validate: rawValidator(topic, normalize),
     async produce(messages) {
       if (partitions === 0) {
         const metadata = await admin.metadata({ topics: [topic] });
@@ -155,10 +174,32 @@ export function createIngestor(
   };
 }
 
-/** Starts the HTTP API (`http.*`) over the agent's parts. */
+/** The local credential of the data directory, or none (logged) when it cannot be made. */
+function localCredential(config: Config, log: Logger): string | undefined {
+  try {
+    return ensureLocalCredential(config.data_dir);
+  } catch (error) {
+    log.warn("no local credential: eventops query on this machine needs the API token", { error });
+    return undefined;
+  }
+}
+
+/** Writes an API log record at its own level (access lines are `debug` by default: `http.access_log`). */
+function logAt(log: Logger, record: LogRecord): void {
+  const { level, msg, ts: _ts, ...fields } = record;
+  const message = typeof msg === "string" ? msg : "http";
+  if (level === "debug" || level === "warn" || level === "error") log[level](message, fields);
+  else log.info(message, fields);
+}
+
+/**
+ * Starts the HTTP API (`http.*`) over the agent's parts, with the agent's local credential (created in
+ * the data directory at the first start) for `eventops query` on this machine.
+ */
 export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServer {
   const { reader, ruleEngine } = parts;
   const deps: ApiDeps = {
+    localCredential: localCredential(config, log),
     store: reader,
     ingestor: parts.ingestor,
     health: parts.health,
@@ -173,7 +214,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
     query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
     status: statusOf(config, parts.startedAt, parts.counters, parts.health),
     version: VERSION,
-    log: (record) => log.info("http", record),
+    log: (record) => logAt(log, record),
   };
   const server = serveApi(createApp(deps, config.http), config.http);
   log.info("listening", { url: `http://${server.addr.hostname}:${server.addr.port}/` });

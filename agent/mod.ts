@@ -98,7 +98,13 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         reader: store.reader,
         ruleEngine: rules.engine,
         notify: notify?.notifier,
-        ingestor: createIngestor(admin, producer, config.topics.raw, config.kafka.max_message_bytes),
+        ingestor: createIngestor(
+          admin,
+          producer,
+          config.topics.raw,
+          config.kafka.max_message_bytes,
+          config.normalize,
+        ),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
       life.onStop(() => server.shutdown());

@@ -1,7 +1,8 @@
 /**
  * The agent's rules: the rule engine over `rules` (reloaded on change; the built-in rules without
- * a file), the alerts a reload resolved (their rule is gone) waiting for the next batch, and the
- * event time a reload resolves them at.
+ * a file), the alerts a reload resolved (their rule is gone) or the retention expired (their series has
+ * no data younger than `store.parquet.retention`) waiting for the next batch, and the event time a
+ * reload resolves them at.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { ReloadableFile } from "../pipeline/reload.ts";
 import { checkRuleWindows, type CompiledRule, defaultRules, RuleEngine } from "../stages/rules.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { assertRuleUnits, parseRulesWithUnits, UnitsCache } from "./rule_units.ts";
+import { formatDuration } from "../lib/duration.ts";
 
 /** The rule engine and what a reload leaves for the stateful group. */
 export interface AgentRules {
@@ -49,9 +51,22 @@ export async function loadAgentRules(config: Config, log: Logger, life: Lifecycl
   if (rulesFile) life.onStop(() => rulesFile.close());
   const engine = new RuleEngine(rulesFile?.value ?? defaultRules());
   warnWindows(engine.rules);
+  const retention = config.store.parquet.retention;
+  let nextExpiry = 0;
+  const why = `no data since the store's retention (${formatDuration(retention)}, store.parquet.retention)`;
   return {
     engine,
-    takePendingAlerts: () => pendingAlerts.splice(0),
+    // Alerts whose data the retention deleted resolve with the next batch (`expire`).
+    // (at most once a second: it looks at every firing state).
+    takePendingAlerts: () => {
+      const alerts = pendingAlerts.splice(0);
+      const now = Date.now();
+      if (retention > 0 && now >= nextExpiry) {
+        nextExpiry = now + 1_000;
+        alerts.push(...engine.expire(now - retention, why));
+      }
+      return alerts;
+    },
     eventTime: (ts) => {
       lastEventTs = ts;
     },

@@ -63,7 +63,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
   const app = new Hono();
   contexts.set(app, ctx);
 
-  // One structured log line and one metrics observation per request.
+  // One metrics observation per request, and one structured log line at `http.access_log` (5xx: error).
   app.use("*", async (c, next) => {
     const start = performance.now();
     try {
@@ -74,18 +74,21 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
       const route = routeLabel(c);
       ctx.metrics.requests.labels(c.req.method, route, String(status)).inc();
       ctx.metrics.duration.labels(route).observe(ms / 1000);
-      ctx.log({
-        ts: new Date().toISOString(),
-        // A 503 from /readyz is the answer "not ready" (starting, waiting for the broker), not a failure.
-        level: status >= 500 && route !== "/readyz" ? "error" : "info",
-        msg: "http",
-        method: c.req.method,
-        path: c.req.path,
-        status,
-        ms: Math.round(ms * 10) / 10,
-        client: requestClient(c),
-        ...(c.res.headers.get("content-type")?.startsWith("text/event-stream") ? { stream: true } : {}),
-      });
+      // A 503 from /readyz is the answer "not ready" (starting, waiting for the broker), not a failure.
+      const failed = status >= 500 && route !== "/readyz";
+      if (failed || http.access_log !== "off") {
+        ctx.log({
+          ts: new Date().toISOString(),
+          level: failed ? "error" : http.access_log,
+          msg: "http",
+          method: c.req.method,
+          path: c.req.path,
+          status,
+          ms: Math.round(ms * 10) / 10,
+          client: requestClient(c),
+          ...(c.res.headers.get("content-type")?.startsWith("text/event-stream") ? { stream: true } : {}),
+        });
+      }
     }
   });
 

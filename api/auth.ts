@@ -3,7 +3,10 @@
  *
  * Writes always need `http.token`; with no token configured they are refused (403). Reads need it
  * too when `http.token_for_reads` is set; browsers' `EventSource` cannot send headers, so reads
- * also accept `?access_token=`.
+ * also accept `?access_token=`. SQL queries (`POST /query`, a read of every stored row) need a
+ * credential too: `http.token`, or, from a loopback client only, the agent's local credential
+ * (`lib/local_credential.ts`, a file only the agent's user can read), which `eventops query` on the
+ * same machine sends. A request from any other address is never accepted with the local credential.
  *
  * Wrong tokens are rate-limited per client address (`AuthThrottle`): after `http.auth_failure_burst`
  * of them, the client gets 429 with `Retry-After` until its bucket refills, whatever token it sends.
@@ -15,6 +18,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { requestClient } from "./client.ts";
 import { ApiError } from "./errors.ts";
 import type { AuthThrottle } from "./limits.ts";
+import { requestAddress } from "./client.ts";
+import { isLoopbackAddress } from "../lib/local_credential.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,15 +54,34 @@ const HOW_TO_SET =
 
 /** The configured token, the wrong-token throttle, and a hook counting refusals. */
 export interface TokenCheck {
-  /** `http.token`; empty refuses every request that needs it. */
+  /** `http.token`; empty refuses every request that needs it (but SQL queries from loopback, below). */
   token: string;
+  /** The agent's local credential: accepted for SQL queries from a loopback client only. */
+  localCredential?: string;
   throttle?: AuthThrottle;
   onRefused?: (reason: "wrong_token" | "auth_throttled") => void;
 }
 
-async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: string): Promise<void> {
-  if (gate.token === "") {
-    throw new ApiError(403, `${what} are disabled because no API token is configured: ${HOW_TO_SET}`);
+/** What a protected route needs, for the messages. */
+interface Need {
+  /** Plural subject of the messages: "writes", "reads", "SQL queries". */
+  what: string;
+  /** Also accept `?access_token=`. */
+  allowQuery: boolean;
+  /** Also accept the agent's local credential from a loopback client. */
+  acceptLocal: boolean;
+}
+
+async function check(c: Context, gate: TokenCheck, need: Need): Promise<void> {
+  const { what, allowQuery } = need;
+  const local = need.acceptLocal && gate.localCredential ? gate.localCredential : undefined;
+  const loopback = isLoopbackAddress(requestAddress(c));
+  if (gate.token === "" && (local === undefined || !loopback)) {
+    const onlyLocal = local === undefined ? "" : " (eventops query on the agent's machine needs none)";
+    throw new ApiError(
+      403,
+      `${what} are disabled because no API token is configured${onlyLocal}: ${HOW_TO_SET}`,
+    );
   }
   const client = requestClient(c);
   const waitMs = gate.throttle?.blockedFor(client) ?? 0;
@@ -77,16 +101,21 @@ async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: st
     ? "an Authorization: Bearer <token> header or ?access_token="
     : "an Authorization: Bearer <token> header";
   if (token === undefined) {
-    throw new ApiError(401, `${what} need the API token: send ${where}`, undefined, {
+    const viaCli = local !== undefined ? " (eventops query on the agent's machine sends one by itself)" : "";
+    throw new ApiError(401, `${what} need the API token: send ${where}${viaCli}`, undefined, {
       "WWW-Authenticate": 'Bearer realm="eventops"',
     });
   }
-  if (!(await constantTimeEqual(token, gate.token))) {
+  const [configured, localMatch] = await Promise.all([
+    gate.token === "" ? false : constantTimeEqual(token, gate.token),
+    local === undefined || !loopback ? false : constantTimeEqual(token, local),
+  ]);
+  if (!configured && !localMatch) {
     gate.throttle?.fail(client);
     gate.onRefused?.("wrong_token");
     throw new ApiError(
       401,
-      "the API token is wrong: send the value of EVENTOPS_HTTP_TOKEN (http.token)",
+      `the API token is wrong: ${what} need the value of EVENTOPS_HTTP_TOKEN (http.token)`,
       undefined,
       {
         "WWW-Authenticate": 'Bearer realm="eventops", error="invalid_token"',
@@ -98,7 +127,7 @@ async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: st
 /** Middleware: requires the token for writes. */
 export function requireWriteToken(gate: TokenCheck): MiddlewareHandler {
   return async (c, next) => {
-    await check(c, gate, false, "writes");
+    await check(c, gate, { what: "writes", allowQuery: false, acceptLocal: false });
     await next();
   };
 }
@@ -106,7 +135,18 @@ export function requireWriteToken(gate: TokenCheck): MiddlewareHandler {
 /** Middleware: requires the token for reads when `enabled`; otherwise passes through. */
 export function requireReadToken(gate: TokenCheck, enabled: boolean): MiddlewareHandler {
   return async (c, next) => {
-    if (enabled) await check(c, gate, true, "reads");
+    if (enabled) await check(c, gate, { what: "reads", allowQuery: true, acceptLocal: false });
+    await next();
+  };
+}
+
+/**
+ * Middleware: SQL queries (a read of every stored row, and of the agent's CPU and memory) need the
+ * token, or the local credential from a loopback client.
+ */
+export function requireQueryCredential(gate: TokenCheck): MiddlewareHandler {
+  return async (c, next) => {
+    await check(c, gate, { what: "SQL queries", allowQuery: false, acceptLocal: true });
     await next();
   };
 }

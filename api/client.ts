@@ -59,6 +59,15 @@ export function clientKey(address: string): string {
   return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }
 
+/** The client's IP address as the front saw it; "" when unknown (in-process requests). */
+export function requestAddress(c: Context): string {
+  const env: unknown = c.env;
+  if (typeof env !== "object" || env === null || !("remoteAddr" in env)) return "";
+  const addr: unknown = env.remoteAddr;
+  if (typeof addr !== "object" || addr === null || !("hostname" in addr)) return "";
+  return typeof addr.hostname === "string" ? addr.hostname : "";
+}
+
 /** The limits' key of the client of a request (see {@link clientKey}). */
 export function requestClient(c: Context): string {
   const env: unknown = c.env;

@@ -102,6 +102,7 @@ export function routeContext(deps: ApiDeps, http: HttpConfig): RouteContext {
   });
   const auth: TokenCheck = {
     token: http.token,
+    localCredential: deps.localCredential,
     throttle: new AuthThrottle(http.auth_failure_burst, http.auth_failure_interval),
     onRefused: (reason) => metrics.refused.labels(reason).inc(),
   };

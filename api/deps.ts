@@ -53,6 +53,12 @@ export type IngestOutcome = { partition: number; offset: string } | { error: str
  */
 export interface Ingestor {
   produce(messages: Uint8Array[]): Promise<IngestOutcome[]>;
+  /**
+   * The normalize stage's verdict on one raw message at `nowMs`: undefined when every element of it
+   * becomes an event, else the reason its dead letter will carry (the same normalizer runs in the
+   * stateless group). Without it, every JSON object is accepted.
+   */
+  validate?(message: Uint8Array, nowMs: number): string | undefined;
 }
 
 export type { ConsumerHealth };
@@ -183,6 +189,8 @@ export interface ApiDeps {
   status(): AgentStatus | Promise<AgentStatus>;
   /** Alert delivery; its routes answer 503 when omitted (no store in this process). */
   notify?: NotifyApi;
+  /** The agent's local credential (`lib/local_credential.ts`): accepted for `POST /query` from loopback only. */
+  localCredential?: string;
   /** Structured logger; default: one JSON line per record to stderr. */
   log?: (record: LogRecord) => void;
   /** Readiness tuning. */

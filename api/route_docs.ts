@@ -300,9 +300,11 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "transaction under the budgets of `store.query` (one statement at a time; a timeout; the agent's memory " +
       "growth; result bytes; the largest value repeat, lpad, range and the like may build); files outside the " +
       "data directory are not readable. " +
-      "Needs `Authorization: Bearer <token>` (the write token: results include every stored row).",
+      "A read, but it needs a credential (results include every stored row): `Authorization: Bearer <token>` " +
+      "with the API token, or, from a loopback address only, with the agent's local credential " +
+      "(`<data_dir>/local.credential`), which `eventops query` on the agent's machine sends.",
     tag: "query",
-    auth: "write",
+    auth: "write", // the bearer token's security scheme (or the local credential, see the description)
     requestBody: {
       description: "The statement and an optional row cap.",
       contentTypes: ["application/json"],
@@ -314,7 +316,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
         "Not exactly one read-only statement, or SQL DuckDB refuses; `error.message` is DuckDB's message.",
       ),
       "401": errorResponse("Token missing or wrong."),
-      "403": errorResponse("Queries are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+      "403": errorResponse(
+        "Queries from other machines are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN).",
+      ),
       "408": requestTimeout,
       "413": errorResponse(
         "Body larger than `http.max_body_bytes`, or one result row larger than `store.query.max_result_bytes` " +

@@ -205,7 +205,12 @@ export const IngestResultSchema = z.object({
   status: z.enum(["accepted", "rejected"]),
   partition: z.int().optional(),
   offset: z.string().optional(),
-  error: z.string().optional(),
+  error: z.string().optional().meta({
+    description: "Why the item was rejected: for a JSON object, the reason its dead letter carries.",
+  }),
+  dlq: z.boolean().optional().meta({
+    description: "The rejected item was kept: it goes to the dead-letter topic with `error` as its reason.",
+  }),
 });
 
 /**

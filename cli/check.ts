@@ -3,7 +3,8 @@
  * (receivers, routes, inhibition; its secrets readable, its hosts allowed by the sandbox), and runs
  * rule tests (YAML fixtures: input events -> expected alerts and the receivers they route to), like
  * `promtool test rules` and `amtool config routes test`. Exit code 0 when everything passes, 1 on a
- * failed test, 2 on an invalid file.
+ * failed test, 2 on an invalid file. A tests file that names its rules and inventory (`rules:`,
+ * `inventory:`) is run against those, so `eventops check config/rules.test.yaml` works with any config.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { emptyInventory, type Inventory, parseInventory } from "../stages/inventory.ts";
 import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
-import { runRuleTests } from "../stages/rule_tests.ts";
+import { ruleTestsTargets, runRuleTests } from "../stages/rule_tests.ts";
 import { checkRuleWindows, DEFAULT_RULES_YAML, defaultRules, parseRules } from "../stages/rules.ts";
 import type { CommonFlags } from "./common.ts";
 import { defaultExternalUrl } from "../agent/notify.ts";
@@ -45,44 +46,11 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
   }
   console.log(`ok   config ${flags.config ?? "(eventops.yaml or defaults)"}`);
 
-  let inventory: Inventory = emptyInventory();
-  if (config.inventory) {
-    try {
-      inventory = parseInventory(await Deno.readTextFile(config.inventory), config.inventory);
-      console.log(`ok   inventory ${config.inventory}`);
-    } catch (error) {
-      console.error(`FAIL inventory\n${describeError(error)}`);
-      return 2;
-    }
-  }
-
-  let rulesText = DEFAULT_RULES_YAML;
-  try {
-    const rules = config.rules
-      ? parseRules(rulesText = await Deno.readTextFile(config.rules), config.rules)
-      : defaultRules();
-    const problems = checkRuleWindows(rules, config.features.windows);
-    if (problems.length > 0) {
-      console.error(`FAIL rules ${config.rules}\n${problems.join("\n")}`);
-      return 2;
-    }
-    const units = await storedUnits(config);
-    if (units !== undefined) {
-      const unitProblems = checkRuleUnits(rules, units);
-      if (unitProblems.length > 0) {
-        console.error(`FAIL rules ${config.rules || "(built-in)"}\n${unitProblems.join("\n")}`);
-        return 2;
-      }
-    }
-    console.log(
-      `ok   rules ${config.rules || "(built-in)"}: ${rules.length} rule(s)${
-        units === undefined ? "" : `, units checked against the store (${units.size} metric(s))`
-      }`,
-    );
-  } catch (error) {
-    console.error(`FAIL rules\n${describeError(error)}`);
-    return 2;
-  }
+  const inventory = await loadInventory(config.inventory);
+  if (inventory === undefined) return 2;
+  const units = await storedUnits(config);
+  const rules = await loadRules(config.rules, config, undefined, units);
+  if (rules === undefined) return 2;
 
   let routeAlert: ((alert: Alert) => string[]) | undefined;
   if (config.notify) {
@@ -108,10 +76,19 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
   for (const file of testFiles) {
     let result;
     try {
-      result = runRuleTests(rulesText, await Deno.readTextFile(file), {
-        rulesFile: config.rules || "(built-in rules)",
+      const testsText = await Deno.readTextFile(file);
+      const targets = ruleTestsTargets(testsText, file);
+      const fileInventory = targets.inventory === undefined
+        ? inventory
+        : await loadInventory(targets.inventory, file);
+      const fileRules = targets.rules === undefined
+        ? rules
+        : await loadRules(targets.rules, config, file, units);
+      if (fileInventory === undefined || fileRules === undefined) return 2;
+      result = runRuleTests(fileRules.text, testsText, {
+        rulesFile: fileRules.name,
         testsFile: file,
-        inventory,
+        inventory: fileInventory,
         normalize: config.normalize,
         features: config.features,
         receiversOf: routeAlert,
@@ -131,4 +108,56 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
     );
   }
   return failed > 0 ? 1 : 0;
+}
+
+/** Reads and checks an inventory file ("" is none); prints the outcome; undefined when invalid. */
+async function loadInventory(path: string, namedBy?: string): Promise<Inventory | undefined> {
+  if (!path) return emptyInventory();
+  try {
+    const inventory = parseInventory(await Deno.readTextFile(path), path);
+    console.log(`ok   inventory ${path}${namedBy ? ` (named by ${namedBy})` : ""}`);
+    return inventory;
+  } catch (error) {
+    console.error(`FAIL inventory ${path}\n${describeError(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads and checks a rules file ("" is the built-in rules), and its units against the store's when given;
+ * prints the outcome; undefined when invalid.
+ */
+async function loadRules(
+  path: string,
+  config: Config,
+  namedBy?: string,
+  units?: StoredUnits,
+): Promise<{ text: string; name: string } | undefined> {
+  const name = path || "(built-in rules)";
+  try {
+    const text = path ? await Deno.readTextFile(path) : DEFAULT_RULES_YAML;
+    const rules = path ? parseRules(text, path) : defaultRules();
+    const problems = checkRuleWindows(rules, config.features.windows);
+    if (problems.length > 0) {
+      console.error(`FAIL rules ${name}\n${problems.join("\n")}`);
+      return undefined;
+    }
+    if (units !== undefined) {
+      const unitProblems = checkRuleUnits(rules, units);
+      if (unitProblems.length > 0) {
+        console.error(`FAIL rules ${name}\n${unitProblems.join("\n")}`);
+        return undefined;
+      }
+    }
+    const checked = units === undefined ? "" : `, units checked against the store (${units.size} metric(s))`;
+    console.log(
+      `ok   rules ${path || "(built-in)"}: ${rules.length} rule(s)${checked}${
+        namedBy ? ` (named by ${namedBy})` : ""
+      }`,
+    );
+    return { text, name };
+  } catch (error) {
+    console.error(`FAIL rules ${path}\n${describeError(error)}`);
+    return undefined;
+  }
 }

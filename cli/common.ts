@@ -52,15 +52,3 @@ export async function configFromFlags(flags: CommonFlags): Promise<Config> {
     throw error;
   }
 }
-
-/** The URLs under which the agent serves its API and dashboard. */
-export function agentUrls(config: Config): { api: string; ui: string; alerts: string; metrics: string } {
-  const host = config.http.host === "0.0.0.0" || config.http.host === "::" ? "localhost" : config.http.host;
-  const base = `http://${host}:${config.http.port}`;
-  return {
-    ui: `${base}/`,
-    api: `${base}/metrics/cpu?tenant=acme&host=host-a`,
-    alerts: `${base}/alerts/stream`,
-    metrics: `${base}/prometheus`,
-  };
-}

@@ -2,8 +2,9 @@
  * `eventops query "SQL" [--format table|csv|json]`: read-only SQL against the local store.
  *
  * DuckDB lets one process hold the database file, so while the agent runs the statement goes to it
- * (`POST /query` on `127.0.0.1:<http.port>` with `http.token`); when nothing listens there (connection
- * refused) the store files are opened read-only directly. Either way the store's `readOnlyQuery` runs
+ * (`POST /query` on `127.0.0.1:<http.port>` with the agent's local credential from the data directory,
+ * `lib/local_credential.ts`, or else `http.token`); when nothing listens there (connection refused) the
+ * store files are opened read-only directly. Either way the store's `readOnlyQuery` runs
  * it: exactly one SELECT-like statement, read-only transaction, confined to the data directory.
  *
  * @module
@@ -12,6 +13,7 @@ import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
 import { DEFAULT_QUERY_ROWS, type QueryResult, type QueryValue } from "../model/query.ts";
 import { openStore, queryBudgetsFrom, StoreReader } from "../store/mod.ts";
+import { localCredentialPath, readLocalCredential } from "../lib/local_credential.ts";
 
 /** Output formats of `eventops query`. */
 export const QUERY_FORMATS = ["table", "csv", "json"] as const;
@@ -86,11 +88,12 @@ export async function runQuery(
   maxRows: number,
 ): Promise<{ result: QueryResult; source: QuerySource }> {
   const url = agentQueryUrl(config);
+  const credential = readLocalCredential(config.data_dir) ?? config.http.token;
   let response: Response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${config.http.token}` },
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${credential}` },
       body: JSON.stringify({ sql, max_rows: maxRows }),
       signal: AbortSignal.timeout(120_000),
     });
@@ -100,7 +103,7 @@ export async function runQuery(
     }
     return { result: await queryFiles(config, sql, maxRows), source: "files" };
   }
-  return { result: await readReply(response, url), source: "agent" };
+  return { result: await readReply(response, url, config), source: "agent" };
 }
 
 /** The agent's query endpoint on loopback (the CLI runs on the agent's machine). */
@@ -117,7 +120,7 @@ function isConnectionRefused(error: unknown): boolean {
   return false;
 }
 
-async function readReply(response: Response, url: string): Promise<QueryResult> {
+async function readReply(response: Response, url: string, config: Config): Promise<QueryResult> {
   const text = await response.text();
   let body: unknown;
   try {
@@ -135,8 +138,9 @@ async function readReply(response: Response, url: string): Promise<QueryResult> 
   const message = errorMessage(body) ?? text.slice(0, 500);
   if (response.status === 401 || response.status === 403) {
     throw new QueryCommandError(
-      `the agent refused the query (${response.status}): ${message}. The CLI sends http.token from the ` +
-        "same config (or EVENTOPS_HTTP_TOKEN); it must match the running agent's token",
+      `the agent refused the query (${response.status}): ${message}. The CLI sends the agent's local ` +
+        `credential (${localCredentialPath(config.data_dir)}: run it as the agent's user, with the agent's ` +
+        "data directory) or else http.token from the same config (or EVENTOPS_HTTP_TOKEN)",
     );
   }
   if (response.status === 400) throw new QueryCommandError(message);

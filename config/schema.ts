@@ -72,6 +72,11 @@ const HttpSchema = z.strictObject({
   token: z.string().default(""),
   /** Also require the token for reads. */
   token_for_reads: z.boolean().default(false),
+  /**
+   * Level of the one log line per HTTP request (method, path, status, ms, client): `debug` (shown with
+   * `log_level: debug`), `info`, or `off`. Server errors (5xx) are logged at error whatever this says.
+   */
+  access_log: z.enum(["debug", "info", "off"]).default("debug"),
   /** Allowed CORS origins; empty disables CORS headers. */
   cors_origins: z.array(z.string()).default([]),
   max_body_bytes: z.int().min(1_024).max(64 * 1024 * 1024).default(1024 * 1024),
@@ -128,7 +133,11 @@ const NormalizeSchema = z.strictObject({
   max_message_bytes: z.int().min(64).max(64 * 1024 * 1024).default(1024 * 1024),
   /** Events further in the future than this (vs. ingest time) are rejected. */
   max_future_skew: DurationSchema.prefault("10m"),
-  /** Events older than this are rejected. */
+  /**
+   * Events older than this are rejected (to the DLQ, with the reason). Never more than the store's
+   * retention (`store.parquet.retention`, unless 0s): an event the retention would delete at once is
+   * refused instead of stored and silently deleted (see {@link ConfigSchema}).
+   */
   max_age: DurationSchema.prefault("3650d"),
 });
 
@@ -198,7 +207,7 @@ const StoreSchema = z.strictObject({
 });
 
 /** The whole configuration. */
-export const ConfigSchema = z.strictObject({
+const ConfigObjectSchema = z.strictObject({
   /** Directory for metrics.duckdb and parquet/. */
   data_dir: z.string().min(1).default("./data"),
   /** Inventory file (tenant/host -> context); empty: no inventory. */
@@ -233,7 +242,26 @@ export const ConfigSchema = z.strictObject({
   store: StoreSchema.prefault({}),
 });
 
+/**
+ * The configuration schema. The age limit of events is the shorter of `normalize.max_age` and a
+ * non-zero `store.parquet.retention`: the store keeps every event it accepts at least until the event is
+ * as old as the retention (then maintenance deletes it), and refuses older ones to the DLQ with a
+ * reason, rather than storing them and deleting them within a minute. `normalize.age_limit` says which
+ * of the two set `max_age` (for the reason).
+ */
+export const ConfigSchema = ConfigObjectSchema.transform((config) => {
+  const retention = config.store.parquet.retention;
+  const maxAge = config.normalize.max_age;
+  if (!(retention > 0) || (maxAge > 0 && maxAge <= retention)) return config;
+  return {
+    ...config,
+    normalize: { ...config.normalize, max_age: retention, age_limit: "retention" as const },
+  };
+});
+
 /** The validated configuration (durations in milliseconds). */
-export type Config = z.output<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigObjectSchema> & {
+  normalize: { age_limit?: "retention" };
+};
 /** The configuration as written in YAML. */
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -34,13 +34,14 @@ for _ in $(seq 1 120); do
 done
 
 # Send the seed events once (a second demo run finds them stored already).
-if curl -fsS "http://127.0.0.1:$port/metrics/cpu?tenant=acme&host=host-a" | grep -q '"value":97'; then
+# (-s without -S: a 404 before the first event is the expected answer, not an error to print)
+if curl -fs "http://127.0.0.1:$port/metrics/cpu?tenant=acme&host=host-a" | grep -q '"value":97'; then
   echo "demo: seed events already stored" >&2
 else
   "$deno" task -q eventops seed
 fi
 for _ in $(seq 1 40); do
-  curl -fsS "http://127.0.0.1:$port/metrics/cpu?tenant=acme&host=host-a" | grep -q '"value":97' && break
+  curl -fs "http://127.0.0.1:$port/metrics/cpu?tenant=acme&host=host-a" | grep -q '"value":97' && break
   sleep 0.25
 done
 
@@ -49,5 +50,6 @@ echo
 echo
 echo "Try:  curl \"http://localhost:$port/metrics/cpu?tenant=acme&host=host-a\""
 echo "      curl -N http://localhost:$port/alerts/stream"
+echo "      ./eventops query \"SELECT tenant, host, metric, value, ts FROM metrics_all ORDER BY ts DESC LIMIT 5\""
 echo "The agent keeps running; press Ctrl-C to stop it (and the local broker)."
 wait "$agent"

@@ -13,6 +13,8 @@
  *
  * `receivers` are the receivers the notification file's route tree sends the alert to (like
  * `amtool config routes test`); they need the configured `notify` file.
+ * A file may name the rules and inventory it tests (`rules: rules.yaml`, `inventory: inventory.yaml`,
+ * relative to the tests file, like promtool's `rule_files`); otherwise `eventops check` uses the config's.
  *
  * Each test starts from empty state; `nowMs` (ingest time) is the latest input timestamp. Inputs
  * that normalization rejects show up as `+ input[i] rejected: ...` lines and fail the test.
@@ -48,6 +50,10 @@ export type ExpectedAlert = z.output<typeof ExpectedAlertSchema>;
 
 /** The rule tests file. */
 export const RuleTestsFileSchema = z.strictObject({
+  /** The rules file the tests are for, relative to the tests file (default: the config's rules). */
+  rules: z.string().min(1).optional(),
+  /** The inventory file used for enrichment, relative to the tests file (default: the config's). */
+  inventory: z.string().min(1).optional(),
   tests: z.array(z.strictObject({
     name: z.string().min(1),
     input: z.array(z.record(z.string(), z.unknown())).min(1),
@@ -142,6 +148,19 @@ export function lineDiff(expected: readonly string[], got: readonly string[]): s
     }
   }
   return out.join("\n");
+}
+
+/** The rules and inventory files a tests file names, resolved against the tests file's directory. */
+export function ruleTestsTargets(
+  testsYamlText: string,
+  testsFile: string,
+): { rules?: string; inventory?: string } {
+  const file = parseYamlSpec(testsYamlText, testsFile, RuleTestsFileSchema);
+  const slash = testsFile.lastIndexOf("/");
+  const dir = slash < 0 ? "" : testsFile.slice(0, slash + 1);
+  const resolve = (path: string | undefined) =>
+    path === undefined ? undefined : path.startsWith("/") ? path : `${dir}${path}`;
+  return { rules: resolve(file.rules), inventory: resolve(file.inventory) };
 }
 
 /**

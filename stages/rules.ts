@@ -387,6 +387,29 @@ export class RuleEngine {
     return firing;
   }
 
+  /**
+   * Resolves the firing alerts whose series has had no event since `cutoffMs` (event time): the
+   * store's retention has deleted (or is deleting) the data they stand on. Each resolves at `cutoffMs`
+   * with its last value and an `expired` annotation saying why; its state becomes ok. Returns them.
+   */
+  expire(cutoffMs: number, why: string): Alert[] {
+    const at = Math.floor(cutoffMs);
+    const out: Alert[] = [];
+    for (const rule of this.#rules) {
+      for (const state of this.#states.get(rule.name)?.values() ?? []) {
+        if (state.phase !== "firing" || state.alert === undefined || state.lastTs >= at) continue;
+        const value = state.alert.value;
+        state.phase = "ok";
+        state.alert = undefined;
+        state.lastTs = at;
+        const alert = this.#alert(rule, state, undefined, value, "resolved", state.severity, at);
+        alert.annotations.expired = why;
+        out.push(alert);
+      }
+    }
+    return out;
+  }
+
   /** The current firing alerts (the latest transition of each), ordered by rule then series. */
   firing(): Alert[] {
     const out: Alert[] = [];

@@ -47,7 +47,8 @@ export function uniqueName(prefix: string): string {
 
 /**
  * Writes a config file for a test under data/test/<name>/ and returns its path and settings. `extra`
- * replaces top-level sections, except `kafka`, whose keys are merged into the test's.
+ * replaces top-level sections, except `kafka`, whose keys are merged into the test's, and
+ * `store.parquet.retention`, which is 0s unless `extra` sets it.
  */
 export async function writeTestConfig(
   name: string,
@@ -63,11 +64,15 @@ export async function writeTestConfig(
     alerts: `${name}.alerts`,
     dlq: `${name}.dlq`,
   };
+  // The tests send the brief's 2025 events: the store keeps everything (retention 0s, as the demo
+  // does) unless a test sets store.parquet.retention.
+  const store = (extra.store ?? {}) as { parquet?: Record<string, unknown> };
   const config = {
     data_dir: `${dir}/store`,
     topics,
     http: { host: "127.0.0.1", port, token: "test-token" },
     ...extra,
+    store: { ...store, parquet: { retention: "0s", ...store.parquet } },
     kafka: {
       brokers: [BROKERS],
       client_id: name,

@@ -228,6 +228,8 @@ export class MemoryStore implements StoreQueries {
 export class MemoryIngestor implements Ingestor {
   readonly messages: Uint8Array[] = [];
   failing = false;
+  /** The agent's validator (`rawValidator` of agent/api.ts) when a test sets it. */
+  validate?: (message: Uint8Array, nowMs: number) => string | undefined;
   produce(messages: Uint8Array[]): Promise<IngestOutcome[]> {
     if (this.failing) return Promise.reject(new Error("broker 127.0.0.1:9092 unreachable"));
     return Promise.resolve(messages.map((m) => {

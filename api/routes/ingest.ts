@@ -3,9 +3,12 @@
  *
  * The body is a JSON object, a JSON array of objects, or NDJSON (one object per line), chosen by
  * `Content-Type` (`application/json`, `application/x-ndjson`/`application/jsonl`) or, for any other
- * type, by sniffing. Each item only has to be a JSON object here: the normalize stage validates
- * fields and sends bad events to the DLQ with a reason. Status: 202 all accepted, 207 mixed,
- * 400 none, 408 body slower than `http.body_timeout`, 413 body over `http.max_body_bytes`, 401/403 token
+ * type, by sniffing. Each item is validated here, synchronously, by the normalize stage that the
+ * stateless group runs (`Ingestor.validate`): the answer says, per item, accepted or rejected with the
+ * reason. A rejected JSON object is still produced to the raw topic, so that it lands on the DLQ with that
+ * same reason and its source position, as from any other producer: nothing a client sent is lost, even if
+ * it drops the answer (`dlq: true` in its result). An item that is not a JSON object (or not JSON) is
+ * only answered. Status: 202 all accepted, 207 mixed, 400 none, 408 body slower than `http.body_timeout`, 413 body over `http.max_body_bytes`, 401/403 token
  * problems, 429 too many wrong tokens, 503 broker unavailable.
  *
  * @module
@@ -25,6 +28,8 @@ export interface IngestResult {
   partition?: number;
   offset?: string;
   error?: string;
+  /** The rejected item goes to the DLQ with `error` as its reason. */
+  dlq?: boolean;
 }
 
 type Parsed = { index: number; value?: Record<string, unknown>; error?: string };
@@ -120,18 +125,21 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
       }
       if (text.trim() === "") throw new ApiError(400, `body is empty; ${USAGE}`);
       const items = parseIngestBody(text, c.req.header("content-type") ?? "");
-      const valid = items.filter((i) => i.value !== undefined);
-      const results: IngestResult[] = items.map((i) =>
-        i.value === undefined
-          ? { index: i.index, status: "rejected", error: i.error }
-          : { index: i.index, status: "accepted" }
-      );
-      if (valid.length > 0) {
+      const now = ctx.now();
+      const objects = items.flatMap((i) => {
+        if (i.value === undefined) return [];
+        const bytes = encoder.encode(JSON.stringify(i.value));
+        return [{ index: i.index, bytes, reason: ctx.deps.ingestor.validate?.(bytes, now) }];
+      });
+      const results: IngestResult[] = items.map((i) => ({
+        index: i.index,
+        status: "rejected",
+        error: i.error,
+      }));
+      if (objects.length > 0) {
         let produced: IngestOutcome[];
         try {
-          produced = await ctx.deps.ingestor.produce(
-            valid.map((i) => encoder.encode(JSON.stringify(i.value))),
-          );
+          produced = await ctx.deps.ingestor.produce(objects.map((o) => o.bytes));
         } catch (err) {
           ctx.log({ level: "error", msg: "ingest produce failed", error: shortError(err) });
           throw new ApiError(
@@ -141,13 +149,22 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
             { "Retry-After": "5" },
           );
         }
-        valid.forEach((v, k) => {
+        objects.forEach((o, k) => {
           const r = produced[k];
-          results[v.index] = r === undefined
-            ? { index: v.index, status: "rejected", error: "the broker did not confirm this message" }
-            : "error" in r
-            ? { index: v.index, status: "rejected", error: r.error }
-            : { index: v.index, status: "accepted", partition: r.partition, offset: r.offset };
+          results[o.index] = r === undefined
+            ? { index: o.index, status: "rejected", error: "the broker did not confirm this message" }
+            : "error" in r // not written (e.g. larger than the topic takes): only answered
+            ? { index: o.index, status: "rejected", error: r.error }
+            : o.reason === undefined
+            ? { index: o.index, status: "accepted", partition: r.partition, offset: r.offset }
+            : {
+              index: o.index,
+              status: "rejected",
+              error: o.reason,
+              dlq: true,
+              partition: r.partition,
+              offset: r.offset,
+            };
         });
       }
       const nAccepted = results.filter((r) => r.status === "accepted").length;

@@ -2,8 +2,10 @@
  * `POST /query`: one read-only SQL statement against the store, for `eventops query` while the agent
  * holds the DuckDB file (DuckDB allows one writing process, and no other process may open the file).
  *
- * Body `{"sql": "...", "max_rows": 10000}`; reply `{columns, rows, truncated}`. Needs the API token
- * (like writes: the SQL can read every stored row, including tags and context). The store runs the
+ * Body `{"sql": "...", "max_rows": 10000}`; reply `{columns, rows, truncated}`. A read, but it needs a
+ * credential (the SQL can read every stored row, including tags and context, and spend the agent's CPU
+ * and memory): the API token, or from a loopback client the agent's local credential
+ * (`lib/local_credential.ts`) that `eventops query` on the same machine sends. The store runs the
  * statement inside a READ ONLY transaction and accepts exactly one SELECT-like statement; anything
  * else, and SQL DuckDB cannot parse or bind, is a 400 whose message is DuckDB's. A statement over one of
  * the `store.query` budgets is a 422 (413 for a result row too large, 429 while others wait) whose
@@ -13,7 +15,7 @@
  */
 import type { Hono } from "hono";
 import type { RouteContext } from "../context.ts";
-import { requireWriteToken } from "../auth.ts";
+import { requireQueryCredential } from "../auth.ts";
 import { ApiError, problemsMessage, zodProblems } from "../errors.ts";
 import { readBody } from "../body.ts";
 import { QueryRequestSchema } from "../schemas.ts";
@@ -37,7 +39,7 @@ export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
   const max = ctx.http.max_body_bytes;
   app.post(
     "/query",
-    requireWriteToken(ctx.auth),
+    requireQueryCredential(ctx.auth),
     async (c) => {
       const query = ctx.deps.query;
       if (query === undefined) {
@@ -66,7 +68,7 @@ export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
       try {
         const result = await query(parsed.data.sql, parsed.data.max_rows);
         ctx.log({
-          level: "info",
+          level: ctx.http.access_log === "info" ? "info" : "debug",
           msg: "query",
           rows: result.rows.length,
           truncated: result.truncated,
@@ -78,7 +80,7 @@ export function registerQueryRoutes(app: Hono, ctx: RouteContext): void {
       } catch (error) {
         if (isQueryError(error)) {
           ctx.log({
-            level: "info",
+            level: ctx.http.access_log === "info" ? "info" : "debug",
             msg: "query refused",
             budget: error.exceeded?.budget,
             ms: Math.round(performance.now() - started),

@@ -62,7 +62,11 @@ export function compiled(options: NormalizeOptions): Compiled {
     aliases,
     metrics: new Map(),
     skewText: formatDuration(options.max_future_skew),
-    ageText: formatDuration(options.max_age),
+    ageText: options.age_limit === "retention"
+      ? `${
+        formatDuration(options.max_age)
+      }, the store's retention store.parquet.retention: older events would be deleted at once`
+      : formatDuration(options.max_age),
   };
   COMPILED.set(options, found);
   return found;

@@ -1,6 +1,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { IngestResponseSchema } from "../../api/schemas.ts";
 import { harness } from "../../testing/api_fakes.ts";
+import { rawValidator } from "../../agent/api.ts";
+import { ConfigSchema } from "../../config/schema.ts";
 
 const AUTH = { Authorization: "Bearer s3cret-token" };
 const SEED = {
@@ -178,4 +180,49 @@ Deno.test("ingest: GET is 405 with Allow", async () => {
   const res = await app.request("/ingest");
   equal(res.status, 405);
   equal(res.headers.get("allow"), "POST");
+});
+
+Deno.test("ingest: each item is validated by the normalizer; rejected items say why and still go to the DLQ", async () => {
+  const { app, ingestor } = harness();
+  ingestor.validate = rawValidator("raw", ConfigSchema.parse({}).normalize);
+  const items = [
+    SEED,
+    { ...SEED, value: "85" }, // a numeric string
+    { tenant_id: "acme", host: "host-a", metric: "cpu_load", value: 85 }, // no ts_event
+    { tenant_id: "acme", host: "host-a", metric: "cpu_load", value: 85, timestamp: "2025-10-21T10:00:00Z" },
+    42, // not an object
+  ];
+  const res = await app.request(post(JSON.stringify(items), { "Content-Type": "application/json" }));
+  equal(res.status, 207);
+  const body = IngestResponseSchema.parse(await res.json());
+  equal(body.accepted, 1);
+  equal(body.rejected, 4);
+  deepStrictEqual(body.results[0], { index: 0, status: "accepted", partition: 0, offset: "0" });
+  const reasons = body.results.slice(1, 4).map((r) => r.error ?? "");
+  match(reasons[0], /^value: expected a finite number, got "85"/);
+  match(reasons[1], /missing field ts_event/);
+  match(reasons[2], /missing field ts_event/); // "timestamp" is not a field the normalizer reads
+  for (const r of body.results.slice(1, 4)) {
+    equal(r.status, "rejected");
+    equal(r.dlq, true, "the DLQ keeps it");
+  }
+  equal(body.results[4].status, "rejected");
+  equal(body.results[4].dlq, undefined);
+  // the four objects went to the raw topic, where the stateless group dead-letters the three bad ones
+  equal(ingestor.messages.length, 4);
+});
+
+Deno.test("ingest: an array of only invalid events is a 400 that names the first reason", async () => {
+  const { app, ingestor } = harness();
+  ingestor.validate = rawValidator("raw", ConfigSchema.parse({}).normalize);
+  const res = await app.request(
+    post(JSON.stringify([{ ...SEED, value: "high" }]), { "Content-Type": "application/json" }),
+  );
+  equal(res.status, 400);
+  const body = await res.json();
+  match(
+    body.error.message,
+    /no item was accepted \(first problem: value: expected a finite number, got "high"/,
+  );
+  equal(body.results[0].dlq, true);
 });

@@ -15,6 +15,17 @@ Deno.test("check passes the example config, inventory, rules and rule tests", as
   assert.match(result.stdout, /config\/rules\.test\.yaml: 4 passed, 0 failed/);
 });
 
+Deno.test("check config/rules.test.yaml, as the rules file's header says, passes with the default config", async () => {
+  // The tests file names its rules and inventory: no --config needed (issue 18, item 3).
+  const result = await runEventops(["check", "config/rules.test.yaml"]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  assert.match(
+    result.stdout,
+    /ok {3}rules config\/rules\.yaml: 3 rule\(s\) \(named by config\/rules\.test\.yaml\)/,
+  );
+  assert.match(result.stdout, /config\/rules\.test\.yaml: 4 passed, 0 failed/);
+});
+
 Deno.test("check fails a rule test with a readable diff and exit code 1", async () => {
   const dir = `data/test/${uniqueName("check")}`;
   await Deno.mkdir(dir, { recursive: true });

@@ -9,6 +9,7 @@ import {
   agentDenoArgs,
   agentEnv,
   eventually,
+  freePort,
   runEventops,
   startAgent,
   uniqueName,
@@ -76,14 +77,21 @@ async function checkRefusals(file: string, dir: string): Promise<void> {
     assert.match(result.stderr, message, sql);
   }
   const left = (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
-  assert.deepEqual(left.filter((entry) => entry !== "metrics.duckdb.wal"), ["metrics.duckdb", "parquet"]);
+  assert.deepEqual(left.filter((entry) => entry !== "metrics.duckdb.wal"), [
+    "local.credential", // made by the agent at its first start
+    "metrics.duckdb",
+    "parquet",
+  ]);
 }
 
 Deno.test("eventops query through the running agent and on the files after it stopped", async (t) => {
   const name = uniqueName("store-query");
   // Keep the 2025 seed events hot and undeleted (retention) however long the test takes.
-  const { file, port, topics, dataDir } = await writeTestConfig(name, {
+  const port = freePort();
+  const { file, topics, dataDir } = await writeTestConfig(name, {
     store: { parquet: { retention: "0s", interval: "1h" } },
+    // the access log shows the CLI went through the API
+    http: { host: "127.0.0.1", port, token: TOKEN, access_log: "info" },
   });
   const dir = `${new URL("../../", import.meta.url).pathname}${dataDir}`;
   try {
@@ -135,10 +143,13 @@ Deno.test("eventops query through the running agent and on the files after it st
         assert.deepEqual(body.columns, [{ name: "range", type: "BIGINT" }]);
       });
 
-      await t.step("the CLI with a wrong token explains the 401", async () => {
-        const result = await cli(file, ["SELECT 1"], { EVENTOPS_HTTP_TOKEN: "wrong" });
+      await t.step("the CLI with a wrong token (and no local credential) explains the 401", async () => {
+        // Another data dir has no local credential: the CLI sends the token, which is wrong.
+        const elsewhere = `data/test/${name}/elsewhere`;
+        await Deno.mkdir(`${new URL("../../", import.meta.url).pathname}${elsewhere}`, { recursive: true });
+        const result = await cli(file, ["--data", elsewhere, "SELECT 1"], { EVENTOPS_HTTP_TOKEN: "wrong" });
         assert.equal(result.code, 1);
-        assert.match(result.stderr, /refused the query \(401\).*token is wrong/);
+        assert.match(result.stderr, /refused the query \(401\).*token is wrong.*local credential/);
       });
 
       await t.step("more rows than the cap: the first 10,000 and a note on stderr", async () => {

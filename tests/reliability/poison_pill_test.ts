@@ -77,8 +77,13 @@ Deno.test("poison pills: oversized dead letters are truncated with digest and po
       await t.step("the pills go in with kcat and POST /ingest, followed by valid events", async () => {
         await kcatProduce(topics.raw, [validEvent("before", 1, now - 1_000)], "pill");
         for (const pill of produced) await kcatProduceOne(topics.raw, pill.bytes, "pill");
+        // Not an event: POST /ingest answers it rejected with the reason, and still sends it on to the DLQ.
         const http = await ingest(agent.baseUrl, escapedQuotes());
-        assert.equal(http.status, 202, JSON.stringify(http.body).slice(0, 300));
+        assert.equal(http.status, 400, JSON.stringify(http.body).slice(0, 300));
+        const [result] = http.body.results as { status: string; dlq?: boolean; error?: string }[];
+        assert.equal(result.status, "rejected");
+        assert.equal(result.dlq, true);
+        assert.match(result.error ?? "", /message is \d+ bytes, over the|missing field/);
         const after = Array.from({ length: 50 }, (_, i) => validEvent("after", i, now + i));
         await kcatProduce(topics.raw, after, "pill");
         const afterHttp = Array.from({ length: 5 }, (_, i) => validEvent("after-http", i, now + i)).join(

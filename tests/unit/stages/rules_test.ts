@@ -451,3 +451,24 @@ Deno.test("evictIdle drops idle non-firing states only", () => {
   assert.equal(engine.stateCount, 1);
   assert.equal(engine.firing()[0].host, "host-b");
 });
+
+Deno.test("expire: a firing alert whose series has no data since the retention cutoff resolves", () => {
+  const engine = new RuleEngine(defaultRules());
+  feed(engine, [cpu(T0, 97), cpu(T0, 85, { host: "host-b" })]);
+  feed(engine, [cpu(min(30), 96, { host: "host-b" })]); // host-b has newer data
+  const expired = engine.expire(min(10), "no data since the store's retention (30d)");
+  assert.equal(expired.length, 1);
+  const alert = expired[0];
+  assert.equal(alert.host, "host-a");
+  assert.equal(alert.state, "resolved");
+  assert.equal(alert.severity, "critical");
+  assert.equal(alert.value, 97);
+  assert.equal(alert.ts, min(10));
+  assert.equal(alert.ends_at, min(10));
+  assert.equal(alert.annotations.expired, "no data since the store's retention (30d)");
+  assert.ok(AlertSchema.safeParse(alert).success);
+  assert.deepEqual(engine.firing().map((a) => a.host), ["host-b"]);
+  assert.deepEqual(engine.expire(min(10), "again"), [], "once only");
+  // the series fires again on new data
+  assert.deepEqual(feed(engine, [cpu(min(40), 90)]), ["firing/warning@90"]);
+});

@@ -1,4 +1,5 @@
 /** Normalize: element checks and conversions, the schema agreement, tags, lone surrogates (`fields.ts`). */
+import { ConfigSchema } from "../../../../config/schema.ts";
 import assert from "node:assert/strict";
 import { EnvelopeSchema } from "../../../../model/envelope.ts";
 import { RawEventSchema } from "../../../../model/raw.ts";
@@ -144,8 +145,29 @@ Deno.test("element reject reasons", async (t) => {
       "ts_event 2025-10-19T10:00:00.000Z is 2 days old (max age 1d)",
     );
   });
-  await t.step("max_age 0 disables the age check", () => {
-    assert.equal(one(rawEvent({ ts_event: 86_400 }), normalizeOptions({ max_age: "0s" })).events.length, 1);
+  await t.step("max_age 0 with retention 0s disables the age check", () => {
+    const options =
+      ConfigSchema.parse({ normalize: { max_age: "0s" }, store: { parquet: { retention: "0s" } } })
+        .normalize;
+    assert.equal(one(rawEvent({ ts_event: 86_400 }), options).events.length, 1);
+  });
+  await t.step("the retention bounds the age: older events are refused, not stored and deleted", () => {
+    const defaults = ConfigSchema.parse({}).normalize;
+    assert.equal(defaults.max_age, 30 * 86_400_000);
+    assert.equal(
+      reason(rawEvent({ ts_event: "2025-09-01T10:00:00Z" }), defaults),
+      "ts_event 2025-09-01T10:00:00.000Z is 50 days old (max age 30d, the store's retention " +
+        "store.parquet.retention: older events would be deleted at once)",
+    );
+    assert.equal(one(rawEvent({ ts_event: NOW - 29 * 86_400_000 }), defaults).events.length, 1);
+    // max_age 0 (no limit of its own) and a longer max_age are bounded by the retention too
+    assert.equal(normalizeOptions({ max_age: "0s" }).max_age, 30 * 86_400_000);
+    assert.equal(normalizeOptions({ max_age: "400d" }).max_age, 30 * 86_400_000);
+    // a shorter max_age stays; without a retention, max_age alone
+    assert.equal(normalizeOptions({ max_age: "1d" }).max_age, 86_400_000);
+    const keepAll = ConfigSchema.parse({ store: { parquet: { retention: "0s" } } }).normalize;
+    assert.equal(keepAll.max_age, 3650 * 86_400_000);
+    assert.equal(one(rawEvent({ ts_event: "2025-09-01T10:00:00Z" }), keepAll).events.length, 1);
   });
   await t.step("exactly at the skew and age limits is accepted", () => {
     const options = normalizeOptions({ max_age: "1d" });
