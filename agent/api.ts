@@ -18,7 +18,8 @@ import type {
   RuleSummary,
 } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
-import { type ByteProducer, MAX_REQUEST_BYTES, planChunks } from "../kafka/clients.ts";
+import { type ByteProducer, MAX_REQUEST_BYTES, planChunks, sendInChunks } from "../kafka/clients.ts";
+import { deadLetter, encodeDeadLetter } from "../kafka/dlq.ts";
 import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
 import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
@@ -84,15 +85,19 @@ export function agentHealth(
  * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
  * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
  * sent (the broker would refuse it however often) and comes back with the reason; when a later
- * request fails, the messages written before it keep their offsets and the rest say why.
+ * request fails, the messages written before it keep their offsets and the rest say why. Items a
+ * receiver could not convert go to the DLQ topic (stage `collect`), with the request's route as
+ * their source topic and their place in the request as the index.
  */
 export function createIngestor(
   admin: Admin,
   producer: ByteProducer,
   topic: string,
   maxMessageBytes: number,
+  dlqTopic: string,
 ): Ingestor {
   let partitions = 0;
+  let dlqBudget = 0;
   let recordBytes = 0;
   let next = 0;
   return {
@@ -136,6 +141,27 @@ export function createIngestor(
         sent++;
       }
       return outcomes;
+    },
+    async deadLetter(route, letters) {
+      if (letters.length === 0) return;
+      if (dlqBudget === 0) {
+        dlqBudget = recordBudget(await readTopicLimits(admin, [dlqTopic], maxMessageBytes), dlqTopic);
+      }
+      const now = Date.now();
+      const records = letters.map((letter, index) => ({
+        topic: dlqTopic,
+        value: encodeDeadLetter(
+          deadLetter(
+            "collect",
+            letter.reason,
+            { topic: route, partition: -1, offset: "-1", index },
+            letter.original,
+            now,
+          ),
+          dlqBudget,
+        ),
+      }));
+      await sendInChunks(producer, records, Math.min(MAX_REQUEST_BYTES, dlqBudget));
     },
   };
 }

@@ -86,7 +86,13 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         feeds,
         reader: store.reader,
         ruleEngine: rules.engine,
-        ingestor: createIngestor(admin, producer, config.topics.raw, config.kafka.max_message_bytes),
+        ingestor: createIngestor(
+          admin,
+          producer,
+          config.topics.raw,
+          config.kafka.max_message_bytes,
+          config.topics.dlq,
+        ),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
       life.onStop(() => server.shutdown());

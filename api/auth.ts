@@ -30,12 +30,33 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
   return diff === 0;
 }
 
-/** The token from `Authorization: Bearer <token>`, or (when `allowQuery`) `?access_token=`. */
-export function presentedToken(req: Request, allowQuery: boolean): string | undefined {
+/**
+ * The token from `Authorization: Bearer <token>`, or (when `allowQuery`) `?access_token=`. With
+ * `influx`, also the InfluxDB clients' ways: `Authorization: Token <token>` (2.x), HTTP Basic with the
+ * token as the password, and `?p=<token>` (1.x).
+ */
+export function presentedToken(req: Request, allowQuery: boolean, influx = false): string | undefined {
   const header = req.headers.get("authorization");
   if (header !== null) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1] : "";
+    if (match) return match[1];
+    if (!influx) return "";
+    const token = /^Token\s+(\S+)\s*$/i.exec(header);
+    if (token) return token[1];
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (basic === null) return "";
+    let decoded: string;
+    try {
+      decoded = atob(basic[1]);
+    } catch {
+      return "";
+    }
+    const colon = decoded.indexOf(":");
+    return colon < 0 ? "" : decoded.slice(colon + 1);
+  }
+  if (influx) {
+    const password = new URL(req.url).searchParams.get("p");
+    if (password !== null) return password;
   }
   if (allowQuery) {
     const value = new URL(req.url).searchParams.get("access_token");
@@ -55,7 +76,13 @@ export interface TokenCheck {
   onRefused?: (reason: "wrong_token" | "auth_throttled") => void;
 }
 
-async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: string): Promise<void> {
+async function check(
+  c: Context,
+  gate: TokenCheck,
+  allowQuery: boolean,
+  what: string,
+  influx = false,
+): Promise<void> {
   if (gate.token === "") {
     throw new ApiError(403, `${what} are disabled because no API token is configured: ${HOW_TO_SET}`);
   }
@@ -72,9 +99,11 @@ async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: st
       { "Retry-After": String(seconds) },
     );
   }
-  const token = presentedToken(c.req.raw, allowQuery);
+  const token = presentedToken(c.req.raw, allowQuery, influx);
   const where = allowQuery
     ? "an Authorization: Bearer <token> header or ?access_token="
+    : influx
+    ? "an Authorization: Bearer <token> or Token <token> header, or the token as the password"
     : "an Authorization: Bearer <token> header";
   if (token === undefined) {
     throw new ApiError(401, `${what} need the API token: send ${where}`, undefined, {
@@ -95,10 +124,13 @@ async function check(c: Context, gate: TokenCheck, allowQuery: boolean, what: st
   }
 }
 
-/** Middleware: requires the token for writes. */
-export function requireWriteToken(gate: TokenCheck): MiddlewareHandler {
+/**
+ * Middleware: requires the token for writes; `influx` also accepts the InfluxDB clients' ways of
+ * sending it (see {@link presentedToken}).
+ */
+export function requireWriteToken(gate: TokenCheck, influx = false): MiddlewareHandler {
   return async (c, next) => {
-    await check(c, gate, false, "writes");
+    await check(c, gate, false, "writes", influx);
     await next();
   };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
-# chromium (Debian), starts a dedicated local Kafka broker, runs `deno task test`, then the
+# chromium (Debian), a trimmed Telegraf (Go module proxy, scripts/install-telegraf.sh, for the
+# collect tests), starts a dedicated local Kafka broker, runs `deno task test`, then the
 # reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
 # own, SIGKILL loops, the hostile corpus, schemathesis over /openapi.json: pinned, from PyPI into
 # .cache/schemathesis), then `deno task test:package` (builds the executables and .debs, tests them
@@ -14,6 +15,7 @@ deno="$(bash scripts/setup.sh)"
 bash scripts/install-kcat.sh
 bash scripts/install-chromium.sh
 bash scripts/install-schemathesis.sh >/dev/null
+bash scripts/install-telegraf.sh >/dev/null
 
 export EVENTOPS_BROKER_PORT="${EVENTOPS_TEST_BROKER_PORT:-19092}"
 export EVENTOPS_TEST_BROKERS="127.0.0.1:$EVENTOPS_BROKER_PORT"
