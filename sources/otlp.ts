@@ -128,6 +128,11 @@ function nanosToMs(nanos: string | undefined, fallback: number): number {
   return Number(BigInt(nanos) / 1_000_000n);
 }
 
+/** An `ExportMetricsServiceRequest` (proto3-JSON shape) as protobuf bytes, for tests and the bench. */
+export function encodeOtlpMetricsRequest(request: Record<string, unknown>): Uint8Array {
+  return exportRequest.encode(request);
+}
+
 /** Decodes the request body in `encoding`; throws {@link UnreadableBody} when it is not one. */
 function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ResourceMetrics[] {
   try {

@@ -111,6 +111,40 @@ Deno.test("collect: a real Telegraf writes through /write, /api/v2/write and /ap
 
     // Nothing Telegraf sent was dead-lettered.
     assert.deepEqual(await kcatConsumeAll(topics.dlq), []);
+
+    // What cannot be converted goes to the real DLQ topic with its reason; the rest is stored.
+    const response = await fetch(`${agent.baseUrl}/write?db=${tenant}&precision=s`, {
+      method: "POST",
+      headers: { Authorization: `Token ${TOKEN}` },
+      body: 'bad,host=telegraf-e2e msg="text",n=5 1700000000\nnot a line',
+    });
+    const answer = await response.json();
+    assert.equal(response.status, 400, JSON.stringify(answer));
+    assert.deepEqual([answer.accepted, answer.rejected], [1, 2]);
+    const letters = await eventually(
+      async () => {
+        const records = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+        return records.length >= 2 ? records : undefined;
+      },
+      30_000,
+      "2 dead letters",
+    );
+    assert.deepEqual(
+      letters.map((l) => [l.stage, l.source.topic, l.original]),
+      [
+        ["collect", "POST /write", 'bad,host=telegraf-e2e msg="text",n=5 1700000000'],
+        ["collect", "POST /write", "not a line"],
+      ],
+    );
+    assert.match(letters[0].reason, /line 1: field "msg" is a string/);
+    await eventually(
+      async () => {
+        const stored = await storedRows(agent.baseUrl, tenant);
+        return stored.some(([metric, , value]) => metric === "bad_n" && value === 5) || undefined;
+      },
+      30_000,
+      "bad_n stored",
+    );
   } finally {
     await agent.stop();
   }
