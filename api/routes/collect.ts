@@ -26,6 +26,8 @@ import { INFLUX_PRECISIONS, parseInfluxLines, precisionNs } from "../../sources/
 import { decodeRemoteWrite } from "../../sources/prometheus.ts";
 import { decodeOtlpMetrics, encodeOtlpResponse, type OtlpEncoding } from "../../sources/otlp.ts";
 import { decodeUtf8 } from "../../lib/utf8.ts";
+import { parseQuery } from "../params.ts";
+import { CollectQuerySchema, InfluxWriteQuerySchema } from "../schemas.ts";
 
 /** What a receiver tells the client about one request. */
 export interface CollectSummary {
@@ -39,6 +41,8 @@ type Protocol = "influx" | "prometheus" | "otlp";
 
 interface Receiver {
   path: string;
+  /** Its query parameters (unknown ones are ignored, as the protocols' servers do). */
+  query: typeof CollectQuerySchema | typeof InfluxWriteQuerySchema;
   protocol: Protocol;
   /** Also accept the InfluxDB clients' token forms. */
   influxAuth: boolean;
@@ -66,6 +70,7 @@ function influxRespond(c: Context, summary: CollectSummary): Response {
 function influxReceiver(path: string, tenantParams: readonly string[]): Receiver {
   return {
     path,
+    query: InfluxWriteQuerySchema,
     protocol: "influx",
     influxAuth: true,
     convert(body, c, defaults) {
@@ -78,7 +83,14 @@ function influxReceiver(path: string, tenantParams: readonly string[]): Receiver
         );
       }
       const tenant = defaults.tenant ?? tenantParams.map((p) => c.req.query(p)).find((v) => v);
-      return parseInfluxLines(text(body, "line protocol"), ns, { ...defaults, tenant });
+      const lines = text(body, "line protocol");
+      if (lines.trim() === "") {
+        throw new ApiError(
+          400,
+          "body is empty; send line protocol: measurement,tag=value field=1.5 <timestamp>",
+        );
+      }
+      return parseInfluxLines(lines, ns, { ...defaults, tenant });
     },
     respond: influxRespond,
   };
@@ -89,6 +101,7 @@ const RECEIVERS: readonly Receiver[] = [
   influxReceiver("/api/v2/write", ["org", "bucket"]),
   {
     path: "/api/v1/write",
+    query: CollectQuerySchema,
     protocol: "prometheus",
     influxAuth: false,
     ownEncoding: "snappy",
@@ -102,6 +115,7 @@ const RECEIVERS: readonly Receiver[] = [
   },
   {
     path: "/v1/metrics",
+    query: CollectQuerySchema,
     protocol: "otlp",
     influxAuth: false,
     convert: (body, c, defaults) => decodeOtlpMetrics(body, otlpEncoding(c), defaults),
@@ -134,6 +148,7 @@ export function registerCollectRoutes(app: Hono, ctx: RouteContext): void {
     const rejected = ctx.metrics.collectItems.labels(receiver.protocol, "rejected");
     const route = `POST ${receiver.path}`;
     app.post(receiver.path, requireWriteToken(ctx.auth, receiver.influxAuth), async (c) => {
+      const query = parseQuery(c, receiver.query);
       const raw = await readBody(c, {
         maxBytes: max,
         timeoutMs: ctx.http.body_timeout,
@@ -145,8 +160,8 @@ export function registerCollectRoutes(app: Hono, ctx: RouteContext): void {
           ? raw
           : await decodeContent(raw, encoding, max);
       const defaults: RequestDefaults = {
-        tenant: c.req.query("tenant") || undefined,
-        host: c.req.query("host") || undefined,
+        tenant: query.tenant,
+        host: query.host,
         nowMs: ctx.now(),
       };
       let conversion: Conversion;
