@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decodeRemoteWrite, encodeRemoteWrite } from "../../sources/prometheus.ts";
-import { decodeOtlpMetrics, encodeOtlpMetricsRequest, encodeOtlpResponse } from "../../sources/otlp.ts";
-import { UnreadableBody } from "../../sources/convert.ts";
+import { decodeRemoteWrite, encodeRemoteWrite } from "../../../sources/prometheus.ts";
+import { decodeOtlpMetrics, encodeOtlpMetricsRequest, encodeOtlpResponse } from "../../../sources/otlp.ts";
+import { UnreadableBody } from "../../../sources/convert.ts";
 
 const NOW = Date.parse("2026-01-02T03:04:05Z");
 const label = (name: string, value: string) => ({ name, value });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { influxMetricName, parseInfluxLines, parseLine, precisionNs } from "../../sources/influx.ts";
+import { influxMetricName, parseInfluxLines, parseLine, precisionNs } from "../../../sources/influx.ts";
 
 const NOW = Date.parse("2026-01-02T03:04:05Z");
 const DEFAULTS = { tenant: "acme", nowMs: NOW };
