@@ -96,17 +96,26 @@ export function createIngestor(
   maxMessageBytes: number,
   dlqTopic: string,
 ): Ingestor {
-  let partitions = 0;
+  // The raw topic's partitions and record budget, read once; concurrent first requests share the
+  // read (and a failed read is tried again by the next request).
+  let layout: Promise<{ partitions: number; recordBytes: number }> | undefined;
+  const rawLayout = () => {
+    if (layout === undefined) {
+      layout = (async () => {
+        const metadata = await admin.metadata({ topics: [topic] });
+        const partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
+        const recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
+        return { partitions, recordBytes };
+      })();
+      layout.catch(() => layout = undefined);
+    }
+    return layout;
+  };
   let dlqBudget = 0;
-  let recordBytes = 0;
   let next = 0;
   return {
     async produce(messages) {
-      if (partitions === 0) {
-        const metadata = await admin.metadata({ topics: [topic] });
-        partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
-        recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
-      }
+      const { partitions, recordBytes } = await rawLayout();
       const partition = next++ % partitions;
       const plan = planChunks(
         messages.map((m) => m.length),
