@@ -20,7 +20,8 @@ import type {
   RuleSummary,
 } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
-import { type ByteProducer, MAX_REQUEST_BYTES, planChunks } from "../kafka/clients.ts";
+import { type ByteProducer, MAX_REQUEST_BYTES, planChunks, sendInChunks } from "../kafka/clients.ts";
+import { deadLetter, encodeDeadLetter } from "../kafka/dlq.ts";
 import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
 import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
@@ -116,7 +117,9 @@ export function rawValidator(
  * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
  * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
  * sent (the broker would refuse it however often) and comes back with the reason; when a later
- * request fails, the messages written before it keep their offsets and the rest say why.
+ * request fails, the messages written before it keep their offsets and the rest say why. Items a
+ * receiver could not convert go to the DLQ topic (stage `collect`), with the request's route as
+ * their source topic and their place in the request as the index.
  */
 export function createIngestor(
   admin: Admin,
@@ -124,18 +127,29 @@ export function createIngestor(
   topic: string,
   maxMessageBytes: number,
   normalize: Config["normalize"],
+  dlqTopic: string,
 ): Ingestor {
-  let partitions = 0;
-  let recordBytes = 0;
+  // The raw topic's partitions and record budget, read once; concurrent first requests share the
+  // read (and a failed read is tried again by the next request).
+  let layout: Promise<{ partitions: number; recordBytes: number }> | undefined;
+  const rawLayout = () => {
+    if (layout === undefined) {
+      layout = (async () => {
+        const metadata = await admin.metadata({ topics: [topic] });
+        const partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
+        const recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
+        return { partitions, recordBytes };
+      })();
+      layout.catch(() => layout = undefined);
+    }
+    return layout;
+  };
+  let dlqBudget = 0;
   let next = 0;
   return {
     validate: rawValidator(topic, normalize),
     async produce(messages) {
-      if (partitions === 0) {
-        const metadata = await admin.metadata({ topics: [topic] });
-        partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
-        recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
-      }
+      const { partitions, recordBytes } = await rawLayout();
       const partition = next++ % partitions;
       const plan = planChunks(
         messages.map((m) => m.length),
@@ -170,6 +184,27 @@ export function createIngestor(
         sent++;
       }
       return outcomes;
+    },
+    async deadLetter(route, letters) {
+      if (letters.length === 0) return;
+      if (dlqBudget === 0) {
+        dlqBudget = recordBudget(await readTopicLimits(admin, [dlqTopic], maxMessageBytes), dlqTopic);
+      }
+      const now = Date.now();
+      const records = letters.map((letter, index) => ({
+        topic: dlqTopic,
+        value: encodeDeadLetter(
+          deadLetter(
+            "collect",
+            letter.reason,
+            { topic: route, partition: -1, offset: "-1", index },
+            letter.original,
+            now,
+          ),
+          dlqBudget,
+        ),
+      }));
+      await sendInChunks(producer, records, Math.min(MAX_REQUEST_BYTES, dlqBudget));
     },
   };
 }

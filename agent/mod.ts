@@ -104,6 +104,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
           config.topics.raw,
           config.kafka.max_message_bytes,
           config.normalize,
+          config.topics.dlq,
         ),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });

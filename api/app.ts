@@ -26,6 +26,7 @@ import { registerMetricRoutes } from "./routes/metrics.ts";
 import { registerAlertRoutes } from "./routes/alerts.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerIngestRoutes } from "./routes/ingest.ts";
+import { registerCollectRoutes } from "./routes/collect.ts";
 import { registerQueryRoutes } from "./routes/query.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerMetaRoutes } from "./routes/meta.ts";
@@ -122,6 +123,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
   registerAlertRoutes(app, ctx, read);
   registerEventRoutes(app, ctx, read);
   registerIngestRoutes(app, ctx);
+  registerCollectRoutes(app, ctx);
   registerQueryRoutes(app, ctx);
 
   const known = app.routes

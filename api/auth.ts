@@ -35,12 +35,33 @@ export async function constantTimeEqual(a: string, b: string): Promise<boolean> 
   return diff === 0;
 }
 
-/** The token from `Authorization: Bearer <token>`, or (when `allowQuery`) `?access_token=`. */
-export function presentedToken(req: Request, allowQuery: boolean): string | undefined {
+/**
+ * The token from `Authorization: Bearer <token>`, or (when `allowQuery`) `?access_token=`. With
+ * `influx`, also the InfluxDB clients' ways: `Authorization: Token <token>` (2.x), HTTP Basic with the
+ * token as the password, and `?p=<token>` (1.x).
+ */
+export function presentedToken(req: Request, allowQuery: boolean, influx = false): string | undefined {
   const header = req.headers.get("authorization");
   if (header !== null) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1] : "";
+    if (match) return match[1];
+    if (!influx) return "";
+    const token = /^Token\s+(\S+)\s*$/i.exec(header);
+    if (token) return token[1];
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+    if (basic === null) return "";
+    let decoded: string;
+    try {
+      decoded = atob(basic[1]);
+    } catch {
+      return "";
+    }
+    const colon = decoded.indexOf(":");
+    return colon < 0 ? "" : decoded.slice(colon + 1);
+  }
+  if (influx) {
+    const password = new URL(req.url).searchParams.get("p");
+    if (password !== null) return password;
   }
   if (allowQuery) {
     const value = new URL(req.url).searchParams.get("access_token");
@@ -70,10 +91,12 @@ interface Need {
   allowQuery: boolean;
   /** Also accept the agent's local credential from a loopback client. */
   acceptLocal: boolean;
+  /** Also accept the InfluxDB clients' ways (`Token <token>`, the token as the password). */
+  influx?: boolean;
 }
 
 async function check(c: Context, gate: TokenCheck, need: Need): Promise<void> {
-  const { what, allowQuery } = need;
+  const { what, allowQuery, influx = false } = need;
   const local = need.acceptLocal && gate.localCredential ? gate.localCredential : undefined;
   const loopback = isLoopbackAddress(requestAddress(c));
   if (gate.token === "" && (local === undefined || !loopback)) {
@@ -96,9 +119,11 @@ async function check(c: Context, gate: TokenCheck, need: Need): Promise<void> {
       { "Retry-After": String(seconds) },
     );
   }
-  const token = presentedToken(c.req.raw, allowQuery);
+  const token = presentedToken(c.req.raw, allowQuery, influx);
   const where = allowQuery
     ? "an Authorization: Bearer <token> header or ?access_token="
+    : influx
+    ? "an Authorization: Bearer <token> or Token <token> header, or the token as the password"
     : "an Authorization: Bearer <token> header";
   if (token === undefined) {
     const viaCli = local !== undefined ? " (eventops query on the agent's machine sends one by itself)" : "";
@@ -124,10 +149,13 @@ async function check(c: Context, gate: TokenCheck, need: Need): Promise<void> {
   }
 }
 
-/** Middleware: requires the token for writes. */
-export function requireWriteToken(gate: TokenCheck): MiddlewareHandler {
+/**
+ * Middleware: requires the token for writes; `influx` also accepts the InfluxDB clients' ways of
+ * sending it (see {@link presentedToken}).
+ */
+export function requireWriteToken(gate: TokenCheck, influx = false): MiddlewareHandler {
   return async (c, next) => {
-    await check(c, gate, { what: "writes", allowQuery: false, acceptLocal: false });
+    await check(c, gate, { what: "writes", allowQuery: false, acceptLocal: false, influx });
     await next();
   };
 }

@@ -70,3 +70,55 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
   }
   return body;
 }
+
+/**
+ * The body without its `Content-Encoding` (`gzip`, `identity` or none), at most `maxBytes` once
+ * decoded (413 past that: a small gzip body can inflate to gigabytes); 400 for corrupt gzip, 415 for
+ * an encoding the receiver does not take.
+ */
+export async function decodeContent(
+  bytes: Uint8Array,
+  encoding: string | undefined,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  const name = (encoding ?? "").trim().toLowerCase();
+  if (name === "" || name === "identity") return bytes;
+  if (name !== "gzip" && name !== "x-gzip") {
+    throw new ApiError(
+      415,
+      `Content-Encoding ${JSON.stringify(name)} is not supported; send gzip or no encoding`,
+    );
+  }
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+    new DecompressionStream("gzip"),
+  );
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        throw new ApiError(
+          413,
+          `the gzip body inflates to more than ${maxBytes} bytes (http.max_body_bytes); send smaller requests`,
+          { max_body_bytes: maxBytes },
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    reader.cancel().catch(() => {});
+    if (error instanceof ApiError) throw error;
+    throw new ApiError(400, `the gzip body is corrupt (${error instanceof Error ? error.message : error})`);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
+}

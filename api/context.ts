@@ -22,6 +22,8 @@ export interface HttpMetrics {
   eventsDropped: Counter;
   sseOverflow: Counter;
   ingestItems: Counter;
+  /** Items of the protocol receivers (`api/routes/collect.ts`), by protocol and result. */
+  collectItems: Counter;
   rss: Gauge;
   heapUsed: Gauge;
   startTime: Gauge;
@@ -65,6 +67,7 @@ export function httpMetrics(registry: Registry): HttpMetrics {
     eventsDropped: family("eventsDropped"),
     sseOverflow: family("sseOverflow"),
     ingestItems: family("ingestItems"),
+    collectItems: family("collectItems"),
     rss: family("processRss"),
     heapUsed: family("heapUsed"),
     startTime: family("startTime"),

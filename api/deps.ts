@@ -47,6 +47,13 @@ export interface StoreQueries {
 /** Where the broker put a raw message, or why it was not written (the message is not on the topic). */
 export type IngestOutcome = { partition: number; offset: string } | { error: string };
 
+/** An item a receiver could not convert, for the dead-letter topic. */
+export interface CollectDeadLetter {
+  reason: string;
+  /** The item's original text. */
+  original: string;
+}
+
 /**
  * Produces raw messages to the raw Kafka topic; one outcome per message, same order. Rejects when
  * the broker took none of them for a reason a retry may change (the broker away).
@@ -59,6 +66,8 @@ export interface Ingestor {
    * stateless group). Without it, every JSON object is accepted.
    */
   validate?(message: Uint8Array, nowMs: number): string | undefined;
+  /** Writes items a receiver (`route`, e.g. `POST /write`) could not convert to the dead-letter topic. */
+  deadLetter?(route: string, letters: CollectDeadLetter[]): Promise<void>;
 }
 
 export type { ConsumerHealth };

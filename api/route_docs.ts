@@ -14,17 +14,21 @@ import {
   AlertStreamQuerySchema,
   CatalogQuerySchema,
   CatalogResponseSchema,
+  CollectErrorResponseSchema,
+  CollectQuerySchema,
   DroppedNoticeSchema,
   EmptyQuerySchema,
   ErrorResponseSchema,
   EventSchema,
   EventStreamQuerySchema,
   HealthResponseSchema,
+  InfluxWriteQuerySchema,
   IngestErrorResponseSchema,
   IngestRequestSchema,
   IngestResponseSchema,
   LAST_EVENT_ID_PATTERN,
   MAX_METRIC_NAME,
+  OtlpResponseSchema,
   PointsQuerySchema,
   PointsResponseSchema,
   QueryRequestSchema,
@@ -132,6 +136,51 @@ const EVENT_STREAM_EVENTS: SseEventDoc[] = [
     description: "Events the per-client rate limit dropped since the last notice.",
   },
 ];
+
+const COLLECT_COMMON =
+  "Events go to the raw topic like `POST /ingest` (then normalize, enrich, store: exactly once). Needs the " +
+  "write token (`Authorization: Bearer <token>`).";
+
+/** The responses every protocol receiver shares, plus `own`. */
+function collectResponses(own: Record<string, ResponseDoc>): Record<string, ResponseDoc> {
+  return {
+    ...own,
+    "400": {
+      description:
+        "The body is unreadable (corrupt compression, not the protocol), or some items were not taken " +
+        "(`accepted`, `rejected`, `errors`; those items are in the DLQ with their reasons).",
+      schema: CollectErrorResponseSchema,
+    },
+    "401": errorResponse("Token missing or wrong."),
+    "403": errorResponse("Writes are disabled because no token is configured (set EVENTOPS_HTTP_TOKEN)."),
+    "408": requestTimeout,
+    "413": errorResponse("Body larger than `http.max_body_bytes` (also once decompressed)."),
+    "415": errorResponse("A `Content-Encoding` other than gzip (or snappy for remote write)."),
+    "503": errorResponse("The broker did not accept the events (nothing was taken; retry later)."),
+  };
+}
+
+/** The docs of an Influx line-protocol write route. */
+function influxDocs(path: string, client: string): RouteDoc[] {
+  return [{
+    method: "post",
+    path,
+    summary: `Influx line protocol, as ${client}: fields to raw events`,
+    description:
+      "Body: line protocol (optionally `Content-Encoding: gzip`), up to `http.max_body_bytes`. One raw event per " +
+      "numeric or boolean field: metric `<measurement>_<field>` (the measurement alone for a field named " +
+      "`value`), tags as tags; the `tenant_id` tag (else `?tenant=`, `db`, `org` or `bucket`) names the tenant, " +
+      "the `host` tag (else `?host=`) the host; timestamps in `precision` (default ns), now when absent. String " +
+      "fields and malformed lines go to the DLQ with a reason. 204 when everything was taken. The token may " +
+      "also come as `Authorization: Token <token>` or as the password (Basic auth or `?p=`). " +
+      COLLECT_COMMON,
+    tag: "collect",
+    auth: "write",
+    query: InfluxWriteQuerySchema,
+    requestBody: { description: "Line protocol.", contentTypes: ["text/plain"] },
+    responses: collectResponses({ "204": { description: "Every line was taken.", noContent: true } }),
+  }];
+}
 
 /** Every operation the API serves. */
 export const ROUTE_DOCS: RouteDoc[] = [
@@ -289,6 +338,52 @@ export const ROUTE_DOCS: RouteDoc[] = [
         "The broker did not accept the messages (retry later), or the server is at its connection limit.",
       ),
     },
+  },
+  ...influxDocs("/write", "InfluxDB 1.x (Telegraf `outputs.influxdb`)"),
+  ...influxDocs("/api/v2/write", "InfluxDB 2.x (Telegraf `outputs.influxdb_v2`)"),
+  {
+    method: "post",
+    path: "/api/v1/write",
+    summary: "Prometheus remote write 1.0: samples to raw events",
+    description:
+      "Body: a Snappy block-compressed `WriteRequest` protobuf (`Content-Encoding: snappy`), up to " +
+      "`http.max_body_bytes`. One raw event per sample: `__name__` is the metric, the `tenant_id` label (else " +
+      "`?tenant=`) the tenant, `host` (else `instance`, else `?host=`) the host, other labels are tags. " +
+      "Non-finite samples and series without a name, tenant or host go to the DLQ with a reason. 204 when " +
+      `everything was taken. ${COLLECT_COMMON}`,
+    tag: "collect",
+    auth: "write",
+    query: CollectQuerySchema,
+    requestBody: { description: "Snappy-compressed WriteRequest.", contentTypes: ["application/x-protobuf"] },
+    responses: collectResponses({ "204": { description: "Every sample was taken.", noContent: true } }),
+  },
+  {
+    method: "post",
+    path: "/v1/metrics",
+    summary: "OTLP/HTTP metrics (protobuf or JSON): data points to raw events",
+    description:
+      "Body: an `ExportMetricsServiceRequest`, `application/x-protobuf` or `application/json` (optionally " +
+      "gzip), up to `http.max_body_bytes`. Gauge and sum points become one event each (tag `otel_type`: " +
+      "`counter` for monotonic sums, else `gauge`); a histogram point becomes `<name>_count`, `<name>_sum` and " +
+      "cumulative `<name>_bucket` events with the upper bound in tag `le`. Resource, scope and point " +
+      "attributes are tags; `tenant_id` (else `?tenant=`) names the tenant, `host`/`host.name`/" +
+      "`service.instance.id` (else `?host=`) the host. Always 200 once the body is read, with " +
+      "`partialSuccess` (rejected count and reasons) when some points were not taken. " + COLLECT_COMMON,
+    tag: "collect",
+    auth: "write",
+    query: CollectQuerySchema,
+    requestBody: {
+      description: "ExportMetricsServiceRequest.",
+      contentTypes: ["application/x-protobuf", "application/json"],
+    },
+    responses: collectResponses({
+      "200": {
+        description: "Taken; `partialSuccess` when some points were not.",
+        schema: OtlpResponseSchema,
+        alternatives: ["application/x-protobuf"],
+      },
+      "415": errorResponse("Content-Type is neither `application/x-protobuf` nor `application/json`."),
+    }),
   },
   {
     method: "post",

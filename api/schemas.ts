@@ -377,3 +377,40 @@ export const QueryResponseSchema = z.object({
     description: "Which limit cut the rows, when `truncated`.",
   }),
 }).meta({ id: "QueryResult" });
+
+// ---------------------------------------------------------------- collect (protocol receivers)
+
+/** Query parameters every protocol receiver takes (unknown ones are ignored, as the protocols' servers do). */
+export const CollectQuerySchema = z.object({
+  tenant: textParam("tenant", "Tenant of items that carry no `tenant_id` tag, label or attribute."),
+  host: textParam("host", "Host of items that carry no `host` tag, label or attribute."),
+});
+
+/** `POST /write` and `POST /api/v2/write` query parameters. */
+export const InfluxWriteQuerySchema = CollectQuerySchema.extend({
+  precision: z.enum(["ns", "n", "us", "u", "µ", "ms", "s", "m", "h"]).optional().meta({
+    description: "Unit of the lines' timestamps; default `ns`.",
+  }),
+  db: textParam("db", "InfluxDB 1.x database: the tenant when `tenant` is not given."),
+  org: textParam("org", "InfluxDB 2.x organization: the tenant when `tenant` is not given."),
+  bucket: textParam("bucket", "InfluxDB 2.x bucket: the tenant when neither `tenant` nor `org` is given."),
+  u: textParam("u", "InfluxDB 1.x user name (ignored)."),
+  p: textParam("p", "InfluxDB 1.x password: the API token, when not sent in a header."),
+});
+
+/** A protocol receiver's answer when some items were not taken. */
+export const CollectErrorResponseSchema = ErrorResponseSchema.extend({
+  accepted: z.int().optional().meta({ description: "Events written to the raw topic." }),
+  rejected: z.int().optional().meta({
+    description: "Items not converted (each sent to the DLQ with its reason).",
+  }),
+  errors: z.array(z.string()).optional().meta({ description: "The first 20 reasons." }),
+}).meta({ id: "CollectError" });
+
+/** OTLP `ExportMetricsServiceResponse` (JSON encoding). */
+export const OtlpResponseSchema = z.object({
+  partialSuccess: z.object({
+    rejectedDataPoints: z.string().meta({ description: "Data points not taken (int64 as a string)." }),
+    errorMessage: z.string(),
+  }).optional(),
+}).meta({ id: "OtlpExportMetricsResponse" });

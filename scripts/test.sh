@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
-# chromium (Debian), builds Alertmanager v0.28.1 from the Go module proxy (needs Go; once, into
-# .cache/), starts a dedicated local Kafka broker, runs `deno task test`, then the
+# chromium (Debian), builds Alertmanager v0.28.1 and a trimmed Telegraf from the Go module proxy
+# (needs Go; once, into .cache/), starts a dedicated local Kafka broker, runs `deno task test`, then the
 # reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
 # own, SIGKILL loops, the hostile corpus, schemathesis over /openapi.json: pinned, from PyPI into
 # .cache/schemathesis), then `deno task test:package` (builds the executables and .debs, tests them
@@ -17,6 +17,8 @@ bash scripts/install-chromium.sh
 bash scripts/install-schemathesis.sh >/dev/null
 # A real Alertmanager for the alert-delivery tests (built once from the Go module proxy, cached).
 bash scripts/install-alertmanager.sh >/dev/null
+# A trimmed Telegraf for the collect tests (scripts/install-telegraf.sh, cached).
+bash scripts/install-telegraf.sh >/dev/null
 
 export EVENTOPS_BROKER_PORT="${EVENTOPS_TEST_BROKER_PORT:-19092}"
 export EVENTOPS_TEST_BROKERS="127.0.0.1:$EVENTOPS_BROKER_PORT"

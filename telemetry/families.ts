@@ -219,6 +219,14 @@ export const FAMILIES = {
     labels: ["result"],
     part: "http",
   },
+  collectItems: {
+    type: "counter",
+    name: "eventops_http_collect_items_total",
+    help:
+      "Items received by the protocol receivers (POST /write, /api/v2/write, /api/v1/write, /v1/metrics), by protocol and result.",
+    labels: ["protocol", "result"],
+    part: "http",
+  },
   httpRefused: {
     type: "counter",
     name: "eventops_http_refused_total",

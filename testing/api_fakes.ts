@@ -237,6 +237,12 @@ export class MemoryIngestor implements Ingestor {
       return { partition: 0, offset: String(this.messages.length - 1) };
     }));
   }
+  /** Dead letters of the protocol receivers: route, reason, original. */
+  readonly deadLetters: { route: string; reason: string; original: string }[] = [];
+  deadLetter(route: string, letters: { reason: string; original: string }[]): Promise<void> {
+    for (const letter of letters) this.deadLetters.push({ route, ...letter });
+    return Promise.resolve();
+  }
   /** The produced messages, parsed. */
   parsed(): unknown[] {
     return this.messages.map((m) => JSON.parse(new TextDecoder().decode(m)));

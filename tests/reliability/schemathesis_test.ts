@@ -103,7 +103,12 @@ Deno.test("schemathesis over /openapi.json: 0 server errors and 0 contract viola
         reportDir,
       ],
       cwd: reportDir,
-      env: { NO_COLOR: "1", COLUMNS: "120" },
+      // The hooks give the protobuf request bodies of the collect receivers a serializer.
+      env: {
+        NO_COLOR: "1",
+        COLUMNS: "120",
+        SCHEMATHESIS_HOOKS: `${ROOT}tests/reliability/schemathesis_hooks.py`,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();

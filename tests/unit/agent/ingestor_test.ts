@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import type { Admin } from "@platformatic/kafka";
+import { createIngestor } from "../../../agent/api.ts";
+import type { ByteProducer } from "../../../kafka/clients.ts";
+
+/** An admin whose DescribeConfigs answers only when the test says so. */
+function slowLimitsAdmin(): { admin: Admin; answerLimits: () => void } {
+  let answer = () => {};
+  const limits = new Promise<void>((resolve) => answer = resolve);
+  const admin = {
+    metadata: () => Promise.resolve({ topics: new Map([["raw", { partitionsCount: 1 }]]) }),
+    describeConfigs: async () => {
+      await limits;
+      return [{ resourceName: "raw", configs: [{ name: "max.message.bytes", value: "1048588" }] }];
+    },
+  };
+  return { admin: admin as unknown as Admin, answerLimits: () => answer() };
+}
+
+function recordingProducer(): ByteProducer {
+  let offset = 0n;
+  const producer = {
+    send: (request: { messages: unknown[] }) => {
+      const base = offset;
+      offset += BigInt(request.messages.length);
+      return Promise.resolve({ offsets: [{ topic: "raw", partition: 0, offset: base }] });
+    },
+  };
+  return producer as unknown as ByteProducer;
+}
+
+Deno.test("ingestor: a request that arrives while the first one reads the topic's limits is not refused as oversized", async () => {
+  const { admin, answerLimits } = slowLimitsAdmin();
+  const ingestor = createIngestor(admin, recordingProducer(), "raw", 1_048_588, "dlq");
+  const message = new TextEncoder().encode('{"metric":"m"}');
+  const first = ingestor.produce([message]);
+  // Let the first request get its metadata and wait on the limits, then send the second.
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  const second = ingestor.produce([message]);
+  answerLimits();
+  assert.deepEqual(await first, [{ partition: 0, offset: "0" }]);
+  assert.deepEqual(await second, [{ partition: 0, offset: "1" }]);
+});
