@@ -224,8 +224,6 @@ const SchemaRegistrySchema = z.strictObject({
   ]).default("BACKWARD"),
   /** Whether `eventops init` registers the agent's schemas (when `url` is set). */
   register: z.boolean().default(true),
-  /** Frame the alerts and dead letters the agent writes with their registered schema id: off, json. */
-  produce: z.enum(["off", "json", "avro"]).default("off"),
 });
 
 /** The whole configuration. */
