@@ -31,6 +31,7 @@ import { runs } from "./stages.ts";
 import { startStateful } from "./stateful.ts";
 import { startStateless } from "./stateless.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
+import { framerOf, framingSender } from "../registry/framing.ts";
 
 /** How to start the agent. */
 export interface AgentOptions {
@@ -110,7 +111,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       const hooks = groups.hooks(groups.stateful, "stateful");
       const parts = {
         admin,
-        producer,
+        producer: framingSender(producer, framerOf(config)),
         rules,
         writer: store?.writer,
         counters,

@@ -224,6 +224,14 @@ const SchemaRegistrySchema = z.strictObject({
   ]).default("BACKWARD"),
   /** Whether `eventops init` registers the agent's schemas (when `url` is set). */
   register: z.boolean().default(true),
+  /**
+   * Frame the alerts and dead letters the agent writes with their registered schema id (Confluent wire
+   * format): `off` (plain JSON), `json` (JSON Schema), `avro` (Avro binary). Needs `url`.
+   */
+  produce: z.enum(["off", "json", "avro"]).default("off"),
+}).refine((registry) => registry.produce === "off" || registry.url !== "", {
+  message: "schema_registry.produce needs schema_registry.url",
+  path: ["produce"],
 });
 
 /** The whole configuration. */

@@ -13,6 +13,7 @@ import { DeadLetterSchema } from "../model/dlq.ts";
 import { EnvelopeSchema } from "../model/envelope.ts";
 import { RawEventSchema } from "../model/raw.ts";
 import type { SchemaToRegister } from "./client.ts";
+import { avroOf } from "./avro.ts";
 
 /** One subject and the schema this build registers under it. */
 export interface AgentSubject {
@@ -26,12 +27,32 @@ function jsonSchemaOf(schema: z.ZodType, title: string): SchemaToRegister {
   return { schemaType: "JSON", schema: JSON.stringify(definition) };
 }
 
-/** The subjects of the agent's topics (`config.topics`) with this build's schemas. */
+/** The namespace of the agent's Avro records. */
+export const AVRO_NAMESPACE = "io.eventops.v1";
+
+/** The Avro schema text of a zod contract. */
+function avroSchemaOf(schema: z.ZodType, name: string): SchemaToRegister {
+  return { schemaType: "AVRO", schema: JSON.stringify(avroOf(schema, name, AVRO_NAMESPACE)) };
+}
+
+/** The schemas of the topics the agent may frame (alerts, dead letters), in `schema_registry.produce`'s format. */
+export function producedSubjects(config: Config): AgentSubject[] {
+  const of = config.schema_registry.produce === "avro" ? avroSchemaOf : jsonSchemaOf;
+  return [
+    { subject: `${config.topics.alerts}-value`, schema: of(AlertSchema, "Alert") },
+    { subject: `${config.topics.dlq}-value`, schema: of(DeadLetterSchema, "DeadLetter") },
+  ];
+}
+
+/**
+ * The subjects of the agent's topics (`config.topics`) with this build's schemas: the raw event and
+ * the envelope as JSON Schema, the alert and the dead letter in the format the agent produces them
+ * (Avro with `schema_registry.produce: avro`, else JSON Schema).
+ */
 export function agentSubjects(config: Config): AgentSubject[] {
   return [
     { subject: `${config.topics.raw}-value`, schema: jsonSchemaOf(RawEventSchema, "RawEvent") },
     { subject: `${config.topics.enriched}-value`, schema: jsonSchemaOf(EnvelopeSchema, "Envelope") },
-    { subject: `${config.topics.alerts}-value`, schema: jsonSchemaOf(AlertSchema, "Alert") },
-    { subject: `${config.topics.dlq}-value`, schema: jsonSchemaOf(DeadLetterSchema, "DeadLetter") },
+    ...producedSubjects(config),
   ];
 }

@@ -107,3 +107,34 @@ export async function confluentProduce(
   }
   return JSON.parse(new TextDecoder().decode(output.stdout));
 }
+
+/** What the consumer reads. */
+export interface ConsumeRequest {
+  registry: string;
+  topic: string;
+  format: "avro" | "json";
+  count: number;
+  timeout_s?: number;
+}
+
+/**
+ * The first `request.count` values of a topic decoded by the Python confluent-kafka deserializer with
+ * no schema given (the writer's schema comes from the registry by the id in each message).
+ */
+export async function confluentConsume(request: ConsumeRequest): Promise<Record<string, unknown>[]> {
+  const python = await installed("install-confluent-kafka.sh");
+  const child = new Deno.Command(python, {
+    args: [`${ROOT}testing/confluent_consumer.py`],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(JSON.stringify({ bootstrap: BROKERS, ...request })));
+  await writer.close();
+  const output = await child.output();
+  if (!output.success) {
+    throw new Error(`confluent consumer failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}

@@ -18,6 +18,7 @@ import { ReloadableFile } from "../reload.ts";
 import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./batch.ts";
 import { RegistryClient } from "../../registry/client.ts";
 import { SchemaResolver } from "../../registry/resolver.ts";
+import { framerOf, framingSender } from "../../registry/framing.ts";
 
 /** Where the group reports what it does. */
 export interface StatelessHooks extends GroupHooks {
@@ -58,7 +59,7 @@ export async function startStatelessGroup(
   );
   const deps = {
     config,
-    producer,
+    producer: framingSender(producer, framerOf(config)),
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     counters: hooks.counters,
     enrichedPartitions: topology.enrichedPartitions,
