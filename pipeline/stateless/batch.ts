@@ -135,13 +135,10 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
   add(message: RawMessage): void {
     const value = message.value ?? EMPTY;
-    // Unframed JSON pays one byte test and one length test.
-    if (this.#deferred.length !== 0 || isFramed(value)) {
-      if (!this.#addFramed(message, value)) return;
-    } else {
-      this.#setSource(message);
-      normalizeMessageTo(this.#sink, value, this.#deps.config.normalize, this.#nowMs);
-    }
+    // Unframed JSON pays a length test and a byte test.
+    if (this.#deferred.length !== 0 || isFramed(value)) return this.#addFramed(message, value);
+    this.#setSource(message);
+    normalizeMessageTo(this.#sink, value, this.#deps.config.normalize, this.#nowMs);
     this.#read++;
   }
 
@@ -154,21 +151,16 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   }
 
   /**
-   * A framed message (or any message after a deferred one): decoded with its schema and normalized
-   * as JSON, dead-lettered with the reason, or deferred when its schema is not known yet (false).
+   * A framed message, or any message once one was deferred (they stay in order): deferred when its
+   * schema is not cached, else decoded and normalized as JSON, or dead-lettered with the reason.
    */
-  #addFramed(message: RawMessage, value: Uint8Array): boolean {
-    const known = isFramed(value) ? this.#deps.schemas?.lookup(schemaIdOf(value)) : undefined;
-    if (this.#deferred.length !== 0 || (known === undefined && isFramed(value) && this.#deps.schemas)) {
-      this.#deferred.push(message);
-      return false;
-    }
-    this.#setSource(message);
-    if (!isFramed(value)) {
-      normalizeMessageTo(this.#sink, value, this.#deps.config.normalize, this.#nowMs);
-      return true;
-    }
+  #addFramed(message: RawMessage, value: Uint8Array): void {
+    const schemas = this.#deps.schemas;
     const id = schemaIdOf(value);
+    const known = this.#deferred.length === 0 ? schemas?.lookup(id) : undefined;
+    if (schemas !== undefined && known === undefined) return void this.#deferred.push(message);
+    this.#setSource(message);
+    this.#read++;
     if (known === undefined) {
       return this.#rejectFramed(
         value,
@@ -181,17 +173,15 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     this.#framed++;
     const json = new TextEncoder().encode(JSON.stringify(decoded.value));
     normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
-    return true;
   }
 
-  #rejectFramed(value: Uint8Array, reason: string): true {
+  #rejectFramed(value: Uint8Array, reason: string): void {
     const record = deadLetter("schema_registry", reason, { ...this.#source, index: 0 }, value, this.#nowMs);
     this.#deadLetters.push({
       topic: this.#deps.config.topics.dlq,
       value: encodeDeadLetter(record, this.#dlqMaxBytes),
     });
     this.#framedRejected++;
-    return true;
   }
 
   #addEvent(event: NormalizedEvent, index: number): void {
