@@ -30,10 +30,25 @@ export function buildProgram(): Command {
     });
 
   withCommonOptions(program.command("init"))
-    .description("create the agent's topics on the broker (idempotent)")
+    .description("create the agent's topics (and register its schemas when schema_registry.url is set)")
     .action(async (flags: CommonFlags) => {
       const { initCommand } = await import("./cli/init.ts");
       await initCommand(await configFromFlags(flags));
+    });
+
+  const schemas = program.command("schemas")
+    .description("the agent's schemas in the schema registry (schema_registry.url)");
+  withCommonOptions(schemas.command("check"))
+    .description("exit 1 unless this build's schemas are compatible with the registry's (for CI)")
+    .action(async (flags: CommonFlags) => {
+      const { schemasCheckCommand } = await import("./cli/schemas.ts");
+      Deno.exitCode = await schemasCheckCommand(await configFromFlags(flags));
+    });
+  withCommonOptions(schemas.command("push"))
+    .description("register this build's schemas and set the subjects' compatibility (idempotent)")
+    .action(async (flags: CommonFlags) => {
+      const { schemasPushCommand } = await import("./cli/schemas.ts");
+      Deno.exitCode = await schemasPushCommand(await configFromFlags(flags));
     });
 
   withCommonOptions(program.command("seed"))

@@ -33,6 +33,7 @@ import { startStateful } from "./stateful.ts";
 import { startStateless } from "./stateless.ts";
 import { type AgentNotify, startNotify } from "./notify.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
+import { framerOf, framingSender } from "../registry/framing.ts";
 
 /** How to start the agent. */
 export interface AgentOptions {
@@ -129,7 +130,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       const hooks = groups.hooks(groups.stateful, "stateful");
       const parts = {
         admin,
-        producer,
+        producer: framingSender(producer, framerOf(config)),
         rules,
         writer: store?.writer,
         counters,

@@ -31,6 +31,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_STAGES: ["stages"],
   EVENTOPS_LOG_LEVEL: ["log_level"],
   EVENTOPS_RETENTION: ["store", "parquet", "retention"],
+  EVENTOPS_SCHEMA_REGISTRY_URL: ["schema_registry", "url"],
 };
 
 /** The config file used when `--config` is not given and `EVENTOPS_CONFIG` is unset (optional). */

@@ -206,6 +206,43 @@ const StoreSchema = z.strictObject({
   query: QuerySchema.prefault({}),
 });
 
+/** The schema registry (Confluent-compatible: Redpanda's built-in one at :8081, Confluent, Karapace, AxonOps). */
+const SchemaRegistrySchema = z.strictObject({
+  /** Base URL, e.g. `http://redpanda:8081`; empty: no registry (framed messages are dead-lettered). */
+  url: z.string().default("").refine((url) => url === "" || /^https?:\/\/[^\s/]+/.test(url), {
+    message: "expected an http:// or https:// URL, or empty",
+  }),
+  /** Basic auth user name (empty: none). */
+  username: z.string().default(""),
+  password: z.string().default(""),
+  /** PEM file of a CA to trust for https (empty: the system's). */
+  ca_file: z.string().default(""),
+  /** Timeout of one request to the registry. */
+  timeout: DurationSchema.prefault("5s"),
+  /** Schemas kept in memory by id (decoders compiled once). */
+  cache_size: z.int().min(1).max(100_000).default(1_000),
+  /** Compatibility level `eventops init` and `schemas push` set on the agent's subjects. */
+  compatibility: z.enum([
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+  ]).default("BACKWARD"),
+  /** Whether `eventops init` registers the agent's schemas (when `url` is set). */
+  register: z.boolean().default(true),
+  /**
+   * Frame the alerts and dead letters the agent writes with their registered schema id (Confluent wire
+   * format): `off` (plain JSON), `json` (JSON Schema), `avro` (Avro binary). Needs `url`.
+   */
+  produce: z.enum(["off", "json", "avro"]).default("off"),
+}).refine((registry) => registry.produce === "off" || registry.url !== "", {
+  message: "schema_registry.produce needs schema_registry.url",
+  path: ["produce"],
+});
+
 /** The whole configuration. */
 const ConfigObjectSchema = z.strictObject({
   /** Directory for metrics.duckdb and parquet/. */
@@ -240,6 +277,7 @@ const ConfigObjectSchema = z.strictObject({
   normalize: NormalizeSchema.prefault({}),
   features: FeaturesSchema.prefault({}),
   store: StoreSchema.prefault({}),
+  schema_registry: SchemaRegistrySchema.prefault({}),
 });
 
 /**

@@ -10,56 +10,7 @@ import { z } from "zod";
 import { ENVELOPE_VERSION, EnvelopeSchema } from "../model/envelope.ts";
 import { AlertSchema } from "../model/alert.ts";
 import { EnrichedBatchSchema } from "../enriched/schema.ts";
-
-type JsonSchema = {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: JsonSchema | boolean;
-  anyOf?: JsonSchema[];
-  const?: unknown;
-  enum?: unknown[];
-  description?: string;
-};
-
-type AvroType = string | { type: string; [key: string]: unknown } | AvroType[];
-
-function avroType(schema: JsonSchema, name: string): AvroType {
-  if (schema.anyOf) return schema.anyOf.map((option) => avroType(option, name)) as AvroType[];
-  if (schema.const !== undefined) return typeof schema.const === "number" ? "int" : "string";
-  if (schema.enum) return { type: "enum", name, symbols: schema.enum.map(String) };
-  switch (schema.type) {
-    case "string":
-      return "string";
-    case "integer":
-      return "long";
-    case "number":
-      return "double";
-    case "boolean":
-      return "boolean";
-    case "null":
-      return "null";
-    case "object":
-      if (schema.properties) return avroRecord(schema, name);
-      return { type: "map", values: avroType(schema.additionalProperties as JsonSchema, `${name}_value`) };
-    default:
-      throw new Error(`no Avro mapping for ${JSON.stringify(schema)}`);
-  }
-}
-
-function avroRecord(schema: JsonSchema, name: string): { type: string; [key: string]: unknown } {
-  const required = new Set(schema.required ?? []);
-  return {
-    type: "record",
-    name,
-    fields: Object.entries(schema.properties ?? {}).map(([field, fieldSchema]) => {
-      const type = avroType(fieldSchema, field);
-      return required.has(field)
-        ? { name: field, type }
-        : { name: field, type: ["null", type], default: null };
-    }),
-  };
-}
+import { avroRecord, type JsonSchema } from "../registry/avro.ts";
 
 /** The generated files: path -> content. */
 export function generateSchemas(): Record<string, string> {

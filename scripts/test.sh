@@ -19,6 +19,10 @@ bash scripts/install-schemathesis.sh >/dev/null
 bash scripts/install-alertmanager.sh >/dev/null
 # A trimmed Telegraf for the collect tests (scripts/install-telegraf.sh, cached).
 bash scripts/install-telegraf.sh >/dev/null
+# The registry tests' real parts: AxonOps Schema Registry (Go build, cached) and the Python
+# confluent-kafka producer (pinned, cached venv).
+bash scripts/install-schema-registry.sh >/dev/null
+bash scripts/install-confluent-kafka.sh >/dev/null
 
 export EVENTOPS_BROKER_PORT="${EVENTOPS_TEST_BROKER_PORT:-19092}"
 export EVENTOPS_TEST_BROKERS="127.0.0.1:$EVENTOPS_BROKER_PORT"

@@ -25,6 +25,12 @@ export const PIPELINE_COUNTERS = {
   store: ["in", "replayed"],
   /** Messages the broker refused, dead-lettered instead (`dlq`). */
   produce: ["dlq"],
+  /**
+   * Raw messages framed with a schema id (Confluent wire format): decoded (`framed`), dead-lettered
+   * (`dlq`: unknown id, undecodable payload, no registry configured); schemas fetched from the
+   * registry (`fetched`); batches retried because the registry could not be reached (`unavailable`).
+   */
+  schema_registry: ["framed", "dlq", "fetched", "unavailable"],
 } as const;
 
 /** A stage with counters. */

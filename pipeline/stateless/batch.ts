@@ -9,7 +9,7 @@
  */
 import type { Config } from "../../config/schema.ts";
 import type { BatchBuilder, ConsumedMessage } from "../../kafka/batch_consumer.ts";
-import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../../kafka/clients.ts";
+import { MAX_REQUEST_BYTES, type MessageSender, type OutgoingMessage } from "../../kafka/clients.ts";
 import { deadLetter, encodeDeadLetter } from "../../kafka/dlq.ts";
 import { JsonBatcher } from "../../kafka/json_batches.ts";
 import { recordBudget, smallestBudget, type TopicLimits } from "../../kafka/limits.ts";
@@ -21,11 +21,15 @@ import { enrichedContext, isUnknownContext } from "../../stages/enrich.ts";
 import type { Ctx, Inventory } from "../../stages/inventory.ts";
 import type { PipelineCounters } from "../../telemetry/counters.ts";
 import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../../enriched/mod.ts";
+import { isFramed, payloadOf, schemaIdOf } from "../../registry/wire.ts";
+import type { SchemaLookup, SchemaResolver } from "../../registry/resolver.ts";
+import { RegistryUnavailableError } from "../../registry/client.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {
   config: Config;
-  producer: ByteProducer;
+  /** The producer (framing dead letters with `schema_registry.produce`). */
+  producer: MessageSender;
   /** The current inventory (reloaded on change). */
   inventory: () => Inventory;
   counters: PipelineCounters;
@@ -33,6 +37,8 @@ export interface StatelessDeps {
   enrichedPartitions: number;
   /** `max.message.bytes` of the topics (`kafka/limits.ts`); 1 MiB for a topic not in it. */
   limits?: TopicLimits;
+  /** The schemas of framed messages (`schema_registry.url` set); without it they are dead-lettered. */
+  schemas?: SchemaResolver;
 }
 
 /** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
@@ -69,13 +75,25 @@ export interface StatelessBatch {
   readonly unknownHosts: number;
   /** Messages that were an empty JSON array (no events, nothing rejected). */
   readonly empty: number;
+  /** Framed messages decoded with their schema. */
+  readonly framed: number;
+  /** Framed messages dead-lettered (unknown id, undecodable, no registry). */
+  readonly framedRejected: number;
+  /**
+   * Messages left for the handler, in order: from the first one framed with a schema id the cache
+   * did not hold (the handler fetches the schemas, then builds them), so a series keeps its order.
+   */
+  readonly deferred: readonly RawMessage[];
 }
 
 /** The parts of a consumed raw message the builder reads. */
 export type RawMessage = Pick<ConsumedMessage, "topic" | "partition" | "offset" | "value">;
 
 /** What the builder needs: no producer, no counters (the handler's). */
-export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enrichedPartitions" | "limits">;
+export type BuilderDeps = Pick<StatelessDeps, "config" | "inventory" | "enrichedPartitions" | "limits"> & {
+  /** What is known of schema ids now; without it framed messages are dead-lettered. */
+  schemas?: SchemaLookup;
+};
 
 /**
  * Normalizes and enriches each raw message as it arrives and packs the result: a batch is its
@@ -95,6 +113,9 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   #rejected = 0;
   #unknownHosts = 0;
   #empty = 0;
+  #framed = 0;
+  #framedRejected = 0;
+  #deferred: RawMessage[] = [];
   /** The message being added and the element's index (one object, rewritten), and the ingest time. */
   readonly #source: Source = { topic: "", partition: 0, offset: "0", index: 0 };
   #nowMs = 0;
@@ -113,13 +134,54 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
 
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
   add(message: RawMessage): void {
+    const value = message.value ?? EMPTY;
+    // Unframed JSON pays a length test and a byte test.
+    if (this.#deferred.length !== 0 || isFramed(value)) return this.#addFramed(message, value);
+    this.#setSource(message);
+    normalizeMessageTo(this.#sink, value, this.#deps.config.normalize, this.#nowMs);
+    this.#read++;
+  }
+
+  #setSource(message: RawMessage): void {
     const source = this.#source;
     source.topic = message.topic;
     source.partition = message.partition;
     source.offset = message.offset.toString();
     this.#nowMs = Date.now();
-    normalizeMessageTo(this.#sink, message.value ?? EMPTY, this.#deps.config.normalize, this.#nowMs);
+  }
+
+  /**
+   * A framed message, or any message once one was deferred (they stay in order): deferred when its
+   * schema is not cached, else decoded and normalized as JSON, or dead-lettered with the reason.
+   */
+  #addFramed(message: RawMessage, value: Uint8Array): void {
+    const schemas = this.#deps.schemas;
+    const id = schemaIdOf(value);
+    const known = this.#deferred.length === 0 ? schemas?.lookup(id) : undefined;
+    if (schemas !== undefined && known === undefined) return void this.#deferred.push(message);
+    this.#setSource(message);
     this.#read++;
+    if (known === undefined) {
+      return this.#rejectFramed(
+        value,
+        `framed with schema id ${id} (Confluent wire format) but schema_registry.url is not set`,
+      );
+    }
+    if ("unknown" in known) return this.#rejectFramed(value, known.unknown);
+    const decoded = known.decoder(payloadOf(value));
+    if (!decoded.ok) return this.#rejectFramed(value, decoded.reason);
+    this.#framed++;
+    const json = new TextEncoder().encode(JSON.stringify(decoded.value));
+    normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
+  }
+
+  #rejectFramed(value: Uint8Array, reason: string): void {
+    const record = deadLetter("schema_registry", reason, { ...this.#source, index: 0 }, value, this.#nowMs);
+    this.#deadLetters.push({
+      topic: this.#deps.config.topics.dlq,
+      value: encodeDeadLetter(record, this.#dlqMaxBytes),
+    });
+    this.#framedRejected++;
   }
 
   #addEvent(event: NormalizedEvent, index: number): void {
@@ -149,13 +211,19 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
       rejected: this.#rejected,
       unknownHosts: this.#unknownHosts,
       empty: this.#empty,
+      framed: this.#framed,
+      framedRejected: this.#framedRejected,
+      deferred: this.#deferred,
     };
     this.#deadLetters = [];
+    this.#deferred = [];
     this.#read =
       this.#accepted =
       this.#rejected =
       this.#unknownHosts =
       this.#empty =
+      this.#framed =
+      this.#framedRejected =
         0;
     return batch;
   }
@@ -168,7 +236,9 @@ const EMPTY = Buffer.alloc(0);
  * refuses goes to the DLQ, see `kafka/produce.ts`), then counts it.
  */
 export function createStatelessHandler(
-  deps: Pick<StatelessDeps, "config" | "producer" | "counters" | "limits">,
+  deps: Pick<StatelessDeps, "config" | "producer" | "counters" | "limits" | "schemas" | "inventory"> & {
+    enrichedPartitions?: number;
+  },
 ): (batch: StatelessBatch) => Promise<void> {
   const { config, producer, counters } = deps;
   const limits = deps.limits ?? {};
@@ -181,7 +251,8 @@ export function createStatelessHandler(
     ),
     stage: "produce",
   };
-  return async (batch) => {
+  return async (given) => {
+    const batch = given.deferred.length === 0 ? given : await withDeferred(deps, given);
     const refused = await produceAll(producer, batch.messages, refusals);
     counters.add("produce", "dlq", refused);
     counters.add("normalize", "in", batch.read);
@@ -189,5 +260,50 @@ export function createStatelessHandler(
     counters.add("normalize", "dlq", batch.rejected);
     counters.add("enrich", "unknown_host", batch.unknownHosts);
     counters.add("normalize", "empty", batch.empty);
+    counters.add("schema_registry", "framed", batch.framed);
+    counters.add("schema_registry", "dlq", batch.framedRejected);
+  };
+}
+
+/**
+ * `batch` with its deferred messages built: their schemas fetched (throws while the registry cannot
+ * be reached: the batch is retried, counted in `schema_registry.unavailable`), then built after the
+ * batch's messages, in order, by a builder of their own. The batch itself is not changed (a retry
+ * builds again).
+ */
+async function withDeferred(
+  deps: Parameters<typeof createStatelessHandler>[0],
+  batch: StatelessBatch,
+): Promise<StatelessBatch> {
+  const { schemas, counters } = deps;
+  if (schemas === undefined) throw new Error("deferred messages without a schema registry");
+  const ids = batch.deferred.map((message) => message.value ?? EMPTY).filter(isFramed).map(schemaIdOf);
+  let resolved;
+  try {
+    resolved = await schemas.resolve(ids);
+  } catch (error) {
+    if (error instanceof RegistryUnavailableError) counters.add("schema_registry", "unavailable", 1);
+    throw error;
+  }
+  counters.add("schema_registry", "fetched", resolved.fetched);
+  const late = new StatelessBatchBuilder({
+    config: deps.config,
+    inventory: deps.inventory,
+    enrichedPartitions: deps.enrichedPartitions ?? 1,
+    limits: deps.limits,
+    schemas: { lookup: (id) => resolved.known.get(id) },
+  });
+  for (const message of batch.deferred) late.add(message);
+  const rest = late.take();
+  return {
+    messages: [...batch.messages, ...rest.messages],
+    read: batch.read + rest.read,
+    accepted: batch.accepted + rest.accepted,
+    rejected: batch.rejected + rest.rejected,
+    unknownHosts: batch.unknownHosts + rest.unknownHosts,
+    empty: batch.empty + rest.empty,
+    framed: batch.framed + rest.framed,
+    framedRejected: batch.framedRejected + rest.framedRejected,
+    deferred: [],
   };
 }

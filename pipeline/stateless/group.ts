@@ -16,6 +16,9 @@ import { batchConsumerOptions, type GroupHooks } from "../consumer_options.ts";
 import type { PipelineCounters } from "../../telemetry/counters.ts";
 import { ReloadableFile } from "../reload.ts";
 import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./batch.ts";
+import { RegistryClient } from "../../registry/client.ts";
+import { SchemaResolver } from "../../registry/resolver.ts";
+import { framerOf, framingSender } from "../../registry/framing.ts";
 
 /** Where the group reports what it does. */
 export interface StatelessHooks extends GroupHooks {
@@ -56,11 +59,14 @@ export async function startStatelessGroup(
   );
   const deps = {
     config,
-    producer,
+    producer: framingSender(producer, framerOf(config)),
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     counters: hooks.counters,
     enrichedPartitions: topology.enrichedPartitions,
     limits: topology.limits,
+    schemas: config.schema_registry.url === ""
+      ? undefined
+      : new SchemaResolver(new RegistryClient(config.schema_registry), config.schema_registry.cache_size),
   };
   try {
     await consumer.start(new StatelessBatchBuilder(deps), createStatelessHandler(deps));
