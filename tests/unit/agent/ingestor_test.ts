@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Admin } from "@platformatic/kafka";
 import { createIngestor } from "../../../agent/api.ts";
 import type { ByteProducer } from "../../../kafka/clients.ts";
+import { ConfigSchema } from "../../../config/schema.ts";
 
 /** An admin whose DescribeConfigs answers only when the test says so. */
 function slowLimitsAdmin(): { admin: Admin; answerLimits: () => void } {
@@ -31,7 +32,14 @@ function recordingProducer(): ByteProducer {
 
 Deno.test("ingestor: a request that arrives while the first one reads the topic's limits is not refused as oversized", async () => {
   const { admin, answerLimits } = slowLimitsAdmin();
-  const ingestor = createIngestor(admin, recordingProducer(), "raw", 1_048_588, "dlq");
+  const ingestor = createIngestor(
+    admin,
+    recordingProducer(),
+    "raw",
+    1_048_588,
+    ConfigSchema.parse({}).normalize,
+    "dlq",
+  );
   const message = new TextEncoder().encode('{"metric":"m"}');
   const first = ingestor.produce([message]);
   // Let the first request get its metadata and wait on the limits, then send the second.

@@ -117,7 +117,8 @@ Deno.test("resolver: fetches each id once, remembers unknown ids, lets unreachab
 });
 
 Deno.test("builder: framed messages with a cached schema are normalized like JSON; an unknown id is dead-lettered; an uncached id defers the rest of the batch", () => {
-  const config = ConfigSchema.parse({});
+  // The brief's 2025 event: keep everything (retention 0s), as the demo does.
+  const config = ConfigSchema.parse({ store: { parquet: { retention: "0s" } } });
   const type = avro.Type.forSchema(RAW_AVRO as avro.Schema);
   const cached = new Map([[1, {
     decoder: compileDecoder(1, { schemaType: "AVRO", schema: JSON.stringify(RAW_AVRO) }),
