@@ -35,8 +35,11 @@ export interface StatelessDeps {
   limits?: TopicLimits;
 }
 
-/** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
-interface EnrichedWriter {
+/**
+ * Collects a batch's enriched envelopes: into messages, each series on its key's partition (the
+ * stateless group), or as envelopes kept in memory (the local topology, `pipeline/local.ts`).
+ */
+export interface EnrichedWriter {
   /** Adds the envelope `toEnvelope(event, source, ctx)`; keeps nothing of `source`. */
   add(event: NormalizedEvent, source: Source, ctx: Ctx): void;
   /** The messages of what was added since the last take, and a fresh start. */
@@ -104,10 +107,13 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     empty: () => void this.#empty++,
   };
 
-  /** A builder writing to the topics of `deps.config`. */
-  constructor(deps: BuilderDeps) {
+  /**
+   * A builder writing to the topics of `deps.config`; `enriched` replaces the writer of
+   * `kafka.enriched_encoding` (the local topology keeps the envelopes).
+   */
+  constructor(deps: BuilderDeps, enriched?: EnrichedWriter) {
     this.#deps = deps;
-    this.#enriched = enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
+    this.#enriched = enriched ?? enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
     this.#dlqMaxBytes = recordBudget(deps.limits ?? {}, deps.config.topics.dlq);
   }
 
