@@ -1,8 +1,9 @@
 /**
- * The agent's local topology (`topology: local`, or `auto` while this agent owns the raw topic):
- * one consumer in the raw topic's group (`kafka.group_stateless`, so the committed positions are
- * the same in both topologies) running normalize -> enrich -> features -> rules -> store in one
- * pass (`pipeline/local.ts`).
+ * The agent's local topology (`topology: local`, or `auto`): one consumer in the raw topic's group
+ * (`kafka.group_stateless`, so the committed positions are the same in both topologies) running
+ * normalize -> enrich -> features -> rules -> store in one pass (`pipeline/local.ts`). Under `auto`
+ * the same consumer goes on once another agent shares the raw topic, writing `events.enriched` as
+ * the stateless group does, and the stateful group starts (no consumer is closed mid-rebalance).
  *
  * @module
  */
@@ -12,7 +13,13 @@ import { createConsumer } from "../kafka/clients.ts";
 import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
 import { batchConsumerOptions } from "../pipeline/consumer_options.ts";
-import { createLocalHandler, type LocalBatch, LocalBatchBuilder, RawOwnership } from "../pipeline/local.ts";
+import {
+  createLocalHandler,
+  forwardToEnriched,
+  type LocalBatch,
+  LocalBatchBuilder,
+  RawOwnership,
+} from "../pipeline/local.ts";
 import { ReloadableFile } from "../pipeline/reload.ts";
 import { emptyInventory, parseInventory } from "../stages/inventory.ts";
 import { statefulDeps, type StatefulParts } from "./stateful.ts";
@@ -20,10 +27,12 @@ import { statefulDeps, type StatefulParts } from "./stateful.ts";
 /** What the local topology is built from: the stateful group's parts, and what to do when shared. */
 export interface LocalParts extends StatefulParts {
   /**
-   * Called once when a rebalance leaves this agent without every raw partition (`auto` switches to
-   * partitioned); without it, batches are refused until this agent owns the topic again (`local`).
+   * `auto`: called when a rebalance leaves this agent without every raw partition (again on each
+   * such rebalance and before each forwarded batch; it starts the stateful group once and resolves
+   * when it runs); from then on batches go to `events.enriched`. Without it (`local`), batches are
+   * refused until this agent owns the topic again.
    */
-  onShared?: (reason: string) => void;
+  whenShared?: (reason: string) => Promise<void>;
 }
 
 /** Starts the local topology; resolves once its consumer joined the raw topic's group. */
@@ -35,7 +44,22 @@ export async function startLocal(
   const topic = config.topics.raw;
   const group = config.kafka.group_stateless;
   const ownership = new RawOwnership(topic, await partitionCount(parts.admin, topic));
-  const handler = createLocalHandler(await statefulDeps(config, log, parts), ownership);
+  const whenShared = parts.whenShared;
+  let forward: ((batch: LocalBatch) => Promise<void>) | undefined;
+  if (whenShared) {
+    const send = forwardToEnriched({
+      config,
+      producer: parts.producer,
+      counters: parts.counters,
+      limits: parts.limits,
+      enrichedPartitions: await partitionCount(parts.admin, config.topics.enriched),
+    });
+    forward = async (batch) => {
+      await whenShared(ownership.refusal() ?? "shared");
+      await send(batch);
+    };
+  }
+  const handler = createLocalHandler(await statefulDeps(config, log, parts), ownership, forward);
   const fallbackInventory = emptyInventory();
   const inventoryFile = config.inventory
     ? await ReloadableFile.open(config.inventory, parseInventory, log)
@@ -45,17 +69,18 @@ export async function startLocal(
     inventory: () => inventoryFile?.value ?? fallbackInventory,
     limits: parts.limits,
   });
-  let shared = false;
   const hooks = {
     ...parts.hooks,
     onAssignment: (assignment: Parameters<typeof parts.hooks.onAssignment>[0]) => {
       parts.hooks.onAssignment(assignment);
       if (ownership.assigned(assignment)) return;
       const reason = ownership.refusal() ?? "";
-      log.warn("another agent shares the raw topic's group; local batches are refused", { group, reason });
-      if (!shared && parts.onShared) {
-        shared = true;
-        parts.onShared(reason);
+      if (whenShared) {
+        whenShared(reason).catch((error) =>
+          log.error("topology auto: the stateful group did not start", { error })
+        );
+      } else {
+        log.warn("another agent shares the raw topic's group; local batches are refused", { group, reason });
       }
     },
   };

@@ -74,23 +74,20 @@ export async function startPartitioned(
   return { stop: stopAll };
 }
 
-/** How long a failed switch to partitioned waits before it tries again. */
-const SWITCH_RETRY_MS = 1_000;
-
 /**
- * Runs the configured topology and, under `auto`, switches from local to partitioned when another
- * agent joins the raw topic's group: the local consumer stops (its batch in flight is refused, so
- * nothing of it is committed), then the two groups start from the committed raw positions; the
- * store's id filter keeps the replay exact.
+ * Runs the configured topology. Under `auto` it starts local; when another agent joins the raw
+ * topic's group, the raw consumer stays (no consumer is closed mid-rebalance) and sends its batches
+ * to `events.enriched` from then on, and the stateful group starts here, for good: this agent is
+ * then partitioned (its raw consumer in-process). The store's id filter keeps a replay exact.
  */
 export class TopologyRun {
   readonly #config: Config;
   readonly #log: Logger;
   readonly #groups: ConsumerGroups;
   readonly #parts: PipelineParts;
-  #current?: Running;
+  readonly #running: Running[] = [];
   #topology: RunningTopology;
-  #switching: Promise<void> = Promise.resolve();
+  #stateful?: Promise<void>;
   #stopping = false;
 
   /** A run of `topology` (see {@link startingTopology}), not started yet. */
@@ -116,52 +113,45 @@ export class TopologyRun {
   /** Starts the topology; resolves once its consumers joined their groups. */
   async start(): Promise<void> {
     if (this.#topology === "partitioned") {
-      this.#current = await startPartitioned(this.#config, this.#log, this.#groups, this.#parts);
+      this.#running.push(await startPartitioned(this.#config, this.#log, this.#groups, this.#parts));
       return;
     }
     const stateless = this.#groups.stateless;
     if (!stateless) throw new Error("the local topology needs the normalize or enrich stage");
     const auto = this.#config.topology === "auto";
-    this.#current = await startLocal(this.#config, this.#log, {
-      ...this.#parts,
-      hooks: this.#groups.hooks(stateless, "local"),
-      onShared: auto ? (reason) => this.#switchToPartitioned(reason) : undefined,
-    });
+    this.#running.push(
+      await startLocal(this.#config, this.#log, {
+        ...this.#parts,
+        hooks: this.#groups.hooks(stateless, "local"),
+        whenShared: auto ? (reason) => this.#startStateful(reason) : undefined,
+      }),
+    );
   }
 
-  /** Resolves once a switch in progress is done (tests). */
-  settled(): Promise<void> {
-    return this.#switching;
-  }
-
-  #switchToPartitioned(reason: string): void {
-    this.#switching = this.#switching.then(async () => {
-      if (this.#stopping || this.#topology === "partitioned") return;
+  /** Starts the stateful group once (`auto` going partitioned); a failed start is tried again on the next call. */
+  #startStateful(reason: string): Promise<void> {
+    if (this.#stopping) return Promise.reject(new Error("the agent is stopping"));
+    this.#stateful ??= (async () => {
       this.#log.warn("topology auto: another agent joined the raw topic's group; switching to partitioned", {
         reason,
       });
       this.#topology = "partitioned";
-      await this.#current?.stop();
-      this.#current = undefined;
       this.#groups.addStateful();
-      while (!this.#stopping) {
-        try {
-          this.#current = await startPartitioned(this.#config, this.#log, this.#groups, this.#parts);
-          this.#log.info("topology auto: running partitioned");
-          return;
-        } catch (error) {
-          this.#log.error("topology auto: the partitioned groups did not start; retrying", { error });
-          await new Promise((resolve) => setTimeout(resolve, SWITCH_RETRY_MS));
-        }
-      }
+      const hooks = this.#groups.hooks(this.#groups.stateful!, "stateful");
+      this.#running.push(await startStateful(this.#config, this.#log, { ...this.#parts, hooks }));
+      this.#log.info("topology auto: running partitioned");
+    })().catch((error) => {
+      this.#stateful = undefined;
+      throw error;
     });
+    return this.#stateful;
   }
 
   /** Stops what runs (after a switch in progress). */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await this.#switching;
-    await this.#current?.stop();
-    this.#current = undefined;
+    await this.#stateful?.catch(() => undefined);
+    await Promise.all(this.#running.map((running) => running.stop()));
+    this.#running.length = 0;
   }
 }

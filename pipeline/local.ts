@@ -6,22 +6,30 @@
  * positions: ids stay `<topic>:<partition>:<offset>:<index>`, the store filters ids it has, and a
  * batch is made durable as produce (features, alerts, DLQ) -> store transaction -> offset commit.
  *
- * Features are only right when this agent sees every event of a series, so a batch is refused
- * (the handler throws, the batch is retried, nothing committed) while this agent does not own every
- * partition of the raw topic ({@link RawOwnership}).
+ * Features are only right when this agent sees every event of a series, so a batch runs locally
+ * only while this agent owns every partition of the raw topic ({@link RawOwnership}); otherwise it
+ * is refused (`local`) or sent the partitioned way (`auto`, {@link forwardToEnriched}).
  *
  * @module
  */
 import type { BatchBuilder } from "../kafka/batch_consumer.ts";
-import type { OutgoingMessage } from "../kafka/clients.ts";
+import type { Config } from "../config/schema.ts";
+import { MAX_REQUEST_BYTES, type OutgoingMessage } from "../kafka/clients.ts";
+import { JsonBatcher } from "../kafka/json_batches.ts";
+import { recordBudget, type TopicLimits } from "../kafka/limits.ts";
+import { SeriesPartitioner } from "../kafka/partition.ts";
+import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../enriched/mod.ts";
+import type { PipelineCounters } from "../telemetry/counters.ts";
 import type { Assignment } from "../kafka/consumer_supervisor.ts";
 import { type Envelope, type NormalizedEvent, type Source, toEnvelope } from "../model/envelope.ts";
 import type { Ctx } from "../stages/inventory.ts";
 import {
   type BuilderDeps,
+  createStatelessHandler,
   type EnrichedWriter,
   type StatelessBatch,
   StatelessBatchBuilder,
+  type StatelessDeps,
 } from "./stateless/batch.ts";
 import { createStatefulStages, type StatefulDeps } from "./stateful.ts";
 
@@ -132,26 +140,78 @@ export class SharedTopicError extends Error {
 }
 
 /**
- * Creates the batch handler of the local topology: refuses the batch unless `ownership` covers the
- * raw topic, then runs the stateful stages over its envelopes (the normalize dead letters are
- * produced with the features and alerts) and counts the stateless part.
+ * Sends a local batch the partitioned way, as the stateless group does: its envelopes packed into
+ * `events.enriched` batches (columns, each series on its key's partition) and its dead letters
+ * produced, then counted. `auto` uses it once another agent shares the raw topic.
+ */
+export function forwardToEnriched(
+  deps: Pick<StatelessDeps, "config" | "producer" | "counters" | "limits" | "enrichedPartitions">,
+): (batch: LocalBatch) => Promise<void> {
+  const pack = envelopePacker(deps.config, deps.enrichedPartitions, deps.limits ?? {});
+  const produce = createStatelessHandler(deps);
+  return async (batch) => {
+    await produce({ ...batch.stateless, messages: [...pack(batch.events), ...batch.stateless.messages] });
+  };
+}
+
+/** Packs envelopes into `events.enriched` messages in `kafka.enriched_encoding`, each series on its key's partition. */
+function envelopePacker(
+  config: Config,
+  partitions: number,
+  limits: TopicLimits,
+): (events: readonly Envelope[]) => OutgoingMessage[] {
+  const topic = config.topics.enriched;
+  const budget = recordBudget(limits, topic);
+  if (config.kafka.enriched_encoding === "columns") {
+    const packer = new EnrichedBatchPacker(topic, partitions, Math.min(MAX_BATCH_BYTES, budget));
+    return (events) => {
+      for (const event of events) packer.addEnvelope(event);
+      return packer.take();
+    };
+  }
+  const partitioner = new SeriesPartitioner(partitions);
+  const batcher = new JsonBatcher(topic, partitions, Math.floor(Math.min(MAX_REQUEST_BYTES, budget) / 3));
+  return (events) => {
+    for (const event of events) batcher.add(partitioner.partition(event), JSON.stringify(event));
+    return batcher.take();
+  };
+}
+
+/**
+ * Creates the batch handler of the local topology: while `ownership` covers the raw topic, runs the
+ * stateful stages over a batch's envelopes (the normalize dead letters are produced with the
+ * features and alerts) and counts the stateless part. From the first batch it does not cover, the
+ * batch is refused (`local`: it throws, nothing is committed, the batch is retried) or, with
+ * `forward` (`auto`), this and every later batch go to `forward` (the partitioned way), for good.
  */
 export function createLocalHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
   ownership: RawOwnership,
+  forward?: (batch: LocalBatch) => Promise<void>,
 ): (batch: LocalBatch) => Promise<void> {
   const stages = createStatefulStages(deps);
   const { counters } = deps;
+  let shared = false;
   return async (batch) => {
-    const refusal = ownership.refusal();
-    if (refusal !== undefined) throw new SharedTopicError(refusal);
-    const decoded = { events: batch.events, deadLetters: [], elements: batch.events.length };
-    await stages(batch, decoded, batch.stateless.messages);
-    const counts = batch.stateless;
-    counters.add("normalize", "in", counts.read);
-    counters.add("normalize", "out", counts.accepted);
-    counters.add("normalize", "dlq", counts.rejected);
-    counters.add("enrich", "unknown_host", counts.unknownHosts);
-    counters.add("normalize", "empty", counts.empty);
+    if (!shared) {
+      const refusal = ownership.refusal();
+      if (refusal === undefined) {
+        const decoded = { events: batch.events, deadLetters: [], elements: batch.events.length };
+        await stages(batch, decoded, batch.stateless.messages);
+        countStateless(counters, batch.stateless);
+        return;
+      }
+      if (!forward) throw new SharedTopicError(refusal);
+      shared = true;
+    }
+    await forward!(batch);
   };
+}
+
+function countStateless(counters: PipelineCounters, counts: StatelessBatch): void {
+  counters.add("normalize", "in", counts.read);
+  counters.add("normalize", "out", counts.accepted);
+  counters.add("normalize", "dlq", counts.rejected);
+  counters.add("enrich", "unknown_host", counts.unknownHosts);
+  counters.add("normalize", "empty", counts.empty);
 }

@@ -9,7 +9,7 @@
  */
 import type { Config } from "../../config/schema.ts";
 import type { BatchBuilder, ConsumedMessage } from "../../kafka/batch_consumer.ts";
-import { type ByteProducer, MAX_REQUEST_BYTES, type OutgoingMessage } from "../../kafka/clients.ts";
+import { MAX_REQUEST_BYTES, type MessageSender, type OutgoingMessage } from "../../kafka/clients.ts";
 import { deadLetter, encodeDeadLetter } from "../../kafka/dlq.ts";
 import { JsonBatcher } from "../../kafka/json_batches.ts";
 import { recordBudget, smallestBudget, type TopicLimits } from "../../kafka/limits.ts";
@@ -25,7 +25,7 @@ import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../../enriched/mod.ts";
 /** What the stateless handler needs. */
 export interface StatelessDeps {
   config: Config;
-  producer: ByteProducer;
+  producer: MessageSender;
   /** The current inventory (reloaded on change). */
   inventory: () => Inventory;
   counters: PipelineCounters;

@@ -15,11 +15,13 @@ import type { Alert } from "../../../model/alert.ts";
 import type { Envelope } from "../../../model/envelope.ts";
 import {
   createLocalHandler,
+  forwardToEnriched,
   LocalBatchBuilder,
   ownsEveryPartition,
   RawOwnership,
   SharedTopicError,
 } from "../../../pipeline/local.ts";
+import { decodeEnriched } from "../../../enriched/mod.ts";
 import { FeatureEngine } from "../../../stages/features.ts";
 import { emptyInventory } from "../../../stages/inventory.ts";
 import { defaultRules, RuleEngine } from "../../../stages/rules.ts";
@@ -149,6 +151,62 @@ Deno.test("local: a batch is refused (nothing produced or stored) while another 
   await handler(batch);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].alerts.length, 1);
+});
+
+Deno.test("auto: from the first batch this agent does not own, batches go to events.enriched, for good; ids kept", async () => {
+  const { builder, ownership, sent, stored } = setup();
+  const forwarded: OutgoingMessage[] = [];
+  const counters = new MemoryCounters();
+  const send = forwardToEnriched({
+    config,
+    producer: {
+      send({ messages }: { messages: OutgoingMessage[] }) {
+        forwarded.push(...messages);
+        return Promise.resolve();
+      },
+    },
+    counters,
+    enrichedPartitions: 3,
+  });
+  const handler = createLocalHandler<Alert>(
+    {
+      config,
+      producer: { send: () => Promise.reject(new Error("the local path must not run")) },
+      sink: {
+        filterUnseen: () => Promise.reject(new Error("the local path must not run")),
+        write: () => Promise.reject(new Error("the local path must not run")),
+      },
+      features: new FeatureEngine(config.features),
+      rules: new RuleEngine(defaultRules()),
+      counters,
+      featuresPartitioner: new SeriesPartitioner(3),
+      stages: { features: true, rules: true, store: true },
+    },
+    ownership,
+    send,
+  );
+  ownership.assigned([{ topic: raw, partitions: [0] }]);
+  builder.add(message(0, 5, JSON.stringify([event("web-1", 20, 2), event("web-2", 30, 1)])));
+  builder.add(message(0, 6, "{not json"));
+  await handler(builder.take());
+  // Owning the whole topic again does not go back to local (the stateful group runs now).
+  ownership.assigned([{ topic: raw, partitions: [0, 1] }]);
+  builder.add(message(1, 9, JSON.stringify(event("web-1", 40, 0))));
+  await handler(builder.take());
+  assert.deepEqual([sent.length, stored.length], [0, 0]);
+  const enriched = forwarded.filter((m) => m.topic === config.topics.enriched);
+  const decoded = decodeEnriched(
+    enriched.map((m, offset) => ({
+      topic: config.topics.enriched,
+      partition: m.partition ?? 0,
+      offset: BigInt(offset),
+      value: m.value as Buffer,
+    })),
+    Date.now(),
+  );
+  assert.deepEqual(decoded.events.map((e) => e.id).sort(), [`${raw}:0:5:0`, `${raw}:0:5:1`, `${raw}:1:9:0`]);
+  assert.equal(forwarded.filter((m) => m.topic === config.topics.dlq).length, 1);
+  assert.equal(counters.get("normalize", "in"), 3);
 });
 
 Deno.test("starting topology: auto and local run local with every stage here, auto splits otherwise, local refuses", () => {
