@@ -34,9 +34,11 @@ export async function writeBenchConfig(
     statelessThread?: boolean;
     /** The `store` section, when the run needs other than the defaults. */
     store?: Record<string, unknown>;
+    /** `topology` (partitioned by default). */
+    topology?: string;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true, store } = options;
+  const { kafka = {}, stages, suffix = "", statelessThread = true, store, topology } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   const port = await freePort();
@@ -55,6 +57,7 @@ export async function writeBenchConfig(
     ...(stages ? { stages } : {}),
     ...(store ? { store } : {}),
     stateless_thread: statelessThread,
+    ...(topology ? { topology } : {}),
   };
   const file = `${dir}/eventops${suffix}.yaml`;
   await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
@@ -97,11 +100,29 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-/** Current and peak resident memory (bytes) of a process. */
-export async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
+/** A process' memory in bytes, as an edge user reads it. */
+export interface ProcessMemory {
+  /** Resident set (VmRSS), and its peak since the start (VmHWM). */
+  rss: number;
+  hwm: number;
+  /** Anonymous resident memory (RssAnon: heaps, malloc; not the mapped binary and libraries). */
+  anon: number;
+  /** Proportional set size (`smaps_rollup` Pss: shared pages divided among their users). */
+  pss: number;
+}
+
+/** Current and peak resident memory, anonymous RSS and PSS (bytes) of a process. */
+export async function memory(pid: number): Promise<ProcessMemory> {
   const status = await readProc(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  const rollup = await readProc(`/proc/${pid}/smaps_rollup`).catch(() => "");
+  const kb = (text: string, key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return {
+    rss: kb(status, "VmRSS"),
+    hwm: kb(status, "VmHWM"),
+    anon: kb(status, "RssAnon"),
+    pss: kb(rollup, "Pss"),
+  };
 }
 
 /** The agent's `/status` totals (counters `stage.kind`). */

@@ -11,7 +11,14 @@ import { kcatConsumeAll, kcatProduce } from "../../testing/kcat.ts";
 
 function raw(host: string, value: number, minute: number): string {
   const ts = new Date(Date.UTC(2025, 9, 21, 10, minute, 0)).toISOString();
-  return JSON.stringify({ tenant_id: "acme", host, metric: "cpu_load", value, ts_event: ts, unit: "percent" });
+  return JSON.stringify({
+    tenant_id: "acme",
+    host,
+    metric: "cpu_load",
+    value,
+    ts_event: ts,
+    unit: "percent",
+  });
 }
 
 /** Rows stored per host by each agent (`GET /metrics`). */
@@ -55,7 +62,11 @@ Deno.test("topology auto: local while alone, partitioned for both once a second 
   try {
     // Alone: local. The first half of every host's events is stored, none went through the enriched topic.
     for (const host of hosts) {
-      await kcatProduce(first.topics.raw, Array.from({ length: 25 }, (_, minute) => raw(host, 20, minute)), host);
+      await kcatProduce(
+        first.topics.raw,
+        Array.from({ length: 25 }, (_, minute) => raw(host, 20, minute)),
+        host,
+      );
     }
     await eventually(
       async () => {
