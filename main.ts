@@ -24,6 +24,7 @@ export function buildProgram(): Command {
       "-s, --stages <list>",
       "comma-separated stages to run (normalize,enrich,features,rules,store,api)",
     )
+    .option("-t, --topology <topology>", "auto, local or partitioned (docs/architecture.md, Topology)")
     .action(async (flags: CommonFlags) => {
       const { runCommand } = await import("./cli/run.ts");
       await runCommand(await configFromFlags(flags));

@@ -13,9 +13,10 @@ import type { Config } from "../config/schema.ts";
 import { readGroupLag } from "../kafka/lag.ts";
 import type { Logger } from "../lib/log.ts";
 import type { GroupHooks } from "../pipeline/consumer_options.ts";
-import { describeGroup, GroupHealth, groupMetrics } from "../pipeline/group_health.ts";
+import { describeGroup, GroupHealth, type GroupMetrics, groupMetrics } from "../pipeline/group_health.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import { runs } from "./stages.ts";
+import type { RunningTopology } from "./topology.ts";
 
 /** How often the groups' lag is read from the broker. */
 const LAG_INTERVAL_MS = 5_000;
@@ -24,25 +25,41 @@ const LAG_INTERVAL_MS = 5_000;
 export class ConsumerGroups {
   /** The stateless group's (normalize, enrich), when this process runs it. */
   readonly stateless?: GroupHealth;
-  /** The stateful group's (features, rules, store), when this process runs it. */
-  readonly stateful?: GroupHealth;
+  #stateful?: GroupHealth;
   readonly #all: GroupHealth[] = [];
   readonly #config: Config;
   readonly #metrics: PipelineMetrics;
+  readonly #healthMetrics: GroupMetrics;
 
-  /** The groups of `config.stages`, their health metrics registered in `registry`. */
-  constructor(config: Config, registry: Registry, metrics: PipelineMetrics) {
+  /**
+   * The groups of `config.stages`, their health metrics registered in `registry`. In the `local`
+   * topology the one group on the raw topic is {@link stateless} (it runs every stage).
+   */
+  constructor(config: Config, registry: Registry, metrics: PipelineMetrics, topology: RunningTopology) {
     this.#config = config;
     this.#metrics = metrics;
-    const healthMetrics = groupMetrics(registry, metrics.consumerLag);
+    this.#healthMetrics = groupMetrics(registry, metrics.consumerLag);
     if (runs(config, "normalize", "enrich")) {
-      this.stateless = new GroupHealth(config.kafka.group_stateless, config.topics.raw, healthMetrics);
+      this.stateless = new GroupHealth(config.kafka.group_stateless, config.topics.raw, this.#healthMetrics);
       this.#all.push(this.stateless);
     }
-    if (runs(config, "features", "rules", "store")) {
-      this.stateful = new GroupHealth(config.kafka.group_stateful, config.topics.enriched, healthMetrics);
-      this.#all.push(this.stateful);
-    }
+    if (topology === "partitioned") this.addStateful();
+  }
+
+  /** The stateful group's (features, rules, store), when this process runs it in the partitioned topology. */
+  get stateful(): GroupHealth | undefined {
+    return this.#stateful;
+  }
+
+  /** Adds the stateful group (the partitioned topology, or `auto` switching to it), when the stages run here. */
+  addStateful(): void {
+    if (this.#stateful || !runs(this.#config, "features", "rules", "store")) return;
+    this.#stateful = new GroupHealth(
+      this.#config.kafka.group_stateful,
+      this.#config.topics.enriched,
+      this.#healthMetrics,
+    );
+    this.#all.push(this.#stateful);
   }
 
   /** Each group as `/readyz` and `/status` show it. */

@@ -5,8 +5,9 @@
  *
  * - `rules.ts` the rule engine (reloaded), `store.ts` the store (writer, reader, parts report),
  * - `consumer_groups.ts` the groups' health and lag, `api.ts` and `status.ts` the HTTP API,
- * - `broker.ts` reaching the broker, `stateless.ts` and `stateful.ts` the two consumer groups
- *   (`store_sink.ts`: where the stateful group's batches go), `parquet_maintenance.ts`,
+ * - `broker.ts` reaching the broker, `topology.ts` the topology (`topology`): `stateless.ts` and
+ *   `stateful.ts` the two consumer groups of `partitioned` (`store_sink.ts`: where the stateful
+ *   stages' batches go), `local.ts` the one pass of `local`; `parquet_maintenance.ts`,
  * - `notify.ts` alert delivery (the store is its outbox),
  * - `lifecycle.ts` the shutdown order: every part stops in reverse order of its start.
  *
@@ -18,7 +19,6 @@ import { Registry } from "../telemetry/registry.ts";
 import type { Config } from "../config/schema.ts";
 import { createAdmin, createProducer } from "../kafka/clients.ts";
 import { BrokerLink } from "../kafka/connect.ts";
-import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
 import { MemoryCounters } from "../telemetry/counters.ts";
 import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
@@ -29,8 +29,7 @@ import { Lifecycle } from "./lifecycle.ts";
 import { startParquetMaintenance } from "./parquet_maintenance.ts";
 import { loadAgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
-import { startStateful } from "./stateful.ts";
-import { startStateless } from "./stateless.ts";
+import { startingTopology, TopologyRun } from "./topology.ts";
 import { type AgentNotify, startNotify } from "./notify.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
 import { framerOf, framingSender } from "../registry/framing.ts";
@@ -86,7 +85,9 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       life.onStop(() => started.stop());
       notify = started;
     }
-    const groups = new ConsumerGroups(config, registry, metrics);
+    const topology = startingTopology(config);
+    log.info("topology", { configured: config.topology, running: topology });
+    const groups = new ConsumerGroups(config, registry, metrics, topology);
 
     // HTTP API: served while the agent waits for the broker (not ready, with the reason).
     if (runs(config, "api")) {
@@ -116,32 +117,20 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     const limits = await reachBroker(admin, config, log, broker, options.signal);
     await groups.readLagEvery(admin, log, life);
 
-    // Both groups stop together: each finishes its batch in flight and commits.
-    const running: { stop(): Promise<void> }[] = [];
-    life.onStop(async () => {
-      await Promise.all(running.map((group) => group.stop()));
-    });
-    if (groups.stateless) {
-      const hooks = { counters, ...groups.hooks(groups.stateless, "stateless") };
-      const enrichedPartitions = await partitionCount(admin, config.topics.enriched);
-      running.push(await startStateless(config, log, hooks, { enrichedPartitions, limits }));
-    }
-    if (groups.stateful) {
-      const hooks = groups.hooks(groups.stateful, "stateful");
-      const parts = {
-        admin,
-        producer: framingSender(producer, framerOf(config)),
-        rules,
-        writer: store?.writer,
-        counters,
-        metrics,
-        feeds,
-        hooks,
-        limits,
-        notify,
-      };
-      running.push(await startStateful(config, log, parts));
-    }
+    // The topology's groups stop together: each finishes its batch in flight and commits.
+    const pipeline = new TopologyRun(config, log, groups, {
+      admin,
+      producer: framingSender(producer, framerOf(config)),
+      rules,
+      writer: store?.writer,
+      counters,
+      metrics,
+      feeds,
+      limits,
+      notify,
+    }, topology);
+    life.onStop(() => pipeline.stop());
+    await pipeline.start();
 
     if (store && runs(config, "store")) {
       await startParquetMaintenance(config, store.store, metrics, log, life);

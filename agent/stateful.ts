@@ -17,7 +17,7 @@ import type { Logger } from "../lib/log.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_options.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
-import { createStatefulHandler } from "../pipeline/stateful.ts";
+import { createStatefulHandler, type StatefulDeps } from "../pipeline/stateful.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import type { StoreWriter } from "../store/mod.ts";
 import type { AgentRules } from "./rules.ts";
@@ -38,17 +38,22 @@ export interface StatefulParts {
   limits: TopicLimits;
   /** Alert delivery, woken when alerts were stored (the store is its outbox). */
   notify?: { wake(): void };
+  /**
+   * The feature engine (the topology keeps one across a switch, so the windows of the series this
+   * agent keeps go on); a new one when absent.
+   */
+  features?: FeatureEngine;
 }
 
-/** Starts the stateful group; resolves once its consumer joined the group. */
-export async function startStateful(
+/** The stateful stages' dependencies over the agent's rule engine, a new feature engine and the store sink. */
+export async function statefulDeps(
   config: Config,
   log: Logger,
   parts: StatefulParts,
-): Promise<{ stop(): Promise<void> }> {
+): Promise<StatefulDeps<StoredAlert>> {
   const { rules, metrics } = parts;
-  const features = new FeatureEngine(config.features);
-  const handler = createStatefulHandler<StoredAlert>({
+  const features = parts.features ?? new FeatureEngine(config.features);
+  return {
     config,
     producer: parts.producer,
     features,
@@ -65,7 +70,16 @@ export async function startStateful(
     },
     sink: storeSink(parts.writer, metrics, log),
     published: publishDurable(parts.feeds, metrics, features, () => parts.notify?.wake()),
-  });
+  };
+}
+
+/** Starts the stateful group; resolves once its consumer joined the group. */
+export async function startStateful(
+  config: Config,
+  log: Logger,
+  parts: StatefulParts,
+): Promise<{ stop(): Promise<void> }> {
+  const handler = createStatefulHandler<StoredAlert>(await statefulDeps(config, log, parts));
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(
     () => createConsumer(config, group, "stateful"),

@@ -36,9 +36,11 @@ export async function writeBenchConfig(
     store?: Record<string, unknown>;
     /** A notification file (written beside the config), when the run delivers alerts. */
     notify?: Record<string, unknown>;
+    /** `topology` (partitioned by default). */
+    topology?: string;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify } = options;
+  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify, topology } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   if (notify) await Deno.writeTextFile(`${ROOT}${dir}/notify.yaml`, stringify(notify));
@@ -59,6 +61,7 @@ export async function writeBenchConfig(
     ...(store ? { store } : {}),
     ...(notify ? { notify: `${dir}/notify.yaml` } : {}),
     stateless_thread: statelessThread,
+    ...(topology ? { topology } : {}),
   };
   const file = `${dir}/eventops${suffix}.yaml`;
   await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
@@ -101,11 +104,29 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-/** Current and peak resident memory (bytes) of a process. */
-export async function memory(pid: number): Promise<{ rss: number; hwm: number }> {
+/** A process' memory in bytes, as an edge user reads it. */
+export interface ProcessMemory {
+  /** Resident set (VmRSS), and its peak since the start (VmHWM). */
+  rss: number;
+  hwm: number;
+  /** Anonymous resident memory (RssAnon: heaps, malloc; not the mapped binary and libraries). */
+  anon: number;
+  /** Proportional set size (`smaps_rollup` Pss: shared pages divided among their users). */
+  pss: number;
+}
+
+/** Current and peak resident memory, anonymous RSS and PSS (bytes) of a process. */
+export async function memory(pid: number): Promise<ProcessMemory> {
   const status = await readProc(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  const rollup = await readProc(`/proc/${pid}/smaps_rollup`).catch(() => "");
+  const kb = (text: string, key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
+  return {
+    rss: kb(status, "VmRSS"),
+    hwm: kb(status, "VmHWM"),
+    anon: kb(status, "RssAnon"),
+    pss: kb(rollup, "Pss"),
+  };
 }
 
 /** The agent's `/status` totals (counters `stage.kind`). */

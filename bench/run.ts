@@ -95,6 +95,7 @@ const { values: flags } = parseArgs({
     "agent-logs": { type: "boolean", default: false },
     split: { type: "boolean", default: false },
     "single-thread": { type: "boolean", default: false },
+    topology: { type: "string", default: "partitioned" },
     "agent-flag": { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -108,6 +109,7 @@ if (flags.help) {
             --enriched-encoding columns|envelopes (kafka.enriched_encoding) --memory-limit 128MB (DuckDB's)
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
             --single-thread (stateless_thread: false: both consumer groups on one thread)
+            --topology partitioned|local|auto (the agent's topology; docs/architecture.md)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
   notify:   --notify-down (every alert to a webhook whose receiver is down: notifications pile up, retried)
   other:    --brokers 127.0.0.1:29092 --label TEXT --no-stages --no-read-limit --keep --agent-logs`);
@@ -212,19 +214,24 @@ async function stageBench(count: number): Promise<Record<string, number>> {
 interface Sampler {
   rss: [number, number][];
   peakRss: number;
+  /** Highest sampled anonymous RSS and PSS (bytes; sampled, so a lower bound of the true peak). */
+  peakAnon: number;
+  peakPss: number;
   stop(): Promise<void>;
 }
 
-/** Samples the agents' RSS every `everyMs` (seconds since start, MB). */
+/** Samples the agents' RSS every `everyMs` (seconds since start, MB), and the peaks of anon RSS and PSS. */
 function sampleMemory(agents: Agents, startedAt: number, everyMs: number): Sampler {
-  const sampler: Sampler = { rss: [], peakRss: 0, stop: () => Promise.resolve() };
+  const sampler: Sampler = { rss: [], peakRss: 0, peakAnon: 0, peakPss: 0, stop: () => Promise.resolve() };
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
-        const { rss, hwm } = await agentsMemory(agents);
+        const { rss, hwm, anon, pss } = await agentsMemory(agents);
         sampler.rss.push([Math.round((performance.now() - startedAt) / 100) / 10, Math.round(rss / MB)]);
         sampler.peakRss = Math.max(sampler.peakRss, hwm);
+        sampler.peakAnon = Math.max(sampler.peakAnon, anon);
+        sampler.peakPss = Math.max(sampler.peakPss, pss);
       } catch { /* process gone */ }
       await sleep(everyMs);
     }
@@ -314,6 +321,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
   if (!flags.split) {
     const config = await writeBenchConfig(name, brokers, topics, {
       kafka,
+      topology: flags.topology,
       statelessThread: !flags["single-thread"],
       store: flags["memory-limit"] ? { memory_limit: flags["memory-limit"] } : undefined,
       notify: flags["notify-down"] ? downReceiver() : undefined,
@@ -384,17 +392,38 @@ async function agentsCpu(agents: Agents): Promise<number> {
 }
 
 /** Resident memory summed over the agent processes (peak: sum of each process' peak). */
-async function agentsMemory(agents: Agents): Promise<{ rss: number; hwm: number; each: number[] }> {
+async function agentsMemory(
+  agents: Agents,
+): Promise<{ rss: number; hwm: number; anon: number; pss: number; each: number[] }> {
   let rss = 0;
   let hwm = 0;
+  let anon = 0;
+  let pss = 0;
   const each: number[] = [];
   for (const agent of agents.all) {
     const m = await memory(agent.pid);
     rss += m.rss;
     hwm += m.hwm;
+    anon += m.anon;
+    pss += m.pss;
     each.push(Math.round(m.hwm / MB));
   }
-  return { rss, hwm, each };
+  return { rss, hwm, anon, pss, each };
+}
+
+/** The agents' memory now in MB: RSS, anonymous RSS, PSS. */
+async function memoryNowMb(agents: Agents): Promise<{ rss_mb: number; anon_mb: number; pss_mb: number }> {
+  const m = await agentsMemory(agents);
+  return { rss_mb: Math.round(m.rss / MB), anon_mb: Math.round(m.anon / MB), pss_mb: Math.round(m.pss / MB) };
+}
+
+/** The sampled peaks in MB: RSS (the kernel's high-water mark), anonymous RSS and PSS (sampled). */
+function peaksMb(sampler: Sampler, hwm: number): { rss_mb: number; anon_mb: number; pss_mb: number } {
+  return {
+    rss_mb: Math.round(hwm / MB),
+    anon_mb: Math.round(sampler.peakAnon / MB),
+    pss_mb: Math.round(sampler.peakPss / MB),
+  };
 }
 
 async function stopAgents(agents: Agents, showLogs: boolean): Promise<void> {
@@ -489,6 +518,9 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
     const profile = session ? await session.stop() : undefined;
     session?.close();
     await sampler.stop();
+    // After the drain: idle again, with what the drain left (heaps grown, feature windows filled).
+    await sleep(3_000);
+    const afterDrain = await memoryNowMb(agents);
     const seconds = (doneAt - readyAt) / 1000;
     const [storedRows, alertsOnTopic, dlqOnTopic] = await Promise.all([
       catalogRows(agent.baseUrl),
@@ -514,6 +546,7 @@ async function backlog(name: string, topics: BenchTopics, workload: WorkloadOpti
         cpu_seconds: round(cpuAtDone - cpuAtReady, 2),
         cpu_cores_used: round((cpuAtDone - cpuAtReady) / seconds, 2),
         cpu_us_per_event: round(((cpuAtDone - cpuAtReady) / workload.events) * 1e6, 2),
+        memory: { peak: peaksMb(sampler, peak), after_drain: afterDrain },
         peak_rss_mb: Math.round(peak / MB),
         peak_rss_mb_per_process: peakMemory.each,
         broker_cpu_cores_used: brokerCpu === undefined ? undefined : round(brokerCpu / seconds, 2),
@@ -585,6 +618,9 @@ async function live(
     }),
   ];
   await sleep(300);
+  // Idle: started, connected, nothing to do yet (the workload was generated meanwhile).
+  await sleep(2_000);
+  const idle = await memoryNowMb(agents);
 
   const markers = await markerProducer(brokers, topics.raw);
   const load = kcatPipe(brokers, topics.raw, workloadKeyed(workload) ? KEY_DELIMITER : undefined);
@@ -663,6 +699,7 @@ async function live(
         drain_seconds: round(drainSeconds, 2),
         cpu_seconds: round(cpu, 2),
         cpu_cores_used: round(cpu / busy, 2),
+        memory: { idle, peak: peaksMb(sampler, peak) },
         peak_rss_mb: Math.round(peak / MB),
         peak_rss_mb_per_process: peakMemory.each,
         processes: agents.all.length,
@@ -767,6 +804,7 @@ const report = {
     brokers,
     split: flags.split,
     single_thread: flags["single-thread"],
+    topology: flags.topology,
     agent_flags: flags["agent-flag"],
     agent_kafka: agentKafkaOverrides(),
     store_memory_limit: flags["memory-limit"],
@@ -775,6 +813,12 @@ const report = {
   workload: outcome.totals,
   ...outcome.result,
 };
+
+/** `idle a/b/c, peak a/b/c` of a run's memory (MB: RSS / anonymous RSS / PSS). */
+function memoryRow(value: unknown): string {
+  const parts = value as Record<string, { rss_mb: number; anon_mb: number; pss_mb: number }>;
+  return Object.entries(parts).map(([when, m]) => `${when} ${m.rss_mb}/${m.anon_mb}/${m.pss_mb}`).join(", ");
+}
 
 // Table.
 const rows: [string, string][] = [];
@@ -788,6 +832,7 @@ if (mode === "backlog") {
   add("agent CPU µs per event", r.agent.cpu_us_per_event);
   add("broker CPU cores used (same box)", r.agent.broker_cpu_cores_used);
   add("agent peak RSS MB", r.agent.peak_rss_mb);
+  add("agent memory MB rss/anon/pss", memoryRow(r.agent.memory));
   add("check ok (catalog, DLQ, alerts)", r.check.ok);
   add("alerts", r.check.alerts_on_topic);
 } else {
@@ -800,6 +845,7 @@ if (mode === "backlog") {
   add("produce->alert ms p50/p95/p99/max", fmt(l.produce_to_alert));
   add("agent CPU cores used", r.agent.cpu_cores_used);
   add("agent peak RSS MB", r.agent.peak_rss_mb);
+  add("agent memory MB rss/anon/pss", memoryRow(r.agent.memory));
   add("drain after produce stopped s", r.agent.drain_seconds);
 }
 if (r.notify) {

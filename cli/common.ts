@@ -14,6 +14,7 @@ export interface CommonFlags {
   data?: string;
   port?: number;
   stages?: string;
+  topology?: string;
 }
 
 function parsePort(text: string): number {
@@ -43,6 +44,7 @@ export async function configFromFlags(flags: CommonFlags): Promise<Config> {
       data: flags.data,
       port: flags.port,
       stages: flags.stages,
+      topology: flags.topology,
     });
   } catch (error) {
     if (error instanceof ConfigError) {

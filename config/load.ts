@@ -16,6 +16,7 @@ export interface ConfigOverrides {
   data?: string;
   port?: number;
   stages?: string;
+  topology?: string;
 }
 
 /** Environment variables read (and allowed by the sandbox), with the config path each sets. */
@@ -29,6 +30,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_RULES: ["rules"],
   EVENTOPS_NOTIFY: ["notify"],
   EVENTOPS_STAGES: ["stages"],
+  EVENTOPS_TOPOLOGY: ["topology"],
   EVENTOPS_LOG_LEVEL: ["log_level"],
   EVENTOPS_RETENTION: ["store", "parquet", "retention"],
   EVENTOPS_SCHEMA_REGISTRY_URL: ["schema_registry", "url"],
@@ -152,6 +154,7 @@ export function buildConfig(
   if (overrides.data !== undefined) override(["data_dir"], overrides.data);
   if (overrides.port !== undefined) override(["http", "port"], overrides.port);
   if (overrides.stages !== undefined) override(["stages"], coerce(["stages"], overrides.stages));
+  if (overrides.topology !== undefined) override(["topology"], coerce(["topology"], overrides.topology));
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     const position = fileText === undefined ? undefined : issuePosition(fileText, overridden);

@@ -13,6 +13,11 @@ export const StageNameSchema = z.enum(["normalize", "enrich", "features", "rules
 /** A stage name. */
 export type StageName = z.infer<typeof StageNameSchema>;
 
+/** How events flow from the raw topic to the store (`topology`). */
+export const TopologySchema = z.enum(["auto", "local", "partitioned"]);
+/** A topology setting. */
+export type Topology = z.infer<typeof TopologySchema>;
+
 const BrokerSchema = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT");
 
 const TopicsSchema = z.strictObject({
@@ -270,6 +275,14 @@ const ConfigObjectSchema = z.strictObject({
    * two cores; false keeps everything on one thread (single-core devices).
    */
   stateless_thread: z.boolean().default(true),
+  /**
+   * How events flow from the raw topic to the store (docs/architecture.md, Topology): `partitioned`
+   * two consumer groups with the `events.enriched` hop (scale-out); `local` one pass in one consumer
+   * (one agent owns the raw topic; batches are refused while another agent shares it); `auto` local
+   * while this agent owns every raw partition, switching to partitioned for good when a rebalance
+   * takes partitions away.
+   */
+  topology: TopologySchema.default("partitioned"),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   kafka: KafkaSchema.prefault({}),
   topics: TopicsSchema.prefault({}),

@@ -61,10 +61,24 @@ export interface StatefulDeps<StoredAlertT> {
   now?: () => number;
 }
 
-/** Creates the batch handler of the stateful group. */
+/** Creates the batch handler of the stateful group: decodes `events.enriched`, then {@link createStatefulStages}. */
 export function createStatefulHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
 ): (batch: readonly EnrichedMessage[]) => Promise<void> {
+  const now = deps.now ?? Date.now;
+  const stages = createStatefulStages(deps);
+  return (batch) => stages(batch, decodeEnriched(batch, now()));
+}
+
+/**
+ * The stateful stages over decoded events (features -> rules -> store), shared by the stateful group
+ * and the local topology (`pipeline/local.ts`). `batch` identifies the batch: the same object again
+ * is a retry of a failed one. `leading` messages (the local topology's normalize dead letters) are
+ * produced first, with the batch's features and alerts.
+ */
+export function createStatefulStages<StoredAlertT>(
+  deps: StatefulDeps<StoredAlertT>,
+): (batch: object, decoded: DecodedEnriched, leading?: readonly OutgoingMessage[]) => Promise<void> {
   const { sink, counters, stages, config } = deps;
   const now = deps.now ?? Date.now;
   const limits = deps.limits ?? {};
@@ -86,14 +100,13 @@ export function createStatefulHandler<StoredAlertT>(
   // emit no alert (the rules already changed state). The retry reuses the first attempt's results,
   // and does not produce them again once they were produced.
   let unfinished: Attempt | undefined;
-  return async (batch) => {
+  return async (batch, decoded, leading = []) => {
     // Another batch: the failed one was given up (a rebalance, a stop) and will come back as new.
     if (unfinished?.batch !== batch) unfinished = undefined;
     const nowMs = now();
-    const decoded = decodeEnriched(batch, nowMs);
     const fresh = await sink.filterUnseen(decoded.events);
     const attempt = unfinished ??
-      evaluate(deps, featureCursor, schedule, eviction, batch, decoded, fresh, nowMs);
+      evaluate(deps, featureCursor, schedule, eviction, batch, decoded, fresh, nowMs, leading);
     unfinished = attempt;
     if (!attempt.produced) {
       counters.add("produce", "dlq", await produceAll(deps.producer, attempt.messages, refusals));
@@ -112,7 +125,7 @@ export function createStatefulHandler<StoredAlertT>(
 
 /** What one batch's features and rules produced. */
 interface Attempt {
-  readonly batch: readonly EnrichedMessage[];
+  readonly batch: object;
   readonly alerts: Alert[];
   /** Features, alerts and dead letters, in produce order. */
   readonly messages: OutgoingMessage[];
@@ -137,15 +150,16 @@ function evaluate<StoredAlertT>(
   featureCursor: FeatureCursor,
   schedule: FeatureSchedule,
   eviction: EvictionClock,
-  batch: readonly EnrichedMessage[],
+  batch: object,
   decoded: DecodedEnriched,
   fresh: readonly Envelope[],
   nowMs: number,
+  leading: readonly OutgoingMessage[],
 ): Attempt {
   const { config, counters, stages } = deps;
   const { features: featuresTopic, alerts: alertsTopic, dlq: dlqTopic } = config.topics;
   const limits = deps.limits ?? {};
-  const outgoing: OutgoingMessage[] = [];
+  const outgoing: OutgoingMessage[] = [...leading];
   const dlqMaxBytes = recordBudget(limits, dlqTopic);
   for (const record of decoded.deadLetters) {
     outgoing.push({ topic: dlqTopic, value: encodeDeadLetter(record, dlqMaxBytes) });

@@ -41,8 +41,11 @@ export interface StatelessDeps {
   schemas?: SchemaResolver;
 }
 
-/** Collects a batch's enriched envelopes into messages, each series on its key's partition. */
-interface EnrichedWriter {
+/**
+ * Collects a batch's enriched envelopes: into messages, each series on its key's partition (the
+ * stateless group), or as envelopes kept in memory (the local topology, `pipeline/local.ts`).
+ */
+export interface EnrichedWriter {
   /** Adds the envelope `toEnvelope(event, source, ctx)`; keeps nothing of `source`. */
   add(event: NormalizedEvent, source: Source, ctx: Ctx): void;
   /** The messages of what was added since the last take, and a fresh start. */
@@ -125,10 +128,13 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     empty: () => void this.#empty++,
   };
 
-  /** A builder writing to the topics of `deps.config`. */
-  constructor(deps: BuilderDeps) {
+  /**
+   * A builder writing to the topics of `deps.config`; `enriched` replaces the writer of
+   * `kafka.enriched_encoding` (the local topology keeps the envelopes).
+   */
+  constructor(deps: BuilderDeps, enriched?: EnrichedWriter) {
     this.#deps = deps;
-    this.#enriched = enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
+    this.#enriched = enriched ?? enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
     this.#dlqMaxBytes = recordBudget(deps.limits ?? {}, deps.config.topics.dlq);
   }
 
@@ -236,9 +242,10 @@ const EMPTY = Buffer.alloc(0);
  * refuses goes to the DLQ, see `kafka/produce.ts`), then counts it.
  */
 export function createStatelessHandler(
-  deps: Pick<StatelessDeps, "config" | "producer" | "counters" | "limits" | "schemas" | "inventory"> & {
-    enrichedPartitions?: number;
-  },
+  deps:
+    & Pick<StatelessDeps, "config" | "producer" | "counters" | "limits">
+    & Partial<Pick<StatelessDeps, "schemas" | "inventory">>
+    & { enrichedPartitions?: number },
 ): (batch: StatelessBatch) => Promise<void> {
   const { config, producer, counters } = deps;
   const limits = deps.limits ?? {};
@@ -275,8 +282,10 @@ async function withDeferred(
   deps: Parameters<typeof createStatelessHandler>[0],
   batch: StatelessBatch,
 ): Promise<StatelessBatch> {
-  const { schemas, counters } = deps;
-  if (schemas === undefined) throw new Error("deferred messages without a schema registry");
+  const { schemas, counters, inventory } = deps;
+  if (schemas === undefined || inventory === undefined) {
+    throw new Error("deferred messages without a schema registry and an inventory");
+  }
   const ids = batch.deferred.map((message) => message.value ?? EMPTY).filter(isFramed).map(schemaIdOf);
   let resolved;
   try {
@@ -288,7 +297,7 @@ async function withDeferred(
   counters.add("schema_registry", "fetched", resolved.fetched);
   const late = new StatelessBatchBuilder({
     config: deps.config,
-    inventory: deps.inventory,
+    inventory,
     enrichedPartitions: deps.enrichedPartitions ?? 1,
     limits: deps.limits,
     schemas: { lookup: (id) => resolved.known.get(id) },

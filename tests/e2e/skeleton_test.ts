@@ -30,94 +30,101 @@ function seedPoints(baseUrl: string): Promise<Point[]> {
   );
 }
 
-Deno.test("seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DLQ, SSE alerts", async (t) => {
-  const name = uniqueName("skeleton");
-  const { file, port, topics } = await writeTestConfig(name);
-  const agent = await startAgent(file, port);
-  try {
-    await t.step("the brief's kcat examples give both points through GET /metrics/cpu", async () => {
-      await kcatProduce(topics.raw, [SEED_EVENTS[0]]);
-      await kcatProduce(topics.raw, [SEED_EVENTS[1]]);
-      const points = await seedPoints(agent.baseUrl);
-      assert.deepEqual(points.map((point) => point.value), [85, 97]);
-      assert.deepEqual(points.map((point) => point.ts), [
-        "2025-10-21T10:00:00.000Z",
-        "2025-10-21T10:05:00.000Z",
-      ]);
-    });
-
-    await t.step("GET /alerts/stream replays warning (85) then critical (97)", async () => {
-      const events = await readSse(`${agent.baseUrl}/alerts/stream`, 2, 20_000);
-      const alerts = events.filter((event) => event.event === "alert").map((event) => JSON.parse(event.data));
-      assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
-        ["warning", "firing", 85],
-        ["critical", "firing", 97],
-      ]);
-    });
-
-    await t.step(
-      "a malformed message lands on the DLQ with a reason while the agent keeps running",
-      async () => {
-        await kcatProduce(topics.raw, [
-          '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":"high"}',
+for (const topology of ["partitioned", "local"] as const) {
+  Deno.test(`seed events flow kcat -> agent -> DuckDB -> HTTP, bad input to the DLQ, SSE alerts (topology ${topology})`, async (t) => {
+    const name = uniqueName("skeleton");
+    const { file, port, topics } = await writeTestConfig(name, { topology });
+    const agent = await startAgent(file, port);
+    try {
+      await t.step("the brief's kcat examples give both points through GET /metrics/cpu", async () => {
+        await kcatProduce(topics.raw, [SEED_EVENTS[0]]);
+        await kcatProduce(topics.raw, [SEED_EVENTS[1]]);
+        const points = await seedPoints(agent.baseUrl);
+        assert.deepEqual(points.map((point) => point.value), [85, 97]);
+        assert.deepEqual(points.map((point) => point.ts), [
+          "2025-10-21T10:00:00.000Z",
+          "2025-10-21T10:05:00.000Z",
         ]);
-        const records = await eventually(
+        // local: one pass, nothing goes through the enriched topic; partitioned: both events do.
+        const enriched = await kcatConsumeAll(topics.enriched);
+        assert.equal(enriched.length > 0, topology === "partitioned", `${enriched.length} enriched messages`);
+      });
+
+      await t.step("GET /alerts/stream replays warning (85) then critical (97)", async () => {
+        const events = await readSse(`${agent.baseUrl}/alerts/stream`, 2, 20_000);
+        const alerts = events.filter((event) => event.event === "alert").map((event) =>
+          JSON.parse(event.data)
+        );
+        assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
+          ["warning", "firing", 85],
+          ["critical", "firing", 97],
+        ]);
+      });
+
+      await t.step(
+        "a malformed message lands on the DLQ with a reason while the agent keeps running",
+        async () => {
+          await kcatProduce(topics.raw, [
+            '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":"high"}',
+          ]);
+          const records = await eventually(
+            async () => {
+              const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+              return found.length >= 1 ? found : undefined;
+            },
+            30_000,
+            "a DLQ record",
+          );
+          assert.equal(records[0].stage, "normalize");
+          assert.match(records[0].reason, /value/);
+          assert.match(records[0].original, /"value":"high"/);
+          assert.equal(records[0].source.topic, topics.raw);
+          const health = await fetch(`${agent.baseUrl}/healthz`);
+          assert.equal(health.status, 200);
+          await health.body?.cancel();
+          assert.equal((await cpuPoints(agent.baseUrl)).length, 2);
+        },
+      );
+    } finally {
+      const code = await agent.stop();
+      assert.equal(code, 0, `graceful stop exit code; logs:\n${agent.logs()}`);
+    }
+
+    await t.step("after a graceful stop and restart nothing is stored twice", async () => {
+      const again = await startAgent(file, port);
+      try {
+        await kcatProduce(topics.raw, [
+          '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":50,"ts_event":"2025-10-21T10:10:00Z"}',
+        ]);
+        const points = await eventually(
           async () => {
-            const found = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-            return found.length >= 1 ? found : undefined;
+            const found = await cpuPoints(again.baseUrl);
+            return found.length >= 3 ? found : undefined;
           },
           30_000,
-          "a DLQ record",
+          "the third point",
         );
-        assert.equal(records[0].stage, "normalize");
-        assert.match(records[0].reason, /value/);
-        assert.match(records[0].original, /"value":"high"/);
-        assert.equal(records[0].source.topic, topics.raw);
-        const health = await fetch(`${agent.baseUrl}/healthz`);
-        assert.equal(health.status, 200);
-        await health.body?.cancel();
-        assert.equal((await cpuPoints(agent.baseUrl)).length, 2);
-      },
-    );
-  } finally {
-    const code = await agent.stop();
-    assert.equal(code, 0, `graceful stop exit code; logs:\n${agent.logs()}`);
-  }
-
-  await t.step("after a graceful stop and restart nothing is stored twice", async () => {
-    const again = await startAgent(file, port);
-    try {
-      await kcatProduce(topics.raw, [
-        '{"tenant_id":"acme","host":"host-a","metric":"cpu_load","value":50,"ts_event":"2025-10-21T10:10:00Z"}',
-      ]);
-      const points = await eventually(
-        async () => {
-          const found = await cpuPoints(again.baseUrl);
-          return found.length >= 3 ? found : undefined;
-        },
-        30_000,
-        "the third point",
-      );
-      assert.deepEqual(points.map((point) => point.value), [85, 97, 50]);
-      // The alert state was rebuilt from the store: 50 resolves the critical, nothing is repeated.
-      const alerts = await eventually(
-        async () => {
-          const found = (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
-          return found.length >= 3 ? found : undefined;
-        },
-        30_000,
-        "the resolved alert",
-      );
-      assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
-        ["warning", "firing", 85],
-        ["critical", "firing", 97],
-        ["critical", "resolved", 50],
-      ]);
-    } finally {
-      assert.equal(await again.stop(), 0);
-    }
+        assert.deepEqual(points.map((point) => point.value), [85, 97, 50]);
+        // The alert state was rebuilt from the store: 50 resolves the critical, nothing is repeated.
+        const alerts = await eventually(
+          async () => {
+            const found = (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
+            return found.length >= 3 ? found : undefined;
+          },
+          30_000,
+          "the resolved alert",
+        );
+        assert.deepEqual(alerts.map((alert) => [alert.severity, alert.state, alert.value]), [
+          ["warning", "firing", 85],
+          ["critical", "firing", 97],
+          ["critical", "resolved", 50],
+        ]);
+      } finally {
+        assert.equal(await again.stop(), 0);
+      }
+    });
   });
-});
+}
 
 Deno.test("a bad config stops the agent at start with the file, the key path and what was expected", async () => {
   const name = uniqueName("badconfig");

@@ -40,10 +40,11 @@ Deno.test("consumer groups: one per group the stages need, hooks feed the batch 
     ConfigSchema.parse({ stages: ["normalize", "enrich"] }),
     registry,
     metrics,
+    "partitioned",
   );
   assert.ok(onlyStateless.stateless && !onlyStateless.stateful);
   const config = ConfigSchema.parse({});
-  const groups = new ConsumerGroups(config, registry, metrics);
+  const groups = new ConsumerGroups(config, registry, metrics, "partitioned");
   assert.deepEqual(groups.consumers().map((group) => [group.group, group.state]), [
     [config.kafka.group_stateless, "starting"],
     [config.kafka.group_stateful, "starting"],
@@ -56,6 +57,21 @@ Deno.test("consumer groups: one per group the stages need, hooks feed the batch 
   assert.equal(stateful.state, "consuming");
   assert.notEqual(stateful.last_batch_at, null);
   assert.match(registry.render(), /eventops_batch_size_sum\{stage="stateful"\} 7/);
+});
+
+Deno.test("consumer groups: local has the raw topic's group only, until auto switches and adds the stateful one", () => {
+  const registry = new Registry();
+  const config = ConfigSchema.parse({ topology: "auto" });
+  const groups = new ConsumerGroups(config, registry, pipelineMetrics(registry), "local");
+  assert.deepEqual(groups.consumers().map((group) => [group.group, group.topic]), [
+    [config.kafka.group_stateless, config.topics.raw],
+  ]);
+  groups.addStateful();
+  groups.addStateful();
+  assert.deepEqual(groups.consumers().map((group) => group.group), [
+    config.kafka.group_stateless,
+    config.kafka.group_stateful,
+  ]);
 });
 
 Deno.test("status: totals and DLQ per stage from the counters; no rates in the first 2 s", () => {

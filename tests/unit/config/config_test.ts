@@ -41,6 +41,14 @@ Deno.test("precedence: defaults < file < environment < flags", () => {
   assert.equal(config.store.parquet.retention, 30 * 86_400_000);
 });
 
+Deno.test("topology: partitioned by default, EVENTOPS_TOPOLOGY and --topology set it, anything else is an error", () => {
+  assert.equal(buildConfig({}, "f.yaml", () => undefined).topology, "partitioned");
+  const env = (name: string) => name === "EVENTOPS_TOPOLOGY" ? "local" : undefined;
+  assert.equal(buildConfig({ topology: "partitioned" }, "f.yaml", env).topology, "local");
+  assert.equal(buildConfig({}, "f.yaml", env, { topology: "auto" }).topology, "auto");
+  assert.throws(() => buildConfig({ topology: "single" }, "f.yaml", () => undefined), /topology/);
+});
+
 Deno.test("EVENTOPS_RETENTION sets store.parquet.retention (0s keeps everything)", () => {
   const env = (name: string) => name === "EVENTOPS_RETENTION" ? "0s" : undefined;
   assert.equal(buildConfig({}, "f.yaml", env).store.parquet.retention, 0);
