@@ -113,6 +113,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         producer,
         rules,
         writer: store?.writer,
+        reader: store?.reader,
         counters,
         metrics,
         feeds,

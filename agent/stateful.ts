@@ -19,7 +19,8 @@ import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_opti
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { createStatefulHandler } from "../pipeline/stateful.ts";
 import { FeatureEngine } from "../stages/features.ts";
-import type { StoreWriter } from "../store/mod.ts";
+import type { StoreReader, StoreWriter } from "../store/mod.ts";
+import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { publishDurable, storeSink } from "./store_sink.ts";
@@ -31,6 +32,8 @@ export interface StatefulParts {
   rules: AgentRules;
   /** The store writer, when this process opened the store. */
   writer?: StoreWriter;
+  /** The store reader, when this process opened the store: the rebuild after a restart reads it. */
+  reader?: StoreReader;
   counters: PipelineCounters;
   metrics: PipelineMetrics;
   feeds: LiveFeeds;
@@ -46,6 +49,27 @@ export async function startStateful(
 ): Promise<{ stop(): Promise<void> }> {
   const { rules, metrics } = parts;
   const features = new FeatureEngine(config.features);
+  const stages = {
+    features: runs(config, "features"),
+    rules: runs(config, "rules"),
+    store: runs(config, "store"),
+  };
+  const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
+  const reader = parts.reader;
+  const rebuilder = reader && (stages.features || stages.rules)
+    ? new StateRebuilder({
+      config,
+      source: {
+        recentSeries: (idleMs) => reader.recentSeries(idleMs),
+        seriesHistory: (series) => reader.seriesHistory(series),
+        latestAlerts: () => reader.latestAlertPerFingerprint(),
+      },
+      features: stages.features ? features : undefined,
+      rules: stages.rules ? rules.engine : undefined,
+      partitionOf: (series) => enriched.partition(series),
+      log,
+    })
+    : undefined;
   const handler = createStatefulHandler<StoredAlert>({
     config,
     producer: parts.producer,
@@ -56,18 +80,22 @@ export async function startStateful(
     limits: parts.limits,
     takePendingAlerts: rules.takePendingAlerts,
     onEventTime: rules.eventTime,
-    stages: {
-      features: runs(config, "features"),
-      rules: runs(config, "rules"),
-      store: runs(config, "store"),
-    },
+    stages,
+    rebuilder,
     sink: storeSink(parts.writer, metrics, log),
     published: publishDurable(parts.feeds, metrics, features),
   });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(
     () => createConsumer(config, group, "stateful"),
-    batchConsumerOptions(config, config.topics.enriched, group, log, parts.hooks),
+    batchConsumerOptions(config, config.topics.enriched, group, log, {
+      ...parts.hooks,
+      onAssignment: (assignment) => {
+        const owned = assignment.find((entry) => entry.topic === config.topics.enriched)?.partitions ?? [];
+        rebuilder?.assigned(owned);
+        parts.hooks.onAssignment(assignment);
+      },
+    }),
   );
   try {
     await consumer.start(messageBatches(), handler);

@@ -18,6 +18,7 @@ import { produceAll, type RefusalOptions } from "../kafka/produce.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
+import type { StateRebuilder } from "./rebuild.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "../enriched/mod.ts";
@@ -59,6 +60,11 @@ export interface StatefulDeps<StoredAlertT> {
    * schedule and idle eviction.
    */
   now?: () => number;
+  /**
+   * Rebuilds the features' and rules' memory of the partitions the group starts to own from the
+   * store, before their first batch (a restart changes no decision).
+   */
+  rebuilder?: StateRebuilder;
 }
 
 /** Creates the batch handler of the stateful group. */
@@ -89,6 +95,7 @@ export function createStatefulHandler<StoredAlertT>(
   return async (batch) => {
     // Another batch: the failed one was given up (a rebalance, a stop) and will come back as new.
     if (unfinished?.batch !== batch) unfinished = undefined;
+    if (deps.rebuilder && unfinished === undefined) await deps.rebuilder.ensure(partitionsOf(batch));
     const nowMs = now();
     const decoded = decodeEnriched(batch, nowMs);
     const fresh = await sink.filterUnseen(decoded.events);
@@ -108,6 +115,13 @@ export function createStatefulHandler<StoredAlertT>(
     }
     unfinished = undefined;
   };
+}
+
+/** The partitions a batch's messages come from. */
+function partitionsOf(batch: readonly EnrichedMessage[]): Set<number> {
+  const partitions = new Set<number>();
+  for (const message of batch) partitions.add(message.partition);
+  return partitions;
 }
 
 /** What one batch's features and rules produced. */

@@ -27,6 +27,14 @@ import {
   type SeriesInfo,
   type StoredAlert,
 } from "../model/query.ts";
+import type { SeriesSince, StoredHistory, StoredSeries } from "../model/history.ts";
+import {
+  parseRecentSeries,
+  parseSeriesHistory,
+  recentSeriesSql,
+  seriesHistorySql,
+  STORE_NEWEST_SQL,
+} from "./history.ts";
 import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import {
@@ -433,13 +441,34 @@ export class StoreReader {
     }).finally(() => this.#queriesPending--);
   }
 
+  /**
+   * The series with events in the `idleMs` before the store's newest event, with their newest event
+   * time (the stateful stages' rebuild after a restart, `stages/rebuild.ts`).
+   */
+  async recentSeries(idleMs: number): Promise<StoredSeries[]> {
+    const newest = await this.#text(STORE_NEWEST_SQL, []);
+    if (newest === "null") return [];
+    const { sql, params } = recentSeriesSql(Number(newest) - idleMs);
+    return parseRecentSeries(await this.#text(sql, params));
+  }
+
+  /** The events of `series` after each one's `since`, in arrival order, column by column. */
+  async seriesHistory(series: readonly SeriesSince[]): Promise<StoredHistory> {
+    const { sql, params } = seriesHistorySql(series);
+    return parseSeriesHistory(await this.#text(sql, params));
+  }
+
   /** Runs a query returning one JSON text value and parses it. */
   async #json<T>(sql: string, params: DuckDBValue[]): Promise<T> {
-    const text = await this.#withSlot(async (conn) => {
+    return JSON.parse(await this.#text(sql, params)) as T;
+  }
+
+  /** Runs a query returning one value, as text (`null` for NULL). */
+  #text(sql: string, params: DuckDBValue[]): Promise<string> {
+    return this.#withSlot(async (conn) => {
       const reader = await conn.runAndReadAll(sql, params);
       return String(reader.getRows()[0][0]);
     });
-    return JSON.parse(text) as T;
   }
 
   /** Runs `fn` on a pooled connection; a failure on a damaged part checks it, then runs `fn` once more. */
