@@ -60,7 +60,7 @@ export async function startStateful(
     ? new StateRebuilder({
       config,
       source: {
-        recentSeries: (idleMs) => reader.recentSeries(idleMs),
+        recentSeries: (idleMs, horizonMs) => reader.recentSeries(idleMs, horizonMs),
         seriesHistory: (series) => reader.seriesHistory(series),
         latestAlerts: () => reader.latestAlertPerFingerprint(),
       },

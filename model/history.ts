@@ -12,7 +12,7 @@ export interface StoredSeries {
   readonly metric: string;
   /** Newest event time stored, epoch ms. */
   readonly newest: number;
-  /** Stored events of the series in the recent range read (to size the read chunks). */
+  /** Stored events of the series within the rebuild's horizon of `newest` (to size the reads). */
   readonly rows: number;
 }
 

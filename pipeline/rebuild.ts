@@ -12,13 +12,20 @@ import type { Logger } from "../lib/log.ts";
 import type { Alert } from "../model/alert.ts";
 import type { SeriesSince, StoredHistory, StoredSeries } from "../model/history.ts";
 import type { FeatureEngine } from "../stages/features.ts";
-import { chunkPlan, planRebuild, type ReplayEngines, replayHistory, resetSeries } from "../stages/rebuild.ts";
+import {
+  chunkPlan,
+  planRebuild,
+  rebuildHorizon,
+  type ReplayEngines,
+  replayHistory,
+  resetSeries,
+} from "../stages/rebuild.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 
 /** Where the rebuild reads stored events and alerts (the store reader). */
 export interface HistorySource {
-  /** Series with events in the `idleMs` before the store's newest event. */
-  recentSeries(idleMs: number): Promise<StoredSeries[]>;
+  /** Series with events in the `idleMs` before the store's newest event, their events within `horizonMs` counted. */
+  recentSeries(idleMs: number, horizonMs: number): Promise<StoredSeries[]>;
   /** Events of `series` after each one's `since`, in arrival order. */
   seriesHistory(series: readonly SeriesSince[]): Promise<StoredHistory>;
   /** The latest stored alert per fingerprint. */
@@ -32,11 +39,13 @@ export interface RebuildReport {
   skipped: number;
   events: number;
   transitions: number;
+  /** Milliseconds in all, and reading the store. */
   ms: number;
+  readMs: number;
 }
 
 /** Most stored rows read at once (memory bound of a rebuild beyond the engines themselves). */
-const ROWS_PER_READ = 200_000;
+const ROWS_PER_READ = 500_000;
 
 /** What a {@link StateRebuilder} works on. */
 export interface RebuilderDeps {
@@ -88,18 +97,26 @@ export class StateRebuilder {
     const started = performance.now();
     const { config, source, features, rules, partitionOf, log } = this.#deps;
     const engines: ReplayEngines = { features, rules };
-    const stored = await source.recentSeries(config.features.idle_eviction);
+    const longestFor = rules?.longestForMs ?? 0;
+    const stored = await source.recentSeries(
+      config.features.idle_eviction,
+      rebuildHorizon(config.features, longestFor),
+    );
     const plan = planRebuild(
       stored,
       config.features,
-      rules?.longestForMs ?? 0,
+      longestFor,
       (series) => partitions.has(partitionOf(series)),
     );
     resetSeries(plan.series, engines, plan.series.length > 0 ? await source.latestAlerts() : []);
     let events = 0;
     let transitions = 0;
+    let readMs = performance.now() - started;
     for (const chunk of chunkPlan(plan.series, ROWS_PER_READ)) {
-      const stats = replayHistory(await source.seriesHistory(chunk), chunk, engines);
+      const reading = performance.now();
+      const history = await source.seriesHistory(chunk);
+      readMs += performance.now() - reading;
+      const stats = replayHistory(history, chunk, engines);
       events += stats.events;
       transitions += stats.transitions;
     }
@@ -110,6 +127,7 @@ export class StateRebuilder {
       events,
       transitions,
       ms: Math.round(performance.now() - started),
+      readMs: Math.round(readMs),
     };
     if (report.series > 0 || report.skipped > 0) {
       log?.info("rebuilt series state from the store", { ...report });

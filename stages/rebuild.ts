@@ -42,6 +42,11 @@ export interface RebuildPlan {
   readonly skipped: number;
 }
 
+/** How far back from a series' newest event a rebuild replays: the largest window plus the longest `for`. */
+export function rebuildHorizon(options: Pick<FeatureOptions, "windows">, longestForMs: number): number {
+  return Math.max(...options.windows) + longestForMs;
+}
+
 /**
  * The series among `stored` to rebuild (`owned` says which this process owns, e.g. by partition),
  * and from when: see the module doc. `longestForMs` is the longest `for` of the rules.
@@ -54,7 +59,7 @@ export function planRebuild(
 ): RebuildPlan {
   let storeNewest = Number.NEGATIVE_INFINITY;
   for (const series of stored) if (series.newest > storeNewest) storeNewest = series.newest;
-  const largest = Math.max(...options.windows);
+  const horizon = rebuildHorizon(options, longestForMs);
   const candidates = stored.filter((series) =>
     owned(series) && storeNewest - series.newest <= options.idle_eviction
   );
@@ -64,7 +69,7 @@ export function planRebuild(
   return {
     series: kept.map((series) => ({
       ...series,
-      since: series.newest - largest - longestForMs,
+      since: series.newest - horizon,
       decideFrom: series.newest - longestForMs,
     })),
     skipped,
