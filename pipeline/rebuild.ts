@@ -45,7 +45,7 @@ export interface RebuildReport {
 }
 
 /** Most stored rows read at once (memory bound of a rebuild beyond the engines themselves). */
-const ROWS_PER_READ = 500_000;
+const ROWS_PER_READ = 200_000;
 
 /** What a {@link StateRebuilder} works on. */
 export interface RebuilderDeps {

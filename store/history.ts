@@ -74,13 +74,15 @@ export function seriesHistorySql(series: readonly SeriesSince[]): BoundSql {
           coalesce(any_value(tags)::VARCHAR, '{}') AS tags, coalesce(any_value(ctx)::VARCHAR, '{}') AS ctx
         FROM picked GROUP BY s, h
       )
-      SELECT 0 AS part, k, s::DOUBLE AS t, NULL::DOUBLE AS v, unit, tags, ctx, NULL::TIMESTAMPTZ AS ts_ingest,
-        NULL::VARCHAR AS src_topic, NULL::INTEGER AS src_partition, NULL::BIGINT AS src_offset, NULL::INTEGER AS src_index
-      FROM variants
-      UNION ALL
-      SELECT 1, k, t, v, NULL, NULL, NULL, ts_ingest, src_topic, src_partition, src_offset, src_index
-      FROM picked JOIN variants USING (s, h)
-      ORDER BY part, ts_ingest, src_topic, src_partition, src_offset, src_index, k`,
+      SELECT part, k, t, v, unit, tags, ctx FROM (
+        SELECT 0 AS part, k, s::DOUBLE AS t, NULL::DOUBLE AS v, unit, tags, ctx, NULL::TIMESTAMPTZ AS ts_ingest,
+          NULL::VARCHAR AS src_topic, NULL::INTEGER AS src_partition, NULL::BIGINT AS src_offset,
+          NULL::INTEGER AS src_index
+        FROM variants
+        UNION ALL
+        SELECT 1, k, t, v, NULL, NULL, NULL, ts_ingest, src_topic, src_partition, src_offset, src_index
+        FROM picked JOIN variants USING (s, h)
+      ) ORDER BY part, ts_ingest, src_topic, src_partition, src_offset, src_index, k`,
     params: [
       JSON.stringify(series.map(({ tenant, host, metric, since }) => ({ tenant, host, metric, since }))),
       BigInt(Math.floor(oldest)),
