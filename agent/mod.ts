@@ -123,6 +123,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       producer: framingSender(producer, framerOf(config)),
       rules,
       writer: store?.writer,
+      reader: store?.reader,
       counters,
       metrics,
       feeds,

@@ -19,7 +19,8 @@ import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_opti
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { createStatefulHandler, type StatefulDeps } from "../pipeline/stateful.ts";
 import { FeatureEngine } from "../stages/features.ts";
-import type { StoreWriter } from "../store/mod.ts";
+import type { StoreReader, StoreWriter } from "../store/mod.ts";
+import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { publishDurable, storeSink } from "./store_sink.ts";
@@ -31,6 +32,8 @@ export interface StatefulParts {
   rules: AgentRules;
   /** The store writer, when this process opened the store. */
   writer?: StoreWriter;
+  /** The store reader, when this process opened the store: the rebuild after a restart reads it. */
+  reader?: StoreReader;
   counters: PipelineCounters;
   metrics: PipelineMetrics;
   feeds: LiveFeeds;
@@ -79,11 +82,22 @@ export async function startStateful(
   log: Logger,
   parts: StatefulParts,
 ): Promise<{ stop(): Promise<void> }> {
-  const handler = createStatefulHandler<StoredAlert>(await statefulDeps(config, log, parts));
+  const deps = await statefulDeps(config, log, parts);
+  const rebuilder = await stateRebuilder(config, log, parts, deps);
+  const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(
     () => createConsumer(config, group, "stateful"),
-    batchConsumerOptions(config, config.topics.enriched, group, log, parts.hooks),
+    batchConsumerOptions(config, config.topics.enriched, group, log, {
+      ...parts.hooks,
+      onAssignment: (assignment) => {
+        const owned = assignment.find((entry) => entry.topic === config.topics.enriched)?.partitions ?? [];
+        // A reconnect after a broker outage reports an empty assignment first: only a non-empty one
+        // forgets partitions (else every series is rebuilt again after each outage).
+        if (owned.length > 0) rebuilder?.assigned(owned);
+        parts.hooks.onAssignment(assignment);
+      },
+    }),
   );
   try {
     await consumer.start(messageBatches(), handler);
@@ -92,4 +106,32 @@ export async function startStateful(
     throw error;
   }
   return consumer;
+}
+
+/**
+ * The rebuild of the features' and rules' memory of the `events.enriched` partitions the group starts
+ * to own, from the store (a restart changes no decision); none without the store or those stages.
+ * (The local topology does not rebuild yet.)
+ */
+async function stateRebuilder(
+  config: Config,
+  log: Logger,
+  parts: StatefulParts,
+  deps: StatefulDeps<StoredAlert>,
+): Promise<StateRebuilder | undefined> {
+  const reader = parts.reader;
+  if (!reader || !(deps.stages.features || deps.stages.rules)) return undefined;
+  const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
+  return new StateRebuilder({
+    config,
+    source: {
+      recentSeries: (idleMs, horizonMs) => reader.recentSeries(idleMs, horizonMs),
+      seriesHistory: (series) => reader.seriesHistory(series),
+      latestAlerts: () => reader.latestAlertPerFingerprint(),
+    },
+    features: deps.stages.features ? deps.features : undefined,
+    rules: deps.stages.rules ? parts.rules.engine : undefined,
+    partitionOf: (series) => enriched.partition(series),
+    log,
+  });
 }

@@ -7,10 +7,23 @@
  * @module
  */
 import type { z } from "zod";
-import type { BucketRow, BucketsQuery, Catalog, PointsQuery, SeriesInfo } from "../model/query.ts";
+import type {
+  BucketGroup,
+  BucketRow,
+  BucketsQuery,
+  Catalog,
+  LabelFilter,
+  PointsQuery,
+  SeriesInfo,
+} from "../model/query.ts";
 import { ApiError } from "./errors.ts";
-import { isoOrNull, timeRange } from "./params.ts";
-import type { PointsQuerySchema } from "./schemas.ts";
+import { codePoints, isoOrNull, timeRange } from "./params.ts";
+import {
+  LABEL_PARAM_PATTERN,
+  MAX_LABEL_FILTERS,
+  MAX_LABEL_VALUE,
+  type PointsQuerySchema,
+} from "./schemas.ts";
 import { parseStep } from "./times.ts";
 
 /** The validated parameters of `GET /metrics/{metric}`. */
@@ -27,6 +40,8 @@ export interface MetricMeta {
   step?: string;
   step_ms?: number;
   agg?: string;
+  group_by?: string;
+  filters?: Record<string, string>;
 }
 
 /** The store query of one request (none when its range is empty) and the response's meta. */
@@ -74,9 +89,66 @@ export function knownMetrics(catalog: Catalog): string[] {
   return uniq(catalog.series.map((s) => s.metric));
 }
 
+/**
+ * Takes the label filters (`tag.<key>=value`, `ctx.<key>=value`) out of a query object: the filters
+ * (keys checked against {@link LABEL_PARAM_PATTERN}, values 1..256 characters, at most 8) and the
+ * other parameters. Throws a 400 that says what to fix.
+ */
+export function takeLabelFilters(
+  input: Record<string, string>,
+): { filters: LabelFilter[]; rest: Record<string, string> } {
+  const filters: LabelFilter[] = [];
+  const rest: Record<string, string> = {};
+  const problems: { param: string; message: string }[] = [];
+  const pattern = new RegExp(LABEL_PARAM_PATTERN);
+  for (const [param, value] of Object.entries(input)) {
+    if (!param.startsWith("tag.") && !param.startsWith("ctx.")) {
+      rest[param] = value;
+      continue;
+    }
+    if (!pattern.test(param)) {
+      problems.push({
+        param,
+        message: `"${param}" is not a filter: write tag.<key>=value or ctx.<key>=value, the key 1 to 64 ` +
+          "letters, digits or _ . : / - (starting with a letter, digit or _)",
+      });
+    } else if (value === "" || codePoints(value) > MAX_LABEL_VALUE) {
+      problems.push({
+        param,
+        message: `${param} must be 1 to ${MAX_LABEL_VALUE} characters; omit it to match any`,
+      });
+    } else {
+      const dot = param.indexOf(".");
+      filters.push({ map: param.slice(0, dot) === "tag" ? "tags" : "ctx", key: param.slice(dot + 1), value });
+    }
+  }
+  if (filters.length > MAX_LABEL_FILTERS) {
+    problems.push({ param: "tag.*", message: `at most ${MAX_LABEL_FILTERS} tag./ctx. filters per request` });
+  }
+  if (problems.length > 0) {
+    throw new ApiError(400, `invalid query: ${problems.map((p) => p.message).join("; ")}`, problems);
+  }
+  return { filters, rest };
+}
+
+/** The group of `group_by` (validated): the host, or a tag or context key. */
+export function bucketGroup(groupBy: string | undefined): BucketGroup {
+  if (groupBy === undefined || groupBy === "host") return { by: "host" };
+  const dot = groupBy.indexOf(".");
+  return { by: groupBy.slice(0, dot) === "tag" ? "tags" : "ctx", key: groupBy.slice(dot + 1) };
+}
+
+/** The filters as the response's meta shows them (`tag.env`: `prod`). */
+function filtersMeta(filters: readonly LabelFilter[]): { filters?: Record<string, string> } {
+  if (filters.length === 0) return {};
+  const out: Record<string, string> = {};
+  for (const f of filters) out[`${f.map === "tags" ? "tag" : "ctx"}.${f.key}`] = f.value;
+  return { filters: out };
+}
+
 /** Whether a bucketed request takes its range from the data (`from` or `to` omitted). */
 function isBucketed(q: PointsParams): boolean {
-  return q.step !== undefined || q.agg !== undefined;
+  return q.step !== undefined || q.agg !== undefined || q.group_by !== undefined;
 }
 
 /**
@@ -135,14 +207,17 @@ export function planMetricQuery(
   metric: string,
   catalog: Catalog,
   nowMs: number,
+  labels: readonly LabelFilter[] = [],
 ): MetricPlan {
   const range = timeRange(q.from, q.to, nowMs);
   const base = { metric, requested, tenant: q.tenant ?? null, host: q.host ?? null };
+  const withLabels = labels.length === 0 ? {} : { labels };
   if (!isBucketed(q)) {
     const query = range.empty ? undefined : {
       metric,
       tenant: q.tenant,
       host: q.host,
+      ...withLabels,
       fromMs: range.fromMs,
       toMs: range.toMs,
       limit: q.limit + 1,
@@ -150,7 +225,7 @@ export function planMetricQuery(
     return {
       kind: "point",
       query,
-      meta: { ...base, from: isoOrNull(range.fromMs), to: isoOrNull(range.toMs) },
+      meta: { ...base, from: isoOrNull(range.fromMs), to: isoOrNull(range.toMs), ...filtersMeta(labels) },
     };
   }
   const agg = q.agg ?? "avg";
@@ -164,6 +239,8 @@ export function planMetricQuery(
     metric,
     tenant: q.tenant,
     host: q.host,
+    ...withLabels,
+    ...(q.group_by === undefined ? {} : { group: bucketGroup(q.group_by) }),
     fromMs,
     toMs,
     stepMs: stepMs ?? WHOLE_RANGE_STEP_MS,
@@ -176,6 +253,8 @@ export function planMetricQuery(
     to: isoOrNull(toMs),
     ...(stepMs === undefined ? {} : { step: q.step, step_ms: stepMs }),
     agg,
+    ...(q.group_by === undefined ? {} : { group_by: q.group_by }),
+    ...filtersMeta(labels),
   };
   return { kind: "bucket", query, meta, ...(stepMs === undefined ? { wholeRangeFromMs: fromMs } : {}) };
 }

@@ -71,6 +71,23 @@ function parameters(doc: RouteDoc, components: JsonObject): JsonObject[] {
       });
     }
   }
+  const named = doc.patternParams;
+  if (named) {
+    out.push({
+      name: named.name,
+      in: "query",
+      required: false,
+      description: named.description,
+      style: "form",
+      explode: true,
+      schema: {
+        type: "object",
+        maxProperties: named.maxCount,
+        propertyNames: { pattern: named.pattern },
+        additionalProperties: { type: "string", minLength: 1, maxLength: named.maxValueLength },
+      },
+    });
+  }
   return out;
 }
 

@@ -120,7 +120,11 @@ export function queryObject(c: Context): Record<string, string> {
 
 /** Validates the query string with a strict zod object; throws a 400 `ApiError` that lists every problem. */
 export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  const input = queryObject(c);
+  return parseQueryObject(queryObject(c), schema);
+}
+
+/** {@link parseQuery} of a query object already read (e.g. with some parameters taken out). */
+export function parseQueryObject<S extends z.ZodType>(input: Record<string, string>, schema: S): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = zodProblems(result.error.issues).map((p) => ({

@@ -26,7 +26,10 @@ import {
   IngestErrorResponseSchema,
   IngestRequestSchema,
   IngestResponseSchema,
+  LABEL_PARAM_PATTERN,
   LAST_EVENT_ID_PATTERN,
+  MAX_LABEL_FILTERS,
+  MAX_LABEL_VALUE,
   MAX_METRIC_NAME,
   OtlpResponseSchema,
   PointsQuerySchema,
@@ -78,6 +81,17 @@ export interface RouteDoc {
   tag: string;
   auth: Auth;
   query?: z.ZodObject;
+  /**
+   * Query parameters named by a pattern (`tag.<key>`, `ctx.<key>`): one exploded object parameter
+   * `name` whose property names match `pattern`.
+   */
+  patternParams?: {
+    name: string;
+    description: string;
+    pattern: string;
+    maxValueLength: number;
+    maxCount: number;
+  };
   pathParams?: {
     name: string;
     description: string;
@@ -202,12 +216,23 @@ export const ROUTE_DOCS: RouteDoc[] = [
     path: "/metrics/{metric}",
     summary: "Points of one metric, or aggregated buckets with `step`",
     description:
-      "Raw points ascending by time, or one aggregated value per `step` bucket (and tenant/host). The metric may be an " +
+      "Raw points ascending by time, or one aggregated value per `step` bucket (and tenant/host, or tenant and the " +
+      "`group_by` tag or context value). `tag.<key>=value` and `ctx.<key>=value` filter on tags and inventory " +
+      "context. The metric may be an " +
       "alias (`cpu` -> `cpu_load`). `format=csv|ndjson` streams the same rows as text. When more rows match than " +
       "`limit`, the first `limit` are returned with `truncated: true` (and the `X-Truncated: true` header).",
     tag: "metrics",
     auth: "read",
     query: PointsQuerySchema,
+    patternParams: {
+      name: "filters",
+      description: "Exact matches on tags and inventory context, all required: `tag.<key>=<value>` " +
+        "(e.g. `tag.env=prod`) and `ctx.<key>=<value>` (e.g. `ctx.site=plant-1`), each parameter written as its own " +
+        "`name=value` pair (the key: letters, digits, `_ . : / -`, at most 64).",
+      pattern: LABEL_PARAM_PATTERN,
+      maxValueLength: MAX_LABEL_VALUE,
+      maxCount: MAX_LABEL_FILTERS,
+    },
     pathParams: [{
       name: "metric",
       description: "Metric name or alias.",

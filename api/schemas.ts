@@ -26,7 +26,18 @@ export const MAX_REPLAY = 1_000;
 /** Output formats of the points endpoint. */
 export const FormatSchema = z.enum(["json", "csv", "ndjson"]);
 /** Aggregations of bucketed queries. */
-export const AggSchema = z.enum(["avg", "min", "max", "last", "count", "sum", "p95"]);
+export const AggSchema = z.enum(["avg", "min", "max", "last", "count", "sum", "p50", "p90", "p95", "p99"]);
+
+/** A tag or inventory context key as `tag.<key>` / `ctx.<key>` takes it. */
+export const LABEL_KEY_PATTERN = "[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,63}";
+/** The name of a label filter parameter: `tag.<key>` or `ctx.<key>`. */
+export const LABEL_PARAM_PATTERN = `^(tag|ctx)\\.${LABEL_KEY_PATTERN}$`;
+/** Most label filters in one request. */
+export const MAX_LABEL_FILTERS = 8;
+/** Longest label filter value (code points). */
+export const MAX_LABEL_VALUE = 256;
+/** `group_by`: the host, or one tag or context key. */
+export const GROUP_BY_PATTERN = `^(host|(tag|ctx)\\.${LABEL_KEY_PATTERN})$`;
 
 /** Longest metric name (code points). */
 export const MAX_METRIC_NAME = 128;
@@ -65,8 +76,22 @@ export const PointsQuerySchema = z.strictObject({
   agg: AggSchema.optional().meta({
     description:
       "Aggregation per bucket; default `avg`. Without `step`, one value per tenant/host over the " +
-      "whole range.",
+      "whole range. Percentiles (`p50`, `p90`, `p95`, `p99`) are nearest-rank.",
   }),
+  group_by: z.string()
+    .regex(new RegExp(GROUP_BY_PATTERN), {
+      error: (issue) =>
+        `group_by must be host, tag.<key> or ctx.<key> (key: letters, digits, _ . : / -, at most 64), got "${
+          String(issue.input)
+        }"`,
+    })
+    .optional()
+    .meta({
+      description:
+        "Buckets per tenant and this: `host` (default), a tag (`tag.env`) or an inventory context key " +
+        "(`ctx.site`); series without the key form the group `null`. Implies aggregation (`agg` default `avg`).",
+      examples: ["ctx.site"],
+    }),
   limit: limitParam(DEFAULT_POINTS_LIMIT, MAX_POINTS_LIMIT, "points or buckets"),
   format: FormatSchema.default("json").meta({ description: "Response format." }),
 });
@@ -168,7 +193,10 @@ export const PointSchema = z.object({
   ts: z.string().meta({ description: "ISO 8601, UTC (bucket start for bucketed queries)." }),
   value: z.number(),
   tenant: z.string(),
-  host: z.string(),
+  host: z.string().optional().meta({ description: "The host (points, and buckets grouped by host)." }),
+  group: z.string().nullable().optional().meta({
+    description: "The `group_by` tag or context value of the bucket (null: series without the key).",
+  }),
   unit: z.string().optional(),
   tags: StringMapSchema.optional(),
   ctx: StringMapSchema.optional(),
@@ -185,6 +213,10 @@ export const PointsResponseSchema = z.object({
   step: z.string().optional().meta({ description: "Bucket width as given, when bucketed." }),
   step_ms: z.int().optional(),
   agg: AggSchema.optional(),
+  group_by: z.string().optional().meta({ description: "What buckets are grouped by besides the tenant." }),
+  filters: z.record(z.string(), z.string()).optional().meta({
+    description: "The `tag.<key>` and `ctx.<key>` filters applied, when any.",
+  }),
   count: z.int(),
   truncated: z.boolean().meta({ description: "True when more rows matched than `limit`." }),
   points: z.array(PointSchema),

@@ -48,19 +48,36 @@ export interface PointsQuery {
   metric: string;
   tenant?: string;
   host?: string;
+  /** Exact matches on tags and context, all required. */
+  labels?: readonly LabelFilter[];
   fromMs?: number;
   toMs?: number;
   limit: number;
 }
 
-/** Aggregations of {@link BucketsQuery}; `p95` is nearest-rank (`quantile_disc`). */
-export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p95";
+/** Aggregations of {@link BucketsQuery}; the percentiles are nearest-rank (`quantile_disc`). */
+export type Aggregation = "avg" | "min" | "max" | "last" | "count" | "sum" | "p50" | "p90" | "p95" | "p99";
+
+/** An exact match on one tag or inventory context key (`tag.env=prod`, `ctx.site=plant-1`). */
+export interface LabelFilter {
+  map: "tags" | "ctx";
+  /** The key: validated against `LABEL_KEY_PATTERN` (`api/metric_queries.ts`) before it gets here. */
+  key: string;
+  value: string;
+}
+
+/** What buckets are grouped by besides the tenant: the host (default), or one tag or context key. */
+export type BucketGroup = { by: "host" } | { by: "tags" | "ctx"; key: string };
 
 /** Buckets aligned to multiples of `stepMs` since the epoch; one row per bucket/tenant/host. */
 export interface BucketsQuery {
   metric: string;
   tenant?: string;
   host?: string;
+  /** Exact matches on tags and context, all required. */
+  labels?: readonly LabelFilter[];
+  /** Default: by host. */
+  group?: BucketGroup;
   fromMs: number;
   toMs: number;
   stepMs: number;
@@ -72,7 +89,10 @@ export interface BucketsQuery {
 export interface BucketRow {
   ts: number;
   tenant: string;
-  host: string;
+  /** The host (grouped by host), else absent. */
+  host?: string;
+  /** The tag or context value (grouped by one), null for series without it. */
+  group?: string | null;
   value: number;
 }
 

@@ -18,6 +18,7 @@ import { produceAll, type RefusalOptions } from "../kafka/produce.ts";
 import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
+import type { StateRebuilder } from "./rebuild.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "../enriched/mod.ts";
@@ -59,6 +60,11 @@ export interface StatefulDeps<StoredAlertT> {
    * schedule and idle eviction.
    */
   now?: () => number;
+  /**
+   * Rebuilds the features' and rules' memory of the partitions the group starts to own from the
+   * store, before their first batch (a restart changes no decision).
+   */
+  rebuilder?: StateRebuilder;
 }
 
 /** Creates the batch handler of the stateful group: decodes `events.enriched`, then {@link createStatefulStages}. */
@@ -67,7 +73,12 @@ export function createStatefulHandler<StoredAlertT>(
 ): (batch: readonly EnrichedMessage[]) => Promise<void> {
   const now = deps.now ?? Date.now;
   const stages = createStatefulStages(deps);
-  return (batch) => stages(batch, decodeEnriched(batch, now()));
+  const rebuilder = deps.rebuilder;
+  return async (batch) => {
+    // The partitions this group starts to own: their series' memory rebuilt first (once each).
+    if (rebuilder) await rebuilder.ensure(partitionsOf(batch));
+    await stages(batch, decodeEnriched(batch, now()));
+  };
 }
 
 /**
@@ -121,6 +132,13 @@ export function createStatefulStages<StoredAlertT>(
     }
     unfinished = undefined;
   };
+}
+
+/** The partitions a batch's messages come from. */
+function partitionsOf(batch: readonly EnrichedMessage[]): Set<number> {
+  const partitions = new Set<number>();
+  for (const message of batch) partitions.add(message.partition);
+  return partitions;
 }
 
 /** What one batch's features and rules produced. */

@@ -223,6 +223,11 @@ export class FeatureEngine {
     return k < 0 ? undefined : this.#record(series as Series, k);
   }
 
+  /** Forgets one series (a rebuild from the store replaces it); true when it was tracked. */
+  forget(tenant: string, host: string, metric: string): boolean {
+    return this.#series.delete(tenant, host, metric);
+  }
+
   /** Removes series whose newest event is more than `idle_eviction` before `nowEventMs`; returns how many. */
   evictIdle(nowEventMs: number): number {
     let evicted = 0;

@@ -227,6 +227,35 @@ export class RuleEngine {
     event: Envelope,
     features: readonly FeatureRecord[] | FeatureLookup | undefined,
   ): readonly Alert[] {
+    return this.#run(event, features, true);
+  }
+
+  /**
+   * Moves the event time of the event's (rule, series) pairs to the event's, as {@link evaluate}
+   * would, without stepping their state machines: a rebuild's events before the rules' decisions
+   * start (`stages/rebuild.ts`), so a late event is ignored as it was before the restart.
+   */
+  advance(event: Envelope, features: readonly FeatureRecord[] | FeatureLookup | undefined): void {
+    this.#run(event, features, false);
+  }
+
+  /** Forgets the state of every rule for one series (a rebuild replaces it). */
+  forgetSeries(tenant: string, host: string, metric: string): void {
+    for (const states of this.#states.values()) states.delete(tenant, host, metric);
+  }
+
+  /** The longest `for` of the rules, ms (0 without rules). */
+  get longestForMs(): number {
+    let longest = 0;
+    for (const rule of this.#rules) if (rule.forMs > longest) longest = rule.forMs;
+    return longest;
+  }
+
+  #run(
+    event: Envelope,
+    features: readonly FeatureRecord[] | FeatureLookup | undefined,
+    step: boolean,
+  ): readonly Alert[] {
     const rules = this.#byMetric.get(event.metric);
     if (rules === undefined) return NO_ALERTS;
     let out: Alert[] | undefined; // allocated only when an alert is emitted (the rare case)
@@ -261,6 +290,7 @@ export class RuleEngine {
         states.set(event.tenant, event.host, event.metric, state);
       } else if (ts < state.lastTs) continue;
       state.lastTs = ts;
+      if (!step) continue;
       const alert = this.#step(rule, state, event, value, ts);
       if (alert !== undefined) (out ??= []).push(alert);
     }

@@ -21,12 +21,21 @@ import {
   type BucketsQuery,
   type Catalog,
   DEFAULT_QUERY_ROWS,
+  type LabelFilter,
   type PointRow,
   type PointsQuery,
   type QueryResult,
   type SeriesInfo,
   type StoredAlert,
 } from "../model/query.ts";
+import type { SeriesSince, StoredHistory, StoredSeries } from "../model/history.ts";
+import {
+  parseRecentSeries,
+  parseSeriesHistory,
+  recentSeriesSql,
+  seriesHistorySql,
+  STORE_NEWEST_SQL,
+} from "./history.ts";
 import { readableJson } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
 import {
@@ -90,7 +99,10 @@ const AGGREGATES: Record<Aggregation, string> = {
   last: `arg_max("value", ts)`,
   count: `count(*)::DOUBLE`,
   sum: `sum("value")`,
+  p50: `quantile_disc("value", 0.5)`,
+  p90: `quantile_disc("value", 0.9)`,
   p95: `quantile_disc("value", 0.95)`,
+  p99: `quantile_disc("value", 0.99)`,
 };
 
 /** SQL of an `alerts` row as a StoredAlert JSON object. */
@@ -134,9 +146,31 @@ class Conditions {
     }
   }
 
+  /** Exact matches on tags/context keys: the key as a bound JSON path, the value bound. */
+  labels(filters: readonly LabelFilter[] | undefined): void {
+    for (const filter of filters ?? []) {
+      this.add(
+        `json_extract_string(${labelColumn(filter.map)}, ${this.param(jsonPath(filter.key))}) = ${
+          this.param(filter.value)
+        }`,
+      );
+    }
+  }
+
   get where(): string {
     return this.parts.length === 0 ? "" : `WHERE ${this.parts.join(" AND ")}`;
   }
+}
+
+/** The column of a label map (a fixed name, never request text). */
+function labelColumn(map: LabelFilter["map"]): string {
+  return map === "ctx" ? "ctx" : "tags";
+}
+
+/** The JSON path of a key (`$."key"`), bound as a parameter; keys holding `"` or `\` are refused. */
+function jsonPath(key: string): string {
+  if (/["\\]/.test(key)) throw new RangeError(`invalid label key ${JSON.stringify(key)}`);
+  return `$."${key}"`;
 }
 
 /**
@@ -216,6 +250,7 @@ export class StoreReader {
     c.add(`metric = ${c.param(q.metric)}`);
     if (q.tenant !== undefined) c.add(`tenant = ${c.param(q.tenant)}`);
     if (q.host !== undefined) c.add(`host = ${c.param(q.host)}`);
+    c.labels(q.labels);
     c.timeRange(q.fromMs, q.toMs, true);
     const limit = c.param(limitOf(q.limit));
     return this.#json<PointRow[]>(
@@ -240,14 +275,21 @@ export class StoreReader {
     c.add(`metric = ${c.param(q.metric)}`);
     if (q.tenant !== undefined) c.add(`tenant = ${c.param(q.tenant)}`);
     if (q.host !== undefined) c.add(`host = ${c.param(q.host)}`);
+    c.labels(q.labels);
     c.timeRange(q.fromMs, q.toMs, true);
+    const group = q.group ?? { by: "host" };
+    // The group's column: the host, or a tag/context value by a bound JSON path.
+    const groupSql = group.by === "host"
+      ? "host"
+      : `json_extract_string(${labelColumn(group.by)}, ${c.param(jsonPath(group.key))})`;
+    const groupField = group.by === "host" ? "host" : "group";
     const limit = c.param(limitOf(q.limit));
     return this.#json<BucketRow[]>(
-      `SELECT coalesce(to_json(list(json_object('ts', b, 'tenant', tenant, 'host', host, 'value', v)
-         ORDER BY b, tenant, host))::VARCHAR, '[]')
+      `SELECT coalesce(to_json(list(json_object('ts', b, 'tenant', tenant, '${groupField}', g, 'value', v)
+         ORDER BY b, tenant, g NULLS LAST))::VARCHAR, '[]')
        FROM (SELECT epoch_ms(time_bucket(to_milliseconds(${step}::BIGINT), ts, TIMESTAMPTZ '1970-01-01 00:00:00+00')) AS b,
-               tenant, host, ${agg} AS v
-             FROM metrics_all ${c.where} GROUP BY ALL ORDER BY b, tenant, host LIMIT ${limit}::BIGINT)`,
+               tenant, ${groupSql} AS g, ${agg} AS v
+             FROM metrics_all ${c.where} GROUP BY ALL ORDER BY b, tenant, g NULLS LAST LIMIT ${limit}::BIGINT)`,
       c.params,
     );
   }
@@ -442,13 +484,38 @@ export class StoreReader {
     }).finally(() => this.#queriesPending--);
   }
 
+  /**
+   * The series with events in the `idleMs` before the store's newest event, with their newest event
+   * time and how many events they have within `horizonMs` of it (the stateful stages' rebuild after
+   * a restart, `stages/rebuild.ts`).
+   */
+  async recentSeries(idleMs: number, horizonMs: number): Promise<StoredSeries[]> {
+    const newest = await this.#text(STORE_NEWEST_SQL, []);
+    if (newest === "null") return [];
+    const { sql, params } = recentSeriesSql(Number(newest) - idleMs, horizonMs);
+    return parseRecentSeries(await this.#text(sql, params));
+  }
+
+  /** The events of `series` after each one's `since`, in arrival order, column by column. */
+  async seriesHistory(series: readonly SeriesSince[]): Promise<StoredHistory> {
+    const { sql, params } = seriesHistorySql(series);
+    const columns = await this.#withSlot(async (conn) =>
+      (await conn.runAndReadAll(sql, params)).getColumnsJS()
+    );
+    return parseSeriesHistory(series, columns);
+  }
+
   /** Runs a query returning one JSON text value and parses it. */
   async #json<T>(sql: string, params: DuckDBValue[]): Promise<T> {
-    const text = await this.#withSlot(async (conn) => {
+    return JSON.parse(await this.#text(sql, params)) as T;
+  }
+
+  /** Runs a query returning one value, as text (`null` for NULL). */
+  #text(sql: string, params: DuckDBValue[]): Promise<string> {
+    return this.#withSlot(async (conn) => {
       const reader = await conn.runAndReadAll(sql, params);
       return String(reader.getRows()[0][0]);
     });
-    return JSON.parse(text) as T;
   }
 
   /** Runs `fn` on a pooled connection; a failure on a damaged part checks it, then runs `fn` once more. */

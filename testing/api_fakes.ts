@@ -112,9 +112,13 @@ function aggregate(values: number[], agg: BucketsQuery["agg"]): number {
       return values.length;
     case "sum":
       return values.reduce((a, b) => a + b, 0);
-    case "p95": {
+    case "p50":
+    case "p90":
+    case "p95":
+    case "p99": {
+      const q = Number(agg.slice(1)) / 100;
       const sorted = [...values].sort((a, b) => a - b);
-      return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+      return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
     }
   }
 }
@@ -164,12 +168,13 @@ export class MemoryStore implements StoreQueries {
     });
   }
 
-  #match(q: { metric: string; tenant?: string; host?: string; fromMs?: number; toMs?: number }): PointRow[] {
+  #match(q: PointsQuery | BucketsQuery): PointRow[] {
     return this.points_
       .filter((p) =>
         p.metric === q.metric && (q.tenant === undefined || p.tenant === q.tenant) &&
         (q.host === undefined || p.host === q.host) && (q.fromMs === undefined || p.ts >= q.fromMs) &&
-        (q.toMs === undefined || p.ts < q.toMs)
+        (q.toMs === undefined || p.ts < q.toMs) &&
+        (q.labels ?? []).every((f) => (f.map === "tags" ? p.tags : p.ctx)[f.key] === f.value)
       )
       .sort((a, b) => a.ts - b.ts);
   }
@@ -181,17 +186,24 @@ export class MemoryStore implements StoreQueries {
 
   buckets(q: BucketsQuery): Promise<BucketRow[]> {
     this.#check("buckets", q);
-    const groups = new Map<string, { ts: number; tenant: string; host: string; values: number[] }>();
+    const group = q.group ?? { by: "host" };
+    const groups = new Map<string, { ts: number; tenant: string; g: string | null; values: number[] }>();
     for (const p of this.#match(q)) {
       const ts = Math.floor(p.ts / q.stepMs) * q.stepMs;
-      const key = `${ts}|${p.tenant}|${p.host}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, g = { ts, tenant: p.tenant, host: p.host, values: [] });
-      g.values.push(p.value);
+      const g = group.by === "host" ? p.host : ((group.by === "tags" ? p.tags : p.ctx)[group.key] ?? null);
+      const key = `${ts}|${p.tenant}|${g}`;
+      let entry = groups.get(key);
+      if (!entry) groups.set(key, entry = { ts, tenant: p.tenant, g, values: [] });
+      entry.values.push(p.value);
     }
-    const rows = [...groups.values()]
-      .sort((a, b) => a.ts - b.ts || a.tenant.localeCompare(b.tenant) || a.host.localeCompare(b.host))
-      .map((g) => ({ ts: g.ts, tenant: g.tenant, host: g.host, value: aggregate(g.values, q.agg) }));
+    const rows: BucketRow[] = [...groups.values()]
+      .sort((a, b) => a.ts - b.ts || a.tenant.localeCompare(b.tenant) || (a.g ?? "").localeCompare(b.g ?? ""))
+      .map((entry) => ({
+        ts: entry.ts,
+        tenant: entry.tenant,
+        ...(group.by === "host" ? { host: entry.g ?? "" } : { group: entry.g }),
+        value: aggregate(entry.values, q.agg),
+      }));
     return Promise.resolve(rows.slice(0, q.limit));
   }
 

@@ -16,8 +16,9 @@ import {
   needsFreshCatalog,
   page,
   planMetricQuery,
+  takeLabelFilters,
 } from "../metric_queries.ts";
-import { codePoints, parseQuery } from "../params.ts";
+import { codePoints, parseQuery, parseQueryObject, queryObject } from "../params.ts";
 import { CatalogQuerySchema, MAX_METRIC_NAME, PointsQuerySchema } from "../schemas.ts";
 
 /** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
@@ -74,7 +75,8 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
   });
 
   app.get("/metrics/:metric", read, async (c) => {
-    const q = parseQuery(c, PointsQuerySchema);
+    const { filters, rest } = takeLabelFilters(queryObject(c));
+    const q = parseQueryObject(rest, PointsQuerySchema);
     const requested = c.req.param("metric");
     if (codePoints(requested) > MAX_METRIC_NAME) {
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
@@ -85,7 +87,7 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     let catalog = await catalogs(false);
     if (needsFreshCatalog(q, metric, catalog)) catalog = await catalogs(true);
     assertKnownMetric(requested, metric, catalog);
-    const plan = planMetricQuery(q, requested, metric, catalog, ctx.now());
+    const plan = planMetricQuery(q, requested, metric, catalog, ctx.now(), filters);
     if (plan.kind === "bucket") {
       const rows = plan.query === undefined ? [] : alignBuckets(plan, await deps.store.buckets(plan.query));
       const { rows: kept, truncated } = page(rows, q.limit);
@@ -99,7 +101,13 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
 
 function pointJson(row: PointRow | BucketRow, kind: "point" | "bucket") {
   if (kind === "bucket") {
-    return { ts: new Date(row.ts).toISOString(), value: row.value, tenant: row.tenant, host: row.host };
+    const b = row as BucketRow;
+    return {
+      ts: new Date(b.ts).toISOString(),
+      value: b.value,
+      tenant: b.tenant,
+      ...(b.host !== undefined ? { host: b.host } : { group: b.group ?? null }),
+    };
   }
   const p = row as PointRow;
   return {
@@ -137,13 +145,13 @@ function respond(
   }
   const lines: string[] = [];
   if (kind === "bucket") {
-    lines.push("ts,tenant,host,metric,agg,value");
-    for (const r of rows) {
+    lines.push(`ts,tenant,${meta.group_by === undefined ? "host" : csvCell(meta.group_by)},metric,agg,value`);
+    for (const r of rows as BucketRow[]) {
       lines.push(
         [
           new Date(r.ts).toISOString(),
           csvCell(r.tenant),
-          csvCell(r.host),
+          csvCell(r.host ?? r.group ?? ""),
           csvCell(meta.metric),
           meta.agg ?? "",
           r.value,

@@ -3,13 +3,16 @@ import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import {
   alignBuckets,
   assertKnownMetric,
+  bucketGroup,
   bucketRange,
   catalogView,
   needsFreshCatalog,
   page,
   planMetricQuery,
   type PointsParams,
+  takeLabelFilters,
 } from "../../api/metric_queries.ts";
+import { PointsQuerySchema } from "../../api/schemas.ts";
 import { ApiError } from "../../api/errors.ts";
 import type { Catalog, SeriesInfo } from "../../model/query.ts";
 
@@ -125,4 +128,63 @@ Deno.test("plan: buckets over the data's range aligned to the step; without step
 Deno.test("page: the first limit rows and whether there were more", () => {
   deepStrictEqual(page([1, 2, 3], 2), { rows: [1, 2], truncated: true });
   deepStrictEqual(page([1, 2], 2), { rows: [1, 2], truncated: false });
+});
+
+Deno.test("label filters: tag.<key> and ctx.<key> taken out of the query, bad ones refused with what to fix", () => {
+  deepStrictEqual(takeLabelFilters({ "tag.env": "prod", "ctx.site": "plant-1", host: "a" }), {
+    filters: [{ map: "tags", key: "env", value: "prod" }, { map: "ctx", key: "site", value: "plant-1" }],
+    rest: { host: "a" },
+  });
+  deepStrictEqual(takeLabelFilters({ "tag.k8s.io/app": "x' OR 1=1 --" }).filters, [
+    { map: "tags", key: "k8s.io/app", value: "x' OR 1=1 --" },
+  ]);
+  const refused = (input: Record<string, string>, pattern: RegExp) =>
+    throws(() => takeLabelFilters(input), (error: unknown) => {
+      ok(error instanceof ApiError);
+      equal(error.status, 400);
+      ok(pattern.test(error.message), error.message);
+      return true;
+    });
+  refused({ "tag.": "x" }, /"tag\." is not a filter: write tag\.<key>=value/);
+  refused({ 'tag.a"b': "x" }, /is not a filter/);
+  refused({ "ctx.site": "" }, /ctx\.site must be 1 to 256 characters/);
+  refused(Object.fromEntries([...Array(9).keys()].map((i) => [`tag.k${i}`, "v"])), /at most 8/);
+});
+
+Deno.test("plan: filters and group_by reach the store query and the meta; group_by alone buckets the whole range", () => {
+  const labels = [{ map: "ctx" as const, key: "site", value: "plant-1" }];
+  const points = planMetricQuery(params(), "cpu_load", "cpu_load", CATALOG, T0, labels);
+  equal(points.kind, "point");
+  deepStrictEqual(points.query?.labels, labels);
+  deepStrictEqual(points.meta.filters, { "ctx.site": "plant-1" });
+  const grouped = planMetricQuery(
+    params({ step: "5m", agg: "p99", group_by: "tag.env" }),
+    "cpu_load",
+    "cpu_load",
+    CATALOG,
+    T0,
+    labels,
+  );
+  ok(grouped.kind === "bucket" && grouped.query !== undefined);
+  deepStrictEqual(grouped.query.group, { by: "tags", key: "env" });
+  equal(grouped.query.agg, "p99");
+  deepStrictEqual(grouped.query.labels, labels);
+  equal(grouped.meta.group_by, "tag.env");
+  const whole = planMetricQuery(params({ group_by: "host" }), "cpu_load", "cpu_load", CATALOG, T0);
+  ok(whole.kind === "bucket");
+  equal(whole.meta.agg, "avg");
+  deepStrictEqual(bucketGroup(undefined), { by: "host" });
+  deepStrictEqual(bucketGroup("ctx.site"), { by: "ctx", key: "site" });
+});
+
+Deno.test("query schema: p50/p90/p99 and group_by by pattern", () => {
+  for (const agg of ["p50", "p90", "p95", "p99"]) ok(PointsQuerySchema.safeParse({ agg }).success, agg);
+  for (const group_by of ["host", "tag.env", "ctx.site", "tag.k8s.io/app"]) {
+    ok(PointsQuerySchema.safeParse({ group_by }).success, group_by);
+  }
+  for (const group_by of ["tenant", "tag.", "tags.env", "ctx.a b", "tag.a'b"]) {
+    const result = PointsQuerySchema.safeParse({ group_by });
+    ok(!result.success, group_by);
+    ok(/group_by must be host, tag\.<key> or ctx\.<key>/.test(result.error.issues[0].message));
+  }
 });

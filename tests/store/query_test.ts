@@ -47,8 +47,13 @@ function expectedAgg(values: number[], agg: Aggregation): number {
       return values.length;
     case "last":
       return values[values.length - 1];
+    case "p50":
+    case "p90":
     case "p95":
-      return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]; // nearest rank
+    case "p99": {
+      const q = Number(agg.slice(1)) / 100;
+      return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]; // nearest rank
+    }
   }
 }
 
@@ -103,7 +108,7 @@ Deno.test("query: buckets are numerically correct for every aggregation", async 
     const step = 45 * 60_000; // does not divide the hour: buckets straddle the hot/cold boundary
     const from = BASE + 30 * 60_000;
     const to = BASE + 6 * HOUR;
-    for (const agg of ["avg", "min", "max", "last", "count", "sum", "p95"] as const) {
+    for (const agg of ["avg", "min", "max", "last", "count", "sum", "p50", "p90", "p95", "p99"] as const) {
       const got = await f.reader.buckets({
         metric: "cpu_load",
         tenant: "globex",
@@ -444,6 +449,69 @@ Deno.test("query: ranges reaching beyond year 1 or 9999 read the rows (the date 
     });
     equal(buckets.reduce((sum, b) => sum + b.value, 0), f.events.length);
     equal((await f.reader.alerts({ fromMs: far, limit: 10 })).length, 0);
+  } finally {
+    f.store.close();
+    await f.cleanup();
+  }
+});
+
+Deno.test("query: tag and context filters, buckets grouped by a tag or context key (hot and cold rows)", async () => {
+  const f = await fixture("q-labels");
+  try {
+    const dc0 = f.events.filter((e) => e.tags.dc === "dc0" && e.ctx.role === "web");
+    const points = await f.reader.points({
+      metric: "cpu_load",
+      labels: [{ map: "tags", key: "dc", value: "dc0" }, { map: "ctx", key: "role", value: "web" }],
+      limit: 10_000,
+    });
+    deepStrictEqual(points.map((p) => p.ts), dc0.map((e) => e.ts));
+    // A value that looks like SQL is a value: nothing matches.
+    deepStrictEqual(
+      await f.reader.points({
+        metric: "cpu_load",
+        labels: [{ map: "tags", key: "dc", value: "x' OR '1'='1" }],
+        limit: 5,
+      }),
+      [],
+    );
+    const step = 2 * HOUR;
+    const grouped = await f.reader.buckets({
+      metric: "cpu_load",
+      labels: [{ map: "ctx", key: "site", value: "s1" }],
+      group: { by: "tags", key: "dc" },
+      fromMs: BASE,
+      toMs: BASE + 6 * HOUR,
+      stepMs: step,
+      agg: "p90",
+      limit: 1_000,
+    });
+    const expected = new Map<string, number[]>();
+    for (const e of f.events) {
+      const key = `${Math.floor(e.ts / step) * step}|${e.tenant}|${e.tags.dc}`;
+      expected.set(key, [...(expected.get(key) ?? []), e.value]);
+    }
+    deepStrictEqual(
+      grouped.map((row) => `${row.ts}|${row.tenant}|${row.group}`),
+      [...expected.keys()].sort((a, b) => {
+        const [ta, na, ga] = a.split("|");
+        const [tb, nb, gb] = b.split("|");
+        return Number(ta) - Number(tb) || na.localeCompare(nb) || ga.localeCompare(gb);
+      }),
+    );
+    for (const row of grouped) {
+      equal(row.value, expectedAgg(expected.get(`${row.ts}|${row.tenant}|${row.group}`)!, "p90"));
+      equal(row.host, undefined);
+    }
+    const missing = await f.reader.buckets({
+      metric: "cpu_load",
+      group: { by: "ctx", key: "owner" },
+      fromMs: BASE,
+      toMs: BASE + 6 * HOUR,
+      stepMs: 24 * HOUR,
+      agg: "count",
+      limit: 10,
+    });
+    deepStrictEqual(missing.map((row) => [row.tenant, row.group]), [["acme", null], ["globex", null]]);
   } finally {
     f.store.close();
     await f.cleanup();
