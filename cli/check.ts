@@ -52,25 +52,8 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
   const rules = await loadRules(config.rules, config, undefined, units);
   if (rules === undefined) return 2;
 
-  let routeAlert: ((alert: Alert) => string[]) | undefined;
-  if (config.notify) {
-    try {
-      const { plan, file } = loadNotify(
-        await Deno.readTextFile(config.notify),
-        config.notify,
-        defaultExternalUrl(config),
-      );
-      const route = plan.route!;
-      routeAlert = (alert) =>
-        receiversOf(route, alertLabels(alert, inventory.lookup(alert.tenant, alert.host)));
-      console.log(
-        `ok   notify ${config.notify}: ${file.receivers.length} receiver(s), ${file.inhibit_rules.length} inhibit rule(s)`,
-      );
-    } catch (error) {
-      console.error(`FAIL notify\n${describeError(error)}`);
-      return 2;
-    }
-  }
+  const routeAlert = await loadRouter(config.notify, config, inventory);
+  if (routeAlert === false) return 2;
 
   let failed = 0;
   for (const file of testFiles) {
@@ -84,14 +67,17 @@ export async function checkCommand(flags: CommonFlags, testFiles: readonly strin
       const fileRules = targets.rules === undefined
         ? rules
         : await loadRules(targets.rules, config, file, units);
-      if (fileInventory === undefined || fileRules === undefined) return 2;
+      const fileRouter = targets.notify === undefined && targets.inventory === undefined
+        ? routeAlert
+        : await loadRouter(targets.notify ?? config.notify, config, fileInventory ?? inventory, file);
+      if (fileInventory === undefined || fileRules === undefined || fileRouter === false) return 2;
       result = runRuleTests(fileRules.text, testsText, {
         rulesFile: fileRules.name,
         testsFile: file,
         inventory: fileInventory,
         normalize: config.normalize,
         features: config.features,
-        receiversOf: routeAlert,
+        receiversOf: fileRouter,
       });
     } catch (error) {
       console.error(`FAIL ${file}\n${describeError(error)}`);
@@ -159,5 +145,34 @@ async function loadRules(
   } catch (error) {
     console.error(`FAIL rules ${path}\n${describeError(error)}`);
     return undefined;
+  }
+}
+
+/** Where an alert is routed: its receivers. */
+type Router = (alert: Alert) => string[];
+
+/**
+ * Reads and checks a notification file ("" is none: undefined); prints the outcome; false when
+ * invalid. The router names the receivers an alert goes to, with the inventory's labels.
+ */
+async function loadRouter(
+  path: string,
+  config: Config,
+  inventory: Inventory,
+  namedBy?: string,
+): Promise<Router | undefined | false> {
+  if (!path) return undefined;
+  try {
+    const { plan, file } = loadNotify(await Deno.readTextFile(path), path, defaultExternalUrl(config));
+    const route = plan.route!;
+    console.log(
+      `ok   notify ${path}: ${file.receivers.length} receiver(s), ${file.inhibit_rules.length} inhibit rule(s)${
+        namedBy ? ` (named by ${namedBy})` : ""
+      }`,
+    );
+    return (alert) => receiversOf(route, alertLabels(alert, inventory.lookup(alert.tenant, alert.host)));
+  } catch (error) {
+    console.error(`FAIL notify ${path}\n${describeError(error)}`);
+    return false;
   }
 }

@@ -54,6 +54,8 @@ export const RuleTestsFileSchema = z.strictObject({
   rules: z.string().min(1).optional(),
   /** The inventory file used for enrichment, relative to the tests file (default: the config's). */
   inventory: z.string().min(1).optional(),
+  /** The notification file the `receivers` expectations route with, relative to the tests file (default: the config's). */
+  notify: z.string().min(1).optional(),
   tests: z.array(z.strictObject({
     name: z.string().min(1),
     input: z.array(z.record(z.string(), z.unknown())).min(1),
@@ -150,17 +152,17 @@ export function lineDiff(expected: readonly string[], got: readonly string[]): s
   return out.join("\n");
 }
 
-/** The rules and inventory files a tests file names, resolved against the tests file's directory. */
+/** The rules, inventory and notification files a tests file names, resolved against its directory. */
 export function ruleTestsTargets(
   testsYamlText: string,
   testsFile: string,
-): { rules?: string; inventory?: string } {
+): { rules?: string; inventory?: string; notify?: string } {
   const file = parseYamlSpec(testsYamlText, testsFile, RuleTestsFileSchema);
   const slash = testsFile.lastIndexOf("/");
   const dir = slash < 0 ? "" : testsFile.slice(0, slash + 1);
   const resolve = (path: string | undefined) =>
     path === undefined ? undefined : path.startsWith("/") ? path : `${dir}${path}`;
-  return { rules: resolve(file.rules), inventory: resolve(file.inventory) };
+  return { rules: resolve(file.rules), inventory: resolve(file.inventory), notify: resolve(file.notify) };
 }
 
 /**
