@@ -22,7 +22,7 @@ import type {
 import type { Config } from "../config/schema.ts";
 import { type ByteProducer, MAX_REQUEST_BYTES, planChunks, sendInChunks } from "../kafka/clients.ts";
 import { deadLetter, encodeDeadLetter } from "../kafka/dlq.ts";
-import { readTopicLimits, recordBudget } from "../kafka/limits.ts";
+import { recordBudget, type TopicLimits } from "../kafka/limits.ts";
 import { shortError } from "../api/routes/ingest.ts";
 import type { Logger } from "../lib/log.ts";
 import { normalizeMessage, normalizeMetricName } from "../stages/normalize/mod.ts";
@@ -114,8 +114,8 @@ export function rawValidator(
 
 /**
  * A producer-backed ingestor: one request's messages go to one partition, in order, in produce
- * requests that fit the raw topic's `max.message.bytes` (read from the broker once, capped by
- * `kafka.max_message_bytes`), so offsets are exact. A message larger than a record may be is not
+ * requests that fit the raw topic's `max.message.bytes` (the limits the agent read when it reached
+ * the broker, `limits`; until then requests are refused, retry later), so offsets are exact. A message larger than a record may be is not
  * sent (the broker would refuse it however often) and comes back with the reason; when a later
  * request fails, the messages written before it keep their offsets and the rest say why. Items a
  * receiver could not convert go to the DLQ topic (stage `collect`), with the request's route as
@@ -124,32 +124,35 @@ export function rawValidator(
 export function createIngestor(
   admin: Admin,
   producer: ByteProducer,
-  topic: string,
-  maxMessageBytes: number,
+  topics: { raw: string; dlq: string },
+  limits: () => TopicLimits | undefined,
   normalize: Config["normalize"],
-  dlqTopic: string,
 ): Ingestor {
-  // The raw topic's partitions and record budget, read once; concurrent first requests share the
-  // read (and a failed read is tried again by the next request).
-  let layout: Promise<{ partitions: number; recordBytes: number }> | undefined;
-  const rawLayout = () => {
-    if (layout === undefined) {
-      layout = (async () => {
-        const metadata = await admin.metadata({ topics: [topic] });
-        const partitions = metadata.topics.get(topic)?.partitionsCount ?? 1;
-        const recordBytes = recordBudget(await readTopicLimits(admin, [topic], maxMessageBytes), topic);
-        return { partitions, recordBytes };
-      })();
-      layout.catch(() => layout = undefined);
+  const { raw: topic, dlq: dlqTopic } = topics;
+  // The raw topic's partition count, read once; concurrent first requests share the read (and a
+  // failed read is tried again by the next request).
+  let partitionsRead: Promise<number> | undefined;
+  const rawPartitions = () => {
+    if (partitionsRead === undefined) {
+      partitionsRead = admin.metadata({ topics: [topic] }).then((metadata) =>
+        metadata.topics.get(topic)?.partitionsCount ?? 1
+      );
+      partitionsRead.catch(() => partitionsRead = undefined);
     }
-    return layout;
+    return partitionsRead;
   };
-  let dlqBudget = 0;
+  /** The topics' limits the agent read when it reached the broker; before that, nothing is written. */
+  const knownLimits = () => {
+    const known = limits();
+    if (known === undefined) throw new Error("the agent has not reached the broker yet");
+    return known;
+  };
   let next = 0;
   return {
     validate: rawValidator(topic, normalize),
     async produce(messages) {
-      const { partitions, recordBytes } = await rawLayout();
+      const recordBytes = recordBudget(knownLimits(), topic);
+      const partitions = await rawPartitions();
       const partition = next++ % partitions;
       const plan = planChunks(
         messages.map((m) => m.length),
@@ -164,8 +167,9 @@ export function createIngestor(
             `takes (${recordBytes} bytes, its max.message.bytes less framing); split it or send fewer tags`,
         };
       }
-      let sent = 0;
-      for (const chunk of plan.chunks) {
+      // One request after the other: the messages of a request keep their order on one partition.
+      for (let sent = 0; sent < plan.chunks.length; sent++) {
+        const chunk = plan.chunks[sent];
         let result;
         try {
           result = await producer.send({
@@ -174,22 +178,17 @@ export function createIngestor(
         } catch (error) {
           if (sent === 0) throw error;
           const reason = `could not write to the broker (${shortError(error)}); retry this item`;
-          for (const rest of plan.chunks.slice(plan.chunks.indexOf(chunk)).flat()) {
-            outcomes[rest] = { error: reason };
-          }
+          for (const rest of plan.chunks.slice(sent).flat()) outcomes[rest] = { error: reason };
           break;
         }
         const base = result.offsets?.find((entry) => entry.partition === partition)?.offset ?? 0n;
         chunk.forEach((index, k) => outcomes[index] = { partition, offset: (base + BigInt(k)).toString() });
-        sent++;
       }
       return outcomes;
     },
     async deadLetter(route, letters) {
       if (letters.length === 0) return;
-      if (dlqBudget === 0) {
-        dlqBudget = recordBudget(await readTopicLimits(admin, [dlqTopic], maxMessageBytes), dlqTopic);
-      }
+      const dlqBudget = recordBudget(knownLimits(), dlqTopic);
       const now = Date.now();
       const records = letters.map((letter, index) => ({
         topic: dlqTopic,

@@ -24,6 +24,7 @@ import { MemoryCounters } from "../telemetry/counters.ts";
 import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import { agentHealth, createIngestor, startApi } from "./api.ts";
 import { reachBroker } from "./broker.ts";
+import type { TopicLimits } from "../kafka/limits.ts";
 import { ConsumerGroups } from "./consumer_groups.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { startParquetMaintenance } from "./parquet_maintenance.ts";
@@ -61,6 +62,8 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
   const feeds = createLiveFeeds();
   const life = new Lifecycle(log);
   let address: Deno.NetAddr | undefined;
+  /** The topics' limits, read when the broker is reached (the ingestor writes nothing before). */
+  let limits: TopicLimits | undefined;
   try {
     const admin = createAdmin(config);
     life.onStop(() => admin.close());
@@ -103,10 +106,9 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         ingestor: createIngestor(
           admin,
           producer,
-          config.topics.raw,
-          config.kafka.max_message_bytes,
+          config.topics,
+          () => limits,
           config.normalize,
-          config.topics.dlq,
         ),
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
@@ -114,7 +116,8 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       address = server.addr;
     }
 
-    const limits = await reachBroker(admin, config, log, broker, options.signal);
+    const reached = await reachBroker(admin, config, log, broker, options.signal);
+    limits = reached;
     await groups.readLagEvery(admin, log, life);
 
     // The topology's groups stop together: each finishes its batch in flight and commits.
@@ -127,7 +130,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
       counters,
       metrics,
       feeds,
-      limits,
+      limits: reached,
       notify,
     }, topology);
     life.onStop(() => pipeline.stop());

@@ -92,9 +92,7 @@ export async function startStateful(
       ...parts.hooks,
       onAssignment: (assignment) => {
         const owned = assignment.find((entry) => entry.topic === config.topics.enriched)?.partitions ?? [];
-        // A reconnect after a broker outage reports an empty assignment first: only a non-empty one
-        // forgets partitions (else every series is rebuilt again after each outage).
-        if (owned.length > 0) rebuilder?.assigned(owned);
+        rebuilder?.assigned(owned);
         parts.hooks.onAssignment(assignment);
       },
     }),

@@ -61,14 +61,7 @@ export async function readBody(c: Context, limits: BodyLimits): Promise<Uint8Arr
   } finally {
     clearTimeout(timer);
   }
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return body;
+  return joinChunks(chunks, size);
 }
 
 /**
@@ -114,6 +107,12 @@ export async function decodeContent(
     if (error instanceof ApiError) throw error;
     throw new ApiError(400, `the gzip body is corrupt (${error instanceof Error ? error.message : error})`);
   }
+  return joinChunks(chunks, size);
+}
+
+/** The chunks of a stream read whole, `size` bytes in all, as one array (the chunk itself when alone). */
+function joinChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

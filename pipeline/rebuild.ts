@@ -72,8 +72,13 @@ export class StateRebuilder {
     this.#deps = deps;
   }
 
-  /** The group's assignment changed: partitions no longer assigned are rebuilt when they come back. */
+  /**
+   * The group's assignment changed: partitions no longer assigned are rebuilt when they come back.
+   * An empty assignment is what a consumer reports while it reconnects (a broker outage), not a
+   * revocation: it forgets nothing (else every series would be rebuilt after each outage).
+   */
   assigned(partitions: readonly number[]): void {
+    if (partitions.length === 0) return;
     const now = new Set(partitions);
     for (const partition of this.#held) if (!now.has(partition)) this.#held.delete(partition);
     this.#assigned = [...partitions];

@@ -11,11 +11,10 @@
  */
 import type { Context, Hono } from "hono";
 import type { RouteContext } from "../context.ts";
-import type { IngestOutcome } from "../deps.ts";
 import { requireWriteToken } from "../auth.ts";
 import { ApiError, errorBody, wellFormed } from "../errors.ts";
 import { decodeContent, readBody } from "../body.ts";
-import { shortError } from "./ingest.ts";
+import { produceOrUnavailable, shortError } from "./ingest.ts";
 import {
   type Conversion,
   MAX_LISTED_REJECTIONS,
@@ -176,28 +175,16 @@ export function registerCollectRoutes(app: Hono, ctx: RouteContext): void {
       let taken = 0;
       if (events.length > 0) {
         const messages = events.map((event) => encoder.encode(JSON.stringify(event)));
-        let outcomes: IngestOutcome[];
-        try {
-          outcomes = await ctx.deps.ingestor.produce(messages);
-        } catch (err) {
-          ctx.log({ level: "error", msg: "collect produce failed", route, error: shortError(err) });
-          throw new ApiError(
-            503,
-            `could not write to the broker (${shortError(err)}); nothing was accepted, retry later`,
-            undefined,
-            { "Retry-After": "5" },
-          );
-        }
+        const outcomes = await produceOrUnavailable(ctx, messages, route);
         events.forEach((event, k) => {
           const outcome = outcomes[k];
-          if (outcome !== undefined && !("error" in outcome)) {
+          if (!("error" in outcome)) {
             taken++;
             return;
           }
-          const reason = outcome === undefined ? "the broker did not confirm this event" : outcome.error;
           rejects.push({
             where: `event ${k}`,
-            reason: `${event.metric}: ${reason}`,
+            reason: `${event.metric}: ${outcome.error}`,
             original: JSON.stringify(event),
           });
         });

@@ -59,6 +59,28 @@ export function shortError(err: unknown): string {
   return (text.length > 200 ? text.slice(0, 200) : text).toWellFormed();
 }
 
+/**
+ * Produces raw messages through the ingestor: one outcome per message, or a 503 (with Retry-After)
+ * when the broker took none of them. `route` names the caller in the log line.
+ */
+export async function produceOrUnavailable(
+  ctx: RouteContext,
+  messages: Uint8Array[],
+  route: string,
+): Promise<IngestOutcome[]> {
+  try {
+    return await ctx.deps.ingestor.produce(messages);
+  } catch (err) {
+    ctx.log({ level: "error", msg: "produce failed", route, error: shortError(err) });
+    throw new ApiError(
+      503,
+      `could not write to the broker (${shortError(err)}); nothing was accepted, retry later`,
+      undefined,
+      { "Retry-After": "5" },
+    );
+  }
+}
+
 /** Splits a body into items (exported for tests). */
 export function parseIngestBody(text: string, contentType: string): Parsed[] {
   const ct = contentType.toLowerCase();
@@ -137,23 +159,10 @@ export function registerIngestRoutes(app: Hono, ctx: RouteContext): void {
         error: i.error,
       }));
       if (objects.length > 0) {
-        let produced: IngestOutcome[];
-        try {
-          produced = await ctx.deps.ingestor.produce(objects.map((o) => o.bytes));
-        } catch (err) {
-          ctx.log({ level: "error", msg: "ingest produce failed", error: shortError(err) });
-          throw new ApiError(
-            503,
-            `could not write to the broker (${shortError(err)}); nothing was accepted, retry later`,
-            undefined,
-            { "Retry-After": "5" },
-          );
-        }
+        const produced = await produceOrUnavailable(ctx, objects.map((o) => o.bytes), "ingest");
         objects.forEach((o, k) => {
           const r = produced[k];
-          results[o.index] = r === undefined
-            ? { index: o.index, status: "rejected", error: "the broker did not confirm this message" }
-            : "error" in r // not written (e.g. larger than the topic takes): only answered
+          results[o.index] = "error" in r // not written (e.g. larger than the topic takes): only answered
             ? { index: o.index, status: "rejected", error: r.error }
             : o.reason === undefined
             ? { index: o.index, status: "accepted", partition: r.partition, offset: r.offset }
