@@ -177,8 +177,12 @@ format_storage() {
   [ -f "$DATA_DIR/meta.properties" ] && return 0
   local t0 cid
   t0="$(now)"
-  # random 16-byte cluster id, base64url without padding (the Uuid text form Kafka uses)
-  cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # random 16-byte cluster id, base64url without padding (the Uuid text form Kafka uses); drawn
+  # again when it starts with '-', as Kafka's Uuid.randomUuid does (the tool would read it as a flag)
+  cid="-"
+  while [ "${cid#-}" != "$cid" ]; do
+    cid="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   log "formatting $DATA_DIR (cluster id $cid)"
   "$(java_bin)" -Xmx256m -cp "$LIBS_DIR/*" -Dlog4j2.configurationFile="$SCRIPT_DIR/log4j2.properties" \
     -Deventops.broker.log="$BROKER_DIR/format.log" \
