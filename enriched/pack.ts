@@ -7,7 +7,7 @@
 import { MAX_REQUEST_BYTES, type OutgoingMessage } from "../kafka/clients.ts";
 import { partitionOf } from "../kafka/partition.ts";
 import { SeriesMap } from "../lib/series_map.ts";
-import { type BatchSeries, ENRICHED_BATCH_FORMAT } from "./schema.ts";
+import { type BatchRows, type BatchSeries, ENRICHED_BATCH_FORMAT, type EnrichedBatch } from "./schema.ts";
 import {
   type Envelope,
   ENVELOPE_VERSION,
@@ -127,17 +127,38 @@ class OpenBatch {
   }
 
   toJson(): string {
-    const { series, tags, ctx, topics, rows } = this;
-    return JSON.stringify({
+    return JSON.stringify(this.toBatch(false));
+  }
+
+  /** The batch as an object; with `copyRows` its columns are copies (the packer reuses its own). */
+  toBatch(copyRows: boolean): EnrichedBatch {
+    const { series, tags, ctx, topics } = this;
+    const rows = this.rows.rows();
+    return {
       format: ENRICHED_BATCH_FORMAT,
       v: ENVELOPE_VERSION,
       series,
       tags,
       ctx,
       topics,
-      rows: rows.rows(),
-    });
+      rows: copyRows ? copyColumns(rows) : rows,
+    };
   }
+}
+
+function copyColumns(rows: BatchRows): BatchRows {
+  return {
+    series: rows.series.slice(),
+    tags: rows.tags.slice(),
+    ctx: rows.ctx.slice(),
+    value: rows.value.slice(),
+    ts: rows.ts.slice(),
+    ts_ingest: rows.ts_ingest.slice(),
+    topic: rows.topic.slice(),
+    partition: rows.partition.slice(),
+    offset: rows.offset.slice(),
+    index: rows.index.slice(),
+  };
 }
 
 function sameStringMap(a: StringMap, b: StringMap): boolean {
@@ -186,6 +207,8 @@ export class EnrichedBatchPacker {
   readonly #rows: (RowColumns | undefined)[];
   #generation = 0;
   #done: OutgoingMessage[] = [];
+  /** Finished batches as objects, when {@link takeBatches} is used instead of {@link take}. */
+  #doneBatches: EnrichedBatch[] | undefined;
   #records = 0;
 
   /** A packer for `topic`, which has `partitions` partitions. */
@@ -197,6 +220,16 @@ export class EnrichedBatchPacker {
     this.#maxSeries = maxSeries;
     this.#open = new Array(partitions);
     this.#rows = new Array(partitions);
+  }
+
+  /**
+   * A packer whose batches stay objects ({@link takeBatches}): one partition, no size limit, for
+   * the local topology, which never writes them to Kafka.
+   */
+  static inMemory(maxSeries = 200_000): EnrichedBatchPacker {
+    const packer = new EnrichedBatchPacker("", 1, Number.POSITIVE_INFINITY, maxSeries);
+    packer.#doneBatches = [];
+    return packer;
   }
 
   /** Number of envelopes added since the last {@link take}. */
@@ -288,6 +321,24 @@ export class EnrichedBatchPacker {
     return done;
   }
 
+  /**
+   * The batches of every envelope added so far as objects, not messages, and a fresh start: the
+   * local topology keeps them in memory and reads them as `BatchRow`s, as the stateful group reads
+   * what it decoded (no envelope object, no id string per event). Use either this or {@link take}.
+   */
+  takeBatches(): EnrichedBatch[] {
+    const batches = this.#doneBatches;
+    if (batches === undefined) throw new Error("takeBatches: this packer writes messages (use inMemory())");
+    for (let partition = 0; partition < this.#partitions; partition++) {
+      const open = this.#open[partition];
+      if (open !== undefined) this.#finish(partition, open);
+      this.#open[partition] = undefined;
+    }
+    this.#doneBatches = [];
+    this.#records = 0;
+    return batches;
+  }
+
   #slot(event: NormalizedEvent, ctx: StringMap): SeriesSlot {
     const slot = this.#slots.get(event.tenant, event.host, event.metric);
     if (slot !== undefined) return slot;
@@ -318,7 +369,8 @@ export class EnrichedBatchPacker {
 
   #finish(partition: number, open: OpenBatch): void {
     if (open.rows.length > 0) {
-      this.#done.push({ topic: this.#topic, partition, value: Buffer.from(open.toJson()) });
+      if (this.#doneBatches) this.#doneBatches.push(open.toBatch(true));
+      else this.#done.push({ topic: this.#topic, partition, value: Buffer.from(open.toJson()) });
     }
     open.rows.clear();
   }

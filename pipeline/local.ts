@@ -18,10 +18,10 @@ import { MAX_REQUEST_BYTES, type OutgoingMessage } from "../kafka/clients.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import { recordBudget, type TopicLimits } from "../kafka/limits.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
-import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../enriched/mod.ts";
+import { EnrichedBatchPacker, expandEnrichedBatch, MAX_BATCH_BYTES } from "../enriched/mod.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import type { Assignment } from "../kafka/consumer_supervisor.ts";
-import { type Envelope, type NormalizedEvent, type Source, toEnvelope } from "../model/envelope.ts";
+import type { Envelope, NormalizedEvent, Source } from "../model/envelope.ts";
 import type { Ctx } from "../stages/inventory.ts";
 import {
   type BuilderDeps,
@@ -39,13 +39,16 @@ export interface LocalBatch {
   readonly events: Envelope[];
 }
 
-/** Keeps the enriched envelopes of a batch in memory (no message, no encoding). */
+/**
+ * Keeps the enriched events of a batch in memory, packed in columns as `events.enriched` carries
+ * them (no message, no encoding) and read back as views ({@link expandEnrichedBatch}): no envelope
+ * object, source copy or id string per event.
+ */
 class EnvelopeCollector implements EnrichedWriter {
-  #events: Envelope[] = [];
+  readonly #packer = EnrichedBatchPacker.inMemory();
 
   add(event: NormalizedEvent, source: Source, ctx: Ctx): void {
-    // The builder rewrites its one source object per element: the envelope keeps a copy.
-    this.#events.push(toEnvelope(event, { ...source }, ctx));
+    this.#packer.add(event, source, ctx);
   }
 
   take(): OutgoingMessage[] {
@@ -54,9 +57,8 @@ class EnvelopeCollector implements EnrichedWriter {
 
   /** The envelopes added since the last call. */
   takeEvents(): Envelope[] {
-    const events = this.#events;
-    this.#events = [];
-    return events;
+    const batches = this.#packer.takeBatches();
+    return batches.length === 1 ? expandEnrichedBatch(batches[0]) : batches.flatMap(expandEnrichedBatch);
   }
 }
 

@@ -95,6 +95,23 @@ Deno.test("enriched batch: envelopes come back equal, each series on its key's p
   assert.equal(decoded.length, events.length);
 });
 
+Deno.test("enriched batch in memory (local topology): every envelope back in the order added, batch after batch", () => {
+  const packer = EnrichedBatchPacker.inMemory();
+  for (const round of [1, 2, 3]) {
+    const events = randomEnvelopes(2_000 * round, round);
+    for (const event of events) packer.addEnvelope(event);
+    const batches = packer.takeBatches();
+    assert.equal(batches.length, 1, "one partition, no size limit: one batch");
+    assert.ok(isExactEnrichedBatch(JSON.parse(JSON.stringify(batches[0]))), "the same shape as on the wire");
+    const read = readEnrichedBatch(batches[0]);
+    assert.ok(read.success);
+    assert.deepEqual(plain(read.events), plain(events));
+    assert.deepEqual(read.events.map((event) => event.id), events.map((event) => event.id));
+  }
+  assert.deepEqual(packer.takeBatches(), [], "nothing added: no batch");
+  assert.throws(() => new EnrichedBatchPacker(TOPIC, 1).takeBatches(), /writes messages/);
+});
+
 Deno.test("enriched batch: an event added with a context packs as the event with that ctx", () => {
   const events = randomEnvelopes(1_000, 11).map((event) => ({ ...event, ctx: {} }));
   // As the stateless group adds them: the normalized event and its context, no enriched copy.
