@@ -15,12 +15,14 @@ import type { Logger } from "../lib/log.ts";
 import { batchConsumerOptions } from "../pipeline/consumer_options.ts";
 import {
   createLocalHandler,
+  deferredBuilder,
   forwardToEnriched,
   type LocalBatch,
   LocalBatchBuilder,
   RawOwnership,
 } from "../pipeline/local.ts";
 import { ReloadableFile } from "../pipeline/reload.ts";
+import { schemaResolverOf } from "../registry/resolver.ts";
 import { emptyInventory, parseInventory } from "../stages/inventory.ts";
 import { statefulDeps, type StatefulParts } from "./stateful.ts";
 
@@ -59,16 +61,26 @@ export async function startLocal(
       await send(batch);
     };
   }
-  const handler = createLocalHandler(await statefulDeps(config, log, parts), ownership, forward);
   const fallbackInventory = emptyInventory();
   const inventoryFile = config.inventory
     ? await ReloadableFile.open(config.inventory, parseInventory, log)
     : undefined;
-  const builder = new LocalBatchBuilder({
+  const inventory = () => inventoryFile?.value ?? fallbackInventory;
+  const schemas = schemaResolverOf(config);
+  const withDeferred = deferredBuilder({
     config,
-    inventory: () => inventoryFile?.value ?? fallbackInventory,
+    counters: parts.counters,
     limits: parts.limits,
+    schemas,
+    inventory,
   });
+  const handler = createLocalHandler(
+    await statefulDeps(config, log, parts),
+    ownership,
+    forward,
+    withDeferred,
+  );
+  const builder = new LocalBatchBuilder({ config, inventory, limits: parts.limits, schemas });
   const hooks = {
     ...parts.hooks,
     onAssignment: (assignment: Parameters<typeof parts.hooks.onAssignment>[0]) => {

@@ -24,6 +24,7 @@ import type { Assignment } from "../kafka/consumer_supervisor.ts";
 import type { Envelope, NormalizedEvent, Source } from "../model/envelope.ts";
 import type { Ctx } from "../stages/inventory.ts";
 import {
+  buildDeferred,
   type BuilderDeps,
   createStatelessHandler,
   type EnrichedWriter,
@@ -190,11 +191,13 @@ export function createLocalHandler<StoredAlertT>(
   deps: StatefulDeps<StoredAlertT>,
   ownership: RawOwnership,
   forward?: (batch: LocalBatch) => Promise<void>,
+  withDeferred: (batch: LocalBatch) => Promise<LocalBatch> = (batch) => Promise.resolve(batch),
 ): (batch: LocalBatch) => Promise<void> {
   const stages = createStatefulStages(deps);
   const { counters } = deps;
   let shared = false;
-  return async (batch) => {
+  return async (built) => {
+    const batch = await withDeferred(built);
     if (!shared) {
       const refusal = ownership.refusal();
       if (refusal === undefined) {
@@ -216,4 +219,22 @@ function countStateless(counters: PipelineCounters, counts: StatelessBatch): voi
   counters.add("normalize", "dlq", counts.rejected);
   counters.add("enrich", "unknown_host", counts.unknownHosts);
   counters.add("normalize", "empty", counts.empty);
+  counters.add("schema_registry", "framed", counts.framed);
+  counters.add("schema_registry", "dlq", counts.framedRejected);
+}
+
+/**
+ * Builds the messages a batch deferred because their schema ids were not cached (framed in the
+ * Confluent wire format): fetches the schemas (throws while the registry is unreachable, so the
+ * batch is retried), then normalizes and enriches them after the batch's own events, in order.
+ */
+export function deferredBuilder(
+  deps: Parameters<typeof buildDeferred>[0],
+): (batch: LocalBatch) => Promise<LocalBatch> {
+  return async (batch) => {
+    if (batch.stateless.deferred.length === 0) return batch;
+    const late = new EnvelopeCollector();
+    const stateless = await buildDeferred(deps, batch.stateless, late);
+    return { stateless, events: [...batch.events, ...late.takeEvents()] };
+  };
 }

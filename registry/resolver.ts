@@ -6,7 +6,9 @@
  *
  * @module
  */
+import type { Config } from "../config/schema.ts";
 import { describeError } from "../lib/errors.ts";
+import { RegistryClient } from "./client.ts";
 import { type CachedSchema, SchemaCache, UNKNOWN_ID_TTL_MS } from "./cache.ts";
 import { compileDecoder, type RegisteredSchema } from "./decode.ts";
 
@@ -68,4 +70,12 @@ function toEntry(id: number, schema: RegisteredSchema | undefined): CachedSchema
   } catch (error) {
     return { unknown: `schema id ${id} cannot be read: ${describeError(error)}`, untilMs };
   }
+}
+
+/** The resolver of `schema_registry` (its client and cache), or undefined when no registry is set. */
+export function schemaResolverOf(config: Config): SchemaResolver | undefined {
+  const registry = config.schema_registry;
+  return registry.url === ""
+    ? undefined
+    : new SchemaResolver(new RegistryClient(registry), registry.cache_size);
 }

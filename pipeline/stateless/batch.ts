@@ -259,7 +259,7 @@ export function createStatelessHandler(
     stage: "produce",
   };
   return async (given) => {
-    const batch = given.deferred.length === 0 ? given : await withDeferred(deps, given);
+    const batch = given.deferred.length === 0 ? given : await buildDeferred(deps, given);
     const refused = await produceAll(producer, batch.messages, refusals);
     counters.add("produce", "dlq", refused);
     counters.add("normalize", "in", batch.read);
@@ -275,12 +275,16 @@ export function createStatelessHandler(
 /**
  * `batch` with its deferred messages built: their schemas fetched (throws while the registry cannot
  * be reached: the batch is retried, counted in `schema_registry.unavailable`), then built after the
- * batch's messages, in order, by a builder of their own. The batch itself is not changed (a retry
- * builds again).
+ * batch's messages, in order, by a builder of their own writing to `enriched` (the default: one of
+ * `kafka.enriched_encoding`). The batch itself is not changed (a retry builds again).
  */
-async function withDeferred(
-  deps: Parameters<typeof createStatelessHandler>[0],
+export async function buildDeferred(
+  deps:
+    & Pick<StatelessDeps, "config" | "counters" | "limits">
+    & Partial<Pick<StatelessDeps, "schemas" | "inventory">>
+    & { enrichedPartitions?: number },
   batch: StatelessBatch,
+  enriched?: EnrichedWriter,
 ): Promise<StatelessBatch> {
   const { schemas, counters, inventory } = deps;
   if (schemas === undefined || inventory === undefined) {
@@ -301,7 +305,7 @@ async function withDeferred(
     enrichedPartitions: deps.enrichedPartitions ?? 1,
     limits: deps.limits,
     schemas: { lookup: (id) => resolved.known.get(id) },
-  });
+  }, enriched);
   for (const message of batch.deferred) late.add(message);
   const rest = late.take();
   return {

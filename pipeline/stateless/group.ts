@@ -16,8 +16,7 @@ import { batchConsumerOptions, type GroupHooks } from "../consumer_options.ts";
 import type { PipelineCounters } from "../../telemetry/counters.ts";
 import { ReloadableFile } from "../reload.ts";
 import { createStatelessHandler, type StatelessBatch, StatelessBatchBuilder } from "./batch.ts";
-import { RegistryClient } from "../../registry/client.ts";
-import { SchemaResolver } from "../../registry/resolver.ts";
+import { schemaResolverOf } from "../../registry/resolver.ts";
 import { framerOf, framingSender } from "../../registry/framing.ts";
 
 /** Where the group reports what it does. */
@@ -64,9 +63,7 @@ export async function startStatelessGroup(
     counters: hooks.counters,
     enrichedPartitions: topology.enrichedPartitions,
     limits: topology.limits,
-    schemas: config.schema_registry.url === ""
-      ? undefined
-      : new SchemaResolver(new RegistryClient(config.schema_registry), config.schema_registry.cache_size),
+    schemas: schemaResolverOf(config),
   };
   try {
     await consumer.start(new StatelessBatchBuilder(deps), createStatelessHandler(deps));
