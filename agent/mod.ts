@@ -23,6 +23,7 @@ import type { Logger } from "../lib/log.ts";
 import { MemoryCounters } from "../telemetry/counters.ts";
 import { compileNormalizeOptions } from "../stages/normalize/mod.ts";
 import { agentHealth, createIngestor, startApi } from "./api.ts";
+import { startDeviceSource } from "./device.ts";
 import { reachBroker } from "./broker.ts";
 import type { TopicLimits } from "../kafka/limits.ts";
 import { ConsumerGroups } from "./consumer_groups.ts";
@@ -92,6 +93,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     log.info("topology", { configured: config.topology, running: topology });
     const groups = new ConsumerGroups(config, registry, metrics, topology);
 
+    const ingestor = createIngestor(admin, producer, config.topics, () => limits, config.normalize);
     // HTTP API: served while the agent waits for the broker (not ready, with the reason).
     if (runs(config, "api")) {
       if (!store) throw new Error("the api stage needs the store");
@@ -103,13 +105,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         reader: store.reader,
         ruleEngine: rules.engine,
         notify: notify?.notifier,
-        ingestor: createIngestor(
-          admin,
-          producer,
-          config.topics,
-          () => limits,
-          config.normalize,
-        ),
+        ingestor,
         health: agentHealth(config, admin, broker, store.reader, groups),
       });
       life.onStop(() => server.shutdown());
@@ -139,6 +135,8 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     if (store && runs(config, "store")) {
       await startParquetMaintenance(config, store.store, metrics, log, life);
     }
+    const device = startDeviceSource(config, log, ingestor, counters);
+    life.onStop(() => device.stop());
     return { address, stop: () => life.stopAll() };
   } catch (error) {
     await life.stopAll();

@@ -34,6 +34,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_LOG_LEVEL: ["log_level"],
   EVENTOPS_RETENTION: ["store", "parquet", "retention"],
   EVENTOPS_SCHEMA_REGISTRY_URL: ["schema_registry", "url"],
+  EVENTOPS_COLLECT_HOST: ["collect", "host", "enabled"],
 };
 
 /** The config file used when `--config` is not given and `EVENTOPS_CONFIG` is unset (optional). */
@@ -45,6 +46,7 @@ export class ConfigError extends Error {
 }
 
 const LIST_KEYS = new Set(["kafka.brokers", "stages"]);
+const BOOLEAN_KEYS = new Set(["collect.host.enabled"]);
 const NUMBER_KEYS = new Set(["http.port"]);
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
@@ -61,6 +63,7 @@ function coerce(path: readonly string[], text: string): unknown {
   const joined = path.join(".");
   if (LIST_KEYS.has(joined)) return text.split(",").map((part) => part.trim()).filter(Boolean);
   if (NUMBER_KEYS.has(joined)) return /^\d+$/.test(text) ? Number(text) : text;
+  if (BOOLEAN_KEYS.has(joined)) return text === "true" ? true : text === "false" ? false : text;
   return text;
 }
 

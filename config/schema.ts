@@ -248,6 +248,21 @@ const SchemaRegistrySchema = z.strictObject({
   path: ["produce"],
 });
 
+/** `collect`: what the agent collects itself, besides what is sent to it. */
+const CollectSchema = z.strictObject({
+  /**
+   * The device's own metrics (`sources/device.ts`: CPU, load, memory, disk, pressure, the agent's
+   * process), produced to the raw topic every `interval` as events of `tenant` and `host`.
+   */
+  host: z.strictObject({
+    enabled: z.boolean().default(false),
+    interval: DurationSchema.prefault("10s").refine((ms) => ms >= 1_000, "expected at least 1s"),
+    tenant: z.string().min(1, "expected a non-empty tenant").default("local"),
+    /** Empty: the machine's hostname. */
+    host: z.string().default(""),
+  }).prefault({}),
+});
+
 /** The whole configuration. */
 const ConfigObjectSchema = z.strictObject({
   /** Directory for metrics.duckdb and parquet/. */
@@ -291,6 +306,7 @@ const ConfigObjectSchema = z.strictObject({
   features: FeaturesSchema.prefault({}),
   store: StoreSchema.prefault({}),
   schema_registry: SchemaRegistrySchema.prefault({}),
+  collect: CollectSchema.prefault({}),
 });
 
 /**

@@ -14,6 +14,8 @@ port="${EVENTOPS_HTTP_PORT:-8088}"
 # The brief's seed events are from 2025-10-21: with the default 30-day retention the first maintenance
 # run (a minute after start) would delete them again. The demo keeps everything.
 export EVENTOPS_RETENTION="${EVENTOPS_RETENTION:-0s}"
+# The machine's own CPU, memory and disk (collect.host), as the packaged config has them.
+export EVENTOPS_COLLECT_HOST="${EVENTOPS_COLLECT_HOST:-true}"
 "$deno" task -q eventops init
 
 "$deno" task -q eventops run &

@@ -31,6 +31,8 @@ export const PIPELINE_COUNTERS = {
    * registry (`fetched`); batches retried because the registry could not be reached (`unavailable`).
    */
   schema_registry: ["framed", "dlq", "fetched", "unavailable"],
+  /** The device's own metrics (`collect.host`): events produced (`out`), samples not produced (`failed`). */
+  device: ["out", "failed"],
 } as const;
 
 /** A stage with counters. */

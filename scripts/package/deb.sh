@@ -30,10 +30,13 @@ install -m 0644 deploy/eventops.service "$tree/lib/systemd/system/eventops.servi
 {
   echo "# Installed by the eventops package; your edits are kept on upgrades (a dpkg conffile)."
   echo "# The API token is in /etc/eventops/env (EVENTOPS_HTTP_TOKEN, made at install, root only)."
-  sed 's|^data_dir: ./data$|data_dir: /var/lib/eventops|' eventops.yaml
+  sed -e 's|^data_dir: ./data$|data_dir: /var/lib/eventops|' \
+    -e 's|^    enabled: false # env EVENTOPS_COLLECT_HOST=true$|    enabled: true # the device'"'"'s own metrics (env EVENTOPS_COLLECT_HOST)|' eventops.yaml
 } >"$tree/etc/eventops/eventops.yaml"
 grep -q '^data_dir: /var/lib/eventops$' "$tree/etc/eventops/eventops.yaml" ||
   { echo "deb: eventops.yaml has no 'data_dir: ./data' line to point at /var/lib/eventops" >&2; exit 1; }
+grep -q '^    enabled: true # the device' "$tree/etc/eventops/eventops.yaml" ||
+  { echo "deb: eventops.yaml has no collect.host 'enabled: false' line to turn on" >&2; exit 1; }
 chmod 0640 "$tree/etc/eventops/eventops.yaml"
 install -m 0644 README.md "$tree/usr/share/doc/eventops/README.md"
 install -m 0755 deploy/debian/postinst deploy/debian/prerm deploy/debian/postrm "$tree/DEBIAN/"

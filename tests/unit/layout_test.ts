@@ -184,6 +184,7 @@ Deno.test("layout: only tests import tests/; only tests and the bench import ben
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   "agent/": [
     "api/",
+    "sources/",
     "pipeline/",
     "stages/",
     "notify/",

@@ -1,0 +1,148 @@
+/**
+ * The device's own metrics (`collect.host`): a sample of what the runtime can read about the machine
+ * and this process, turned into raw events of the configured tenant and host, the same shape as
+ * `POST /ingest` takes. Pure: `agent/device.ts` takes the samples and produces the events.
+ *
+ * Deno refuses reads of `/proc` and `/sys` without `--allow-all` (only `/proc/pressure/*` is
+ * readable with `--allow-read`), so the figures come from its system APIs: CPU times (`os.cpus`),
+ * load (`Deno.loadavg`), memory (`Deno.systemMemoryInfo`), the data directory's filesystem
+ * (`statfs`), pressure stall information, and the process's own memory and CPU time. Temperature,
+ * disk I/O and network counters need `/sys` and `/proc/diskstats`/`/proc/net/dev`: not read.
+ *
+ * | metric | unit | what |
+ * | --- | --- | --- |
+ * | `cpu_load` | percent | share of all CPUs' time not idle since the previous sample |
+ * | `load1`, `load5`, `load15` | | load averages |
+ * | `mem_used` | percent | `(total - available) / total` |
+ * | `mem_available` | bytes | memory available to new processes |
+ * | `swap_used` | percent | when the machine has swap |
+ * | `disk_used` | percent | of the data directory's filesystem (as `df`: of what users may use) |
+ * | `disk_free` | bytes | available to unprivileged users there |
+ * | `pressure_cpu`, `pressure_io`, `pressure_memory` | percent | PSI "some" avg10, where the kernel has it |
+ * | `agent_rss` | bytes | this process's resident memory |
+ * | `agent_cpu` | percent | this process's CPU time since the previous sample (100 = one core) |
+ *
+ * Every event carries the tag `source=device`.
+ *
+ * @module
+ */
+import type { RawEvent } from "../model/raw.ts";
+
+/** CPU time counters of one CPU, in milliseconds (as `os.cpus()` gives them). */
+export interface CpuTimes {
+  user: number;
+  nice: number;
+  sys: number;
+  idle: number;
+  irq: number;
+}
+
+/** One reading of the machine and this process. Absent parts were not readable. */
+export interface DeviceSample {
+  /** When it was taken, epoch ms. */
+  timeMs: number;
+  cpus: CpuTimes[];
+  loadavg?: readonly [number, number, number];
+  memory?: { total: number; available: number; swapTotal: number; swapFree: number };
+  /** `statfs` of the data directory: block size, blocks, free and available-to-users blocks. */
+  disk?: { frsize: number; blocks: number; bfree: number; bavail: number };
+  /** PSI "some avg10" percentages by resource. */
+  pressure?: Partial<Record<"cpu" | "io" | "memory", number>>;
+  process?: { rss: number; cpuMicros: number };
+}
+
+/** Whose metrics they are. */
+export interface DeviceIdentity {
+  tenant: string;
+  host: string;
+}
+
+/**
+ * The events of `current` (rates such as `cpu_load` need `previous`: without it, or when the
+ * counters went backwards, they are left out).
+ */
+export function deviceEvents(
+  previous: DeviceSample | undefined,
+  current: DeviceSample,
+  identity: DeviceIdentity,
+): RawEvent[] {
+  const events: RawEvent[] = [];
+  const add = (metric: string, value: number, unit?: string) => {
+    if (!Number.isFinite(value)) return;
+    const event: RawEvent = {
+      tenant_id: identity.tenant,
+      host: identity.host,
+      metric,
+      value: round(value),
+      ts_event: current.timeMs,
+      tags: { source: "device" },
+    };
+    if (unit !== undefined) event.unit = unit;
+    events.push(event);
+  };
+  if (previous) {
+    const busy = busyShare(previous.cpus, current.cpus);
+    if (busy !== undefined) add("cpu_load", busy * 100, "percent");
+  }
+  if (current.loadavg) {
+    add("load1", current.loadavg[0]);
+    add("load5", current.loadavg[1]);
+    add("load15", current.loadavg[2]);
+  }
+  const memory = current.memory;
+  if (memory && memory.total > 0) {
+    add("mem_used", (memory.total - memory.available) / memory.total * 100, "percent");
+    add("mem_available", memory.available, "bytes");
+    if (memory.swapTotal > 0) {
+      add("swap_used", (memory.swapTotal - memory.swapFree) / memory.swapTotal * 100, "percent");
+    }
+  }
+  const disk = current.disk;
+  if (disk && disk.blocks > 0) {
+    // As df: used over what users can have (used + available), not over the whole filesystem.
+    const used = disk.blocks - disk.bfree;
+    const usable = used + disk.bavail;
+    if (usable > 0) add("disk_used", used / usable * 100, "percent");
+    add("disk_free", disk.bavail * disk.frsize, "bytes");
+  }
+  for (const [resource, percent] of Object.entries(current.pressure ?? {})) {
+    add(`pressure_${resource}`, percent, "percent");
+  }
+  if (current.process) {
+    add("agent_rss", current.process.rss, "bytes");
+    const elapsedMs = previous ? current.timeMs - previous.timeMs : 0;
+    if (previous?.process && elapsedMs > 0) {
+      const cpuMs = (current.process.cpuMicros - previous.process.cpuMicros) / 1000;
+      if (cpuMs >= 0) add("agent_cpu", cpuMs / elapsedMs * 100, "percent");
+    }
+  }
+  return events;
+}
+
+/** The share of CPU time not idle between two readings of every CPU; undefined if not comparable. */
+export function busyShare(before: readonly CpuTimes[], after: readonly CpuTimes[]): number | undefined {
+  if (before.length === 0 || before.length !== after.length) return undefined;
+  let total = 0;
+  let idle = 0;
+  for (let i = 0; i < after.length; i++) {
+    const a = before[i];
+    const b = after[i];
+    const spent = (b.user - a.user) + (b.nice - a.nice) + (b.sys - a.sys) + (b.irq - a.irq);
+    const rested = b.idle - a.idle;
+    if (spent < 0 || rested < 0) return undefined;
+    total += spent + rested;
+    idle += rested;
+  }
+  return total > 0 ? (total - idle) / total : undefined;
+}
+
+/** The "some avg10" percentage of a `/proc/pressure/<resource>` text; undefined when absent. */
+export function pressureSomeAvg10(text: string): number | undefined {
+  const match = /^some\s+avg10=(\d+(?:\.\d+)?)/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Four significant decimals are plenty for a gauge, and keep the messages short. */
+function round(value: number): number {
+  return Math.abs(value) >= 1e6 ? Math.round(value) : Math.round(value * 1e4) / 1e4;
+}
