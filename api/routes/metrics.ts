@@ -20,6 +20,8 @@ import {
 } from "../metric_queries.ts";
 import { codePoints, parseQuery, parseQueryObject, queryObject } from "../params.ts";
 import { CatalogQuerySchema, MAX_METRIC_NAME, PointsQuerySchema } from "../schemas.ts";
+import { type CatalogJson, mergeCatalogs } from "../cluster_merge.ts";
+import { coverageOf, fanOut, forwardRead, isForwarded, PARTIAL_HEADER } from "../forward.ts";
 
 /** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
 const CATALOG_REUSE_MS = 2_000;
@@ -71,7 +73,18 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
   app.get("/metrics", read, async (c) => {
     const q = parseQuery(c, CatalogQuerySchema);
     const view = catalogView(await deps.store.catalog(), q.tenant);
-    return c.json({ ...view, series: view.series.map(seriesJson) });
+    const local: CatalogJson = { ...view, series: view.series.map(seriesJson) };
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) return c.json(local);
+    // Scale-out: every agent's catalog, merged; an agent that did not answer is named.
+    const answers = await fanOut<CatalogJson>(c, cluster);
+    const merged = mergeCatalogs([local, ...answers.flatMap((answer) => answer.ok ? [answer.body] : [])]);
+    const coverage = coverageOf(cluster.selfUrl, answers);
+    return c.json(
+      { ...merged, ...coverage },
+      200,
+      coverage.partial ? { [PARTIAL_HEADER]: "true" } : {},
+    );
   });
 
   app.get("/metrics/:metric", read, async (c) => {
@@ -82,6 +95,23 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
+    // Scale-out: one series' reads are answered by the agent that owns its partition.
+    const cluster = deps.cluster;
+    if (cluster !== undefined && !isForwarded(c) && q.tenant !== undefined && q.host !== undefined) {
+      const owner = cluster.ownerOf({ tenant: q.tenant, host: q.host, metric });
+      if (owner.kind === "peer") return await forwardRead(c, cluster, owner);
+      if (owner.kind === "unknown") {
+        void cluster.refresh();
+        throw new ApiError(
+          503,
+          `no agent can answer for this series now: ${owner.reason}; retry in a few seconds`,
+          {
+            reason: owner.reason,
+          },
+          { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+        );
+      }
+    }
     // A recent catalog answers most name checks; a miss or a bucket range taken from the data
     // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     let catalog = await catalogs(false);
