@@ -87,3 +87,68 @@ export function mergeAlerts<T extends MergeableAlert>(
     .sort((a, b) => b.ts - a.ts || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
     .slice(0, limit);
 }
+
+/** Aggregations whose buckets from several agents combine exactly (a count or sum adds, min/max compare). */
+export const MERGEABLE_AGGS: ReadonlySet<string> = new Set(["count", "sum", "min", "max"]);
+
+/** One bucket as the merge reads it. */
+export interface MergeableBucket {
+  ts: number;
+  tenant: string;
+  host?: string;
+  group?: string | null;
+  value: number;
+}
+
+/** One point as the merge reads it. */
+export interface MergeablePoint {
+  ts: number;
+  tenant: string;
+  host: string;
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Points of several agents in the store's order (ts, tenant, host), stable within an agent (pure). */
+export function mergePoints<T extends MergeablePoint>(lists: readonly (readonly T[])[]): T[] {
+  return lists.flat().sort((a, b) =>
+    a.ts - b.ts || compareText(a.tenant, b.tenant) || compareText(a.host, b.host)
+  );
+}
+
+/**
+ * Buckets of several agents in the store's order (ts, tenant, group; null groups last), one row per
+ * bucket and group (pure). A bucket two agents both computed (a series split between them by a
+ * rebalance, or a tag/context group over hosts of both) is combined when `agg` allows it exactly
+ * ({@link MERGEABLE_AGGS}); otherwise the first agent's value is kept and the bucket counted as
+ * `inexact`.
+ */
+export function mergeBuckets<T extends MergeableBucket>(
+  lists: readonly (readonly T[])[],
+  agg: string,
+): { rows: T[]; inexact: number } {
+  const byKey = new Map<string, T>();
+  let inexact = 0;
+  for (const list of lists) {
+    for (const row of list) {
+      const key = JSON.stringify([row.ts, row.tenant, row.host ?? null, row.group ?? null]);
+      const seen = byKey.get(key);
+      if (seen === undefined) {
+        byKey.set(key, { ...row });
+        continue;
+      }
+      if (agg === "count" || agg === "sum") seen.value += row.value;
+      else if (agg === "min") seen.value = Math.min(seen.value, row.value);
+      else if (agg === "max") seen.value = Math.max(seen.value, row.value);
+      else inexact++;
+    }
+  }
+  const groupOf = (row: T) => row.host ?? row.group ?? null;
+  const rows = [...byKey.values()].sort((a, b) => {
+    const ga = groupOf(a);
+    const gb = groupOf(b);
+    return a.ts - b.ts || compareText(a.tenant, b.tenant) ||
+      (ga === gb ? 0 : ga === null ? 1 : gb === null ? -1 : compareText(ga, gb));
+  });
+  return { rows, inexact };
+}

@@ -24,10 +24,19 @@ export function isForwarded(c: Context): boolean {
   return c.req.header(FORWARDED_HEADER) !== undefined;
 }
 
-/** The same path and query on another agent. */
-function targetOf(c: Context, baseUrl: string): string {
+/** The same path and query on another agent (`query` may change the query). */
+function targetOf(c: Context, baseUrl: string, query?: (params: URLSearchParams) => void): string {
   const url = new URL(c.req.url);
+  query?.(url.searchParams);
   return `${baseUrl}${url.pathname}${url.search}`;
+}
+
+/** How to fan out. */
+export interface FanOutOptions {
+  /** Changes the query sent to the other agents (e.g. `format=json`). */
+  query?: (params: URLSearchParams) => void;
+  /** A 404 means "nothing here" (an agent that stores no series of the metric): an answer without a body. */
+  notFoundIsEmpty?: boolean;
 }
 
 function forwardHeaders(c: Context): Headers {
@@ -78,21 +87,29 @@ export async function forwardRead(
   return new Response(await response.arrayBuffer(), { status: response.status, headers });
 }
 
-/** One agent's answer to a fanned-out read. */
+/** One agent's answer to a fanned-out read (`body` undefined: a 404 taken as "nothing here"). */
 export type PeerAnswer<T> = { url: string; ok: true; body: T } | { url: string; ok: false; error: string };
 
 /**
  * The same GET on every other agent (in parallel, each bounded by `http.forward_timeout`): each
  * one's JSON body, or why it gave none (a non-2xx answer, a timeout, a refused connection).
  */
-export async function fanOut<T>(c: Context, cluster: ClusterApi): Promise<PeerAnswer<T>[]> {
+export async function fanOut<T>(
+  c: Context,
+  cluster: ClusterApi,
+  options: FanOutOptions = {},
+): Promise<PeerAnswer<T | undefined>[]> {
   const answers = await Promise.all(
-    cluster.peers().map(async (url): Promise<PeerAnswer<T>> => {
+    cluster.peers().map(async (url): Promise<PeerAnswer<T | undefined>> => {
       try {
-        const response = await fetch(targetOf(c, url), {
+        const response = await fetch(targetOf(c, url, options.query), {
           headers: forwardHeaders(c),
           signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
         });
+        if (response.status === 404 && options.notFoundIsEmpty) {
+          await response.body?.cancel();
+          return { url, ok: true, body: undefined };
+        }
         if (!response.ok) {
           const text = await response.text();
           return { url, ok: false, error: `HTTP ${response.status}: ${text.slice(0, 200)}` };

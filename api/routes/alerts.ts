@@ -52,7 +52,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
     // Scale-out: every agent's alerts, merged newest first (seq is each agent's own: kept as it is).
     const answers = await fanOut<{ alerts: StoredAlert[] }>(c, cluster);
     const merged = mergeAlerts(
-      [alerts, ...answers.flatMap((answer) => answer.ok ? [answer.body.alerts] : [])],
+      [alerts, ...answers.flatMap((answer) => answer.ok && answer.body ? [answer.body.alerts] : [])],
       q.limit,
       q.state !== undefined,
     );

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mergeAlerts, mergeCatalogs } from "../../api/cluster_merge.ts";
+import { mergeAlerts, mergeBuckets, mergeCatalogs, mergePoints } from "../../api/cluster_merge.ts";
 import { coverageOf } from "../../api/forward.ts";
 
 const series = (host: string, rows: number, first: string, last: string) => ({
@@ -68,4 +68,39 @@ Deno.test("coverage: which agents answered; partial with the ones that did not, 
     partial: true,
     unreachable: [{ url: "http://b:1", error: "timed out" }],
   });
+});
+
+Deno.test("merged buckets: per host concatenated in the store's order; a bucket on two agents combined or counted inexact", () => {
+  const bucket = (
+    ts: number,
+    host: string | undefined,
+    value: number,
+    group?: string | null,
+  ): { ts: number; tenant: string; host?: string; group?: string | null; value: number } =>
+    host !== undefined
+      ? { ts, tenant: "so", host, value }
+      : { ts, tenant: "so", group: group ?? null, value };
+  const a = [bucket(0, "h2", 10), bucket(60, "h2", 4)];
+  const b = [bucket(0, "h1", 7), bucket(60, "h2", 6)];
+  const sum = mergeBuckets([a, b], "sum");
+  assert.deepEqual(sum.rows.map((r) => [r.ts, r.host, r.value]), [[0, "h1", 7], [0, "h2", 10], [
+    60,
+    "h2",
+    10,
+  ]]);
+  assert.equal(sum.inexact, 0);
+  assert.deepEqual(mergeBuckets([a, b], "max").rows.map((r) => r.value), [7, 10, 6]);
+  assert.deepEqual(mergeBuckets([a, b], "min").rows.map((r) => r.value), [7, 10, 4]);
+  const avg = mergeBuckets([a, b], "avg");
+  assert.equal(avg.inexact, 1, "an average of two agents' parts is not their average");
+  const groups = mergeBuckets([[bucket(0, undefined, 1, null), bucket(0, undefined, 2, "x")], [
+    bucket(0, undefined, 3, "a"),
+  ]], "count");
+  assert.deepEqual(groups.rows.map((r) => r.group), ["a", "x", null], "null groups last");
+});
+
+Deno.test("merged points: ascending by ts, tenant, host; each agent's order kept within a tie", () => {
+  const p = (ts: number, host: string, value: number) => ({ ts, tenant: "so", host, value });
+  const merged = mergePoints([[p(1, "b", 1), p(3, "b", 2)], [p(1, "a", 3), p(2, "a", 4), p(3, "b", 5)]]);
+  assert.deepEqual(merged.map((x) => x.value), [3, 1, 4, 2, 5]);
 });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   BROKERS,
   eventually,
+  freePort,
   type RunningAgent,
   startAgent,
   uniqueName,
@@ -26,8 +27,16 @@ function raw(host: string, minute: number, value: number): string {
 async function json(
   url: string,
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: AUTH });
   return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+/** Reads need the token (http.token_for_reads): a forwarded read passes the caller's on. */
+const AUTH = { Authorization: "Bearer test-token" };
+
+/** The test's http section on its own port, reads protected. */
+function httpOn(port: number) {
+  return { host: "127.0.0.1", port, token: "test-token", token_for_reads: true };
 }
 
 interface ClusterAnswer {
@@ -38,9 +47,11 @@ interface ClusterAnswer {
 
 Deno.test("scale-out reads: two agents answer the same catalog, series and alerts; one down is said", async () => {
   const name = uniqueName("scaleout");
-  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a` });
+  const ports = [freePort(), freePort()];
+  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: httpOn(ports[0]) });
   const second = await writeTestConfig(`${name}-b`, {
     data_dir: `data/test/${name}/b`,
+    http: httpOn(ports[1]),
     topics: first.topics,
     kafka: {
       brokers: [BROKERS],
@@ -51,8 +62,8 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
       session_timeout: "10s",
     },
   });
-  const a = await startAgent(first.file, first.port);
-  let b: RunningAgent | undefined = await startAgent(second.file, second.port);
+  const a = await startAgent(first.file, ports[0]);
+  let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
   try {
     const agents = [a.baseUrl, b.baseUrl];
     // Both in the stateful group, each owning a part of the enriched topic, each knowing the other.
@@ -107,7 +118,7 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.equal(catalogs[0].partial, false);
     assert.equal((catalogs[0].agents as string[]).length, 2);
     const ownRows = await Promise.all(agents.map(async (url) => {
-      const response = await fetch(`${url}/metrics`, { headers: { "X-EventOps-Forwarded": "1" } });
+      const response = await fetch(`${url}/metrics`, { headers: { ...AUTH, "X-EventOps-Forwarded": "1" } });
       return ((await response.json()).series as unknown[]).length;
     }));
     assert.ok(ownRows.every((rows) => rows > 0 && rows < HOSTS.length), `each stores a part: ${ownRows}`);
@@ -157,6 +168,35 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.deepEqual(firing.map((alert) => alert.host).sort(), HOSTS, "one firing critical per host");
     assert.deepEqual(alertLists[0].alerts, alertLists[1].alerts, "the same alerts whichever agent is asked");
 
+    // Many series: points of every host, buckets per host, a group over hosts of both agents.
+    const many = async (query: string) => {
+      const answers = await Promise.all(agents.map((url) => json(`${url}/metrics/cpu?${query}`)));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200, `${query}: ${JSON.stringify(answer.body)}`);
+      }
+      assert.deepEqual(answers[0].body.points, answers[1].body.points, `${query}: the same on both agents`);
+      assert.equal(answers[0].body.partial, false);
+      return answers[0].body;
+    };
+    const points = await many("tenant=so&limit=1000");
+    assert.equal(points.count, 5 * HOSTS.length);
+    const perHost = await many("tenant=so&step=5m&agg=sum");
+    assert.deepEqual(
+      (perHost.points as { host: string; value: number }[]).map((bucket) => [bucket.host, bucket.value]),
+      HOSTS.map((host) => [host, 4 * 20 + 99]),
+    );
+    const grouped = await many("tenant=so&step=5m&agg=sum&group_by=tag.env");
+    assert.deepEqual(
+      (grouped.points as { group: string | null; value: number }[]).map((
+        bucket,
+      ) => [bucket.group, bucket.value]),
+      [[null, HOSTS.length * (4 * 20 + 99)]],
+      "a group over the hosts of both agents: the sums added",
+    );
+    const average = await json(`${a.baseUrl}/metrics/cpu?tenant=so&step=5m&agg=avg&group_by=tag.env`);
+    assert.equal(average.status, 400, "an average over a group across agents is refused, not guessed");
+    assert.match((average.body.error as { message: string }).message, /agg=sum with agg=count/);
+
     // One agent down, before the group notices (its session times out after 10 s): the other says
     // what is missing instead of answering without it.
     await b.kill();
@@ -173,6 +213,10 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.deepEqual((catalog.body.unreachable as { url: string }[]).map((entry) => entry.url), [deadUrl]);
     const alerts = await json(`${a.baseUrl}/alerts?severity=critical&limit=100`);
     assert.equal(alerts.body.partial, true);
+    const partialPoints = await json(`${a.baseUrl}/metrics/cpu?tenant=so&limit=1000`);
+    assert.equal(partialPoints.body.partial, true);
+    assert.equal(partialPoints.headers.get("X-EventOps-Partial"), "true");
+    assert.ok((partialPoints.body.count as number) < 5 * HOSTS.length);
     assert.ok(
       (alerts.body.count as number) < 2 * HOSTS.length,
       "the dead agent's alerts are missing, and said so",
