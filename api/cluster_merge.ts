@@ -152,3 +152,32 @@ export function mergeBuckets<T extends MergeableBucket>(
   });
   return { rows, inexact };
 }
+
+/** The fields of a firing alert the merge reads. */
+export interface MergeableActiveAlert {
+  fingerprint: string;
+  severity: "warning" | "critical";
+  since: number;
+  updated_at: number;
+}
+
+/**
+ * The firing alerts of several agents as one list (pure): each fingerprint once (the newest
+ * transition: a series moved by a rebalance may still be listed by its former owner), most severe
+ * and oldest first, as one agent lists them.
+ */
+export function mergeActiveAlerts<T extends MergeableActiveAlert>(lists: readonly (readonly T[])[]): T[] {
+  const byFingerprint = new Map<string, T>();
+  for (const list of lists) {
+    for (const alert of list) {
+      const seen = byFingerprint.get(alert.fingerprint);
+      if (seen === undefined || alert.updated_at > seen.updated_at) {
+        byFingerprint.set(alert.fingerprint, alert);
+      }
+    }
+  }
+  const rank = (alert: T) => (alert.severity === "critical" ? 0 : 1);
+  return [...byFingerprint.values()].sort((a, b) =>
+    rank(a) - rank(b) || a.since - b.since || compareText(a.fingerprint, b.fingerprint)
+  );
+}

@@ -5,7 +5,13 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { mergeAlerts, mergeBuckets, mergeCatalogs, mergePoints } from "../../api/cluster_merge.ts";
+import {
+  mergeActiveAlerts,
+  mergeAlerts,
+  mergeBuckets,
+  mergeCatalogs,
+  mergePoints,
+} from "../../api/cluster_merge.ts";
 import { coverageOf } from "../../api/forward.ts";
 
 const series = (host: string, rows: number, first: string, last: string) => ({
@@ -103,4 +109,28 @@ Deno.test("merged points: ascending by ts, tenant, host; each agent's order kept
   const p = (ts: number, host: string, value: number) => ({ ts, tenant: "so", host, value });
   const merged = mergePoints([[p(1, "b", 1), p(3, "b", 2)], [p(1, "a", 3), p(2, "a", 4), p(3, "b", 5)]]);
   assert.deepEqual(merged.map((x) => x.value), [3, 1, 4, 2, 5]);
+});
+
+Deno.test("merged firing alerts: each fingerprint once (its newest), critical first, then oldest", () => {
+  const active = (
+    fingerprint: string,
+    severity: "warning" | "critical",
+    since: number,
+    updated_at: number,
+  ) => ({
+    fingerprint,
+    severity,
+    since,
+    updated_at,
+  });
+  const merged = mergeActiveAlerts([
+    [active("w", "warning", 1, 1), active("c2", "critical", 20, 20), active("moved", "warning", 5, 5)],
+    [active("c1", "critical", 10, 10), active("moved", "critical", 5, 30)],
+  ]);
+  assert.deepEqual(merged.map((alert) => [alert.fingerprint, alert.severity]), [
+    ["moved", "critical"],
+    ["c1", "critical"],
+    ["c2", "critical"],
+    ["w", "warning"],
+  ]);
 });
