@@ -39,7 +39,8 @@ export interface FanOutOptions {
   notFoundIsEmpty?: boolean;
 }
 
-function forwardHeaders(c: Context): Headers {
+/** The headers a forwarded request carries: the hop marker, the caller's `Authorization` and `Accept`. */
+export function forwardHeaders(c: Context): Headers {
   const headers = new Headers({ [FORWARDED_HEADER]: "1" });
   for (const name of ["Authorization", "Accept"]) {
     const value = c.req.header(name);

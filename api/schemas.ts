@@ -420,6 +420,13 @@ export const QueryRequestSchema = z.strictObject({
     .max(MAX_QUERY_ROWS, `max_rows must be at most ${MAX_QUERY_ROWS}`)
     .default(DEFAULT_QUERY_ROWS)
     .meta({ description: "Most rows returned; `truncated` tells whether there were more." }),
+  agents: z.enum(["self", "all"]).default("self").meta({
+    description:
+      "Scale-out: `self` runs the statement on this agent's store only (in a cluster the answer names " +
+      "the other agents, `scope`); `all` runs it on every agent and concatenates the results with an `agent` " +
+      "column first (each agent's own result: aggregates are per agent, this is not distributed SQL; " +
+      "`max_rows` applies per agent).",
+  }),
 }).meta({ id: "QueryRequest" });
 
 /** `POST /query` response. */
@@ -438,6 +445,12 @@ export const QueryResponseSchema = z.object({
   truncated_by: z.enum(["max_rows", "max_result_bytes"]).optional().meta({
     description: "Which limit cut the rows, when `truncated`.",
   }),
+  scope: z.object({ agent: z.string(), other_agents: z.array(z.string()) }).optional().meta({
+    description:
+      "In a cluster, with `agents: self`: the answer covers this agent's store only; the other agents " +
+      "store other series (ask with `agents: all`).",
+  }),
+  ...CoverageShape,
 }).meta({ id: "QueryResult" });
 
 // ---------------------------------------------------------------- collect (protocol receivers)

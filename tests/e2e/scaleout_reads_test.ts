@@ -224,6 +224,24 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.equal(average.status, 400, "an average over a group across agents is refused, not guessed");
     assert.match((average.body.error as { message: string }).message, /agg=sum with agg=count/);
 
+    // SQL: this agent's store only (and said so), or every agent's results with an agent column.
+    const sql = async (agentsScope: string) => {
+      const response = await fetch(`${a.baseUrl}/query`, {
+        method: "POST",
+        headers: { ...AUTH, "Content-Type": "application/json" },
+        body: JSON.stringify({ sql: "SELECT count(*) AS n FROM metrics_all", agents: agentsScope }),
+      });
+      assert.equal(response.status, 200);
+      return await response.json();
+    };
+    const own = await sql("self");
+    assert.deepEqual(own.scope, { agent: a.baseUrl, other_agents: [b.baseUrl] });
+    const all = await sql("all");
+    assert.deepEqual(all.columns.map((column: { name: string }) => column.name), ["agent", "n"]);
+    assert.deepEqual(all.rows.map((row: unknown[]) => row[0]), agents);
+    assert.equal(all.rows.reduce((sum: number, row: number[]) => sum + row[1], 0), 5 * HOSTS.length);
+    assert.equal(all.partial, false);
+
     // One agent down, before the group notices (its session times out after 10 s): the other says
     // what is missing instead of answering without it.
     await b.kill();
