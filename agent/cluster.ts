@@ -56,13 +56,25 @@ export class ClusterMembership implements ClusterApi {
     const view = this.#view;
     if (view === undefined) return { kind: "self" };
     if (view.members.length === 1 && view.members[0].self) return { kind: "self" };
-    return ownerOfSeries(view, series);
+    const owner = ownerOfSeries(view, series);
+    if (owner.kind === "peer" && owner.url === this.selfUrl) {
+      // Another agent advertises this agent's address (http.advertise copied between machines, say):
+      // forwarding would come back here and answer without the owner's store.
+      return {
+        kind: "unknown",
+        reason:
+          `the owner of partition ${owner.partition} (${owner.member_id}) advertises this agent's own ` +
+          `address ${owner.url}; give each agent its own http.advertise`,
+      };
+    }
+    return owner;
   }
 
   /** The other agents' base URLs (fan-out reads). */
   peers(): string[] {
-    return (this.#view?.members ?? []).filter((member) => !member.self && member.url !== undefined)
-      .map((member) => member.url!);
+    return (this.#view?.members ?? []).filter((member) =>
+      !member.self && member.url !== undefined && member.url !== this.selfUrl
+    ).map((member) => member.url!);
   }
 
   /** Reads the map again (concurrent calls share one read); never rejects (the old map stays). */
@@ -78,6 +90,20 @@ export class ClusterMembership implements ClusterApi {
     const timer = setInterval(() => void this.refresh(), REFRESH_MS);
     life.onStop(() => clearInterval(timer));
     await this.refresh();
+  }
+
+  /** Logs (at each read of the map) another member advertising this agent's address: its series cannot be read here. */
+  #warnSameAddress(view: ClusterView): void {
+    const clash = view.members.find((member) => !member.self && member.url === this.selfUrl);
+    if (clash) {
+      this.#log.warn(
+        "another agent advertises this agent's address: its series cannot be read through this one",
+        {
+          member: clash.member_id,
+          url: this.selfUrl,
+        },
+      );
+    }
   }
 
   async #partitionsOf(topic: string): Promise<number> {
@@ -103,6 +129,7 @@ export class ClusterMembership implements ClusterApi {
     if (stateful !== undefined && stateful.members.size > 0) {
       const partitions = await this.#partitionsOf(topics.enriched);
       this.#view = clusterViewOf(stateful, topics.enriched, partitions, "keyed", AGENT_INSTANCE, now);
+      this.#warnSameAddress(this.#view);
       return;
     }
     const stateless = groups.get(kafka.group_stateless) as DescribedGroup | undefined;

@@ -51,6 +51,10 @@ export function forwardHeaders(c: Context): Headers {
 
 function reasonOf(error: unknown): string {
   if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
+  if (error instanceof Error && error.name === "NotCapable") {
+    return `${error.message}: the agent's sandbox does not allow connecting there; add the host to ` +
+      "permissions.agent.net in deno.json";
+  }
   return error instanceof Error ? error.message : String(error);
 }
 
