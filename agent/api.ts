@@ -11,6 +11,7 @@ import type { Registry } from "../telemetry/registry.ts";
 import type {
   ApiDeps,
   ApiServer,
+  ClusterApi,
   Health,
   Ingestor,
   IngestOutcome,
@@ -48,6 +49,8 @@ export interface ApiParts {
   health: Health;
   /** Alert delivery, when this process holds the store. */
   notify?: NotifyApi;
+  /** Scale-out reads: the cluster map. */
+  cluster?: ClusterApi;
 }
 
 /** Every rule as loaded: thresholds, comparison, `for`, `clear`, `match`, labels, annotations. */
@@ -245,6 +248,7 @@ export function startApi(config: Config, log: Logger, parts: ApiParts): ApiServe
     },
     rules: () => ruleSummaries(ruleEngine.rules),
     notify: parts.notify,
+    cluster: parts.cluster,
     query: (sql, maxRows) => reader.readOnlyQuery(sql, { maxRows, ...queryBudgetsFrom(config.store.query) }),
     status: statusOf(config, parts.startedAt, parts.counters, parts.health),
     version: VERSION,

@@ -30,6 +30,7 @@ export class ConsumerGroups {
   readonly #config: Config;
   readonly #metrics: PipelineMetrics;
   readonly #healthMetrics: GroupMetrics;
+  readonly #assignmentListeners: (() => void)[] = [];
 
   /**
    * The groups of `config.stages`, their health metrics registered in `registry`. In the `local`
@@ -62,6 +63,11 @@ export class ConsumerGroups {
     this.#all.push(this.#stateful);
   }
 
+  /** Calls `listener` after each (re)join of any of the groups (a rebalance). */
+  onAssignment(listener: () => void): void {
+    this.#assignmentListeners.push(listener);
+  }
+
   /** Each group as `/readyz` and `/status` show it. */
   consumers(): ConsumerHealth[] {
     return this.#all.map((group) =>
@@ -89,7 +95,10 @@ export class ConsumerGroups {
         health.batch();
       },
       onState: (state, error) => health.state(state, error),
-      onAssignment: (assignment) => health.assignment(assignment),
+      onAssignment: (assignment) => {
+        health.assignment(assignment);
+        for (const listener of this.#assignmentListeners) listener();
+      },
       onFailure: (error) => health.failure(error),
     };
   }

@@ -35,6 +35,24 @@ import { startingTopology, TopologyRun } from "./topology.ts";
 import { type AgentNotify, startNotify } from "./notify.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
 import { framerOf, framingSender } from "../registry/framing.ts";
+import { ClusterMembership } from "./cluster.ts";
+import { type InterfaceAddress, reachableBaseUrl } from "../lib/net_address.ts";
+
+/**
+ * `config` with `http.advertise` set: as configured, else the address other machines reach the bound
+ * API at (`lib/net_address.ts`).
+ */
+function withAdvertisedAddress(config: Config, address: Deno.NetAddr): Config {
+  if (config.http.advertise !== "") return config;
+  let interfaces: InterfaceAddress[] = [];
+  try {
+    interfaces = Deno.networkInterfaces();
+  } catch {
+    // without the permission: loopback
+  }
+  const advertise = reachableBaseUrl(config.http.host, address.port, interfaces);
+  return { ...config, http: { ...config.http, advertise } };
+}
 
 /** How to start the agent. */
 export interface AgentOptions {
@@ -55,7 +73,12 @@ export interface Agent {
  * then the agent waits for the broker (`kafka.connect_timeout`, `/readyz` says why it is not ready
  * meanwhile), reads the topics' limits and starts the consumer groups.
  */
-export async function startAgent(config: Config, log: Logger, options: AgentOptions = {}): Promise<Agent> {
+export async function startAgent(
+  configured: Config,
+  log: Logger,
+  options: AgentOptions = {},
+): Promise<Agent> {
+  let config = configured;
   const startedAt = Date.now();
   const registry = new Registry();
   const metrics = pipelineMetrics(registry);
@@ -92,6 +115,8 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     const topology = startingTopology(config);
     log.info("topology", { configured: config.topology, running: topology });
     const groups = new ConsumerGroups(config, registry, metrics, topology);
+    const cluster = new ClusterMembership(config, admin, log);
+    groups.onAssignment(() => void cluster.refresh());
 
     const ingestor = createIngestor(admin, producer, config.topics, () => limits, config.normalize);
     // HTTP API: served while the agent waits for the broker (not ready, with the reason).
@@ -107,9 +132,13 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
         notify: notify?.notifier,
         ingestor,
         health: agentHealth(config, admin, broker, store.reader, groups),
+        cluster,
       });
       life.onStop(() => server.shutdown());
       address = server.addr;
+      // Scale-out reads: the consumers advertise this address in their groups (kafka/membership.ts).
+      config = withAdvertisedAddress(config, address);
+      cluster.selfUrl = config.http.advertise;
     }
 
     const reached = await reachBroker(admin, config, log, broker, options.signal);
@@ -131,6 +160,7 @@ export async function startAgent(config: Config, log: Logger, options: AgentOpti
     }, topology);
     life.onStop(() => pipeline.stop());
     await pipeline.start();
+    if (config.http.advertise !== "") await cluster.start(life);
 
     if (store && runs(config, "store")) {
       await startParquetMaintenance(config, store.store, metrics, log, life);

@@ -27,6 +27,7 @@ import type {
 } from "../model/notification.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
+import type { ClusterView, SeriesOwner } from "../model/cluster.ts";
 
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
@@ -184,6 +185,26 @@ export interface AgentStatus {
 /** One structured log record (the API logs one per request). */
 export type LogRecord = Record<string, string | number | boolean | null | undefined>;
 
+/**
+ * Scale-out reads (`agent/cluster.ts`): the partition -> agent map of the consumer group that stores
+ * the series; reads of a series another agent owns are forwarded to it, reads over many series fan
+ * out to every agent.
+ */
+export interface ClusterApi {
+  /** The map as last read; undefined before the first read. */
+  view(): ClusterView | undefined;
+  /** Where the reads of one series go. */
+  ownerOf(series: { tenant: string; host: string; metric: string }): SeriesOwner;
+  /** The other agents' base URLs. */
+  peers(): string[];
+  /** Reads the map again (after a peer did not answer); never rejects. */
+  refresh(): Promise<void>;
+  /** This agent's advertised base URL. */
+  selfUrl: string;
+  /** How long a forwarded or fanned-out read waits for each agent (ms). */
+  forwardTimeoutMs: number;
+}
+
 /** Everything the HTTP layer needs. */
 export interface ApiDeps {
   store: StoreQueries;
@@ -216,6 +237,8 @@ export interface ApiDeps {
    * omitted.
    */
   query?(sql: string, maxRows: number): Promise<QueryResult>;
+  /** Scale-out reads; without it every read is answered from this agent's store alone. */
+  cluster?: ClusterApi;
   /** Version reported by `/healthz` and the OpenAPI document. */
   version?: string;
   /** Clock (epoch ms), for tests; default `Date.now`. */

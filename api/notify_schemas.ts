@@ -14,6 +14,7 @@ import {
   PostableSilenceSchema,
 } from "../model/notification.ts";
 import { limitParam, textParam } from "./params.ts";
+import { CoverageShape } from "./schemas.ts";
 
 export { PostableSilenceSchema };
 
@@ -31,6 +32,7 @@ export const ActiveAlertsQuerySchema = z.strictObject({
 export const ActiveAlertsResponseSchema = z.object({
   count: z.int(),
   alerts: z.array(ActiveAlertSchema),
+  ...CoverageShape,
 }).meta({ id: "ActiveAlerts" });
 
 /** `POST /alerts/{fingerprint}/ack` body (optional). */

@@ -14,6 +14,7 @@ import {
   AlertStreamQuerySchema,
   CatalogQuerySchema,
   CatalogResponseSchema,
+  ClusterResponseSchema,
   CollectErrorResponseSchema,
   CollectQuerySchema,
   DroppedNoticeSchema,
@@ -465,6 +466,27 @@ export const ROUTE_DOCS: RouteDoc[] = [
     query: RulesQuerySchema,
     responses: {
       "200": { description: "Rules.", schema: RulesResponseSchema },
+      "400": badRequest,
+      "401": unauthorized,
+    },
+  },
+  {
+    method: "get",
+    path: "/cluster",
+    summary: "Scale-out: the agents of the group and the partitions each owns",
+    description:
+      "Each agent advertises its API address (`http.advertise`) in its consumer group membership; any agent " +
+      "reads every member's address and partitions from the group coordinator (after each rebalance and every " +
+      "5 s). A read of one series (`/metrics/{metric}` with `tenant` and `host`) is forwarded to the agent that " +
+      "owns its partition; the catalog and `/alerts` fan out to every agent and merge.",
+    tag: "meta",
+    auth: "read",
+    query: EmptyQuerySchema,
+    responses: {
+      "200": {
+        description: "The cluster map (`view` null before it was read).",
+        schema: ClusterResponseSchema,
+      },
       "400": badRequest,
       "401": unauthorized,
     },

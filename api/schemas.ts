@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ClusterViewSchema } from "../model/cluster.ts";
 import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
@@ -181,12 +182,40 @@ export const SeriesSchema = z.object({
 });
 
 /** `GET /metrics` response. */
+/**
+ * What a fan-out answer (scale-out: several agents in the groups) says of the agents it was built
+ * from; absent when this agent is alone.
+ */
+export const CoverageShape = {
+  agents: z.array(z.string()).optional().meta({
+    description: "The agents whose stores the answer was built from (this one first).",
+  }),
+  partial: z.boolean().optional().meta({
+    description: "Some agent did not answer: its series are missing (header `X-EventOps-Partial: true`).",
+  }),
+  unreachable: z.array(z.object({ url: z.string(), error: z.string() })).optional().meta({
+    description: "The agents that did not answer, and why.",
+  }),
+};
+
 export const CatalogResponseSchema = z.object({
   tenants: z.array(z.string()),
   hosts: z.array(z.string()),
   metrics: z.array(z.string()),
   series: z.array(SeriesSchema),
+  ...CoverageShape,
 }).meta({ id: "Catalog" });
+
+/** `GET /cluster`. */
+export const ClusterResponseSchema = z.object({
+  self: z.string().nullable().meta({ description: "This agent's advertised base URL (`http.advertise`)." }),
+  view: ClusterViewSchema.nullable().meta({
+    description: "The consumer group that stores the series: each member's advertised URL and partitions.",
+  }),
+  unowned_partitions: z.array(z.int()).meta({
+    description: "Partitions no member owns now (a rebalance in progress): reads of their series answer 503.",
+  }),
+}).meta({ id: "Cluster" });
 
 /** One point or bucket. */
 export const PointSchema = z.object({
@@ -229,6 +258,7 @@ export const StoredAlertSchema = AlertSchema.extend({ seq: z.int() }).meta({ id:
 export const AlertsResponseSchema = z.object({
   count: z.int(),
   alerts: z.array(StoredAlertSchema),
+  ...CoverageShape,
 }).meta({ id: "Alerts" });
 
 /** One item's outcome in `POST /ingest`. */
@@ -390,6 +420,13 @@ export const QueryRequestSchema = z.strictObject({
     .max(MAX_QUERY_ROWS, `max_rows must be at most ${MAX_QUERY_ROWS}`)
     .default(DEFAULT_QUERY_ROWS)
     .meta({ description: "Most rows returned; `truncated` tells whether there were more." }),
+  agents: z.enum(["self", "all"]).default("self").meta({
+    description:
+      "Scale-out: `self` runs the statement on this agent's store only (in a cluster the answer names " +
+      "the other agents, `scope`); `all` runs it on every agent and concatenates the results with an `agent` " +
+      "column first (each agent's own result: aggregates are per agent, this is not distributed SQL; " +
+      "`max_rows` applies per agent).",
+  }),
 }).meta({ id: "QueryRequest" });
 
 /** `POST /query` response. */
@@ -408,6 +445,12 @@ export const QueryResponseSchema = z.object({
   truncated_by: z.enum(["max_rows", "max_result_bytes"]).optional().meta({
     description: "Which limit cut the rows, when `truncated`.",
   }),
+  scope: z.object({ agent: z.string(), other_agents: z.array(z.string()) }).optional().meta({
+    description:
+      "In a cluster, with `agents: self`: the answer covers this agent's store only; the other agents " +
+      "store other series (ask with `agents: all`).",
+  }),
+  ...CoverageShape,
 }).meta({ id: "QueryResult" });
 
 // ---------------------------------------------------------------- collect (protocol receivers)

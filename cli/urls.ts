@@ -6,6 +6,9 @@
  * @module
  */
 import type { Config } from "../config/schema.ts";
+import { hostPart, type InterfaceAddress, isLoopback, reachable, WILDCARDS } from "../lib/net_address.ts";
+
+export type { InterfaceAddress };
 
 /** The URLs of one base address. */
 export interface AgentUrls {
@@ -15,14 +18,6 @@ export interface AgentUrls {
   metrics: string;
 }
 
-/** An interface address, as `Deno.networkInterfaces()` gives it. */
-export interface InterfaceAddress {
-  family: "IPv4" | "IPv6";
-  address: string;
-}
-
-const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
-
 /** The URLs under a base (`http://host:port`). */
 export function urlsAt(base: string): AgentUrls {
   return {
@@ -31,20 +26,6 @@ export function urlsAt(base: string): AgentUrls {
     alerts: `${base}/alerts/stream`,
     metrics: `${base}/prometheus`,
   };
-}
-
-function hostPart(address: string): string {
-  return address.includes(":") ? `[${address.replace(/^\[|\]$/g, "")}]` : address;
-}
-
-function isLoopback(address: string): boolean {
-  return address.startsWith("127.") || address === "::1" || address === "[::1]" || address === "localhost";
-}
-
-/** Whether an address is usable from the local network (not loopback, not IPv6 link-local). */
-function reachable(entry: InterfaceAddress): boolean {
-  if (isLoopback(entry.address)) return false;
-  return !(entry.family === "IPv6" && /^fe80:/i.test(entry.address));
 }
 
 /** What `urls` prints: the local URLs, the network ones, and a warning (pure, for tests). */

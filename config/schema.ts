@@ -73,6 +73,16 @@ const KafkaSchema = z.strictObject({
 const HttpSchema = z.strictObject({
   host: z.string().min(1).default("0.0.0.0"),
   port: z.int().min(0).max(65_535).default(8088),
+  /**
+   * The base URL other agents reach this one's API at (scale-out reads: advertised in the consumer
+   * groups, reads of a series owned by another agent are forwarded there). Empty: `http://<host>:<port>`
+   * of the bound address, or with `host` 0.0.0.0 the first LAN IPv4 address (loopback when none).
+   */
+  advertise: z.string().default("").refine((url) => url === "" || /^https?:\/\/[^/?#]+$/.test(url), {
+    message: "expected http://host:port or https://host:port (no path), or empty",
+  }),
+  /** How long a read forwarded to (or fanned out over) other agents waits for each of them. */
+  forward_timeout: DurationSchema.prefault("5s"),
   /** Bearer token required for writes (POST /ingest). Empty: writes are refused. */
   token: z.string().default(""),
   /** Also require the token for reads. */

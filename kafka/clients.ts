@@ -5,6 +5,7 @@
  */
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import type { Config } from "../config/schema.ts";
+import { AGENT_INSTANCE, encodeMemberData } from "./membership.ts";
 
 /** A producer of raw bytes (keys and values are Buffers). */
 export type ByteProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
@@ -24,9 +25,20 @@ export function createProducer(config: Config, role: string): ByteProducer {
   });
 }
 
-/** Creates a consumer in `groupId` with manual commits. */
+/**
+ * Creates a consumer in `groupId` with manual commits. With `http.advertise` set, the member's
+ * subscription carries the agent's HTTP address (`membership.ts`: scale-out reads).
+ */
 export function createConsumer(config: Config, groupId: string, role: string): ByteConsumer {
+  const advertise = config.http.advertise;
   return new Consumer({
+    ...(advertise === "" ? {} : {
+      protocols: [{
+        name: "roundrobin",
+        version: 1,
+        metadata: encodeMemberData({ http: advertise, instance: AGENT_INSTANCE }),
+      }],
+    }),
     clientId: `${config.kafka.client_id}-${role}`,
     groupId,
     bootstrapBrokers: config.kafka.brokers,

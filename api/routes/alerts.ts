@@ -18,6 +18,8 @@ import { parseQuery, timeRange } from "../params.ts";
 import { AlertsQuerySchema, AlertStreamQuerySchema, LAST_EVENT_ID_PATTERN } from "../schemas.ts";
 import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 import type { Subscription } from "../hub.ts";
+import { mergeAlerts } from "../cluster_merge.ts";
+import { coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
 
 const LAST_EVENT_ID = new RegExp(LAST_EVENT_ID_PATTERN);
 
@@ -43,7 +45,22 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       toMs,
       limit: q.limit,
     });
-    return c.json({ count: alerts.length, alerts }, 200, { "Cache-Control": "no-store" });
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
+      return c.json({ count: alerts.length, alerts }, 200, { "Cache-Control": "no-store" });
+    }
+    // Scale-out: every agent's alerts, merged newest first (seq is each agent's own: kept as it is).
+    const answers = await fanOut<{ alerts: StoredAlert[] }>(c, cluster);
+    const merged = mergeAlerts(
+      [alerts, ...answers.flatMap((answer) => answer.ok && answer.body ? [answer.body.alerts] : [])],
+      q.limit,
+      q.state !== undefined,
+    );
+    const coverage = coverageOf(cluster.selfUrl, answers);
+    return c.json({ count: merged.length, alerts: merged, ...coverage }, 200, {
+      "Cache-Control": "no-store",
+      ...(coverage.partial ? { [PARTIAL_HEADER]: "true" } : {}),
+    });
   });
 
   app.get("/alerts/stream", read, (c) => {

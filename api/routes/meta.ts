@@ -9,6 +9,17 @@ import { openApiDocument } from "../openapi.ts";
 import { parseQuery } from "../params.ts";
 import { EmptyQuerySchema, RulesQuerySchema } from "../schemas.ts";
 import { probe } from "./health.ts";
+import type { ClusterView } from "../../model/cluster.ts";
+
+/** The partitions of the view's topic no member owns (pure). */
+export function unownedPartitions(view: ClusterView): number[] {
+  const owned = new Set(view.members.flatMap((member) => member.partitions));
+  const missing: number[] = [];
+  for (let partition = 0; partition < view.partitions; partition++) {
+    if (!owned.has(partition)) missing.push(partition);
+  }
+  return missing;
+}
 
 /** Content type of the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -43,6 +54,26 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
           sse_clients: { alerts: ctx.sse.alerts.count, events: ctx.sse.events.count },
           rss_bytes: Deno.memoryUsage().rss,
         },
+      },
+      200,
+      noStore,
+    );
+  });
+
+  // Scale-out reads: the partition -> agent map this agent routes reads with.
+  app.get("/cluster", read, async (c) => {
+    parseQuery(c, EmptyQuerySchema);
+    const cluster = deps.cluster;
+    if (cluster === undefined) {
+      return c.json({ self: null, view: null, unowned_partitions: [] }, 200, noStore);
+    }
+    if (cluster.view() === undefined) await cluster.refresh();
+    const view = cluster.view() ?? null;
+    return c.json(
+      {
+        self: cluster.selfUrl,
+        view,
+        unowned_partitions: view === null ? [] : unownedPartitions(view),
       },
       200,
       noStore,

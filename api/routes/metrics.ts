@@ -16,10 +16,21 @@ import {
   needsFreshCatalog,
   page,
   planMetricQuery,
+  type PointsParams,
   takeLabelFilters,
 } from "../metric_queries.ts";
 import { codePoints, parseQuery, parseQueryObject, queryObject } from "../params.ts";
 import { CatalogQuerySchema, MAX_METRIC_NAME, PointsQuerySchema } from "../schemas.ts";
+import {
+  type CatalogJson,
+  MERGEABLE_AGGS,
+  mergeBuckets,
+  mergeCatalogs,
+  mergePoints,
+} from "../cluster_merge.ts";
+import { type Coverage, coverageOf, fanOut, forwardRead, isForwarded, PARTIAL_HEADER } from "../forward.ts";
+import type { ClusterApi } from "../deps.ts";
+import type { LabelFilter } from "../../model/query.ts";
 
 /** How long `GET /metrics/{metric}` reuses a catalog to check the metric name (ms). */
 const CATALOG_REUSE_MS = 2_000;
@@ -71,7 +82,21 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
   app.get("/metrics", read, async (c) => {
     const q = parseQuery(c, CatalogQuerySchema);
     const view = catalogView(await deps.store.catalog(), q.tenant);
-    return c.json({ ...view, series: view.series.map(seriesJson) });
+    const local: CatalogJson = { ...view, series: view.series.map(seriesJson) };
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) return c.json(local);
+    // Scale-out: every agent's catalog, merged; an agent that did not answer is named.
+    const answers = await fanOut<CatalogJson>(c, cluster);
+    const merged = mergeCatalogs([
+      local,
+      ...answers.flatMap((answer) => answer.ok && answer.body ? [answer.body] : []),
+    ]);
+    const coverage = coverageOf(cluster.selfUrl, answers);
+    return c.json(
+      { ...merged, ...coverage },
+      200,
+      coverage.partial ? { [PARTIAL_HEADER]: "true" } : {},
+    );
   });
 
   app.get("/metrics/:metric", read, async (c) => {
@@ -82,6 +107,41 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
+    // Scale-out: one series' reads are answered by the agent that owns its partition.
+    const cluster = deps.cluster;
+    if (cluster !== undefined && !isForwarded(c) && q.tenant !== undefined && q.host !== undefined) {
+      const owner = cluster.ownerOf({ tenant: q.tenant, host: q.host, metric });
+      if (owner.kind === "peer") return await forwardRead(c, cluster, owner);
+      if (owner.kind === "unknown") {
+        void cluster.refresh();
+        throw new ApiError(
+          503,
+          `no agent can answer for this series now: ${owner.reason}; retry in a few seconds`,
+          {
+            reason: owner.reason,
+          },
+          { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+        );
+      }
+    }
+    // A recent catalog answers most name checks; a miss or a bucket range taken from the data
+    // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
+    if (cluster !== undefined && !isForwarded(c) && cluster.peers().length > 0) {
+      return await fanOutMetric(c, cluster, q, () => localRows(q, requested, metric, filters));
+    }
+    const local = await localRows(q, requested, metric, filters);
+    return respond(c, q.format, local.meta, local.rows, local.truncated, local.kind);
+  });
+
+  /** This agent's answer: the metric checked against its catalog, the rows of the plan, paged. */
+  async function localRows(
+    q: PointsParams,
+    requested: string,
+    metric: string,
+    filters: LabelFilter[],
+  ): Promise<
+    { meta: MetricMeta; rows: (PointRow | BucketRow)[]; truncated: boolean; kind: "point" | "bucket" }
+  > {
     // A recent catalog answers most name checks; a miss or a bucket range taken from the data
     // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     let catalog = await catalogs(false);
@@ -90,13 +150,133 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     const plan = planMetricQuery(q, requested, metric, catalog, ctx.now(), filters);
     if (plan.kind === "bucket") {
       const rows = plan.query === undefined ? [] : alignBuckets(plan, await deps.store.buckets(plan.query));
-      const { rows: kept, truncated } = page(rows, q.limit);
-      return respond(c, q.format, plan.meta, kept, truncated, "bucket");
+      return { meta: plan.meta, ...page(rows, q.limit), kind: "bucket" };
     }
     const rows = plan.query === undefined ? [] : await deps.store.points(plan.query);
-    const { rows: kept, truncated } = page(rows, q.limit);
-    return respond(c, q.format, plan.meta, kept, truncated, "point");
+    return { meta: plan.meta, ...page(rows, q.limit), kind: "point" };
+  }
+}
+
+/**
+ * A read over many series with other agents in the groups: the same query on every agent (as JSON),
+ * merged with this agent's rows (`cluster_merge.ts`). Buckets per host merge exactly (each series is
+ * on one agent; a bucket two agents computed is combined for count/sum/min/max, else counted in
+ * `inexact_buckets`); buckets of a tag/context group span agents, so only count/sum/min/max are
+ * answered (an average or a percentile of a group is not a combination of the agents' ones). One
+ * bucket over the whole range needs `from` and `to` (each agent's data has its own range).
+ */
+async function fanOutMetric(
+  c: Context,
+  cluster: ClusterApi,
+  q: PointsParams,
+  local: () => ReturnType<LocalRows>,
+): Promise<Response> {
+  const bucketed = q.step !== undefined || q.agg !== undefined || q.group_by !== undefined;
+  const agg = q.agg ?? "avg";
+  if (bucketed && q.step === undefined && (q.from === undefined || q.to === undefined)) {
+    throw new ApiError(
+      400,
+      "with several agents, agg without step needs from and to (one bucket over the whole range: each agent's " +
+        "data has its own range); give both, or a step",
+    );
+  }
+  if (bucketed && q.group_by !== undefined && q.group_by !== "host" && !MERGEABLE_AGGS.has(agg)) {
+    throw new ApiError(
+      400,
+      `agg=${agg} over group_by=${q.group_by} cannot be computed across agents: each agent holds a part of a ` +
+        "group's series, and an average or percentile of a group is not a combination of the parts'. Use agg=sum " +
+        "with agg=count (their ratio is the average), min or max, or group by host",
+    );
+  }
+  const [answers, mine] = await Promise.all([
+    fanOut<PeerPoints>(c, cluster, {
+      query: (params) => params.set("format", "json"),
+      notFoundIsEmpty: true,
+    }),
+    local().catch((error) => {
+      if (error instanceof ApiError && error.status === 404) return error;
+      throw error;
+    }),
+  ]);
+  const coverage = coverageOf(cluster.selfUrl, answers);
+  const peers = answers.flatMap((answer) => answer.ok && answer.body ? [answer.body] : []);
+  if (mine instanceof ApiError) {
+    if (peers.length === 0) {
+      if (!coverage.partial) throw mine;
+      throw new ApiError(503, `${mine.message}; and agents did not answer, which may store it`, coverage, {
+        "Retry-After": "5",
+        [PARTIAL_HEADER]: "true",
+      });
+    }
+  }
+  const meta = mine instanceof ApiError ? metaOf(peers[0]) : mine.meta;
+  const kind = mine instanceof ApiError ? (bucketed ? "bucket" : "point") : mine.kind;
+  const peerRows = peers.map((body) => body.points.map((point) => rowOf(point, meta.metric)));
+  const localRows = mine instanceof ApiError ? [] : mine.rows;
+  const peerTruncated = peers.some((body) => body.truncated);
+  let rows: (PointRow | BucketRow)[];
+  let inexact = 0;
+  if (kind === "bucket") {
+    const merged = mergeBuckets([localRows as BucketRow[], ...peerRows as BucketRow[][]], agg);
+    rows = merged.rows;
+    inexact = merged.inexact;
+  } else {
+    rows = mergePoints([localRows as PointRow[], ...peerRows as PointRow[][]]);
+  }
+  const paged = page(rows, q.limit);
+  return respond(c, q.format, meta, paged.rows, paged.truncated || peerTruncated, kind, {
+    ...coverage,
+    ...(kind === "bucket" ? { inexact_buckets: inexact } : {}),
   });
+}
+
+type LocalRows = () => Promise<
+  { meta: MetricMeta; rows: (PointRow | BucketRow)[]; truncated: boolean; kind: "point" | "bucket" }
+>;
+
+/** `GET /metrics/{metric}` as JSON, as another agent answers it. */
+interface PeerPoints extends MetricMeta {
+  count: number;
+  truncated: boolean;
+  points: PeerPoint[];
+}
+
+/** One point or bucket of another agent's JSON answer. */
+interface PeerPoint {
+  ts: string;
+  value: number;
+  tenant: string;
+  host?: string;
+  group?: string | null;
+  unit?: string;
+  tags?: Record<string, string>;
+  ctx?: Record<string, string>;
+}
+
+/** The meta fields of another agent's answer. */
+function metaOf(body: PeerPoints): MetricMeta {
+  const { count: _count, truncated: _truncated, points: _points, ...meta } = body;
+  return meta;
+}
+
+/** A row of another agent's JSON answer (points carry unit, tags and ctx; buckets host or group). */
+function rowOf(point: PeerPoint, metric: string): PointRow | BucketRow {
+  const ts = Date.parse(point.ts);
+  if (point.unit !== undefined) {
+    return {
+      ts,
+      tenant: point.tenant,
+      host: point.host ?? "",
+      metric,
+      value: point.value,
+      unit: point.unit,
+      tags: point.tags ?? {},
+      ctx: point.ctx ?? {},
+    };
+  }
+  return point.host !== undefined
+    ? { ts, tenant: point.tenant, host: point.host, value: point.value }
+    : { ts, tenant: point.tenant, group: point.group ?? null, value: point.value };
 }
 
 function pointJson(row: PointRow | BucketRow, kind: "point" | "bucket") {
@@ -128,12 +308,14 @@ function respond(
   rows: (PointRow | BucketRow)[],
   truncated: boolean,
   kind: "point" | "bucket",
+  cluster?: Coverage & { inexact_buckets?: number },
 ): Response {
   const headers: Record<string, string> = { "Cache-Control": "no-store" };
   if (truncated) headers["X-Truncated"] = "true";
+  if (cluster?.partial) headers[PARTIAL_HEADER] = "true";
   if (format === "json") {
     return c.json(
-      { ...meta, count: rows.length, truncated, points: rows.map((r) => pointJson(r, kind)) },
+      { ...meta, count: rows.length, truncated, points: rows.map((r) => pointJson(r, kind)), ...cluster },
       200,
       headers,
     );

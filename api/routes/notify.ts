@@ -20,6 +20,9 @@ import { requireWriteToken } from "../auth.ts";
 import { readBody } from "../body.ts";
 import type { RouteContext } from "../context.ts";
 import type { NotifyApi } from "../deps.ts";
+import { mergeActiveAlerts } from "../cluster_merge.ts";
+import { coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
+import type { ActiveAlert } from "../../model/notification.ts";
 import { ApiError, problemsMessage, zodProblems } from "../errors.ts";
 import {
   AckRequestSchema,
@@ -123,14 +126,28 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
   const write = requireWriteToken(ctx.auth);
   const noStore = { "Cache-Control": "no-store" };
 
-  app.get("/alerts/active", read, (c) => {
+  app.get("/alerts/active", read, async (c) => {
     const q = parseQuery(c, ActiveAlertsQuerySchema);
     const alerts = notifyOf(deps).activeAlerts().filter((alert) =>
       (q.tenant === undefined || alert.tenant === q.tenant) &&
       (q.host === undefined || alert.host === q.host) &&
       (q.severity === undefined || alert.severity === q.severity)
     );
-    return c.json({ count: alerts.length, alerts }, 200, noStore);
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
+      return c.json({ count: alerts.length, alerts }, 200, noStore);
+    }
+    // Scale-out: every agent's firing alerts (each agent delivers the alerts of the series it stores).
+    const answers = await fanOut<{ alerts: ActiveAlert[] }>(c, cluster);
+    const merged = mergeActiveAlerts([
+      alerts,
+      ...answers.flatMap((answer) => answer.ok && answer.body ? [answer.body.alerts] : []),
+    ]);
+    const coverage = coverageOf(cluster.selfUrl, answers);
+    return c.json({ count: merged.length, alerts: merged, ...coverage }, 200, {
+      ...noStore,
+      ...(coverage.partial ? { [PARTIAL_HEADER]: "true" } : {}),
+    });
   });
 
   app.post("/alerts/:fingerprint/ack", write, async (c) => {

@@ -470,7 +470,10 @@ for (const topology of ["partitioned", "auto"] as const) {
       const catalogs = await eventually(
         async () => {
           const both = await Promise.all(
-            [a, b].map(async (agent) => (await fetch(`${agent.baseUrl}/metrics`)).json()),
+            // Each agent's own store (X-EventOps-Forwarded: no fan-out over the other agent).
+            [a, b].map(async (agent) =>
+              (await fetch(`${agent.baseUrl}/metrics`, { headers: { "X-EventOps-Forwarded": "1" } })).json()
+            ),
           );
           const total = both.flatMap((catalog) => catalog.series).reduce(
             (sum: number, s: { rows: number }) => sum + s.rows,

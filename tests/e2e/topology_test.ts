@@ -24,7 +24,9 @@ function raw(host: string, value: number, minute: number): string {
 /** Rows stored per host by each agent (`GET /metrics`). */
 async function rowsByHost(baseUrls: string[]): Promise<Map<string, number>[]> {
   return await Promise.all(baseUrls.map(async (baseUrl) => {
-    const catalog = await (await fetch(`${baseUrl}/metrics`)).json();
+    // Each agent's own store (X-EventOps-Forwarded: no fan-out over the other agent).
+    const catalog = await (await fetch(`${baseUrl}/metrics`, { headers: { "X-EventOps-Forwarded": "1" } }))
+      .json();
     return new Map(
       (catalog.series as { host: string; rows: number }[]).map((series) => [series.host, series.rows]),
     );

@@ -1,0 +1,152 @@
+/**
+ * Scale-out reads over HTTP: a read of one series forwarded to the agent that owns it, and a read
+ * over many series fanned out to every other agent. A forwarded request carries
+ * {@link FORWARDED_HEADER} and is always answered from the store of the agent it reaches (never
+ * forwarded again: no loops); the caller's `Authorization` header and query string (`access_token`)
+ * go with it. An agent that does not answer in `http.forward_timeout` is named in the response: a
+ * 503 for a forwarded read, `partial: true` for a fan-out — never a plain empty 200.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { ClusterApi } from "./deps.ts";
+import { ApiError } from "./errors.ts";
+
+/** Marks a request forwarded by another agent (answered locally, never forwarded again). */
+export const FORWARDED_HEADER = "X-EventOps-Forwarded";
+/** The agent that answered a forwarded read (its base URL). */
+export const SERVED_BY_HEADER = "X-EventOps-Served-By";
+/** `true` on a fan-out answer built without some agent. */
+export const PARTIAL_HEADER = "X-EventOps-Partial";
+
+/** Whether the request came from another agent. */
+export function isForwarded(c: Context): boolean {
+  return c.req.header(FORWARDED_HEADER) !== undefined;
+}
+
+/** The same path and query on another agent (`query` may change the query). */
+function targetOf(c: Context, baseUrl: string, query?: (params: URLSearchParams) => void): string {
+  const url = new URL(c.req.url);
+  query?.(url.searchParams);
+  return `${baseUrl}${url.pathname}${url.search}`;
+}
+
+/** How to fan out. */
+export interface FanOutOptions {
+  /** Changes the query sent to the other agents (e.g. `format=json`). */
+  query?: (params: URLSearchParams) => void;
+  /** A 404 means "nothing here" (an agent that stores no series of the metric): an answer without a body. */
+  notFoundIsEmpty?: boolean;
+}
+
+/** The headers a forwarded request carries: the hop marker, the caller's `Authorization` and `Accept`. */
+export function forwardHeaders(c: Context): Headers {
+  const headers = new Headers({ [FORWARDED_HEADER]: "1" });
+  for (const name of ["Authorization", "Accept"]) {
+    const value = c.req.header(name);
+    if (value !== undefined) headers.set(name, value);
+  }
+  return headers;
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof DOMException && error.name === "TimeoutError") return "timed out";
+  if (error instanceof Error && error.name === "NotCapable") {
+    return `${error.message}: the agent's sandbox does not allow connecting there; add the host to ` +
+      "permissions.agent.net in deno.json";
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Forwards the request to `baseUrl` and relays its answer (status, body, content type); a 503 naming
+ * the agent when it does not answer (the map is read again for the next request).
+ */
+export async function forwardRead(
+  c: Context,
+  cluster: ClusterApi,
+  owner: { url: string; partition: number },
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(targetOf(c, owner.url), {
+      headers: forwardHeaders(c),
+      signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
+    });
+  } catch (error) {
+    void cluster.refresh();
+    throw new ApiError(
+      503,
+      `the agent that owns this series (${owner.url}, partition ${owner.partition}) did not answer: ` +
+        `${reasonOf(error)}; retry in a few seconds (the group moves its partitions to the other agents ` +
+        "once it is gone)",
+      { unreachable: [owner.url], partition: owner.partition },
+      { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+    );
+  }
+  const headers = new Headers({ [SERVED_BY_HEADER]: owner.url, "Cache-Control": "no-store" });
+  for (const name of ["Content-Type", "Content-Disposition", "X-Truncated", "Retry-After"]) {
+    const value = response.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return new Response(await response.arrayBuffer(), { status: response.status, headers });
+}
+
+/** One agent's answer to a fanned-out read (`body` undefined: a 404 taken as "nothing here"). */
+export type PeerAnswer<T> = { url: string; ok: true; body: T } | { url: string; ok: false; error: string };
+
+/**
+ * The same GET on every other agent (in parallel, each bounded by `http.forward_timeout`): each
+ * one's JSON body, or why it gave none (a non-2xx answer, a timeout, a refused connection).
+ */
+export async function fanOut<T>(
+  c: Context,
+  cluster: ClusterApi,
+  options: FanOutOptions = {},
+): Promise<PeerAnswer<T | undefined>[]> {
+  const answers = await Promise.all(
+    cluster.peers().map(async (url): Promise<PeerAnswer<T | undefined>> => {
+      try {
+        const response = await fetch(targetOf(c, url, options.query), {
+          headers: forwardHeaders(c),
+          signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
+        });
+        if (response.status === 404 && options.notFoundIsEmpty) {
+          await response.body?.cancel();
+          return { url, ok: true, body: undefined };
+        }
+        if (!response.ok) {
+          const text = await response.text();
+          return { url, ok: false, error: `HTTP ${response.status}: ${text.slice(0, 200)}` };
+        }
+        return { url, ok: true, body: await response.json() as T };
+      } catch (error) {
+        return { url, ok: false, error: reasonOf(error) };
+      }
+    }),
+  );
+  if (answers.some((answer) => !answer.ok)) void cluster.refresh();
+  return answers;
+}
+
+/** What a fan-out answer says of the agents it was built from. */
+export interface Coverage {
+  /** Agents that answered (this one first). */
+  agents: string[];
+  /** Some agent did not answer: the answer lacks its series. */
+  partial: boolean;
+  /** The agents that did not answer, and why. */
+  unreachable: { url: string; error: string }[];
+}
+
+/** The coverage of a fan-out (pure). */
+export function coverageOf(self: string, answers: readonly PeerAnswer<unknown>[]): Coverage {
+  const unreachable = answers.flatMap((answer) =>
+    answer.ok ? [] : [{ url: answer.url, error: answer.error }]
+  );
+  return {
+    agents: [self, ...answers.filter((answer) => answer.ok).map((answer) => answer.url)],
+    partial: unreachable.length > 0,
+    unreachable,
+  };
+}

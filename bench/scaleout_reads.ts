@@ -1,0 +1,183 @@
+/**
+ * Added latency of scale-out reads (issue 24), through two REAL agents (their sandbox flags, a broker,
+ * DuckDB) in the same consumer groups, each storing half of the series:
+ *
+ * - a read of one series this agent owns (answered here) vs one the other agent owns (forwarded);
+ * - the catalog and a tenant's points from this agent's store only (`X-EventOps-Forwarded`) vs fanned
+ *   out over both agents and merged;
+ * - after the other agent is killed: how long reads of its series answer 503 (until the group's session
+ *   timeout lets this agent take its partitions over).
+ *
+ * Sequential requests, the two kinds compared alternating, after a warm-up; p50/p95/max in ms. Not a test.
+ *
+ * ```sh
+ * EVENTOPS_TEST_BROKERS=127.0.0.1:19092 deno run -P=bench bench/scaleout_reads.ts [--requests 200] [--series 200]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  BROKERS,
+  eventually,
+  freePort,
+  type RunningAgent,
+  startAgent,
+  uniqueName,
+  writeTestConfig,
+} from "../testing/agent.ts";
+import { kcatProduce } from "../testing/kcat.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: { requests: { type: "string", default: "200" }, series: { type: "string", default: "200" } },
+});
+const REQUESTS = Number(flags.requests);
+const SERIES = Number(flags.series);
+const EVENTS = 60;
+const SESSION_TIMEOUT_S = 10;
+
+function quantiles(samples: number[]): { p50: number; p95: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return { p50: round(at(0.5)), p95: round(at(0.95)), max: round(sorted[sorted.length - 1]) };
+}
+
+/** One timed GET (ms); throws on a status other than 200. */
+async function timed(url: string, headers: Record<string, string>): Promise<number> {
+  const started = performance.now();
+  const response = await fetch(url, { headers });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`${url}: ${response.status}`);
+  return performance.now() - started;
+}
+
+/**
+ * Two kinds of request timed alternately (after 20 warm-up pairs), so both see the same load of the
+ * shared machine: `[first's samples, second's samples]`.
+ */
+async function timePairs(
+  first: [string, Record<string, string>],
+  second: [string, Record<string, string>],
+): Promise<[ReturnType<typeof quantiles>, ReturnType<typeof quantiles>]> {
+  const samples: [number[], number[]] = [[], []];
+  for (let index = 0; index < REQUESTS + 20; index++) {
+    const one = await timed(...first);
+    const two = await timed(...second);
+    if (index >= 20) {
+      samples[0].push(one);
+      samples[1].push(two);
+    }
+  }
+  return [quantiles(samples[0]), quantiles(samples[1])];
+}
+
+const name = uniqueName("bench-scaleout");
+const ports = [freePort(), freePort()];
+const http = (port: number) => ({ host: "127.0.0.1", port, token: "bench-token" });
+const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: http(ports[0]) });
+const second = await writeTestConfig(`${name}-b`, {
+  data_dir: `data/test/${name}/b`,
+  http: http(ports[1]),
+  topics: first.topics,
+  kafka: {
+    brokers: [BROKERS],
+    client_id: `${name}-b`,
+    group_stateless: `${name}-stateless`,
+    group_stateful: `${name}-stateful`,
+    batch_max_wait: "50ms",
+    session_timeout: `${SESSION_TIMEOUT_S}s`,
+  },
+});
+const a = await startAgent(first.file, ports[0]);
+let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
+try {
+  await eventually(
+    async () => {
+      const cluster = await (await fetch(`${a.baseUrl}/cluster`)).json();
+      return cluster.view?.members.length === 2 && cluster.unowned_partitions.length === 0;
+    },
+    60_000,
+    "both agents in the group",
+  );
+  const hosts = Array.from({ length: SERIES }, (_, index) => `bench-h${index}`);
+  for (const host of hosts) {
+    const lines = Array.from({ length: EVENTS }, (_, minute) =>
+      JSON.stringify({
+        tenant_id: "bench",
+        host,
+        metric: "cpu_load",
+        value: 20 + (minute % 7),
+        ts_event: new Date(Date.UTC(2025, 9, 21, 10, minute)).toISOString(),
+      }));
+    await kcatProduce(first.topics.raw, lines, host);
+  }
+  await eventually(
+    async () => {
+      const catalog = await (await fetch(`${a.baseUrl}/metrics`)).json();
+      const rows = (catalog.series as { rows: number }[]).reduce((sum, series) => sum + series.rows, 0);
+      return rows === SERIES * EVENTS;
+    },
+    120_000,
+    "every event stored",
+  );
+  // A series each agent owns, as the forwarding header tells.
+  let own: string | undefined;
+  let other: string | undefined;
+  for (const host of hosts) {
+    const response = await fetch(`${a.baseUrl}/metrics/cpu?tenant=bench&host=${host}`);
+    await response.arrayBuffer();
+    if (response.headers.get("X-EventOps-Served-By") === null) own ??= host;
+    else other ??= host;
+    if (own && other) break;
+  }
+  const local = { "X-EventOps-Forwarded": "1" };
+  const single = await timePairs(
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&host=${own}`, {}],
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&host=${other}`, {}],
+  );
+  const catalog = await timePairs([`${a.baseUrl}/metrics`, local], [`${a.baseUrl}/metrics`, {}]);
+  const points = await timePairs(
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&limit=100000`, local],
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&limit=100000`, {}],
+  );
+  const buckets = await timePairs(
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&step=10m&agg=max`, local],
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&step=10m&agg=max`, {}],
+  );
+  const results = {
+    machine_note: "shared 2-core VM, other helpers' brokers and tests running: noisy",
+    series: SERIES,
+    events_per_series: EVENTS,
+    requests: REQUESTS,
+    single_series_local: single[0],
+    single_series_forwarded: single[1],
+    catalog_own_store: catalog[0],
+    catalog_fan_out: catalog[1],
+    tenant_points_own_store: points[0],
+    tenant_points_fan_out: points[1],
+    tenant_buckets_own_store: buckets[0],
+    tenant_buckets_fan_out: buckets[1],
+    unavailable_after_kill_ms: 0,
+    session_timeout_s: SESSION_TIMEOUT_S,
+  };
+  // The other agent dies: its series answer 503 until this agent owns their partitions.
+  await b.kill();
+  b = undefined;
+  const killed = performance.now();
+  await eventually(
+    async () => {
+      const response = await fetch(`${a.baseUrl}/metrics/cpu?tenant=bench&host=${other}`);
+      await response.arrayBuffer();
+      return response.status === 200;
+    },
+    120_000,
+    "the dead agent's partitions taken over",
+  );
+  results.unavailable_after_kill_ms = Math.round(performance.now() - killed);
+  console.log(JSON.stringify(results, null, 2));
+} finally {
+  await b?.stop();
+  await a.stop();
+}

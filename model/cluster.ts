@@ -1,0 +1,46 @@
+/**
+ * The scale-out cluster as an agent sees it (`GET /cluster`): the members of the consumer group that
+ * owns the stored series, each with its advertised HTTP address and partitions, and where the reads of
+ * one series go.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** One agent of the cluster. */
+export const ClusterMemberSchema = z.object({
+  member_id: z.string(),
+  /** Base URL of its HTTP API (absent: a member that advertises none). */
+  url: z.string().optional(),
+  instance: z.string().optional(),
+  /** Whether it is the agent that answered. */
+  self: z.boolean(),
+  /** Partitions of the view's topic it owns. */
+  partitions: z.array(z.int()),
+});
+/** One agent of the cluster. */
+export type ClusterMember = z.infer<typeof ClusterMemberSchema>;
+
+/**
+ * Who owns what: `keyed` — a series is on the partition its key `tenant|host|metric` hashes to (the
+ * stateful group on `events.enriched`); `whole` — one member owns every series (the local topology).
+ */
+export const ClusterViewSchema = z.object({
+  mode: z.enum(["keyed", "whole"]),
+  group: z.string(),
+  topic: z.string(),
+  partitions: z.int(),
+  /** The group's state as the coordinator reported it (`STABLE`, `PREPARING_REBALANCE`, ...). */
+  state: z.string(),
+  members: z.array(ClusterMemberSchema),
+  /** When the view was read (epoch ms). */
+  read_at: z.number(),
+});
+/** The cluster as one agent last read it. */
+export type ClusterView = z.infer<typeof ClusterViewSchema>;
+
+/** Where a series' reads go. */
+export type SeriesOwner =
+  | { kind: "self" }
+  | { kind: "peer"; url: string; member_id: string; partition: number }
+  | { kind: "unknown"; reason: string };

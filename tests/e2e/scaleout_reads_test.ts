@@ -1,0 +1,273 @@
+/**
+ * Scale-out reads (issue 24) through the real broker: two agents in the same groups split the
+ * `events.enriched` partitions, each stores half of the 24 series, and either answers for all of them:
+ * the same catalog (fanned out and merged), the same points of every series (forwarded to the owner,
+ * `X-EventOps-Served-By`), the same alerts. With one agent killed, before the group rebalances, the
+ * other says so: the catalog is `partial` and names it, a series it owned answers a JSON 503 naming it.
+ */
+import assert from "node:assert/strict";
+import {
+  BROKERS,
+  eventually,
+  freePort,
+  type RunningAgent,
+  startAgent,
+  uniqueName,
+  writeTestConfig,
+} from "../../testing/agent.ts";
+import { kcatProduce } from "../../testing/kcat.ts";
+
+/** Hosts whose alert stays firing (their last event is critical too); the others resolve. */
+const STILL_FIRING = (index: number) => index % 2 === 0;
+/** A host's 5 values: minute 3 is critical; minute 4 too for {@link STILL_FIRING}. */
+const valuesOf = (index: number) => [20, 20, 20, 99, STILL_FIRING(index) ? 99 : 20];
+const sumOf = (index: number) => valuesOf(index).reduce((sum, value) => sum + value, 0);
+const HOSTS = Array.from({ length: 24 }, (_, index) => `so-h${String(index).padStart(2, "0")}`);
+/** One firing per host, one resolution per host that does not stay firing. */
+const CRITICAL_TRANSITIONS = HOSTS.length + HOSTS.filter((_, index) => !STILL_FIRING(index)).length;
+
+function raw(host: string, minute: number, value: number): string {
+  const ts = new Date(Date.UTC(2025, 9, 21, 10, minute, 0)).toISOString();
+  return JSON.stringify({ tenant_id: "so", host, metric: "cpu_load", value, ts_event: ts, unit: "percent" });
+}
+
+async function json(
+  url: string,
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(url, { headers: AUTH });
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}
+
+/** Reads need the token (http.token_for_reads): a forwarded read passes the caller's on. */
+const AUTH = { Authorization: "Bearer test-token" };
+
+/** The test's http section on its own port, reads protected. */
+function httpOn(port: number) {
+  return { host: "127.0.0.1", port, token: "test-token", token_for_reads: true };
+}
+
+interface ClusterAnswer {
+  self: string;
+  view: { members: { url: string; self: boolean; partitions: number[] }[]; partitions: number } | null;
+  unowned_partitions: number[];
+}
+
+Deno.test("scale-out reads: two agents answer the same catalog, series and alerts; one down is said", async () => {
+  const name = uniqueName("scaleout");
+  const ports = [freePort(), freePort()];
+  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: httpOn(ports[0]) });
+  const second = await writeTestConfig(`${name}-b`, {
+    data_dir: `data/test/${name}/b`,
+    http: httpOn(ports[1]),
+    topics: first.topics,
+    kafka: {
+      brokers: [BROKERS],
+      client_id: `${name}-b`,
+      group_stateless: `${name}-stateless`,
+      group_stateful: `${name}-stateful`,
+      batch_max_wait: "50ms",
+      session_timeout: "10s",
+    },
+  });
+  const a = await startAgent(first.file, ports[0]);
+  let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
+  try {
+    const agents = [a.baseUrl, b.baseUrl];
+    // Both in the stateful group, each owning a part of the enriched topic, each knowing the other.
+    const clusters = await eventually(
+      async () => {
+        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/cluster`)).body));
+        const views = answers as unknown as ClusterAnswer[];
+        const settled = views.every((view) =>
+          view.view?.members.length === 2 && view.view.members.every((member) =>
+            member.partitions.length > 0
+          ) &&
+          view.unowned_partitions.length === 0
+        );
+        return settled ? views : undefined;
+      },
+      60_000,
+      "both agents in the cluster map",
+    );
+    for (const [index, cluster] of clusters.entries()) {
+      assert.equal(cluster.self, agents[index]);
+      assert.deepEqual(
+        cluster.view!.members.map((member) => member.url).sort(),
+        [...agents].sort(),
+        "each agent advertises its address in the group",
+      );
+      assert.equal(cluster.view!.members.filter((member) => member.self).length, 1);
+    }
+
+    // 24 series x 5 events; minute 3 is critical for every host.
+    for (const host of HOSTS) {
+      await kcatProduce(
+        first.topics.raw,
+        valuesOf(HOSTS.indexOf(host)).map((value, minute) => raw(host, minute, value)),
+        host,
+      );
+    }
+
+    // Each agent stores only its half; both answer the whole catalog.
+    const catalogs = await eventually(
+      async () => {
+        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/metrics`)).body));
+        const complete = answers.every((catalog) => {
+          const series = catalog.series as { host: string; rows: number }[];
+          return series.length === HOSTS.length && series.every((s) => s.rows === 5);
+        });
+        return complete ? answers : undefined;
+      },
+      90_000,
+      "the merged catalog of both agents lists 24 series of 5 rows",
+    );
+    assert.deepEqual(catalogs[0].series, catalogs[1].series, "the same catalog whichever agent is asked");
+    assert.equal(catalogs[0].partial, false);
+    assert.equal((catalogs[0].agents as string[]).length, 2);
+    const ownRows = await Promise.all(agents.map(async (url) => {
+      const response = await fetch(`${url}/metrics`, { headers: { ...AUTH, "X-EventOps-Forwarded": "1" } });
+      return ((await response.json()).series as unknown[]).length;
+    }));
+    assert.ok(ownRows.every((rows) => rows > 0 && rows < HOSTS.length), `each stores a part: ${ownRows}`);
+    assert.equal(ownRows[0] + ownRows[1], HOSTS.length);
+
+    // Every series, asked of either agent: its 5 points, forwarded by the agent that does not own it.
+    const forwarded = [0, 0];
+    /** A host the second agent owns (the first forwards its reads). */
+    let ownedBySecond: string | undefined;
+    for (const host of HOSTS) {
+      const answers = await Promise.all(
+        agents.map((url) => json(`${url}/metrics/cpu?tenant=so&host=${host}`)),
+      );
+      for (const [index, answer] of answers.entries()) {
+        assert.equal(answer.status, 200, `${host} on ${agents[index]}: ${JSON.stringify(answer.body)}`);
+        assert.equal(answer.body.count, 5, `${host} on ${agents[index]}`);
+        const servedBy = answer.headers.get("X-EventOps-Served-By");
+        if (servedBy !== null) {
+          forwarded[index]++;
+          if (index === 0) ownedBySecond = host;
+          assert.equal(servedBy, agents[1 - index], "forwarded to the other agent");
+        }
+      }
+      assert.deepEqual(answers[0].body.points, answers[1].body.points, `${host}: the same points`);
+    }
+    assert.equal(forwarded[0] + forwarded[1], HOSTS.length, `each series forwarded by exactly one agent`);
+    assert.ok(forwarded.every((count) => count > 0), `both forward some: ${forwarded}`);
+
+    // Alerts: per host one critical firing (minute 3), resolved at minute 4 for half of them; the same
+    // list on both agents.
+    let seen: unknown[] = [];
+    const alertLists = await eventually(
+      async () => {
+        const answers = await Promise.all(
+          agents.map(async (url) => (await json(`${url}/alerts?severity=critical&limit=100`)).body),
+        );
+        seen = answers.map((answer) => answer.count);
+        return answers.every((answer) => answer.count === CRITICAL_TRANSITIONS) ? answers : undefined;
+      },
+      30_000,
+      "36 critical transitions on both agents",
+    ).catch((error) => {
+      throw new Error(`${error.message}; counts ${seen}`);
+    });
+    const firing = (alertLists[0].alerts as { state: string; host: string }[]).filter((alert) =>
+      alert.state === "firing"
+    );
+    assert.deepEqual(firing.map((alert) => alert.host).sort(), HOSTS, "one firing critical per host");
+    assert.deepEqual(alertLists[0].alerts, alertLists[1].alerts, "the same alerts whichever agent is asked");
+
+    // Firing now: the hosts still firing, from both agents' alert delivery.
+    const active = await eventually(
+      async () => {
+        const answers = await Promise.all(
+          agents.map(async (url) => (await json(`${url}/alerts/active`)).body),
+        );
+        return answers.every((answer) => answer.count === HOSTS.filter((_, i) => STILL_FIRING(i)).length)
+          ? answers
+          : undefined;
+      },
+      30_000,
+      "the firing alerts of both agents",
+    );
+    assert.deepEqual(active[0].alerts, active[1].alerts, "the same firing alerts whichever agent is asked");
+    assert.deepEqual(
+      (active[0].alerts as { host: string }[]).map((alert) => alert.host).sort(),
+      HOSTS.filter((_, index) => STILL_FIRING(index)),
+    );
+
+    // Many series: points of every host, buckets per host, a group over hosts of both agents.
+    const many = async (query: string) => {
+      const answers = await Promise.all(agents.map((url) => json(`${url}/metrics/cpu?${query}`)));
+      for (const answer of answers) {
+        assert.equal(answer.status, 200, `${query}: ${JSON.stringify(answer.body)}`);
+      }
+      assert.deepEqual(answers[0].body.points, answers[1].body.points, `${query}: the same on both agents`);
+      assert.equal(answers[0].body.partial, false);
+      return answers[0].body;
+    };
+    const points = await many("tenant=so&limit=1000");
+    assert.equal(points.count, 5 * HOSTS.length);
+    const perHost = await many("tenant=so&step=5m&agg=sum");
+    assert.deepEqual(
+      (perHost.points as { host: string; value: number }[]).map((bucket) => [bucket.host, bucket.value]),
+      HOSTS.map((host, index) => [host, sumOf(index)]),
+    );
+    const grouped = await many("tenant=so&step=5m&agg=sum&group_by=tag.env");
+    assert.deepEqual(
+      (grouped.points as { group: string | null; value: number }[]).map((
+        bucket,
+      ) => [bucket.group, bucket.value]),
+      [[null, HOSTS.reduce((sum, _, index) => sum + sumOf(index), 0)]],
+      "a group over the hosts of both agents: the sums added",
+    );
+    const average = await json(`${a.baseUrl}/metrics/cpu?tenant=so&step=5m&agg=avg&group_by=tag.env`);
+    assert.equal(average.status, 400, "an average over a group across agents is refused, not guessed");
+    assert.match((average.body.error as { message: string }).message, /agg=sum with agg=count/);
+
+    // SQL: this agent's store only (and said so), or every agent's results with an agent column.
+    const sql = async (agentsScope: string) => {
+      const response = await fetch(`${a.baseUrl}/query`, {
+        method: "POST",
+        headers: { ...AUTH, "Content-Type": "application/json" },
+        body: JSON.stringify({ sql: "SELECT count(*) AS n FROM metrics_all", agents: agentsScope }),
+      });
+      assert.equal(response.status, 200);
+      return await response.json();
+    };
+    const own = await sql("self");
+    assert.deepEqual(own.scope, { agent: a.baseUrl, other_agents: [b.baseUrl] });
+    const all = await sql("all");
+    assert.deepEqual(all.columns.map((column: { name: string }) => column.name), ["agent", "n"]);
+    assert.deepEqual(all.rows.map((row: unknown[]) => row[0]), agents);
+    assert.equal(all.rows.reduce((sum: number, row: number[]) => sum + row[1], 0), 5 * HOSTS.length);
+    assert.equal(all.partial, false);
+
+    // One agent down, before the group notices (its session times out after 10 s): the other says
+    // what is missing instead of answering without it.
+    await b.kill();
+    const deadUrl = b.baseUrl;
+    b = undefined;
+    const single = await json(`${a.baseUrl}/metrics/cpu?tenant=so&host=${ownedBySecond}`);
+    assert.equal(single.status, 503, `a series of the dead agent: ${JSON.stringify(single.body)}`);
+    assert.match(String((single.body.error as { message: string }).message), new RegExp(deadUrl));
+    assert.equal(single.headers.get("X-EventOps-Partial"), "true");
+    const catalog = await json(`${a.baseUrl}/metrics`);
+    assert.equal(catalog.status, 200);
+    assert.equal(catalog.body.partial, true, JSON.stringify(catalog.body).slice(0, 300));
+    assert.equal(catalog.headers.get("X-EventOps-Partial"), "true");
+    assert.deepEqual((catalog.body.unreachable as { url: string }[]).map((entry) => entry.url), [deadUrl]);
+    const alerts = await json(`${a.baseUrl}/alerts?severity=critical&limit=100`);
+    assert.equal(alerts.body.partial, true);
+    const partialPoints = await json(`${a.baseUrl}/metrics/cpu?tenant=so&limit=1000`);
+    assert.equal(partialPoints.body.partial, true);
+    assert.equal(partialPoints.headers.get("X-EventOps-Partial"), "true");
+    assert.ok((partialPoints.body.count as number) < 5 * HOSTS.length);
+    assert.ok(
+      (alerts.body.count as number) < CRITICAL_TRANSITIONS,
+      "the dead agent's alerts are missing, and said so",
+    );
+  } finally {
+    await b?.stop();
+    assert.equal(await a.stop(), 0);
+  }
+});
