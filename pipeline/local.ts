@@ -210,7 +210,9 @@ export function createLocalHandler<StoredAlertT>(
       if (refusal === undefined) {
         await deps.rebuilder?.ensure([LOCAL_SERIES_PARTITION]);
         const decoded = { events: batch.events, deadLetters: [], elements: batch.events.length };
-        await stages(batch, decoded, batch.stateless.messages);
+        // The stateful stages know a retry by the batch object: the consumer's, which a retry
+        // passes again (withDeferred builds a new one on each attempt).
+        await stages(built, decoded, batch.stateless.messages);
         countStateless(counters, batch.stateless);
         return;
       }
