@@ -651,6 +651,9 @@ async function live(
   /** Worst produce->stored latency per second of the run (when a stall happened, and how long). */
   const worstBySecond: number[] = [];
   const startedAtEpoch = Date.now() + 300;
+  /** When and why the live streams broke: the agent died (its OOM kills are in the cap's report). */
+  let lostAgent: { after_s: number; error: string } | undefined;
+  let startedAt = performance.now();
   const sse = new AbortController();
   const readers = [
     readSse(`${agent.baseUrl}/events/stream?host=${MARKER_HOST}`, sse.signal, (event, data) => {
@@ -668,7 +671,12 @@ async function live(
       const alert: { host: string; ts: number } = JSON.parse(data);
       if (alert.host === MARKER_HOST) alerted.push(Date.now() - alert.ts);
     }),
-  ];
+  ].map((reader) =>
+    reader.catch((error) => {
+      // The agent went away mid-run (killed by the OOM killer under --memory-cap, or crashed).
+      lostAgent ??= { after_s: round((performance.now() - startedAt) / 1000, 1), error: String(error) };
+    })
+  );
   await sleep(300);
   // Idle: started, connected, nothing to do yet (the workload was generated meanwhile).
   await sleep(2_000);
@@ -676,7 +684,7 @@ async function live(
 
   const markers = await markerProducer(brokers, topics.raw);
   const load = kcatPipe(brokers, topics.raw, workloadKeyed(workload) ? KEY_DELIMITER : undefined);
-  const startedAt = performance.now();
+  startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);
   const sampler = sampleMemory(agents, startedAt, 1000);
   // The bench's own event-loop stalls (its GC, its writes) delay what it measures: recorded per second.
@@ -694,7 +702,7 @@ async function live(
   let lagAtEnd: Record<string, number> = {};
   let result: Record<string, unknown>;
   try {
-    while (performance.now() - startedAt < seconds * 1000) {
+    while (performance.now() - startedAt < seconds * 1000 && !lostAgent) {
       const now = performance.now();
       const due = Math.min(lines.length, Math.floor(((now - startedAt) / 1000) * rate / workload.perMessage));
       if (due > sent) {
@@ -706,6 +714,27 @@ async function live(
         nextMarker += 100;
       }
       await sleep(5);
+    }
+    if (lostAgent) {
+      await Promise.all([load.close(), markers.close()]);
+      await sampler.stop();
+      console.error(`live: the agent is gone after ${lostAgent.after_s} s (${lostAgent.error})`);
+      result = {
+        produce: { rate_target: rate, events: sent * workload.perMessage },
+        agent: {
+          died: lostAgent,
+          memory: { idle, peak_sampled: peaksMb(sampler, sampler.peakRss) },
+          rss_mb: sampler.rss,
+        },
+        latency: {
+          produce_to_stored: latencyStats(stored),
+          produce_to_stored_after_warmup: latencyStats(storedSteady),
+          warmup_seconds: WARMUP_SECONDS,
+          produce_to_alert: latencyStats(alerted),
+        },
+        memory_cap: await capReport(),
+      };
+      return { result, totals };
     }
     // The last few ms of the schedule, so that exactly the generated workload is sent.
     for (const bytes of lines.ranges(sent, lines.length)) await load.write(bytes);
@@ -906,6 +935,10 @@ if (mode === "backlog") {
   add("check ok (catalog, DLQ, alerts)", r.check.ok);
   add("alerts", r.check.alerts_on_topic);
 } else {
+  if (r.agent.died) {
+    const died = r.agent.died as { after_s: number; error: string };
+    add("AGENT DIED (OOM kill under the cap?) after s", `${died.after_s}: ${died.error}`);
+  }
   add("produced events/s (target)", `${r.produce.events_per_s} (${r.produce.rate_target})`);
   const l = r.latency as Record<string, Record<string, number | null>>;
   const fmt = (s: Record<string, number | null>) =>
