@@ -17,6 +17,7 @@ import {
   createLocalHandler,
   deferredBuilder,
   forwardToEnriched,
+  LOCAL_SERIES_PARTITION,
   type LocalBatch,
   LocalBatchBuilder,
   RawOwnership,
@@ -24,7 +25,7 @@ import {
 import { ReloadableFile } from "../pipeline/reload.ts";
 import { schemaResolverOf } from "../registry/resolver.ts";
 import { emptyInventory, parseInventory } from "../stages/inventory.ts";
-import { statefulDeps, type StatefulParts } from "./stateful.ts";
+import { statefulDeps, type StatefulParts, stateRebuilder } from "./stateful.ts";
 
 /** What the local topology is built from: the stateful group's parts, and what to do when shared. */
 export interface LocalParts extends StatefulParts {
@@ -74,18 +75,17 @@ export async function startLocal(
     schemas,
     inventory,
   });
-  const handler = createLocalHandler(
-    await statefulDeps(config, log, parts),
-    ownership,
-    forward,
-    withDeferred,
-  );
+  const deps = await statefulDeps(config, log, parts);
+  const rebuilder = stateRebuilder(config, log, parts, deps, () => LOCAL_SERIES_PARTITION);
+  const handler = createLocalHandler({ ...deps, rebuilder }, ownership, forward, withDeferred);
   const builder = new LocalBatchBuilder({ config, inventory, limits: parts.limits, schemas });
   const hooks = {
     ...parts.hooks,
     onAssignment: (assignment: Parameters<typeof parts.hooks.onAssignment>[0]) => {
       parts.hooks.onAssignment(assignment);
-      if (ownership.assigned(assignment)) return;
+      if (ownership.assigned(assignment)) return rebuilder?.assigned([LOCAL_SERIES_PARTITION]);
+      // Another member reads a part of the topic (an empty assignment is a reconnect, not that).
+      if (assignment.length > 0) rebuilder?.forget();
       const reason = ownership.refusal() ?? "";
       if (whenShared) {
         whenShared(reason).catch((error) =>

@@ -13,6 +13,8 @@
  *
  * @module
  */
+import v8 from "node:v8";
+import { heapMismatch, memoryReport } from "../config/memory.ts";
 import { createLiveFeeds } from "../api/mod.ts";
 import { pipelineMetrics } from "../telemetry/families.ts";
 import { Registry } from "../telemetry/registry.ts";
@@ -114,6 +116,10 @@ export async function startAgent(
     }
     const topology = startingTopology(config);
     log.info("topology", { configured: config.topology, running: topology });
+    const memory = memoryReport(config, v8.getHeapStatistics().heap_size_limit);
+    log.info("memory", { ...memory });
+    const heap = heapMismatch(memory);
+    if (heap) log.warn("memory_budget: V8 heap not limited", { reason: heap });
     const groups = new ConsumerGroups(config, registry, metrics, topology);
     const cluster = new ClusterMembership(config, admin, log);
     groups.onAssignment(() => void cluster.refresh());

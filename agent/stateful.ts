@@ -15,6 +15,7 @@ import { SeriesPartitioner } from "../kafka/partition.ts";
 import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
 import type { StoredAlert } from "../model/query.ts";
+import type { StoredSeries } from "../model/history.ts";
 import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_options.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { createStatefulHandler, type StatefulDeps } from "../pipeline/stateful.ts";
@@ -83,7 +84,8 @@ export async function startStateful(
   parts: StatefulParts,
 ): Promise<{ stop(): Promise<void> }> {
   const deps = await statefulDeps(config, log, parts);
-  const rebuilder = await stateRebuilder(config, log, parts, deps);
+  const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
+  const rebuilder = stateRebuilder(config, log, parts, deps, (series) => enriched.partition(series));
   const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(
@@ -107,19 +109,20 @@ export async function startStateful(
 }
 
 /**
- * The rebuild of the features' and rules' memory of the `events.enriched` partitions the group starts
- * to own, from the store (a restart changes no decision); none without the store or those stages.
- * (The local topology does not rebuild yet.)
+ * The rebuild of the features' and rules' memory from the store (a restart changes no decision) for
+ * the partitions the consumer starts to own, a series' partition given by `partitionOf` (its
+ * `events.enriched` partition in the stateful group; one partition for all in the local topology);
+ * none without the store or those stages.
  */
-async function stateRebuilder(
+export function stateRebuilder(
   config: Config,
   log: Logger,
-  parts: StatefulParts,
+  parts: Pick<StatefulParts, "reader" | "rules">,
   deps: StatefulDeps<StoredAlert>,
-): Promise<StateRebuilder | undefined> {
+  partitionOf: (series: StoredSeries) => number,
+): StateRebuilder | undefined {
   const reader = parts.reader;
   if (!reader || !(deps.stages.features || deps.stages.rules)) return undefined;
-  const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
   return new StateRebuilder({
     config,
     source: {
@@ -129,7 +132,7 @@ async function stateRebuilder(
     },
     features: deps.stages.features ? deps.features : undefined,
     rules: deps.stages.rules ? parts.rules.engine : undefined,
-    partitionOf: (series) => enriched.partition(series),
+    partitionOf,
     log,
   });
 }

@@ -8,6 +8,8 @@ import type { AgentStatus, Health } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
 import { type CounterKey, DLQ_STAGES, type MemoryCounters } from "../telemetry/counters.ts";
 import { VERSION } from "../version.ts";
+import { memoryReport } from "../config/memory.ts";
+import v8 from "node:v8";
 
 /** `/status`: rates over the last 2 s or more, totals, DLQ counts per stage, the consumer groups. */
 export function statusOf(
@@ -17,6 +19,7 @@ export function statusOf(
   health: Health,
   clock: () => number = Date.now,
 ): () => AgentStatus {
+  const memory = memoryReport(config, v8.getHeapStatistics().heap_size_limit);
   const rateWindow = { at: clock(), values: counters.snapshot(), rates: {} as Record<string, number> };
   return () => {
     const now = clock();
@@ -46,6 +49,7 @@ export function statusOf(
       consumers: health.consumers?.() ?? [],
       dlq: { total: Object.values(byStage).reduce((sum, value) => sum + value, 0), by_stage: byStage },
       totals: values,
+      memory,
     };
   };
 }

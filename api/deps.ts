@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MemoryReport } from "../config/memory.ts";
 import type {
   AlertsQuery,
   BucketRow,
@@ -180,6 +181,8 @@ export interface AgentStatus {
   dlq: { total: number; by_stage: Record<string, number> };
   /** Other totals since start, e.g. `{ consumed: 1000, stored: 990 }`. */
   totals?: Record<string, number>;
+  /** The memory settings in effect (`memory_budget` and what it derived, `config/memory.ts`). */
+  memory?: MemoryReport;
 }
 
 /** One structured log record (the API logs one per request). */

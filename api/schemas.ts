@@ -387,6 +387,21 @@ export const StatusResponseSchema = z.object({
   consumers: z.array(ConsumerHealthSchema).optional(),
   dlq: z.object({ total: z.number(), by_stage: z.record(z.string(), z.number()) }),
   totals: z.record(z.string(), z.number()).optional(),
+  memory: z.object({
+    budget_bytes: z.number(),
+    store_memory_limit: z.string(),
+    store_threads: z.int(),
+    query_max_memory_bytes: z.number(),
+    fetch_max_bytes: z.number(),
+    batch_max_bytes: z.number(),
+    batch_max_messages: z.int(),
+    features_max_series: z.int(),
+    v8_old_space_derived_mib: z.number().nullable(),
+    v8_heap_limit_mib: z.number(),
+  }).optional().meta({
+    description:
+      "The memory settings in effect: memory_budget (0: unset) and what it derived (config/memory.ts).",
+  }),
   api: z.object({
     sse_clients: z.object({ alerts: z.int(), events: z.int() }),
     rss_bytes: z.number(),

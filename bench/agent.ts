@@ -38,9 +38,12 @@ export async function writeBenchConfig(
     notify?: Record<string, unknown>;
     /** `topology` (partitioned by default). */
     topology?: string;
+    /** `memory_budget` (none by default). */
+    memoryBudget?: string;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify, topology } = options;
+  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify, topology, memoryBudget } =
+    options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   if (notify) await Deno.writeTextFile(`${ROOT}${dir}/notify.yaml`, stringify(notify));
@@ -62,6 +65,7 @@ export async function writeBenchConfig(
     ...(notify ? { notify: `${dir}/notify.yaml` } : {}),
     stateless_thread: statelessThread,
     ...(topology ? { topology } : {}),
+    ...(memoryBudget ? { memory_budget: memoryBudget } : {}),
   };
   const file = `${dir}/eventops${suffix}.yaml`;
   await Deno.writeTextFile(`${ROOT}${file}`, stringify(config));
@@ -78,8 +82,9 @@ export async function startBenchAgent(
   port: number,
   denoFlags: string[] = [],
   waitReady = true,
+  wrapper: string[] = [],
 ): Promise<BenchAgent> {
-  const agent = await startAgent(configFile, port, [], {}, { denoFlags, waitReady });
+  const agent = await startAgent(configFile, port, [], {}, { denoFlags, waitReady, wrapper });
   return { pid: agent.process.pid, baseUrl: agent.baseUrl, dir, logs: agent.logs, stop: agent.stop };
 }
 

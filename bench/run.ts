@@ -25,6 +25,9 @@
  */
 import { streamSse } from "../testing/sse.ts";
 import { parseArgs } from "node:util";
+import { v8OldSpaceMiB } from "../config/memory.ts";
+import { parseSize } from "../lib/size.ts";
+import { createMemoryCap, type MemoryCap } from "./cgroup.ts";
 import { uniqueName } from "../testing/agent.ts";
 import {
   type BenchAgent,
@@ -65,8 +68,24 @@ const KEY_DELIMITER = "\t";
 /** Live mode also reports latency without the markers of the first seconds. */
 const WARMUP_SECONDS = 5;
 
+/**
+ * The Pi scenario (`--pi`): the agent as the package runs it with `EVENTOPS_MEMORY_BUDGET=256MB`,
+ * 5,000 events/s live over 1,000 series (2 tenants x 100 hosts x 5 metrics) for 10 minutes, in a
+ * memory cgroup capped at 256 MB. Flags given after it override its values (`--seconds 120`).
+ */
+const PI_SCENARIO = [
+  "--mode=live",
+  "--rate=5000",
+  "--seconds=600",
+  "--tenants=2",
+  "--hosts=100",
+  "--metrics=5",
+  "--memory-budget=256MB",
+  "--memory-cap=256MB",
+];
+
 const { values: flags } = parseArgs({
-  args: Deno.args,
+  args: Deno.args.includes("--pi") ? [...PI_SCENARIO, ...Deno.args] : Deno.args,
   options: {
     mode: { type: "string", default: "backlog" },
     events: { type: "string", default: "1000000" },
@@ -86,6 +105,9 @@ const { values: flags } = parseArgs({
     "enriched-encoding": { type: "string" },
     "batch-max-bytes": { type: "string" },
     "memory-limit": { type: "string" },
+    "memory-budget": { type: "string" },
+    "memory-cap": { type: "string" },
+    pi: { type: "boolean", default: false },
     label: { type: "string", default: "" },
     "notify-down": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
@@ -111,6 +133,10 @@ if (flags.help) {
             --single-thread (stateless_thread: false: both consumer groups on one thread)
             --topology partitioned|local|auto (the agent's topology; docs/architecture.md)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
+            --memory-budget 256MB (memory_budget, and the V8 heap flag the package stub derives from it)
+            --memory-cap 256MB (the agent in a memory cgroup with this hard limit: peak, OOM kills reported)
+  --pi:     the Pi scenario: --mode live --rate 5000 --seconds 600, 1,000 series (--tenants 2 --hosts 100
+            --metrics 5), --memory-budget 256MB --memory-cap 256MB; later flags override (--seconds 120)
   notify:   --notify-down (every alert to a webhook whose receiver is down: notifications pile up, retried)
   other:    --brokers 127.0.0.1:29092 --label TEXT --no-stages --no-read-limit --keep --agent-logs`);
   Deno.exit(0);
@@ -314,10 +340,22 @@ interface Agents {
   topics: BenchTopics;
 }
 
+/** The V8 heap flag the package stub passes for `--memory-budget` (config/memory.ts). */
+function budgetFlags(): string[] {
+  const budget = flags["memory-budget"];
+  if (!budget) return [];
+  const bytes = parseSize(budget);
+  if (bytes === undefined) throw new Error(`--memory-budget: expected a size like 256MB, got ${budget}`);
+  return [`--v8-flags=--max-old-space-size=${v8OldSpaceMiB(bytes)}`];
+}
+
+/** The memory cgroup of `--memory-cap`, created once per run. */
+let memoryCap: MemoryCap | undefined;
+
 async function startAgents(name: string, topics: BenchTopics, profileFlags: string[]): Promise<Agents> {
   const kafka = agentKafkaOverrides();
   const extra = flags["agent-flag"] ?? [];
-  const denoFlags = [...extra, ...profileFlags];
+  const denoFlags = [...budgetFlags(), ...extra, ...profileFlags];
   if (!flags.split) {
     const config = await writeBenchConfig(name, brokers, topics, {
       kafka,
@@ -325,8 +363,22 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
       statelessThread: !flags["single-thread"],
       store: flags["memory-limit"] ? { memory_limit: flags["memory-limit"] } : undefined,
       notify: flags["notify-down"] ? downReceiver() : undefined,
+      memoryBudget: flags["memory-budget"],
     });
-    const api = await startBenchAgent(config.file, config.dir, config.port, denoFlags);
+    const cap = flags["memory-cap"];
+    if (cap) {
+      const limit = parseSize(cap);
+      if (limit === undefined) throw new Error(`--memory-cap: expected a size like 256MB, got ${cap}`);
+      memoryCap = await createMemoryCap(`eventops-${name}`, limit);
+    }
+    const api = await startBenchAgent(
+      config.file,
+      config.dir,
+      config.port,
+      denoFlags,
+      true,
+      memoryCap?.wrapper,
+    );
     return { api, all: [api], topics };
   }
   const a = await writeBenchConfig(name, brokers, topics, {
@@ -599,6 +651,9 @@ async function live(
   /** Worst produce->stored latency per second of the run (when a stall happened, and how long). */
   const worstBySecond: number[] = [];
   const startedAtEpoch = Date.now() + 300;
+  /** When and why the live streams broke: the agent died (its OOM kills are in the cap's report). */
+  let lostAgent: { after_s: number; error: string } | undefined;
+  let startedAt = performance.now();
   const sse = new AbortController();
   const readers = [
     readSse(`${agent.baseUrl}/events/stream?host=${MARKER_HOST}`, sse.signal, (event, data) => {
@@ -616,7 +671,12 @@ async function live(
       const alert: { host: string; ts: number } = JSON.parse(data);
       if (alert.host === MARKER_HOST) alerted.push(Date.now() - alert.ts);
     }),
-  ];
+  ].map((reader) =>
+    reader.catch((error) => {
+      // The agent went away mid-run (killed by the OOM killer under --memory-cap, or crashed).
+      lostAgent ??= { after_s: round((performance.now() - startedAt) / 1000, 1), error: String(error) };
+    })
+  );
   await sleep(300);
   // Idle: started, connected, nothing to do yet (the workload was generated meanwhile).
   await sleep(2_000);
@@ -624,7 +684,7 @@ async function live(
 
   const markers = await markerProducer(brokers, topics.raw);
   const load = kcatPipe(brokers, topics.raw, workloadKeyed(workload) ? KEY_DELIMITER : undefined);
-  const startedAt = performance.now();
+  startedAt = performance.now();
   const cpuAtStart = await agentsCpu(agents);
   const sampler = sampleMemory(agents, startedAt, 1000);
   // The bench's own event-loop stalls (its GC, its writes) delay what it measures: recorded per second.
@@ -642,7 +702,7 @@ async function live(
   let lagAtEnd: Record<string, number> = {};
   let result: Record<string, unknown>;
   try {
-    while (performance.now() - startedAt < seconds * 1000) {
+    while (performance.now() - startedAt < seconds * 1000 && !lostAgent) {
       const now = performance.now();
       const due = Math.min(lines.length, Math.floor(((now - startedAt) / 1000) * rate / workload.perMessage));
       if (due > sent) {
@@ -654,6 +714,27 @@ async function live(
         nextMarker += 100;
       }
       await sleep(5);
+    }
+    if (lostAgent) {
+      await Promise.all([load.close(), markers.close()]);
+      await sampler.stop();
+      console.error(`live: the agent is gone after ${lostAgent.after_s} s (${lostAgent.error})`);
+      result = {
+        produce: { rate_target: rate, events: sent * workload.perMessage },
+        agent: {
+          died: lostAgent,
+          memory: { idle, peak_sampled: peaksMb(sampler, sampler.peakRss) },
+          rss_mb: sampler.rss,
+        },
+        latency: {
+          produce_to_stored: latencyStats(stored),
+          produce_to_stored_after_warmup: latencyStats(storedSteady),
+          warmup_seconds: WARMUP_SECONDS,
+          produce_to_alert: latencyStats(alerted),
+        },
+        memory_cap: await capReport(),
+      };
+      return { result, totals };
     }
     // The last few ms of the schedule, so that exactly the generated workload is sent.
     for (const bytes of lines.ranges(sent, lines.length)) await load.write(bytes);
@@ -716,6 +797,7 @@ async function live(
         bench_loop_lag_ms_by_second: Array.from(benchLag, (ms) => ms ?? 0),
       },
       check: { totals: counters },
+      memory_cap: await capReport(),
       notify: await notifyCounters(agents.api.baseUrl),
       profile: profile ? await saveProfile(profile, stamp) : undefined,
     };
@@ -727,6 +809,19 @@ async function live(
     await stopAgents(agents, false);
   }
   return { result, totals };
+}
+
+/** What the memory cgroup of `--memory-cap` recorded (MB), or undefined without a cap. */
+async function capReport(): Promise<Record<string, unknown> | undefined> {
+  if (!memoryCap) return undefined;
+  const stats = await memoryCap.stats();
+  return {
+    cgroup_version: memoryCap.version,
+    limit_mb: Math.round(memoryCap.limitBytes / MB),
+    peak_charged_mb: Math.round(stats.peakBytes / MB),
+    oom_kills: stats.oomKills,
+    limit_hits: stats.limitHits,
+  };
 }
 
 function round(value: number, digits: number): number {
@@ -787,6 +882,7 @@ try {
   }
   if (!flags["no-stages"]) outcome.result.stages_alone = await stageBench(200_000);
 } finally {
+  await memoryCap?.remove();
   if (!flags.keep) {
     await deleteTopics(brokers, topics);
     await Deno.remove(`${ROOT}data/bench/${name}`, { recursive: true }).catch(() => undefined);
@@ -808,6 +904,9 @@ const report = {
     agent_flags: flags["agent-flag"],
     agent_kafka: agentKafkaOverrides(),
     store_memory_limit: flags["memory-limit"],
+    memory_budget: flags["memory-budget"],
+    memory_cap: flags["memory-cap"],
+    pi: flags.pi,
     notify_down: flags["notify-down"],
   },
   workload: outcome.totals,
@@ -836,6 +935,10 @@ if (mode === "backlog") {
   add("check ok (catalog, DLQ, alerts)", r.check.ok);
   add("alerts", r.check.alerts_on_topic);
 } else {
+  if (r.agent.died) {
+    const died = r.agent.died as { after_s: number; error: string };
+    add("AGENT DIED (OOM kill under the cap?) after s", `${died.after_s}: ${died.error}`);
+  }
   add("produced events/s (target)", `${r.produce.events_per_s} (${r.produce.rate_target})`);
   const l = r.latency as Record<string, Record<string, number | null>>;
   const fmt = (s: Record<string, number | null>) =>
@@ -847,6 +950,13 @@ if (mode === "backlog") {
   add("agent peak RSS MB", r.agent.peak_rss_mb);
   add("agent memory MB rss/anon/pss", memoryRow(r.agent.memory));
   add("drain after produce stopped s", r.agent.drain_seconds);
+  if (r.memory_cap) {
+    const c = r.memory_cap as Record<string, number>;
+    add(
+      `memory cgroup v${c.cgroup_version}: limit / peak charged MB, OOM kills, limit hits`,
+      `${c.limit_mb} / ${c.peak_charged_mb}, ${c.oom_kills}, ${c.limit_hits}`,
+    );
+  }
 }
 if (r.notify) {
   const n = r.notify as Record<string, number>;

@@ -9,6 +9,8 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { lineOf } from "../lib/yaml_spec.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
+import { derivedPaths, deriveMemorySettings, MIN_MEMORY_BUDGET } from "./memory.ts";
+import { parseSize } from "../lib/size.ts";
 
 /** Settings given on the command line; they win over everything else. */
 export interface ConfigOverrides {
@@ -32,6 +34,7 @@ export const ENV_VARIABLES: Readonly<Record<string, readonly string[]>> = {
   EVENTOPS_STAGES: ["stages"],
   EVENTOPS_TOPOLOGY: ["topology"],
   EVENTOPS_LOG_LEVEL: ["log_level"],
+  EVENTOPS_MEMORY_BUDGET: ["memory_budget"],
   EVENTOPS_RETENTION: ["store", "parquet", "retention"],
   EVENTOPS_SCHEMA_REGISTRY_URL: ["schema_registry", "url"],
   EVENTOPS_COLLECT_HOST: ["collect", "host", "enabled"],
@@ -57,6 +60,27 @@ function setPath(target: Record<string, unknown>, path: readonly string[], value
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]] = value;
+}
+
+function getPath(source: Record<string, unknown>, path: readonly string[]): unknown {
+  let node: unknown = source;
+  for (const key of path) {
+    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/**
+ * Fills in the settings derived from `memory_budget` (`config/memory.ts`) that `input` does not set;
+ * an invalid budget is left to the schema, which reports it.
+ */
+function applyMemoryBudget(input: Record<string, unknown>): void {
+  const budget = typeof input.memory_budget === "string" ? parseSize(input.memory_budget) : undefined;
+  if (budget === undefined || budget < MIN_MEMORY_BUDGET) return;
+  for (const [path, value] of derivedPaths(deriveMemorySettings(budget))) {
+    if (getPath(input, path) === undefined) setPath(input, path, value);
+  }
 }
 
 function coerce(path: readonly string[], text: string): unknown {
@@ -158,6 +182,7 @@ export function buildConfig(
   if (overrides.port !== undefined) override(["http", "port"], overrides.port);
   if (overrides.stages !== undefined) override(["stages"], coerce(["stages"], overrides.stages));
   if (overrides.topology !== undefined) override(["topology"], coerce(["topology"], overrides.topology));
+  applyMemoryBudget(input);
   const result = ConfigSchema.safeParse(input);
   if (!result.success) {
     const position = fileText === undefined ? undefined : issuePosition(fileText, overridden);

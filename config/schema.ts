@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { DurationSchema } from "../lib/duration.ts";
-import { SizeSchema } from "../lib/size.ts";
+import { formatBytes, parseSize, SizeSchema } from "../lib/size.ts";
+import { MIN_MEMORY_BUDGET } from "./memory.ts";
 
 /** The stages one process can run (`--stages`); all by default. */
 export const StageNameSchema = z.enum(["normalize", "enrich", "features", "rules", "store", "api"]);
@@ -42,6 +43,11 @@ const KafkaSchema = z.strictObject({
   batch_max_messages: z.int().min(1).max(1_000_000).default(5_000),
   /** Most bytes (message values) per batch, so NDJSON messages of many events stay bounded too. */
   batch_max_bytes: z.int().min(1_024).max(256 * 1024 * 1024).default(4 * 1024 * 1024),
+  /**
+   * Most bytes of one fetch response the consumer asks for (all its partitions); the client's
+   * buffers and per-record objects of a fetch grow with it.
+   */
+  fetch_max_bytes: z.int().min(64 * 1024).max(256 * 1024 * 1024).default(2 * 1024 * 1024),
   /** Longest a partial batch waits before it is processed. */
   batch_max_wait: DurationSchema.prefault("50ms"),
   session_timeout: DurationSchema.prefault("30s"),
@@ -309,6 +315,24 @@ const ConfigObjectSchema = z.strictObject({
    */
   topology: TopologySchema.default("partitioned"),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * One number the memory settings are derived from (`config/memory.ts`), e.g. `256MB`; empty: the
+   * defaults of each key. A key set explicitly wins over its derived value.
+   */
+  memory_budget: z.string().default("").transform((text, ctx) => {
+    if (text === "") return 0;
+    const bytes = parseSize(text);
+    if (bytes === undefined || bytes < MIN_MEMORY_BUDGET) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a size of at least ${
+          formatBytes(MIN_MEMORY_BUDGET)
+        } like 256MB or 1GiB, got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  }),
   kafka: KafkaSchema.prefault({}),
   topics: TopicsSchema.prefault({}),
   http: HttpSchema.prefault({}),

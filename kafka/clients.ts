@@ -53,7 +53,7 @@ export function createConsumer(config: Config, groupId: string, role: string): B
     // messages): -60 MB peak RSS in the 1M backlog bench at the same throughput (77k vs 81k, 63k vs
     // 62k events/s, alternating runs).
     highWaterMark: 1024,
-    maxBytes: 2 * 1024 * 1024,
+    maxBytes: config.kafka.fetch_max_bytes,
     retries: 5,
     retryDelay: 250,
     strict: false,

@@ -181,9 +181,16 @@ function envelopePacker(
 }
 
 /**
- * Creates the batch handler of the local topology: while `ownership` covers the raw topic, runs the
- * stateful stages over a batch's envelopes (the normalize dead letters are produced with the
- * features and alerts) and counts the stateless part. From the first batch it does not cover, the
+ * The one partition all series of the local topology are rebuilt as (`deps.rebuilder`): this agent
+ * owns every series while it owns the raw topic.
+ */
+export const LOCAL_SERIES_PARTITION = 0;
+
+/**
+ * Creates the batch handler of the local topology: while `ownership` covers the raw topic, rebuilds
+ * the features' and rules' memory from the store before the first batch (`deps.rebuilder`, over
+ * {@link LOCAL_SERIES_PARTITION}), runs the stateful stages over a batch's envelopes (the normalize
+ * dead letters are produced with the features and alerts) and counts the stateless part. From the first batch it does not cover, the
  * batch is refused (`local`: it throws, nothing is committed, the batch is retried) or, with
  * `forward` (`auto`), this and every later batch go to `forward` (the partitioned way), for good.
  */
@@ -201,8 +208,11 @@ export function createLocalHandler<StoredAlertT>(
     if (!shared) {
       const refusal = ownership.refusal();
       if (refusal === undefined) {
+        await deps.rebuilder?.ensure([LOCAL_SERIES_PARTITION]);
         const decoded = { events: batch.events, deadLetters: [], elements: batch.events.length };
-        await stages(batch, decoded, batch.stateless.messages);
+        // The stateful stages know a retry by the batch object: the consumer's, which a retry
+        // passes again (withDeferred builds a new one on each attempt).
+        await stages(built, decoded, batch.stateless.messages);
         countStateless(counters, batch.stateless);
         return;
       }

@@ -85,6 +85,14 @@ export class StateRebuilder {
   }
 
   /**
+   * Forgets every rebuilt partition (the local topology when another agent shares the raw topic: it
+   * may move the series on meanwhile): each is rebuilt before its next batch.
+   */
+  forget(): void {
+    this.#held.clear();
+  }
+
+  /**
    * Rebuilds, before a batch of `partitions` is handled, the partitions not rebuilt yet (with every
    * other assigned one not rebuilt yet: one pass at start). Undefined when nothing was to do.
    */

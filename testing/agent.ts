@@ -114,6 +114,8 @@ export interface StartOptions {
   denoFlags?: string[];
   /** Wait until /readyz answers 200 (default); false for a process without the api stage. */
   waitReady?: boolean;
+  /** A command the Deno command line is appended to (it must exec it: the bench's memory cgroup). */
+  wrapper?: string[];
 }
 
 /** Starts `eventops <command>` with the agent's sandbox flags; returns when /readyz answers 200 (for run). */
@@ -136,8 +138,9 @@ export async function startAgent(
     configFile,
     ...extraArgs,
   ];
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
+  const wrapper = options.wrapper ?? [];
+  const process = new Deno.Command(wrapper.length > 0 ? wrapper[0] : Deno.execPath(), {
+    args: wrapper.length > 0 ? [...wrapper.slice(1), Deno.execPath(), ...args] : args,
     cwd: ROOT,
     env: { NO_COLOR: "1", ...task.env, ...env },
     stdout: "piped",

@@ -50,6 +50,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         ...(s.consumers ? { consumers: s.consumers } : {}),
         dlq: s.dlq,
         ...(s.totals ? { totals: s.totals } : {}),
+        ...(s.memory ? { memory: s.memory } : {}),
         api: {
           sse_clients: { alerts: ctx.sse.alerts.count, events: ctx.sse.events.count },
           rss_bytes: Deno.memoryUsage().rss,

@@ -93,6 +93,29 @@ unpack() {
 
 unpacked || unpack
 
+# v8_heap_mib BUDGET: V8's old space for EVENTOPS_MEMORY_BUDGET (config/memory.ts v8OldSpaceMiB: 40%
+# of the budget in MiB, 64..1024); nothing for a value that is not a size (the agent then refuses it).
+v8_heap_mib() {
+  printf '%s\n' "$1" | awk '{
+    s = tolower($0); gsub(/[ \t]/, "", s)
+    if (!match(s, /^[0-9]+(\.[0-9]+)?/)) exit 1
+    n = substr(s, 1, RLENGTH); u = substr(s, RLENGTH + 1)
+    if (u == "b") f = 1; else if (u == "kb") f = 1e3; else if (u == "mb") f = 1e6; else if (u == "gb") f = 1e9
+    else if (u == "kib") f = 1024; else if (u == "mib") f = 1048576; else if (u == "gib") f = 1073741824
+    else exit 1
+    m = int(int(n * f / 1048576) * 2 / 5)
+    if (m < 64) m = 64; if (m > 1024) m = 1024
+    print m
+  }'
+}
+# The V8 heap can only be limited at start: derived here from EVENTOPS_MEMORY_BUDGET (the last
+# --v8-flags wins over the task's --max-old-space-size).
+heap_flag=''
+if [ -n "${EVENTOPS_MEMORY_BUDGET:-}" ]; then
+  heap_mib="$(v8_heap_mib "$EVENTOPS_MEMORY_BUDGET")" || heap_mib=''
+  [ -z "$heap_mib" ] || heap_flag="--v8-flags=--max-old-space-size=$heap_mib"
+fi
+
 app="$dir/app"
 export DENO_DIR="$dir/deno-dir" DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
 @ENV@
@@ -100,4 +123,4 @@ export DENO_DIR="$dir/deno-dir" DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1
 exec ${EVENTOPS_EMULATOR:-} "$dir/deno" run --config "$app/deno.json" --lock="$app/deno.lock" --frozen \
   --node-modules-dir=manual --no-remote --cached-only --no-prompt \
   @FLAGS@ \
-  "$app/@ENTRY@" "$@"
+  ${heap_flag} "$app/@ENTRY@" "$@"

@@ -1,5 +1,5 @@
 /**
- * A restart changes no decision (issue 18, item 5): the stateful stages rebuild each series'
+ * A restart changes no decision (issue 18, item 5; both topologies): the stateful stages rebuild each series'
  * lateness watermark, feature windows and rule state from the store at start, so an event an hour
  * older than its series' newest is ignored as late after a restart, as it is without one.
  */
@@ -46,31 +46,33 @@ async function stored(baseUrl: string, host: string, count: number): Promise<voi
   );
 }
 
-Deno.test("a restart changes no decision: an event 1 h older than its series' newest stays late", async () => {
-  const name = uniqueName("restart-state");
-  const { file, port, topics } = await writeTestConfig(name);
-  // Without a restart: 50 at 10:00 and 11:00, then 99 at 10:00 (late: ignored), then 85 at 11:01.
-  let agent = await startAgent(file, port);
-  try {
-    await kcatProduce(topics.raw, [raw("host-c", 50, 10), raw("host-c", 50, 11)], "host-c");
-    await kcatProduce(topics.raw, [raw("host-c", 99, 10), raw("host-c", 85, 11, 1)], "host-c");
-    // The same sequence with a restart before the late event.
-    await kcatProduce(topics.raw, [raw("host-a", 50, 10), raw("host-a", 50, 11)], "host-a");
-    await stored(agent.baseUrl, "host-a", 2);
-    assert.deepEqual(await alertsOf(topics.alerts, "host-c", "warning/firing@85"), ["warning/firing@85"]);
-  } finally {
-    assert.equal(await agent.stop(), 0);
-  }
-  agent = await startAgent(file, port);
-  try {
-    await kcatProduce(topics.raw, [raw("host-a", 99, 10), raw("host-a", 85, 11, 1)], "host-a");
-    assert.deepEqual(
-      await alertsOf(topics.alerts, "host-a", "warning/firing@85"),
-      ["warning/firing@85"],
-      "the late 99 is ignored after the restart too (it fired a critical alert before the rebuild)",
-    );
-    assert.match(agent.logs(), /rebuilt series state from the store/);
-  } finally {
-    assert.equal(await agent.stop(), 0);
-  }
-});
+for (const topology of ["partitioned", "local"] as const) {
+  Deno.test(`a restart changes no decision: an event 1 h older than its series' newest stays late (topology ${topology})`, async () => {
+    const name = uniqueName(`restart-state-${topology}`);
+    const { file, port, topics } = await writeTestConfig(name, { topology });
+    // Without a restart: 50 at 10:00 and 11:00, then 99 at 10:00 (late: ignored), then 85 at 11:01.
+    let agent = await startAgent(file, port);
+    try {
+      await kcatProduce(topics.raw, [raw("host-c", 50, 10), raw("host-c", 50, 11)], "host-c");
+      await kcatProduce(topics.raw, [raw("host-c", 99, 10), raw("host-c", 85, 11, 1)], "host-c");
+      // The same sequence with a restart before the late event.
+      await kcatProduce(topics.raw, [raw("host-a", 50, 10), raw("host-a", 50, 11)], "host-a");
+      await stored(agent.baseUrl, "host-a", 2);
+      assert.deepEqual(await alertsOf(topics.alerts, "host-c", "warning/firing@85"), ["warning/firing@85"]);
+    } finally {
+      assert.equal(await agent.stop(), 0);
+    }
+    agent = await startAgent(file, port);
+    try {
+      await kcatProduce(topics.raw, [raw("host-a", 99, 10), raw("host-a", 85, 11, 1)], "host-a");
+      assert.deepEqual(
+        await alertsOf(topics.alerts, "host-a", "warning/firing@85"),
+        ["warning/firing@85"],
+        "the late 99 is ignored after the restart too (it fired a critical alert before the rebuild)",
+      );
+      assert.match(agent.logs(), /rebuilt series state from the store/);
+    } finally {
+      assert.equal(await agent.stop(), 0);
+    }
+  });
+}

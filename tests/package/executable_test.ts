@@ -95,7 +95,7 @@ Deno.test("x86_64, alone in an empty directory, in a network namespace with only
   await Deno.remove(work, { recursive: true });
 });
 
-Deno.test("x86_64 as the user nobody in bubblewrap: read-only root, only its state directory writable", async () => {
+Deno.test("x86_64 as the user nobody in bubblewrap: read-only root, only its state directory writable; EVENTOPS_MEMORY_BUDGET limits the V8 heap", async () => {
   const work = await workDir("bwrap", true);
   const state = `${work}/state`;
   await Deno.mkdir(state);
@@ -122,10 +122,26 @@ Deno.test("x86_64 as the user nobody in bubblewrap: read-only root, only its sta
       state,
       "--die-with-parent",
     ],
-    env: { ...BASE_ENV, HOME: "/nonexistent", EVENTOPS_CACHE_DIR: `${state}/cache` },
+    // The stub derives the V8 heap from the budget (config/memory.ts: 40% of 256 MB is 97 MiB).
+    env: {
+      ...BASE_ENV,
+      HOME: "/nonexistent",
+      EVENTOPS_CACHE_DIR: `${state}/cache`,
+      EVENTOPS_MEMORY_BUDGET: "256MB",
+    },
     port,
   });
   assertServed(result);
+  const memory =
+    result.logs.split("\n").filter((line) => line.includes('"msg":"memory"')).map((line) =>
+      JSON.parse(line)
+    )[0];
+  assert.ok(memory, `no memory line in the logs:\n${result.logs}`);
+  assert.equal(memory.budget_bytes, 256e6);
+  assert.equal(memory.store_memory_limit, "51MB");
+  assert.equal(memory.v8_old_space_derived_mib, 97);
+  assert.ok(memory.v8_heap_limit_mib <= 97 + 48, `V8 heap limit ${memory.v8_heap_limit_mib} MiB`);
+  assert.doesNotMatch(result.logs, /V8 heap not limited/);
   const unpacked = [...Deno.readDirSync(`${state}/cache`)].map((entry) => entry.name);
   assert.equal(unpacked.length, 1);
   assert.match(unpacked[0], new RegExp(`^${VERSION.replaceAll(".", "\\.")}-x86_64-[0-9a-f]{16}$`));

@@ -218,3 +218,49 @@ Deno.test("starting topology: auto and local run local with every stage here, au
   assert.equal(parse({ topology: "auto", stages: ["store", "api"] }), "partitioned");
   assert.throws(() => parse({ topology: "local", stages: ["normalize", "enrich"] }), /stages must include/);
 });
+
+Deno.test("local: a batch completed anew on each attempt (deferred framed messages) is retried with its first attempt's alerts", async () => {
+  const sent: OutgoingMessage[] = [];
+  const stored: Alert[][] = [];
+  let failNextWrite = true;
+  const ownership = new RawOwnership(raw, 1);
+  ownership.assigned([{ topic: raw, partitions: [0] }]);
+  const handler = createLocalHandler<Alert>(
+    {
+      config,
+      producer: {
+        send({ messages }: { messages: OutgoingMessage[] }) {
+          sent.push(...messages);
+          return Promise.resolve();
+        },
+      },
+      sink: {
+        filterUnseen: (events) => Promise.resolve([...events]),
+        write(events, alerts) {
+          if (failNextWrite) {
+            failNextWrite = false;
+            return Promise.reject(new Error("disk full"));
+          }
+          stored.push([...alerts]);
+          return Promise.resolve({ inserted: events.length, alerts: [...alerts] });
+        },
+      },
+      features: new FeatureEngine(config.features),
+      rules: new RuleEngine(defaultRules()),
+      counters: new MemoryCounters(),
+      featuresPartitioner: new SeriesPartitioner(1),
+      stages: { features: true, rules: true, store: true },
+    },
+    ownership,
+    undefined,
+    // As deferredBuilder does for a batch with deferred messages: a new batch object on each attempt.
+    (batch) => Promise.resolve({ ...batch }),
+  );
+  const builder = new LocalBatchBuilder({ config, inventory: emptyInventory });
+  builder.add(message(0, 1, JSON.stringify(event("web-1", 99, 1))));
+  const batch = builder.take();
+  await assert.rejects(handler(batch), /disk full/);
+  await handler(batch); // the BatchConsumer retries the same batch
+  assert.deepEqual(stored.map((alerts) => alerts.map((alert) => alert.severity)), [["critical"]]);
+  assert.equal(sent.filter((m) => m.topic === config.topics.alerts).length, 1, "produced once");
+});

@@ -35,3 +35,14 @@ Deno.test("StateRebuilder: a partition is rebuilt once while owned; the empty as
   await rebuilder.ensure([0]);
   assert.equal(rebuilds(), 2, "a partition that was taken away and came back is rebuilt");
 });
+
+Deno.test("StateRebuilder: forget() makes every partition be rebuilt before its next batch (local topology shared)", async () => {
+  const { rebuilder, rebuilds } = countingRebuilder();
+  rebuilder.assigned([0]);
+  await rebuilder.ensure([0]);
+  await rebuilder.ensure([0]);
+  assert.equal(rebuilds(), 1);
+  rebuilder.forget();
+  await rebuilder.ensure([0]);
+  assert.equal(rebuilds(), 2, "rebuilt again after forget()");
+});
