@@ -279,6 +279,23 @@ const CollectSchema = z.strictObject({
   }).prefault({}),
 });
 
+/**
+ * One Kafka topic the stateless group reads besides the raw topic, in a format other than raw events
+ * (`inputs`): each message is converted by the receiver's parser (`sources/`) into raw events, then
+ * goes the raw topic's way (normalize, DLQ, ids of this topic's positions).
+ */
+const InputSchema = z.strictObject({
+  topic: z.string().min(1, "expected a topic name"),
+  /** `influx`: each message is Influx line protocol (one or more lines), as `POST /write` takes. */
+  format: z.enum(["influx"]),
+  /** Tenant of lines without a `tenant_id` tag; empty: such lines are dead-lettered. */
+  tenant: z.string().default(""),
+  /** Host of lines without a `host` tag; empty: such lines are dead-lettered. */
+  host: z.string().default(""),
+  /** Timestamp precision of the lines (`ns`, `us`, `ms`, `s`, ...). */
+  precision: z.enum(["ns", "n", "us", "u", "µ", "ms", "s", "m", "h"]).default("ns"),
+});
+
 /** The whole configuration. */
 const ConfigObjectSchema = z.strictObject({
   /** Directory for metrics.duckdb and parquet/. */
@@ -341,6 +358,14 @@ const ConfigObjectSchema = z.strictObject({
   store: StoreSchema.prefault({}),
   schema_registry: SchemaRegistrySchema.prefault({}),
   collect: CollectSchema.prefault({}),
+  /** Kafka topics in other formats the stateless group reads besides the raw topic. */
+  inputs: z.array(InputSchema).default([]),
+}).refine((config) => config.inputs.length === 0 || config.topology === "partitioned", {
+  message: "inputs are read by the stateless group: they need topology: partitioned",
+  path: ["inputs"],
+}).refine((config) => config.inputs.every((input) => input.topic !== config.topics.raw), {
+  message: "an input topic cannot be the raw topic",
+  path: ["inputs"],
 });
 
 /**
