@@ -286,15 +286,36 @@ const CollectSchema = z.strictObject({
  */
 const InputSchema = z.strictObject({
   topic: z.string().min(1, "expected a topic name"),
-  /** `influx`: each message is Influx line protocol (one or more lines), as `POST /write` takes. */
-  format: z.enum(["influx"]),
+  /**
+   * `influx`: each message is Influx line protocol (one or more lines), as `POST /write` takes;
+   * `json`: a JSON object (or an array of them) read by `mapping`.
+   */
+  format: z.enum(["influx", "json"]),
+  /** Where the parts of an event are in a `json` message (dotted paths; `sources/json_mapping.ts`). */
+  mapping: z.strictObject({
+    tenant: z.string().default(""),
+    host: z.string().default(""),
+    metric: z.string().default(""),
+    value: z.string().default(""),
+    /** An object whose numeric fields each become a metric named by the key (instead of metric/value). */
+    fields: z.string().default(""),
+    time: z.string().default(""),
+    unit: z.string().default(""),
+    tags: z.record(z.string(), z.string().min(1)).default({}),
+  }).optional(),
   /** Tenant of lines without a `tenant_id` tag; empty: such lines are dead-lettered. */
   tenant: z.string().default(""),
   /** Host of lines without a `host` tag; empty: such lines are dead-lettered. */
   host: z.string().default(""),
   /** Timestamp precision of the lines (`ns`, `us`, `ms`, `s`, ...). */
   precision: z.enum(["ns", "n", "us", "u", "µ", "ms", "s", "m", "h"]).default("ns"),
-});
+}).refine(
+  (input) =>
+    input.format !== "json" ||
+    (input.mapping !== undefined &&
+      ((input.mapping.metric !== "" && input.mapping.value !== "") || input.mapping.fields !== "")),
+  { message: "a json input needs mapping.metric and mapping.value, or mapping.fields", path: ["mapping"] },
+);
 
 /** The whole configuration. */
 const ConfigObjectSchema = z.strictObject({

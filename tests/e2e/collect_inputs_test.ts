@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { stringify } from "yaml";
 import { kcatConsumeAll, kcatProduceRaw } from "../../testing/kcat.ts";
 
 type Point = { ts: string; value: number; tags: Record<string, string> };
@@ -59,6 +60,55 @@ Deno.test("inputs: an influx topic's lines are stored once each under the input'
     const after = await points(agent.baseUrl, "mem_used_percent", 3);
     assert.deepEqual(after.map((p) => p.value).sort(), [41.5, 42.5, 43.5], "each line stored exactly once");
     assert.equal((await kcatConsumeAll(topics.dlq)).length, 1, "the bad line dead-lettered once");
+  } finally {
+    assert.equal(await agent.stop(), 0);
+  }
+});
+
+Deno.test("inputs: a JSON topic of a foreign shape is stored by its mapping and alertable; a mapping error names the path in the DLQ", async () => {
+  const name = uniqueName("inputs-json");
+  const topic = `${name}.json`;
+  const dir = `data/test/${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const rulesFile = `${dir}/rules.yaml`;
+  await Deno.writeTextFile(
+    rulesFile,
+    stringify({ rules: [{ name: "hot_board", metric: "temp", warning: 70 }] }),
+  );
+  const { file, port, topics } = await writeTestConfig(name, {
+    rules: rulesFile,
+    inputs: [{
+      topic,
+      format: "json",
+      tenant: "acme",
+      mapping: { host: "device.id", fields: "readings", time: "at", tags: { site: "device.site" } },
+    }],
+  });
+  const at = new Date(Date.now() - 30_000).toISOString();
+  const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+  await kcatProduceRaw(
+    topic,
+    encode({ device: { id: "pi-1", site: "lab" }, at, readings: { temp: 81.5, fan: 3 } }),
+  );
+  await kcatProduceRaw(topic, encode({ device: {}, at, readings: { temp: 20 } }));
+  const agent = await startAgent(file, port);
+  try {
+    const temp = await points(agent.baseUrl, "temp", 1);
+    assert.deepEqual(temp.map((p) => [p.value, p.tags]), [[81.5, { site: "lab" }]]);
+    assert.deepEqual((await points(agent.baseUrl, "fan", 1)).map((p) => p.value), [3]);
+    const alert = await eventually(
+      async () => {
+        const alerts = (await kcatConsumeAll(topics.alerts)).map((text) => JSON.parse(text));
+        return alerts.find((a) => a.rule === "hot_board" && a.host === "pi-1" && a.state === "firing");
+      },
+      30_000,
+      "the hot_board alert",
+    );
+    assert.equal(alert.tenant, "acme");
+    const dead = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+    assert.deepEqual(dead.map((d) => [d.stage, d.reason]), [
+      ["input", "message: host at device.id: expected a non-empty string, found nothing"],
+    ]);
   } finally {
     assert.equal(await agent.stop(), 0);
   }

@@ -84,4 +84,8 @@ Deno.test("inputs: refused outside the partitioned topology, on the raw topic, a
   );
   assert.throws(() => ConfigSchema.parse({ inputs: [{ ...input, format: "csv" }] }), /format/);
   assert.throws(() => ConfigSchema.parse({ inputs: [{ ...input, precision: "days" }] }), /precision/);
+  assert.throws(
+    () => ConfigSchema.parse({ inputs: [{ ...input, format: "json", mapping: { metric: "m" } }] }),
+    /needs mapping.metric and mapping.value, or mapping.fields/,
+  );
 });
