@@ -279,6 +279,44 @@ const CollectSchema = z.strictObject({
   }).prefault({}),
 });
 
+/**
+ * One Kafka topic the stateless group reads besides the raw topic, in a format other than raw events
+ * (`inputs`): each message is converted by the receiver's parser (`sources/`) into raw events, then
+ * goes the raw topic's way (normalize, DLQ, ids of this topic's positions).
+ */
+const InputSchema = z.strictObject({
+  topic: z.string().min(1, "expected a topic name"),
+  /**
+   * `influx`: each message is Influx line protocol (one or more lines), as `POST /write` takes;
+   * `json`: a JSON object (or an array of them) read by `mapping`.
+   */
+  format: z.enum(["influx", "json"]),
+  /** Where the parts of an event are in a `json` message (dotted paths; `sources/json_mapping.ts`). */
+  mapping: z.strictObject({
+    tenant: z.string().default(""),
+    host: z.string().default(""),
+    metric: z.string().default(""),
+    value: z.string().default(""),
+    /** An object whose numeric fields each become a metric named by the key (instead of metric/value). */
+    fields: z.string().default(""),
+    time: z.string().default(""),
+    unit: z.string().default(""),
+    tags: z.record(z.string(), z.string().min(1)).default({}),
+  }).optional(),
+  /** Tenant of lines without a `tenant_id` tag; empty: such lines are dead-lettered. */
+  tenant: z.string().default(""),
+  /** Host of lines without a `host` tag; empty: such lines are dead-lettered. */
+  host: z.string().default(""),
+  /** Timestamp precision of the lines (`ns`, `us`, `ms`, `s`, ...). */
+  precision: z.enum(["ns", "n", "us", "u", "µ", "ms", "s", "m", "h"]).default("ns"),
+}).refine(
+  (input) =>
+    input.format !== "json" ||
+    (input.mapping !== undefined &&
+      ((input.mapping.metric !== "" && input.mapping.value !== "") || input.mapping.fields !== "")),
+  { message: "a json input needs mapping.metric and mapping.value, or mapping.fields", path: ["mapping"] },
+);
+
 /** The whole configuration. */
 const ConfigObjectSchema = z.strictObject({
   /** Directory for metrics.duckdb and parquet/. */
@@ -341,6 +379,14 @@ const ConfigObjectSchema = z.strictObject({
   store: StoreSchema.prefault({}),
   schema_registry: SchemaRegistrySchema.prefault({}),
   collect: CollectSchema.prefault({}),
+  /** Kafka topics in other formats the stateless group reads besides the raw topic. */
+  inputs: z.array(InputSchema).default([]),
+}).refine((config) => config.inputs.length === 0 || config.topology === "partitioned", {
+  message: "inputs are read by the stateless group: they need topology: partitioned",
+  path: ["inputs"],
+}).refine((config) => config.inputs.every((input) => input.topic !== config.topics.raw), {
+  message: "an input topic cannot be the raw topic",
+  path: ["inputs"],
 });
 
 /**

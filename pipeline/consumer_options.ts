@@ -23,16 +23,16 @@ export interface GroupHooks {
   onFailure(error: string): void;
 }
 
-/** Options for a {@link BatchConsumer} of `group` on `topic`. */
+/** Options for a {@link BatchConsumer} of `group` on `topic` (or several topics). */
 export function batchConsumerOptions(
   config: Config,
-  topic: string,
+  topic: string | readonly string[],
   group: string,
   log: Logger,
   hooks: GroupHooks,
 ): BatchConsumerOptions {
   return {
-    topics: [topic],
+    topics: typeof topic === "string" ? [topic] : [...topic],
     maxMessages: config.kafka.batch_max_messages,
     maxBytes: config.kafka.batch_max_bytes,
     maxWaitMs: config.kafka.batch_max_wait,

@@ -24,6 +24,7 @@ import { EnrichedBatchPacker, MAX_BATCH_BYTES } from "../../enriched/mod.ts";
 import { isFramed, payloadOf, schemaIdOf } from "../../registry/wire.ts";
 import type { SchemaLookup, SchemaResolver } from "../../registry/resolver.ts";
 import { RegistryUnavailableError } from "../../registry/client.ts";
+import { type InputConverter, inputConverters } from "./inputs.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {
@@ -110,6 +111,8 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
   readonly #enriched: EnrichedWriter;
   /** Most bytes of a dead letter. */
   readonly #dlqMaxBytes: number;
+  /** The converter of each `inputs` topic (the raw topic has none: its messages are raw events). */
+  readonly #converters: ReadonlyMap<string, InputConverter>;
   #deadLetters: OutgoingMessage[] = [];
   #read = 0;
   #accepted = 0;
@@ -136,11 +139,16 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     this.#deps = deps;
     this.#enriched = enriched ?? enrichedWriter(deps.config, deps.enrichedPartitions, deps.limits ?? {});
     this.#dlqMaxBytes = recordBudget(deps.limits ?? {}, deps.config.topics.dlq);
+    this.#converters = inputConverters(deps.config.inputs);
   }
 
   /** Normalizes, enriches and packs one raw message; bad input becomes dead letters. */
   add(message: RawMessage): void {
     const value = message.value ?? EMPTY;
+    if (this.#converters.size !== 0) {
+      const converter = this.#converters.get(message.topic);
+      if (converter !== undefined) return this.#addConverted(message, value, converter);
+    }
     // Unframed JSON pays a length test and a byte test.
     if (this.#deferred.length !== 0 || isFramed(value)) return this.#addFramed(message, value);
     this.#setSource(message);
@@ -178,6 +186,33 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     if (!decoded.ok) return this.#rejectFramed(value, decoded.reason);
     this.#framed++;
     const json = new TextEncoder().encode(JSON.stringify(decoded.value));
+    normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
+  }
+
+  /**
+   * A message of an `inputs` topic: converted to raw events, normalized as a JSON array of them (the
+   * ids are this topic's positions); what cannot be converted is dead-lettered with the reason.
+   */
+  #addConverted(message: RawMessage, value: Uint8Array, converter: InputConverter): void {
+    this.#setSource(message);
+    this.#read++;
+    const { events, rejected } = converter(value, this.#nowMs);
+    for (const item of rejected) {
+      const record = deadLetter(
+        "input",
+        item.reason,
+        { ...this.#source, index: 0 },
+        item.original,
+        this.#nowMs,
+      );
+      this.#deadLetters.push({
+        topic: this.#deps.config.topics.dlq,
+        value: encodeDeadLetter(record, this.#dlqMaxBytes),
+      });
+      this.#rejected++;
+    }
+    if (events.length === 0) return;
+    const json = new TextEncoder().encode(JSON.stringify(events));
     normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
   }
 

@@ -54,7 +54,13 @@ export async function startStatelessGroup(
   const producer = createProducer(config, "stateless");
   const consumer = new BatchConsumer<StatelessBatch>(
     () => createConsumer(config, group, "stateless"),
-    batchConsumerOptions(config, config.topics.raw, group, log, hooks),
+    batchConsumerOptions(
+      config,
+      [config.topics.raw, ...config.inputs.map((input) => input.topic)],
+      group,
+      log,
+      hooks,
+    ),
   );
   const deps = {
     config,
