@@ -7,17 +7,11 @@
  *
  * @module
  */
+import type { z } from "zod";
+import type { SeriesSchema } from "./schemas.ts";
 
-/** One series of the catalog as `GET /metrics` shows it. */
-export interface CatalogSeriesJson {
-  tenant: string;
-  host: string;
-  metric: string;
-  unit?: string;
-  rows: number;
-  first_ts: string;
-  last_ts: string;
-}
+/** One series of the catalog as `GET /metrics` shows it (`SeriesSchema`). */
+export type CatalogSeriesJson = z.infer<typeof SeriesSchema>;
 
 /** `GET /metrics` as JSON. */
 export interface CatalogJson {
