@@ -62,8 +62,9 @@ const EXPECTED: Record<string, Expectation> = {
   },
   './eventops query "SELECT tenant, host, metric, value, ts FROM metrics_all ORDER BY ts DESC LIMIT 5"': {
     code: 0,
+    // The newest row: the brief's last seed event, or on the demo (collect.host on) the machine's own.
     stdout:
-      /^tenant +host +metric +value +ts\n[- ]+\nacme +host-a +cpu_load +97 +2025-10-21T10:05:00\.000Z\n/,
+      /^tenant +host +metric +value +ts\n[- ]+\n(acme +host-a +cpu_load +97 +2025-10-21T10:05:00\.000Z|local +\S+ +[a-z0-9_]+ +[\d.]+ +\d{4}-\d\d-\d\dT[\d:.]+Z)\n/,
   },
   "./eventops version": { code: 0, stdout: /^eventops \d+\.\d+\.\d+ \(deno \d+\.\d+\.\d+\)\n$/ },
   "./eventops urls                            # the dashboard and API, on this machine and from the network":
