@@ -648,6 +648,13 @@ async function live(
   /** The same, without the markers of the first seconds (JIT, connections, first fetches). */
   const storedSteady: number[] = [];
   const alerted: number[] = [];
+  /** The markers' latencies so far (the report's, also when the agent died mid-run). */
+  const markerLatencies = () => ({
+    produce_to_stored: latencyStats(stored),
+    produce_to_stored_after_warmup: latencyStats(storedSteady),
+    warmup_seconds: WARMUP_SECONDS,
+    produce_to_alert: latencyStats(alerted),
+  });
   /** Worst produce->stored latency per second of the run (when a stall happened, and how long). */
   const worstBySecond: number[] = [];
   const startedAtEpoch = Date.now() + 300;
@@ -726,12 +733,7 @@ async function live(
           memory: { idle, peak_sampled: peaksMb(sampler, sampler.peakRss) },
           rss_mb: sampler.rss,
         },
-        latency: {
-          produce_to_stored: latencyStats(stored),
-          produce_to_stored_after_warmup: latencyStats(storedSteady),
-          warmup_seconds: WARMUP_SECONDS,
-          produce_to_alert: latencyStats(alerted),
-        },
+        latency: markerLatencies(),
         memory_cap: await capReport(),
       };
       return { result, totals };
@@ -787,10 +789,7 @@ async function live(
         rss_mb: sampler.rss,
       },
       latency: {
-        produce_to_stored: latencyStats(stored),
-        produce_to_stored_after_warmup: latencyStats(storedSteady),
-        warmup_seconds: WARMUP_SECONDS,
-        produce_to_alert: latencyStats(alerted),
+        ...markerLatencies(),
         markers_missing_on_stream: markerSeq - stored.length,
         marker_alerts_missing: markerSeq - alerted.length,
         worst_stored_ms_by_second: Array.from(worstBySecond, (ms) => ms ?? 0),

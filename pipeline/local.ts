@@ -19,13 +19,13 @@ import { JsonBatcher } from "../kafka/json_batches.ts";
 import { recordBudget, type TopicLimits } from "../kafka/limits.ts";
 import { SeriesPartitioner } from "../kafka/partition.ts";
 import { EnrichedBatchPacker, expandEnrichedBatch, MAX_BATCH_BYTES } from "../enriched/mod.ts";
-import type { PipelineCounters } from "../telemetry/counters.ts";
 import type { Assignment } from "../kafka/consumer_supervisor.ts";
 import type { Envelope, NormalizedEvent, Source } from "../model/envelope.ts";
 import type { Ctx } from "../stages/inventory.ts";
 import {
   buildDeferred,
   type BuilderDeps,
+  countStatelessBatch,
   createStatelessHandler,
   type EnrichedWriter,
   type StatelessBatch,
@@ -213,7 +213,7 @@ export function createLocalHandler<StoredAlertT>(
         // The stateful stages know a retry by the batch object: the consumer's, which a retry
         // passes again (withDeferred builds a new one on each attempt).
         await stages(built, decoded, batch.stateless.messages);
-        countStateless(counters, batch.stateless);
+        countStatelessBatch(counters, batch.stateless);
         return;
       }
       if (!forward) throw new SharedTopicError(refusal);
@@ -221,16 +221,6 @@ export function createLocalHandler<StoredAlertT>(
     }
     await forward!(batch);
   };
-}
-
-function countStateless(counters: PipelineCounters, counts: StatelessBatch): void {
-  counters.add("normalize", "in", counts.read);
-  counters.add("normalize", "out", counts.accepted);
-  counters.add("normalize", "dlq", counts.rejected);
-  counters.add("enrich", "unknown_host", counts.unknownHosts);
-  counters.add("normalize", "empty", counts.empty);
-  counters.add("schema_registry", "framed", counts.framed);
-  counters.add("schema_registry", "dlq", counts.framedRejected);
 }
 
 /**

@@ -124,8 +124,6 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
         );
       }
     }
-    // A recent catalog answers most name checks; a miss or a bucket range taken from the data
-    // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     if (cluster !== undefined && !isForwarded(c) && cluster.peers().length > 0) {
       return await fanOutMetric(c, cluster, q, () => localRows(q, requested, metric, filters));
     }
@@ -139,9 +137,7 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     requested: string,
     metric: string,
     filters: LabelFilter[],
-  ): Promise<
-    { meta: MetricMeta; rows: (PointRow | BucketRow)[]; truncated: boolean; kind: "point" | "bucket" }
-  > {
+  ): Promise<LocalAnswer> {
     // A recent catalog answers most name checks; a miss or a bucket range taken from the data
     // (from/to omitted) reads it again, so new metrics and the newest points are never missed.
     let catalog = await catalogs(false);
@@ -169,7 +165,7 @@ async function fanOutMetric(
   c: Context,
   cluster: ClusterApi,
   q: PointsParams,
-  local: () => ReturnType<LocalRows>,
+  local: () => Promise<LocalAnswer>,
 ): Promise<Response> {
   const bucketed = q.step !== undefined || q.agg !== undefined || q.group_by !== undefined;
   const agg = q.agg ?? "avg";
@@ -230,9 +226,13 @@ async function fanOutMetric(
   });
 }
 
-type LocalRows = () => Promise<
-  { meta: MetricMeta; rows: (PointRow | BucketRow)[]; truncated: boolean; kind: "point" | "bucket" }
->;
+/** This agent's own answer to `GET /metrics/{metric}`: its rows of the plan, paged. */
+interface LocalAnswer {
+  meta: MetricMeta;
+  rows: (PointRow | BucketRow)[];
+  truncated: boolean;
+  kind: "point" | "bucket";
+}
 
 /** `GET /metrics/{metric}` as JSON, as another agent answers it. */
 interface PeerPoints extends MetricMeta {

@@ -185,7 +185,7 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     const decoded = known.decoder(payloadOf(value));
     if (!decoded.ok) return this.#rejectFramed(value, decoded.reason);
     this.#framed++;
-    const json = new TextEncoder().encode(JSON.stringify(decoded.value));
+    const json = ENCODER.encode(JSON.stringify(decoded.value));
     normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
   }
 
@@ -198,31 +198,26 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
     this.#read++;
     const { events, rejected } = converter(value, this.#nowMs);
     for (const item of rejected) {
-      const record = deadLetter(
-        "input",
-        item.reason,
-        { ...this.#source, index: 0 },
-        item.original,
-        this.#nowMs,
-      );
-      this.#deadLetters.push({
-        topic: this.#deps.config.topics.dlq,
-        value: encodeDeadLetter(record, this.#dlqMaxBytes),
-      });
+      this.#deadLetter("input", item.reason, item.original);
       this.#rejected++;
     }
     if (events.length === 0) return;
-    const json = new TextEncoder().encode(JSON.stringify(events));
+    const json = ENCODER.encode(JSON.stringify(events));
     normalizeMessageTo(this.#sink, json, this.#deps.config.normalize, this.#nowMs);
   }
 
   #rejectFramed(value: Uint8Array, reason: string): void {
-    const record = deadLetter("schema_registry", reason, { ...this.#source, index: 0 }, value, this.#nowMs);
+    this.#deadLetter("schema_registry", reason, value);
+    this.#framedRejected++;
+  }
+
+  /** Dead-letters a whole message (or an item of it) of the current source, with the reason. */
+  #deadLetter(stage: "input" | "schema_registry", reason: string, original: Uint8Array | string): void {
+    const record = deadLetter(stage, reason, { ...this.#source, index: 0 }, original, this.#nowMs);
     this.#deadLetters.push({
       topic: this.#deps.config.topics.dlq,
       value: encodeDeadLetter(record, this.#dlqMaxBytes),
     });
-    this.#framedRejected++;
   }
 
   #addEvent(event: NormalizedEvent, index: number): void {
@@ -271,6 +266,7 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
 }
 
 const EMPTY = Buffer.alloc(0);
+const ENCODER = new TextEncoder();
 
 /**
  * Creates the batch handler of the stateless group: produces a built batch (a message the broker
@@ -297,14 +293,19 @@ export function createStatelessHandler(
     const batch = given.deferred.length === 0 ? given : await buildDeferred(deps, given);
     const refused = await produceAll(producer, batch.messages, refusals);
     counters.add("produce", "dlq", refused);
-    counters.add("normalize", "in", batch.read);
-    counters.add("normalize", "out", batch.accepted);
-    counters.add("normalize", "dlq", batch.rejected);
-    counters.add("enrich", "unknown_host", batch.unknownHosts);
-    counters.add("normalize", "empty", batch.empty);
-    counters.add("schema_registry", "framed", batch.framed);
-    counters.add("schema_registry", "dlq", batch.framedRejected);
+    countStatelessBatch(counters, batch);
   };
+}
+
+/** Counts what a built batch read, made, rejected and decoded (both topologies' stateless part). */
+export function countStatelessBatch(counters: PipelineCounters, batch: StatelessBatch): void {
+  counters.add("normalize", "in", batch.read);
+  counters.add("normalize", "out", batch.accepted);
+  counters.add("normalize", "dlq", batch.rejected);
+  counters.add("enrich", "unknown_host", batch.unknownHosts);
+  counters.add("normalize", "empty", batch.empty);
+  counters.add("schema_registry", "framed", batch.framed);
+  counters.add("schema_registry", "dlq", batch.framedRejected);
 }
 
 /**
