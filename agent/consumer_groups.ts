@@ -63,6 +63,13 @@ export class ConsumerGroups {
     this.#all.push(this.#stateful);
   }
 
+  /** Removes the stateful group again (the local topology's drain of `events.enriched` is over). */
+  removeStateful(): void {
+    if (!this.#stateful) return;
+    this.#all.splice(this.#all.indexOf(this.#stateful), 1);
+    this.#stateful = undefined;
+  }
+
   /** Calls `listener` after each (re)join of any of the groups (a rebalance). */
   onAssignment(listener: () => void): void {
     this.#assignmentListeners.push(listener);

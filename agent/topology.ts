@@ -9,6 +9,7 @@
 import type { Config } from "../config/schema.ts";
 import { FeatureEngine } from "../stages/features.ts";
 import { partitionCount } from "../kafka/topics.ts";
+import { drainTargets, lagToTargets, readGroupOffsets } from "../kafka/lag.ts";
 import type { Logger } from "../lib/log.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import type { ConsumerGroups } from "./consumer_groups.ts";
@@ -16,6 +17,11 @@ import { startLocal } from "./local.ts";
 import { runs } from "./stages.ts";
 import { startStateful, type StatefulParts } from "./stateful.ts";
 import { startStateless } from "./stateless.ts";
+
+/** How often the drain of `events.enriched` reads the stateful group's progress. */
+const DRAIN_POLL_MS = 500;
+/** How often the drain logs what is left. */
+const DRAIN_LOG_MS = 10_000;
 
 /** The topology actually running. */
 export type RunningTopology = "local" | "partitioned";
@@ -118,6 +124,8 @@ export class TopologyRun {
     }
     const stateless = this.#groups.stateless;
     if (!stateless) throw new Error("the local topology needs the normalize or enrich stage");
+    await this.#drainEnriched();
+    if (this.#stopping) return;
     const auto = this.#config.topology === "auto";
     this.#running.push(
       await startLocal(this.#config, this.#log, {
@@ -126,6 +134,54 @@ export class TopologyRun {
         whenShared: auto ? (reason) => this.#startStateful(reason) : undefined,
       }),
     );
+  }
+
+  /**
+   * Events an earlier partitioned run (or an `auto` run that switched) left in `events.enriched`,
+   * which the stateful group has not handled, would never be stored by the local topology: it reads
+   * the raw topic only, whose positions are past them. So the stateful group handles them first, up
+   * to the end offsets read now, and stops; then the local topology starts.
+   */
+  async #drainEnriched(): Promise<void> {
+    const { admin } = this.#parts;
+    const group = this.#config.kafka.group_stateful;
+    const topic = this.#config.topics.enriched;
+    const fromBeginning = this.#config.kafka.from_beginning;
+    const targets = drainTargets(await readGroupOffsets(admin, group, topic), fromBeginning);
+    if (targets.size === 0) return;
+    const pendingNow = async () =>
+      lagToTargets(targets, await readGroupOffsets(admin, group, topic), fromBeginning);
+    let pending = await pendingNow();
+    const started = Date.now();
+    this.#log.warn(
+      "topology local: events.enriched holds events not stored yet (a partitioned run before); storing them first",
+      {
+        pending,
+        group,
+      },
+    );
+    this.#groups.addStateful();
+    const hooks = this.#groups.hooks(this.#groups.stateful!, "stateful");
+    const stateful = await startStateful(this.#config, this.#log, { ...this.#parts, hooks });
+    this.#running.push(stateful);
+    try {
+      let logged = started;
+      while (pending > 0 && !this.#stopping) {
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+        pending = await pendingNow();
+        if (Date.now() - logged >= DRAIN_LOG_MS) {
+          logged = Date.now();
+          this.#log.info("topology local: storing what events.enriched holds", { pending });
+        }
+      }
+    } finally {
+      this.#running.splice(this.#running.indexOf(stateful), 1);
+      await stateful.stop();
+      this.#groups.removeStateful();
+    }
+    if (!this.#stopping) {
+      this.#log.info("topology local: events.enriched drained", { seconds: (Date.now() - started) / 1000 });
+    }
   }
 
   /** Starts the stateful group once (`auto` going partitioned); a failed start is tried again on the next call. */

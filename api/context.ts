@@ -26,6 +26,8 @@ export interface HttpMetrics {
   collectItems: Counter;
   rss: Gauge;
   heapUsed: Gauge;
+  heapTotal: Gauge;
+  external: Gauge;
   startTime: Gauge;
   storeBytes: Gauge;
   /** Requests refused by a limit, by reason (`api/limits.ts`, wrong tokens). */
@@ -70,6 +72,8 @@ export function httpMetrics(registry: Registry): HttpMetrics {
     collectItems: family("collectItems"),
     rss: family("processRss"),
     heapUsed: family("heapUsed"),
+    heapTotal: family("heapTotal"),
+    external: family("external"),
     startTime: family("startTime"),
     storeBytes: family("storeBytes"),
     refused: family("httpRefused"),
@@ -100,6 +104,8 @@ export function routeContext(deps: ApiDeps, http: HttpConfig): RouteContext {
     const mem = Deno.memoryUsage();
     metrics.rss.set(mem.rss);
     metrics.heapUsed.set(mem.heapUsed);
+    metrics.heapTotal.set(mem.heapTotal);
+    metrics.external.set(mem.external);
     alertsGauge.set(sse.alerts.count);
     eventsGauge.set(sse.events.count);
   });

@@ -26,6 +26,35 @@ export function partitionLag(offsets: PartitionOffsets, fromBeginning: boolean):
   return end > from ? Number(end - from) : 0;
 }
 
+/**
+ * The partitions where `group` has not handled every message yet, with the end offset each must
+ * reach (a drain's target: messages produced later do not count).
+ */
+export function drainTargets(
+  offsets: ReadonlyMap<number, PartitionOffsets>,
+  fromBeginning: boolean,
+): Map<number, bigint> {
+  const targets = new Map<number, bigint>();
+  for (const [partition, partitionOffsets] of offsets) {
+    if (partitionLag(partitionOffsets, fromBeginning) > 0) targets.set(partition, partitionOffsets.end);
+  }
+  return targets;
+}
+
+/** Messages still below `targets` (partition -> offset): the lag measured to the targets, not the end. */
+export function lagToTargets(
+  targets: ReadonlyMap<number, bigint>,
+  offsets: ReadonlyMap<number, PartitionOffsets>,
+  fromBeginning: boolean,
+): number {
+  let sum = 0;
+  for (const [partition, target] of targets) {
+    const current = offsets.get(partition);
+    if (current) sum += partitionLag({ ...current, end: target }, fromBeginning);
+  }
+  return sum;
+}
+
 /** Sum of the lags of `partitions` (every partition when undefined). */
 export function sumLags(lags: PartitionLags, partitions?: readonly number[]): number {
   let sum = 0;
@@ -34,13 +63,12 @@ export function sumLags(lags: PartitionLags, partitions?: readonly number[]): nu
   return sum;
 }
 
-/** Reads the lag of `group` on every partition of `topic`. */
-export async function readGroupLag(
+/** Reads the end, first and committed offsets of `group` on every partition of `topic`. */
+export async function readGroupOffsets(
   admin: Admin,
   group: string,
   topic: string,
-  fromBeginning: boolean,
-): Promise<PartitionLags> {
+): Promise<Map<number, PartitionOffsets>> {
   const metadata = await admin.metadata({ topics: [topic] });
   const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
   const indexes = Array.from({ length: count }, (_, index) => index);
@@ -48,7 +76,6 @@ export async function readGroupLag(
     admin.listOffsets({
       topics: [{ name: topic, partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp })) }],
     });
-  // -1: the end offset (next to be written); -2: the first offset still in the log.
   const [ends, starts, groups] = await Promise.all([
     listed(-1n),
     listed(-2n),
@@ -77,16 +104,27 @@ export async function readGroupLag(
       }
     }
   }
-  const lags: PartitionLags = new Map();
+  const offsets = new Map<number, PartitionOffsets>();
   for (const index of indexes) {
-    lags.set(
-      index,
-      partitionLag({
-        end: end.get(index) ?? 0n,
-        start: start.get(index) ?? 0n,
-        committed: committed.get(index) ?? -1n,
-      }, fromBeginning),
-    );
+    offsets.set(index, {
+      end: end.get(index) ?? 0n,
+      start: start.get(index) ?? 0n,
+      committed: committed.get(index) ?? -1n,
+    });
+  }
+  return offsets;
+}
+
+/** Reads the lag of `group` on every partition of `topic`. */
+export async function readGroupLag(
+  admin: Admin,
+  group: string,
+  topic: string,
+  fromBeginning: boolean,
+): Promise<PartitionLags> {
+  const lags: PartitionLags = new Map();
+  for (const [index, offsets] of await readGroupOffsets(admin, group, topic)) {
+    lags.set(index, partitionLag(offsets, fromBeginning));
   }
   return lags;
 }

@@ -266,6 +266,18 @@ export const FAMILIES = {
     help: "V8 heap in use, bytes.",
     part: "process",
   },
+  heapTotal: {
+    type: "gauge",
+    name: "eventops_process_heap_total_bytes",
+    help: "V8 heap the isolate holds (in use and free), bytes.",
+    part: "process",
+  },
+  external: {
+    type: "gauge",
+    name: "eventops_process_external_bytes",
+    help: "Memory outside the V8 heap that JavaScript objects hold (ArrayBuffers, buffers), bytes.",
+    part: "process",
+  },
   startTime: {
     type: "gauge",
     name: "process_start_time_seconds",
