@@ -345,13 +345,13 @@ const ConfigObjectSchema = z.strictObject({
    */
   stateless_thread: z.boolean().default(true),
   /**
-   * How events flow from the raw topic to the store (docs/architecture.md, Topology): `partitioned`
-   * two consumer groups with the `events.enriched` hop (scale-out); `local` one pass in one consumer
-   * (one agent owns the raw topic; batches are refused while another agent shares it); `auto` local
-   * while this agent owns every raw partition, switching to partitioned for good when a rebalance
-   * takes partitions away.
+   * How events flow from the raw topic to the store (docs/architecture.md, Topology): `auto` (the
+   * default) local while this agent owns every raw partition, switching to partitioned for good when
+   * a rebalance takes partitions away; `partitioned` two consumer groups with the `events.enriched`
+   * hop (scale-out); `local` one pass in one consumer (one agent owns the raw topic; batches are
+   * refused while another agent shares it).
    */
-  topology: TopologySchema.default("partitioned"),
+  topology: TopologySchema.default("auto"),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /**
    * One number the memory settings are derived from (`config/memory.ts`), e.g. `256MB`; empty: the
