@@ -393,9 +393,6 @@ const ConfigObjectSchema = z.strictObject({
   collect: CollectSchema.prefault({}),
   /** Kafka topics in other formats the stateless group reads besides the raw topic. */
   inputs: z.array(InputSchema).default([]),
-}).refine((config) => config.inputs.length === 0 || config.topology === "partitioned", {
-  message: "inputs are read by the stateless group: they need topology: partitioned",
-  path: ["inputs"],
 }).refine((config) => config.inputs.every((input) => input.topic !== config.topics.raw), {
   message: "an input topic cannot be the raw topic",
   path: ["inputs"],

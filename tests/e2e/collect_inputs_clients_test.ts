@@ -4,7 +4,8 @@
  * `prometheusremotewrite` (Snappy protobuf per message) and in `influx`, the OpenTelemetry JS SDK's
  * own serializers (`@opentelemetry/otlp-transformer`) put an `ExportMetricsServiceRequest` in protobuf
  * and in JSON on two topics (kcat). Every value comes back from `/metrics/:metric` as sent, once; a
- * message that is not its topic's format is dead-lettered with the reason.
+ * message that is not its topic's format is dead-lettered with the reason. In both topologies: the
+ * stateless group (partitioned) and the one-pass consumer (local) read the inputs topics.
  */
 import assert from "node:assert/strict";
 import { BROKERS, eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
@@ -55,90 +56,98 @@ ${kafka(topics.influx, "memkx", "influx")}
 `;
 }
 
-Deno.test("inputs: Telegraf's outputs.kafka (remote write, influx) and the OpenTelemetry SDK's OTLP (protobuf, JSON) on Kafka topics, each value stored once", async () => {
-  const name = uniqueName("inputs-clients");
-  const inputTopics = {
-    rw: `${name}.prom-rw`,
-    influx: `${name}.influx`,
-    otlpProto: `${name}.otlp-proto`,
-    otlpJson: `${name}.otlp-json`,
-  };
-  const { file, port, topics } = await writeTestConfig(name, {
-    inputs: [
-      { topic: inputTopics.rw, format: "prometheus-remote-write", tenant: "acme-rw" },
-      { topic: inputTopics.influx, format: "influx", tenant: "acme-kx" },
-      { topic: inputTopics.otlpProto, format: "otlp-proto" },
-      { topic: inputTopics.otlpJson, format: "otlp-json" },
-    ],
-  });
-  const dir = `${ROOT}data/test/${name}`;
-  const sentFile = `${dir}/sent.influx`;
-  const log = await telegrafOnce(telegrafConfig(inputTopics, sentFile), dir);
-  assert.doesNotMatch(log, /E! \[outputs/, `Telegraf reported an output error:\n${log}`);
-  await kcatProduceRaw(inputTopics.otlpProto, await serializedOtelSample("acme-otlp-proto", "protobuf"));
-  await kcatProduceRaw(inputTopics.otlpJson, await serializedOtelSample("acme-otlp-json", "json"));
-  // Not the topics' formats: dead-lettered whole, with the reason.
-  await kcatProduceRaw(inputTopics.rw, new TextEncoder().encode("not snappy"));
-  await kcatProduceRaw(inputTopics.otlpProto, new Uint8Array([0x0a, 0xff, 0xff, 0x01]));
+for (const topology of ["partitioned", "local"] as const) {
+  Deno.test(`inputs: Telegraf's outputs.kafka (remote write, influx) and the OpenTelemetry SDK's OTLP (protobuf, JSON) on Kafka topics, each value stored once (topology ${topology})`, async () => {
+    const name = uniqueName(`inputs-clients-${topology}`);
+    const inputTopics = {
+      rw: `${name}.prom-rw`,
+      influx: `${name}.influx`,
+      otlpProto: `${name}.otlp-proto`,
+      otlpJson: `${name}.otlp-json`,
+    };
+    const { file, port, topics } = await writeTestConfig(name, {
+      topology,
+      inputs: [
+        { topic: inputTopics.rw, format: "prometheus-remote-write", tenant: "acme-rw" },
+        { topic: inputTopics.influx, format: "influx", tenant: "acme-kx" },
+        { topic: inputTopics.otlpProto, format: "otlp-proto" },
+        { topic: inputTopics.otlpJson, format: "otlp-json" },
+      ],
+    });
+    const dir = `${ROOT}data/test/${name}`;
+    const sentFile = `${dir}/sent.influx`;
+    const log = await telegrafOnce(telegrafConfig(inputTopics, sentFile), dir);
+    assert.doesNotMatch(log, /E! \[outputs/, `Telegraf reported an output error:\n${log}`);
+    await kcatProduceRaw(inputTopics.otlpProto, await serializedOtelSample("acme-otlp-proto", "protobuf"));
+    await kcatProduceRaw(inputTopics.otlpJson, await serializedOtelSample("acme-otlp-json", "json"));
+    // Not the topics' formats: dead-lettered whole, with the reason.
+    await kcatProduceRaw(inputTopics.rw, new TextEncoder().encode("not snappy"));
+    await kcatProduceRaw(inputTopics.otlpProto, new Uint8Array([0x0a, 0xff, 0xff, 0x01]));
 
-  // What Telegraf sent: each numeric field of each measurement is one value.
-  const sent = (await Deno.readTextFile(sentFile)).split("\n").filter((line) => line !== "").map(parseLine);
-  assert.deepEqual(sent.map((p) => p.measurement).sort(), ["memkx", "memrw"]);
-  const expected: { metric: string; tenant: string; host: string; values: number[] }[] = [];
-  for (const point of sent) {
-    const tenant = point.measurement === "memrw" ? "acme-rw" : "acme-kx";
-    for (const [field, value] of Object.entries(point.fields)) {
-      expected.push({
-        metric: `${point.measurement}_${field}`,
-        tenant,
-        host: TELEGRAF_HOST,
-        values: [Number(value)],
-      });
+    // What Telegraf sent: each numeric field of each measurement is one value.
+    const sent = (await Deno.readTextFile(sentFile)).split("\n").filter((line) => line !== "").map(parseLine);
+    assert.deepEqual(sent.map((p) => p.measurement).sort(), ["memkx", "memrw"]);
+    const expected: { metric: string; tenant: string; host: string; values: number[] }[] = [];
+    for (const point of sent) {
+      const tenant = point.measurement === "memrw" ? "acme-rw" : "acme-kx";
+      for (const [field, value] of Object.entries(point.fields)) {
+        expected.push({
+          metric: `${point.measurement}_${field}`,
+          tenant,
+          host: TELEGRAF_HOST,
+          values: [Number(value)],
+        });
+      }
     }
-  }
-  assert.ok(expected.length >= 40, `inputs.mem gave ${expected.length} fields`);
-  for (const encoding of ["proto", "json"]) {
-    const byMetric = new Map<string, number[]>();
-    for (const [metric, value] of OTEL_SAMPLE_EXPECTED) {
-      byMetric.set(metric, [...byMetric.get(metric) ?? [], value]);
+    assert.ok(expected.length >= 40, `inputs.mem gave ${expected.length} fields`);
+    for (const encoding of ["proto", "json"]) {
+      const byMetric = new Map<string, number[]>();
+      for (const [metric, value] of OTEL_SAMPLE_EXPECTED) {
+        byMetric.set(metric, [...byMetric.get(metric) ?? [], value]);
+      }
+      for (const [metric, values] of byMetric) {
+        expected.push({ metric, tenant: `acme-otlp-${encoding}`, host: OTEL_SAMPLE_HOST, values });
+      }
     }
-    for (const [metric, values] of byMetric) {
-      expected.push({ metric, tenant: `acme-otlp-${encoding}`, host: OTEL_SAMPLE_HOST, values });
-    }
-  }
 
-  const agent = await startAgent(file, port);
-  try {
-    for (const { metric, tenant, host, values } of expected) {
-      const points = await eventually(
+    const agent = await startAgent(file, port);
+    try {
+      for (const { metric, tenant, host, values } of expected) {
+        const points = await eventually(
+          async () => {
+            const found = await pointsOf(agent.baseUrl, metric, tenant, host);
+            return found.length >= values.length ? found : undefined;
+          },
+          30_000,
+          `${values.length} points of ${metric} (${tenant})`,
+        );
+        const got = points.map((p) => p.value).sort((a, b) => a - b);
+        const want = [...values].sort((a, b) => a - b);
+        assert.equal(got.length, want.length, `${metric} (${tenant}) stored once: ${JSON.stringify(got)}`);
+        got.forEach((value, i) =>
+          assert.ok(Math.abs(value - want[i]) < 1e-9, `${metric}: ${got} != ${want}`)
+        );
+      }
+      const dead = await eventually(
         async () => {
-          const found = await pointsOf(agent.baseUrl, metric, tenant, host);
-          return found.length >= values.length ? found : undefined;
+          const letters = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
+          return letters.length >= 2 ? letters : undefined;
         },
         30_000,
-        `${values.length} points of ${metric} (${tenant})`,
+        "the two dead letters",
       );
-      const got = points.map((p) => p.value).sort((a, b) => a - b);
-      const want = [...values].sort((a, b) => a - b);
-      assert.equal(got.length, want.length, `${metric} (${tenant}) stored once: ${JSON.stringify(got)}`);
-      got.forEach((value, i) => assert.ok(Math.abs(value - want[i]) < 1e-9, `${metric}: ${got} != ${want}`));
+      assert.deepEqual(
+        dead.map((d) => [d.stage, d.source.topic]).sort(),
+        [["input", inputTopics.otlpProto], ["input", inputTopics.rw]],
+      );
+      // Local: one pass, nothing on the internal enriched topic; partitioned: the stateless group wrote it.
+      const enriched = await kcatConsumeAll(topics.enriched);
+      assert.equal(enriched.length > 0, topology === "partitioned", `${enriched.length} enriched messages`);
+      const reasons = dead.map((d) => d.reason).sort();
+      assert.match(reasons[0], /^message: body is not Snappy block-compressed/);
+      assert.match(reasons[1], /^message: body is not an OTLP ExportMetricsServiceRequest in protobuf/);
+    } finally {
+      assert.equal(await agent.stop(), 0);
     }
-    const dead = await eventually(
-      async () => {
-        const letters = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return letters.length >= 2 ? letters : undefined;
-      },
-      30_000,
-      "the two dead letters",
-    );
-    assert.deepEqual(
-      dead.map((d) => [d.stage, d.source.topic]).sort(),
-      [["input", inputTopics.otlpProto], ["input", inputTopics.rw]],
-    );
-    const reasons = dead.map((d) => d.reason).sort();
-    assert.match(reasons[0], /^message: body is not Snappy block-compressed/);
-    assert.match(reasons[1], /^message: body is not an OTLP ExportMetricsServiceRequest in protobuf/);
-  } finally {
-    assert.equal(await agent.stop(), 0);
-  }
-});
+  });
+}

@@ -3,7 +3,7 @@
  * topic into events with ids of that topic's positions, dead-letters the lines it cannot convert with
  * the reason, and leaves the raw topic's messages as they were; remote write and OTLP (protobuf and
  * JSON) messages go through the HTTP receivers' decoders, a message that is not the format at all is
- * dead-lettered whole; an envelope input is read as the raw topic.
+ * dead-lettered whole; an envelope input is read as the raw topic; inputs are taken in every topology.
  *
  * @module
  */
@@ -75,12 +75,11 @@ Deno.test("inputs: an influx topic's lines become events with its positions as i
   assert.match(dead[1].reason, /line 3: no host/);
 });
 
-Deno.test("inputs: refused outside the partitioned topology, on the raw topic, and in an unknown format", () => {
+Deno.test("inputs: taken in every topology; refused on the raw topic and in an unknown format", () => {
   const input = { topic: "t.influx", format: "influx" };
-  assert.throws(
-    () => ConfigSchema.parse({ topology: "local", inputs: [input] }),
-    /need topology: partitioned/,
-  );
+  for (const topology of ["partitioned", "local", "auto"]) {
+    assert.equal(ConfigSchema.parse({ topology, inputs: [input] }).inputs[0].topic, "t.influx");
+  }
   assert.throws(
     () => ConfigSchema.parse({ inputs: [{ ...input, topic: "ingest.raw.agent" }] }),
     /cannot be the raw topic/,
