@@ -1,6 +1,6 @@
 /**
  * Reaching the broker at start: wait for it (`kafka.connect_timeout`; `/readyz` says why the agent
- * is not ready meanwhile), then read the topics' `max.message.bytes`.
+ * is not ready meanwhile), check that the `inputs` topics exist (where this process reads them), then read the topics' `max.message.bytes`.
  *
  * @module
  */
@@ -8,10 +8,11 @@ import type { Admin } from "@platformatic/kafka";
 import type { Config } from "../config/schema.ts";
 import { type BrokerLink, waitForBroker } from "../kafka/connect.ts";
 import { readTopicLimits, type TopicLimits } from "../kafka/limits.ts";
-import { topicNames } from "../kafka/topics.ts";
+import { requireInputTopics, topicNames } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
+import { runs } from "./stages.ts";
 
-/** Waits for the broker, then reads the topics' limits (`kafka.max_message_bytes` where unreadable). */
+/** Waits for the broker, refuses missing `inputs` topics, then reads the topics' limits (`kafka.max_message_bytes` where unreadable). */
 export async function reachBroker(
   admin: Admin,
   config: Config,
@@ -20,6 +21,8 @@ export async function reachBroker(
   signal?: AbortSignal,
 ): Promise<TopicLimits> {
   await waitForBroker(admin, config, log, broker, signal);
+  // The stateless stages read the inputs topics (the stateless group, or the local consumer).
+  if (runs(config, "normalize", "enrich")) await requireInputTopics(admin, config);
   return await readTopicLimits(
     admin,
     topicNames(config),

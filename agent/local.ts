@@ -1,6 +1,7 @@
 /**
  * The agent's local topology (`topology: local`, or `auto`): one consumer in the raw topic's group
- * (`kafka.group_stateless`, so the committed positions are the same in both topologies) running
+ * (`kafka.group_stateless`, so the committed positions are the same in both topologies), reading
+ * the raw topic and the `inputs` topics (converted by the stateless builder as in partitioned), running
  * normalize -> enrich -> features -> rules -> store in one pass (`pipeline/local.ts`). Under `auto`
  * the same consumer goes on once another agent shares the raw topic, writing `events.enriched` as
  * the stateless group does, and the stateful group starts (no consumer is closed mid-rebalance).
@@ -46,7 +47,11 @@ export async function startLocal(
 ): Promise<{ stop(): Promise<void> }> {
   const topic = config.topics.raw;
   const group = config.kafka.group_stateless;
-  const ownership = new RawOwnership(topic, await partitionCount(parts.admin, topic));
+  const inputs = [];
+  for (const input of config.inputs) {
+    inputs.push({ topic: input.topic, partitions: await partitionCount(parts.admin, input.topic) });
+  }
+  const ownership = new RawOwnership(topic, await partitionCount(parts.admin, topic), inputs);
   const whenShared = parts.whenShared;
   let forward: ((batch: LocalBatch) => Promise<void>) | undefined;
   if (whenShared) {
@@ -98,7 +103,7 @@ export async function startLocal(
   };
   const consumer = new BatchConsumer<LocalBatch>(
     () => createConsumer(config, group, "local"),
-    batchConsumerOptions(config, topic, group, log, hooks),
+    batchConsumerOptions(config, [topic, ...inputs.map((input) => input.topic)], group, log, hooks),
   );
   try {
     await consumer.start(builder, handler);

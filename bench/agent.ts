@@ -40,10 +40,21 @@ export async function writeBenchConfig(
     topology?: string;
     /** `memory_budget` (none by default). */
     memoryBudget?: string;
+    /** More top-level sections (`inputs`); `http` is merged into the bench's. */
+    extra?: Record<string, unknown>;
   } = {},
 ): Promise<{ dir: string; file: string; port: number }> {
-  const { kafka = {}, stages, suffix = "", statelessThread = true, store, notify, topology, memoryBudget } =
-    options;
+  const {
+    kafka = {},
+    stages,
+    suffix = "",
+    statelessThread = true,
+    store,
+    notify,
+    topology,
+    memoryBudget,
+    extra = {},
+  } = options;
   const dir = `data/bench/${name}`;
   await Deno.mkdir(`${ROOT}${dir}`, { recursive: true });
   if (notify) await Deno.writeTextFile(`${ROOT}${dir}/notify.yaml`, stringify(notify));
@@ -59,7 +70,14 @@ export async function writeBenchConfig(
       ...kafka,
     },
     topics,
-    http: { host: "127.0.0.1", port, token: "bench-token", events_stream_max_rate: 1000 },
+    ...extra,
+    http: {
+      host: "127.0.0.1",
+      port,
+      token: "bench-token",
+      events_stream_max_rate: 1000,
+      ...(extra.http as Record<string, unknown> | undefined),
+    },
     ...(stages ? { stages } : {}),
     ...(store ? { store } : {}),
     ...(notify ? { notify: `${dir}/notify.yaml` } : {}),

@@ -288,9 +288,12 @@ const InputSchema = z.strictObject({
   topic: z.string().min(1, "expected a topic name"),
   /**
    * `influx`: each message is Influx line protocol (one or more lines), as `POST /write` takes;
-   * `json`: a JSON object (or an array of them) read by `mapping`.
+   * `prometheus-remote-write`: a Snappy-compressed `WriteRequest` protobuf, as `POST /api/v1/write`
+   * takes; `otlp-proto` / `otlp-json`: an OTLP `ExportMetricsServiceRequest` in protobuf / JSON, as
+   * `POST /v1/metrics` takes; `json`: a JSON object (or an array of them) read by `mapping`;
+   * `envelope`: raw events as the raw topic carries them.
    */
-  format: z.enum(["influx", "json"]),
+  format: z.enum(["influx", "prometheus-remote-write", "otlp-proto", "otlp-json", "json", "envelope"]),
   /** Where the parts of an event are in a `json` message (dotted paths; `sources/json_mapping.ts`). */
   mapping: z.strictObject({
     tenant: z.string().default(""),
@@ -303,11 +306,17 @@ const InputSchema = z.strictObject({
     unit: z.string().default(""),
     tags: z.record(z.string(), z.string().min(1)).default({}),
   }).optional(),
-  /** Tenant of lines without a `tenant_id` tag; empty: such lines are dead-lettered. */
+  /**
+   * Tenant of items without a `tenant_id` tag, label or attribute (as the receivers' `?tenant=`);
+   * empty: such items are dead-lettered.
+   */
   tenant: z.string().default(""),
-  /** Host of lines without a `host` tag; empty: such lines are dead-lettered. */
+  /**
+   * Host of items without a `host` tag, label or attribute (nor `instance`, `host.name`, ...: as the
+   * receivers' `?host=`); empty: such items are dead-lettered.
+   */
   host: z.string().default(""),
-  /** Timestamp precision of the lines (`ns`, `us`, `ms`, `s`, ...). */
+  /** Timestamp precision of `influx` lines (`ns`, `us`, `ms`, `s`, ...). */
   precision: z.enum(["ns", "n", "us", "u", "µ", "ms", "s", "m", "h"]).default("ns"),
 }).refine(
   (input) =>
@@ -315,6 +324,9 @@ const InputSchema = z.strictObject({
     (input.mapping !== undefined &&
       ((input.mapping.metric !== "" && input.mapping.value !== "") || input.mapping.fields !== "")),
   { message: "a json input needs mapping.metric and mapping.value, or mapping.fields", path: ["mapping"] },
+).refine(
+  (input) => input.format !== "envelope" || (input.tenant === "" && input.host === ""),
+  { message: "an envelope input's events name their tenant and host: remove tenant and host" },
 );
 
 /** The whole configuration. */
@@ -381,9 +393,6 @@ const ConfigObjectSchema = z.strictObject({
   collect: CollectSchema.prefault({}),
   /** Kafka topics in other formats the stateless group reads besides the raw topic. */
   inputs: z.array(InputSchema).default([]),
-}).refine((config) => config.inputs.length === 0 || config.topology === "partitioned", {
-  message: "inputs are read by the stateless group: they need topology: partitioned",
-  path: ["inputs"],
 }).refine((config) => config.inputs.every((input) => input.topic !== config.topics.raw), {
   message: "an input topic cannot be the raw topic",
   path: ["inputs"],

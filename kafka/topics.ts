@@ -31,6 +31,22 @@ export async function ensureTopics(admin: Admin, config: Config): Promise<string
   return missing;
 }
 
+/**
+ * Throws, naming them, when topics of `inputs` do not exist: the agent creates its own topics, not a
+ * producer's (their partitions are the user's to choose), and its consumers cannot join a group over
+ * a topic the broker does not know.
+ */
+export async function requireInputTopics(admin: Admin, config: Config): Promise<void> {
+  if (config.inputs.length === 0) return;
+  const existing = new Set(await admin.listTopics({ includeInternals: false }));
+  const missing = config.inputs.map((input) => input.topic).filter((topic) => !existing.has(topic));
+  if (missing.length === 0) return;
+  throw new Error(
+    `inputs: topic ${missing.join(", ")} does not exist on the broker; create it (kafka-topics.sh ` +
+      "--create, rpk topic create) or let its producer write to it first, then start the agent",
+  );
+}
+
 /** The partition count of `topic` (from the cluster's metadata). */
 export async function partitionCount(admin: Admin, topic: string): Promise<number> {
   const metadata = await admin.metadata({ topics: [topic] });

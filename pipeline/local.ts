@@ -7,7 +7,8 @@
  * batch is made durable as produce (features, alerts, DLQ) -> store transaction -> offset commit.
  *
  * Features are only right when this agent sees every event of a series, so a batch runs locally
- * only while this agent owns every partition of the raw topic ({@link RawOwnership}); otherwise it
+ * only while this agent owns every partition of the raw topic and of the `inputs` topics
+ * ({@link RawOwnership}); otherwise it
  * is refused (`local`) or sent the partitioned way (`auto`, {@link forwardToEnriched}).
  *
  * @module
@@ -99,35 +100,47 @@ export function ownsEveryPartition(assignment: Assignment, topic: string, partit
   return partitions > 0;
 }
 
-/** What this member of the raw topic's group owns, from the assignments the consumer reports. */
+/** A topic this member reads and its partition count. */
+export interface TopicPartitions {
+  topic: string;
+  partitions: number;
+}
+
+/**
+ * What this member of the raw topic's group owns, from the assignments the consumer reports: the
+ * raw topic and the `inputs` topics the same consumer reads (a series may come from any of them).
+ */
 export class RawOwnership {
-  readonly #topic: string;
-  readonly #partitions: number;
+  readonly #topics: readonly TopicPartitions[];
   #assignment: Assignment = [];
 
-  /** Ownership of `topic`, which has `partitions` partitions. */
-  constructor(topic: string, partitions: number) {
-    this.#topic = topic;
-    this.#partitions = partitions;
+  /** Ownership of `topic`, which has `partitions` partitions, and of the `inputs` topics. */
+  constructor(topic: string, partitions: number, inputs: readonly TopicPartitions[] = []) {
+    this.#topics = [{ topic, partitions }, ...inputs];
   }
 
-  /** Records the assignment after a (re)join; returns whether it covers the whole topic. */
+  /** Records the assignment after a (re)join; returns whether it covers every topic. */
   assigned(assignment: Assignment): boolean {
     this.#assignment = assignment;
     return this.ownsAll();
   }
 
-  /** Whether the last assignment covers every partition of the raw topic. */
+  /** Whether the last assignment covers every partition of the raw topic and the inputs topics. */
   ownsAll(): boolean {
-    return ownsEveryPartition(this.#assignment, this.#topic, this.#partitions);
+    return this.#topics.every(({ topic, partitions }) =>
+      ownsEveryPartition(this.#assignment, topic, partitions)
+    );
   }
 
   /** Why a local batch cannot run now, or undefined when it can. */
   refusal(): string | undefined {
-    if (this.ownsAll()) return undefined;
-    const mine = this.#assignment.filter((entry) => entry.topic === this.#topic)
+    const partial = this.#topics.find(({ topic, partitions }) =>
+      !ownsEveryPartition(this.#assignment, topic, partitions)
+    );
+    if (partial === undefined) return undefined;
+    const mine = this.#assignment.filter((entry) => entry.topic === partial.topic)
       .flatMap((entry) => entry.partitions).sort((a, b) => a - b);
-    return `topology local needs every partition of ${this.#topic} (${this.#partitions}); this agent ` +
+    return `topology local needs every partition of ${partial.topic} (${partial.partitions}); this agent ` +
       `owns [${mine.join(",")}]: another agent shares the group, so the features of a series ` +
       "would be split between agents (run topology partitioned or auto on every agent)";
   }

@@ -10,8 +10,10 @@
  *   an older-than-newest event within lateness is inserted in time order (`outOfOrder`).
  * - Stats: `count`, `avg`, `min`, `max`, `last` (value of the newest event by time), `ewma` (per
  *   series, in arrival order, `alpha` from config, seeded with the first value), `rate` ((last -
- *   first) / seconds between them; 0 when they share a timestamp), `zscore` ((last - avg) /
- *   population stddev; 0 when the stddev is 0).
+ *   first) / seconds between them; 0 when they share a timestamp), `counter_rate` (a counter's
+ *   increase per second: the sum of the rises between consecutive events, a fall counted as a reset
+ *   to 0, over the seconds between the first and last event), `zscore` ((last - avg) / population
+ *   stddev; 0 when the stddev is 0).
  * - Memory: at most `max_series` series; events of a new series beyond that are refused
  *   (`seriesRefused`, returns undefined) until {@link FeatureEngine.evictIdle} frees room. Each series
  *   keeps only the events of its largest window, 12 bytes each in ring buffers of 1.5x that at most
@@ -86,10 +88,14 @@ interface Series extends FeatureSeries {
   minHead: number;
   maxQ: number[];
   maxHead: number;
-  /** Per window: absolute index of its oldest event, sums of (v - ref) and (v - ref)^2. */
+  /**
+   * Per window: absolute index of its oldest event, sums of (v - ref) and (v - ref)^2, and the
+   * counter increase between its consecutive events ({@link counterIncrease}).
+   */
   start: number[];
   sum: number[];
   sumSq: number[];
+  increase: number[];
   /** Removals from the largest window since the sums were last recomputed. */
   removals: number;
 }
@@ -115,6 +121,11 @@ function grownCapacity(capacity: number): number {
  */
 const MAX_TIME_OFFSET = 2 ** 30;
 const INT32_MIN = -(2 ** 31);
+
+/** How much a counter rose from `previous` to `next`: a fall is a reset to 0, so the rise is `next`. */
+export function counterIncrease(previous: number, next: number): number {
+  return next >= previous ? next - previous : next;
+}
 
 /** Rolling window statistics per series. */
 export class FeatureEngine {
@@ -261,6 +272,7 @@ export class FeatureEngine {
       start: this.#windows.map(() => 0),
       sum: this.#windows.map(() => 0),
       sumSq: this.#windows.map(() => 0),
+      increase: this.#windows.map(() => 0),
       removals: 0,
     };
   }
@@ -280,17 +292,22 @@ export class FeatureEngine {
     while (maxQ.length > s.maxHead && vs[maxQ[maxQ.length - 1] % capacity] <= v) maxQ.pop();
     maxQ.push(index);
     const d = v - s.ref;
+    const rise = index > s.head ? counterIncrease(vs[(index - 1) % capacity], v) : 0;
     const windows = this.#windows;
     for (let k = 0; k < windows.length; k++) {
       s.sum[k] += d;
       s.sumSq[k] += d * d;
-      const edge = t - windows[k] - base;
+      // The rise from the previous sample counts where that sample is in the window.
       let st = s.start[k];
+      if (st < index) s.increase[k] += rise;
+      const edge = t - windows[k] - base;
       // The newest sample (t > edge) stops the scan.
       while (ts[st % capacity] <= edge) {
         const old = vs[st % capacity] - s.ref;
         s.sum[k] -= old;
         s.sumSq[k] -= old * old;
+        // The rise from the leaving sample to the next one leaves with it.
+        s.increase[k] -= counterIncrease(vs[st % capacity], vs[(st + 1) % capacity]);
         st++;
       }
       if (k === this.#largestIndex) s.removals += st - s.start[k];
@@ -376,13 +393,16 @@ export class FeatureEngine {
     for (let k = 0; k < this.#windows.length; k++) {
       let sum = 0;
       let sumSq = 0;
+      let increase = 0;
       for (let i = s.start[k]; i < s.end; i++) {
         const d = vs[i % capacity] - s.ref;
         sum += d;
         sumSq += d * d;
+        if (i > s.start[k]) increase += counterIncrease(vs[(i - 1) % capacity], vs[i % capacity]);
       }
       s.sum[k] = sum;
       s.sumSq[k] = sumSq;
+      s.increase[k] = increase;
     }
     s.removals = 0;
   }
@@ -454,6 +474,7 @@ export class FeatureEngine {
       last,
       ewma: s.ewma,
       rate: dt > 0 ? (last - vs[st % capacity]) * 1000 / dt : 0,
+      counter_rate: dt > 0 ? s.increase[k] * 1000 / dt : 0,
       zscore,
     };
   }

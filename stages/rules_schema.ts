@@ -166,7 +166,10 @@ export const RuleSchema = z.strictObject({
   if (rule.unit !== undefined && (stat === "count" || stat === "zscore")) {
     ctx.addIssue({ code: "custom", path: ["unit"], message: `a ${stat} has no unit; leave unit out` });
   }
-  if (rule.unit !== undefined && stat === "rate" && canonicalUnit(rule.unit).offset !== 0) {
+  if (
+    rule.unit !== undefined && (stat === "rate" || stat === "counter_rate") &&
+    canonicalUnit(rule.unit).offset !== 0
+  ) {
     ctx.addIssue({
       code: "custom",
       path: ["unit"],

@@ -25,6 +25,7 @@ import { isFramed, payloadOf, schemaIdOf } from "../../registry/wire.ts";
 import type { SchemaLookup, SchemaResolver } from "../../registry/resolver.ts";
 import { RegistryUnavailableError } from "../../registry/client.ts";
 import { type InputConverter, inputConverters } from "./inputs.ts";
+import { type Conversion, UnreadableBody } from "../../sources/convert.ts";
 
 /** What the stateless handler needs. */
 export interface StatelessDeps {
@@ -191,12 +192,22 @@ export class StatelessBatchBuilder implements BatchBuilder<StatelessBatch> {
 
   /**
    * A message of an `inputs` topic: converted to raw events, normalized as a JSON array of them (the
-   * ids are this topic's positions); what cannot be converted is dead-lettered with the reason.
+   * ids are this topic's positions); what cannot be converted is dead-lettered with the reason, a
+   * message that is not the format at all (truncated protobuf, bad Snappy) whole, with its bytes.
    */
   #addConverted(message: RawMessage, value: Uint8Array, converter: InputConverter): void {
     this.#setSource(message);
     this.#read++;
-    const { events, rejected } = converter(value, this.#nowMs);
+    let conversion: Conversion;
+    try {
+      conversion = converter(value, this.#nowMs);
+    } catch (error) {
+      if (!(error instanceof UnreadableBody)) throw error;
+      this.#deadLetter("input", `message: ${error.message}`, value);
+      this.#rejected++;
+      return;
+    }
+    const { events, rejected } = conversion;
     for (const item of rejected) {
       this.#deadLetter("input", item.reason, item.original);
       this.#rejected++;

@@ -113,3 +113,16 @@ Deno.test("inputs: a JSON topic of a foreign shape is stored by its mapping and 
     assert.equal(await agent.stop(), 0);
   }
 });
+
+Deno.test("inputs: an inputs topic the broker does not have stops the start with a message naming it", async () => {
+  const name = uniqueName("inputs-missing");
+  const topic = `${name}.influx`;
+  const { file, port } = await writeTestConfig(name, {
+    inputs: [{ topic, format: "influx", tenant: "acme" }],
+  });
+  await assert.rejects(
+    () => startAgent(file, port),
+    (error: Error) =>
+      error.message.includes(`inputs: topic ${topic} does not exist on the broker; create it`),
+  );
+});

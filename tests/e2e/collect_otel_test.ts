@@ -5,16 +5,12 @@
  * come back from the store with the values the SDK sent, each once.
  */
 import assert from "node:assert/strict";
-import {
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-} from "@opentelemetry/sdk-metrics";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { OTLPMetricExporter as ProtoExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as JsonExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { eventually, freePort, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import { kcatConsumeAll } from "../../testing/kcat.ts";
+import { OTEL_SAMPLE_EXPECTED as EXPECTED, recordOtelSample } from "../../testing/otel_sdk.ts";
 
 const TOKEN = "test-token";
 
@@ -39,40 +35,12 @@ async function storedRows(base: string, tenant: string): Promise<Row[]> {
   ]);
 }
 
-/** Records a gauge, a counter and a histogram with the SDK and exports them once through `exporter`. */
+/** Records the sample with the SDK and exports it once through `exporter`. */
 async function sendWithSdk(exporter: PushMetricExporter, tenant: string): Promise<void> {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      "host.name": "otel-e2e",
-      tenant_id: tenant,
-      "service.name": "e2e-app",
-    }),
-    readers: [reader],
-  });
-  const meter = provider.getMeter("e2e-meter");
-  meter.createGauge("queue.depth").record(42.5, { queue: "orders" });
-  const counter = meter.createCounter("requests.served", { unit: "1" });
-  counter.add(3, { route: "/a" });
-  counter.add(4, { route: "/a" });
-  const histogram = meter.createHistogram("request.latency", {
-    unit: "ms",
-    advice: { explicitBucketBoundaries: [10, 100] },
-  });
-  for (const value of [5, 50, 500, 7]) histogram.record(value);
+  const provider = recordOtelSample(reader, tenant);
   await provider.shutdown(); // collects and exports once (a forceFlush before it would export twice)
 }
-
-/** What the agent must store for {@link sendWithSdk}: canonical metric, value, tags of interest. */
-const EXPECTED: [string, number, Record<string, string>][] = [
-  ["queue_depth", 42.5, { otel_type: "gauge", queue: "orders" }],
-  ["request_latency_bucket", 2, { otel_type: "histogram", le: "10" }],
-  ["request_latency_bucket", 3, { otel_type: "histogram", le: "100" }],
-  ["request_latency_bucket", 4, { otel_type: "histogram", le: "+Inf" }],
-  ["request_latency_count", 4, { otel_type: "histogram" }],
-  ["request_latency_sum", 0.562, { otel_type: "histogram" }], // 562 ms, stored in seconds
-  ["requests_served", 7, { otel_type: "counter", route: "/a" }],
-];
 
 Deno.test("collect: the OpenTelemetry JS SDK exports a gauge, a counter and a histogram (protobuf and JSON)", async (t) => {
   const name = uniqueName("collect-otel");

@@ -74,6 +74,31 @@ Deno.test("raw ownership: refuses before any assignment and on a partial one, wi
   assert.equal(ownership.refusal(), undefined);
 });
 
+Deno.test("raw ownership with inputs topics: every partition of the raw topic and of each input, or a refusal naming the topic", () => {
+  const ownership = new RawOwnership(raw, 2, [{ topic: "telegraf.influx", partitions: 3 }]);
+  assert.equal(ownership.assigned([{ topic: raw, partitions: [0, 1] }]), false);
+  assert.match(
+    ownership.refusal() ?? "",
+    /needs every partition of telegraf\.influx \(3\); this agent owns \[\]/,
+  );
+  assert.equal(
+    ownership.assigned([{ topic: raw, partitions: [0, 1] }, {
+      topic: "telegraf.influx",
+      partitions: [0, 2],
+    }]),
+    false,
+  );
+  assert.match(ownership.refusal() ?? "", /telegraf\.influx \(3\); this agent owns \[0,2\]/);
+  assert.equal(
+    ownership.assigned([{ topic: raw, partitions: [1, 0] }, {
+      topic: "telegraf.influx",
+      partitions: [2, 1, 0],
+    }]),
+    true,
+  );
+  assert.equal(ownership.refusal(), undefined);
+});
+
 /** A local handler over a recording producer and store. */
 function setup() {
   const sent: OutgoingMessage[] = [];

@@ -59,6 +59,10 @@ class Reference {
       const variance = values.reduce((a, b) => a + (b - shift - mean) ** 2, 0) / count;
       const std = min === max ? 0 : Math.sqrt(variance);
       const dt = inWindow[count - 1].ts - inWindow[0].ts;
+      let increase = 0;
+      for (let i = 1; i < count; i++) {
+        increase += values[i] >= values[i - 1] ? values[i] - values[i - 1] : values[i];
+      }
       return {
         window: this.labels[k],
         ts: s.newest,
@@ -69,6 +73,7 @@ class Reference {
         last,
         ewma: s.ewma,
         rate: dt > 0 ? (last - values[0]) / (dt / 1000) : 0,
+        counter_rate: dt > 0 ? increase / (dt / 1000) : 0,
         zscore: std > 0 ? (last - shift - mean) / std : 0,
       };
     });
@@ -98,6 +103,7 @@ function compare(
     close(record.avg, w.avg, `${what} ${w.window} avg`, tol);
     close(record.ewma, w.ewma, `${what} ${w.window} ewma`, tol);
     close(record.rate, w.rate, `${what} ${w.window} rate`, tol);
+    close(record.counter_rate, w.counter_rate, `${what} ${w.window} counter_rate`, tol);
     close(record.zscore, w.zscore, `${what} ${w.window} zscore`, Math.max(tol, 1e-7));
   });
 }
@@ -125,6 +131,7 @@ Deno.test("each statistic, numerically", async (t) => {
   });
   await t.step("ewma in arrival order: 10 -> 15 -> 22.5", () => assert.equal(record.ewma, 22.5));
   await t.step("rate: (30 - 10) / 20 s = 1/s", () => assert.equal(record.rate, 1));
+  await t.step("counter_rate of a rising counter: its rate, 1/s", () => assert.equal(record.counter_rate, 1));
   await t.step(
     "zscore: (30 - 20) / population stddev",
     () => close(record.zscore, 10 / Math.sqrt(200 / 3), "zscore"),
@@ -164,6 +171,34 @@ Deno.test("each statistic, numerically", async (t) => {
     const fresh = new FeatureEngine(featureOptions({ windows: ["1m"] }));
     fresh.update(ev(sec(0), 100));
     assert.equal((fresh.update(ev(sec(4), 80)) ?? [])[0].rate, -5);
+  });
+});
+
+Deno.test("counter_rate: a fall is a counter reset, the rises over the window's seconds", async (t) => {
+  const engine = new FeatureEngine(featureOptions({ windows: ["1m", "15s"] }));
+  // 100 -> 130 (+30), restart -> 5 (+5), -> 25 (+20): 55 over 30 s.
+  engine.update(ev(sec(0), 100));
+  engine.update(ev(sec(10), 130));
+  engine.update(ev(sec(20), 5));
+  const [minute, short] = engine.update(ev(sec(30), 25)) ?? [];
+  await t.step("1m: 55 / 30 s, where rate (last - first) is negative", () => {
+    close(minute.counter_rate, 55 / 30, "counter_rate");
+    close(minute.rate, (25 - 100) / 30, "rate");
+  });
+  await t.step("15s (20 s and 30 s): 5 -> 25, 20 / 10 s", () => {
+    assert.equal(short.count, 2);
+    close(short.counter_rate, 2, "counter_rate");
+  });
+  await t.step("the rises leave with their samples as the window slides", () => {
+    const [later, shortLater] = engine.update(ev(sec(75), 40)) ?? [];
+    assert.equal(later.count, 3); // 5 at 20 s, 25 at 30 s, 40 at 75 s
+    close(later.counter_rate, (20 + 15) / 55, "counter_rate");
+    assert.deepEqual([shortLater.count, shortLater.counter_rate], [1, 0]);
+  });
+  await t.step("an out-of-order event is placed by time: the rises around it are recounted", () => {
+    const [r] = engine.update(ev(sec(50), 10)) ?? []; // 5 -> 25 (+20), reset -> 10 (+10), -> 40 (+30)
+    assert.equal(r.count, 4);
+    close(r.counter_rate, 60 / 55, "counter_rate");
   });
 });
 
