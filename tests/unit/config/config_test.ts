@@ -41,8 +41,8 @@ Deno.test("precedence: defaults < file < environment < flags", () => {
   assert.equal(config.store.parquet.retention, 30 * 86_400_000);
 });
 
-Deno.test("topology: partitioned by default, EVENTOPS_TOPOLOGY and --topology set it, anything else is an error", () => {
-  assert.equal(buildConfig({}, "f.yaml", () => undefined).topology, "partitioned");
+Deno.test("topology: auto by default, EVENTOPS_TOPOLOGY and --topology set it, anything else is an error", () => {
+  assert.equal(buildConfig({}, "f.yaml", () => undefined).topology, "auto");
   const env = (name: string) => name === "EVENTOPS_TOPOLOGY" ? "local" : undefined;
   assert.equal(buildConfig({ topology: "partitioned" }, "f.yaml", env).topology, "local");
   assert.equal(buildConfig({}, "f.yaml", env, { topology: "auto" }).topology, "auto");

@@ -236,7 +236,8 @@ Deno.test("auto: from the first batch this agent does not own, batches go to eve
 
 Deno.test("starting topology: auto and local run local with every stage here, auto splits otherwise, local refuses", () => {
   const parse = (input: Record<string, unknown>) => startingTopology(ConfigSchema.parse(input));
-  assert.equal(parse({}), "partitioned");
+  assert.equal(parse({}), "local", "auto by default: local with every stage here");
+  assert.equal(parse({ topology: "partitioned" }), "partitioned");
   assert.equal(parse({ topology: "local" }), "local");
   assert.equal(parse({ topology: "auto" }), "local");
   assert.equal(parse({ topology: "auto", stages: ["normalize", "enrich"] }), "partitioned");
