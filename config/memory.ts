@@ -10,6 +10,7 @@
  * | V8 old space (`--max-old-space-size`) | 40% of B, 64 MiB..1 GiB | 97 MiB | 195 MiB | 381 MiB |
  * | `store.memory_limit` (DuckDB) | 20% of B, at least 32 MB | 51 MB | 102 MB | 200 MB |
  * | `store.threads` (DuckDB) | 1 below 1 GB, else 2 | 1 | 1 | 2 |
+ * | `store.checkpoint_threshold` (DuckDB) | B/64, 4..16 MB | 4 MB | 8 MB | 15 MB |
  * | `store.query.max_memory` | 1/8 of B, at most 128 MiB | 32 MB | 64 MB | 125 MB |
  * | `kafka.fetch_max_bytes` (a fetch response) | B/256, 256 KiB..2 MiB | 1 MB | 2 MB | 2 MiB |
  * | `kafka.batch_max_bytes` | B/128, 256 KiB..4 MiB | 2 MB | 4 MB | 4 MiB |
@@ -33,7 +34,12 @@ export const MIN_MEMORY_BUDGET = 128 * 1024 * 1024;
 export interface MemorySettings {
   /** V8 `--max-old-space-size`, MiB. */
   v8OldSpaceMiB: number;
-  store: { memory_limit: string; threads: number; query: { max_memory: string } };
+  store: {
+    memory_limit: string;
+    threads: number;
+    checkpoint_threshold: string;
+    query: { max_memory: string };
+  };
   kafka: { fetch_max_bytes: number; batch_max_bytes: number; batch_max_messages: number };
   features: { max_series: number };
 }
@@ -52,6 +58,7 @@ export function deriveMemorySettings(bytes: number): MemorySettings {
     store: {
       memory_limit: `${Math.max(32, Math.floor(bytes * 0.2 / 1e6))}MB`,
       threads: bytes >= 1e9 ? 2 : 1,
+      checkpoint_threshold: `${Math.floor(clamp(bytes / 64e6, 4, 16))}MB`,
       query: { max_memory: `${Math.floor(Math.min(bytes / 8, 128 * MIB) / 1e6)}MB` },
     },
     kafka: {
@@ -76,6 +83,7 @@ export function derivedPaths(settings: MemorySettings): [string[], unknown][] {
   return [
     [["store", "memory_limit"], settings.store.memory_limit],
     [["store", "threads"], settings.store.threads],
+    [["store", "checkpoint_threshold"], settings.store.checkpoint_threshold],
     [["store", "query", "max_memory"], settings.store.query.max_memory],
     [["kafka", "fetch_max_bytes"], settings.kafka.fetch_max_bytes],
     [["kafka", "batch_max_bytes"], settings.kafka.batch_max_bytes],

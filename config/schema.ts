@@ -223,6 +223,14 @@ const StoreSchema = z.strictObject({
       "128MB",
     ),
   threads: z.int().min(1).max(64).default(1),
+  /**
+   * WAL size that makes DuckDB write the appended rows into the database file (a checkpoint); until
+   * then they are held in memory too, so a smaller value lowers the peak (more, shorter checkpoints).
+   */
+  checkpoint_threshold: z.string().regex(
+    /^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i,
+    "expected a size like 16MB",
+  ).default("16MB"),
   parquet: ParquetSchema.prefault({}),
   query: QuerySchema.prefault({}),
 });

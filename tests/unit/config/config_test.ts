@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { buildConfig, ConfigError } from "../../../config/load.ts";
 import { ConfigSchema } from "../../../config/schema.ts";
+import { derivedPaths, deriveMemorySettings } from "../../../config/memory.ts";
 
 const noEnv = () => undefined;
 
@@ -17,11 +18,28 @@ Deno.test("eventops.yaml is valid, equals the defaults and documents every key",
   const defaults = ConfigSchema.parse({});
   assert.deepEqual(fromFile, defaults);
   const documented = new Set(leafPaths(parse(text)));
+  // The keys memory_budget derives are documented commented out: set in the file, they would win over it.
+  const derived = new Set(derivedPaths(deriveMemorySettings(256e6)).map(([path]) => path.join(".")));
   for (const path of leafPaths(defaults)) {
     if (path.startsWith("normalize.aliases.")) continue;
     if (path === "normalize.age_limit") continue; // derived: the retention bounds max_age, not a setting
+    if (derived.has(path)) {
+      assert.ok(!documented.has(path), `eventops.yaml sets ${path}: memory_budget could not derive it`);
+      const leaf = path.split(".").at(-1);
+      assert.match(text, new RegExp(`^\\s*# ${leaf}: \\S`, "m"), `eventops.yaml does not document ${path}`);
+      continue;
+    }
     assert.ok(documented.has(path), `eventops.yaml does not document ${path}`);
   }
+});
+
+Deno.test("memory_budget applies to the documented eventops.yaml (its derived keys are commented out)", async () => {
+  const text = await Deno.readTextFile("eventops.yaml");
+  const env = (name: string) => name === "EVENTOPS_MEMORY_BUDGET" ? "256MB" : undefined;
+  const config = buildConfig(parse(text), "eventops.yaml", env);
+  assert.equal(config.store.memory_limit, "51MB");
+  assert.equal(config.kafka.batch_max_messages, 2_000);
+  assert.equal(config.features.max_series, 25_000);
 });
 
 Deno.test("precedence: defaults < file < environment < flags", () => {

@@ -8,7 +8,7 @@ const noEnv = () => undefined;
 Deno.test("memory budget: the derivation for 256 MB, 512 MB and 1 GB (the table of config/memory.ts)", () => {
   assert.deepEqual(deriveMemorySettings(256e6), {
     v8OldSpaceMiB: 97,
-    store: { memory_limit: "51MB", threads: 1, query: { max_memory: "32MB" } },
+    store: { memory_limit: "51MB", threads: 1, checkpoint_threshold: "4MB", query: { max_memory: "32MB" } },
     kafka: { fetch_max_bytes: 1_000_000, batch_max_bytes: 2_000_000, batch_max_messages: 2_000 },
     features: { max_series: 25_000 },
   });
@@ -36,6 +36,7 @@ Deno.test("memory budget: derived keys fill in what the file does not set; an ex
   assert.equal(config.memory_budget, 256e6);
   assert.equal(config.store.memory_limit, "51MB");
   assert.equal(config.store.threads, 1);
+  assert.equal(config.store.checkpoint_threshold, "4MB");
   assert.equal(config.store.query.max_memory, 32e6);
   assert.equal(config.kafka.fetch_max_bytes, 1_000_000);
   assert.equal(config.kafka.batch_max_bytes, 2_000_000);
@@ -44,6 +45,9 @@ Deno.test("memory budget: derived keys fill in what the file does not set; an ex
   const defaults = buildConfig({}, "f.yaml", noEnv);
   assert.equal(defaults.memory_budget, 0);
   assert.equal(defaults.store.memory_limit, "128MB");
+  assert.equal(defaults.store.checkpoint_threshold, "16MB");
+  assert.equal(deriveMemorySettings(512e6).store.checkpoint_threshold, "8MB");
+  assert.equal(deriveMemorySettings(1e9).store.checkpoint_threshold, "15MB");
   assert.equal(defaults.kafka.fetch_max_bytes, 2 * 1024 * 1024);
 });
 
