@@ -97,6 +97,7 @@ export function agentHealth(
     storeReadable: () => reader.readable(),
     consumerLag: () => groups.consumerLag(),
     consumers: () => groups.consumers(),
+    topology: () => groups.topology,
   };
 }
 

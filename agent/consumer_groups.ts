@@ -31,6 +31,8 @@ export class ConsumerGroups {
   readonly #metrics: PipelineMetrics;
   readonly #healthMetrics: GroupMetrics;
   readonly #assignmentListeners: (() => void)[] = [];
+  /** The topology running now: set at start, and by `auto` when it switches to partitioned. */
+  topology: RunningTopology;
 
   /**
    * The groups of `config.stages`, their health metrics registered in `registry`. In the `local`
@@ -38,6 +40,7 @@ export class ConsumerGroups {
    */
   constructor(config: Config, registry: Registry, metrics: PipelineMetrics, topology: RunningTopology) {
     this.#config = config;
+    this.topology = topology;
     this.#metrics = metrics;
     this.#healthMetrics = groupMetrics(registry, metrics.consumerLag);
     if (runs(config, "normalize", "enrich")) {

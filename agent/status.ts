@@ -44,6 +44,7 @@ export function statusOf(
       version: VERSION,
       started_at: startedAt,
       stages: config.stages,
+      topology: { configured: config.topology, running: health.topology?.() ?? null },
       rates: rateWindow.rates,
       consumer_lag: health.consumerLag() ?? null,
       consumers: health.consumers?.() ?? [],

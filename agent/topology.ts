@@ -192,6 +192,7 @@ export class TopologyRun {
         reason,
       });
       this.#topology = "partitioned";
+      this.#groups.topology = "partitioned";
       this.#groups.addStateful();
       const hooks = this.#groups.hooks(this.#groups.stateful!, "stateful");
       this.#running.push(await startStateful(this.#config, this.#log, { ...this.#parts, hooks }));

@@ -100,6 +100,8 @@ export interface Health {
   consumerLag(): number | undefined;
   /** The consumer groups this process runs; none when omitted. */
   consumers?(): ConsumerHealth[];
+  /** The topology running now (`auto` runs local, then partitioned once another agent joined). */
+  topology?(): "local" | "partitioned";
 }
 
 /** Anything that renders Prometheus text exposition (see `telemetry/registry.ts`). */
@@ -171,6 +173,8 @@ export interface AgentStatus {
   started_at: number;
   /** Stages this process runs. */
   stages: string[];
+  /** The configured topology and the one running now (null when this process runs none). */
+  topology?: { configured: "auto" | "local" | "partitioned"; running: "local" | "partitioned" | null };
   /** Recent throughput per second, e.g. `{ consumed: 120.5, stored: 118.0, alerts: 0.1 }`. */
   rates: Record<string, number>;
   /** Total consumer lag in messages; null while unknown. */

@@ -382,6 +382,12 @@ export const StatusResponseSchema = z.object({
   started_at: z.string(),
   uptime_s: z.number(),
   stages: z.array(z.string()),
+  topology: z.object({
+    configured: z.enum(["auto", "local", "partitioned"]),
+    running: z.enum(["local", "partitioned"]).nullable(),
+  }).optional().meta({
+    description: "The configured topology and the one running now (`auto`: local until another agent joins).",
+  }),
   rates: z.record(z.string(), z.number()),
   consumer_lag: z.number().nullable(),
   consumers: z.array(ConsumerHealthSchema).optional(),

@@ -36,7 +36,7 @@ export async function writeBenchConfig(
     store?: Record<string, unknown>;
     /** A notification file (written beside the config), when the run delivers alerts. */
     notify?: Record<string, unknown>;
-    /** `topology` (partitioned by default). */
+    /** `topology` (the agent's default, auto, when absent). */
     topology?: string;
     /** `memory_budget` (none by default). */
     memoryBudget?: string;

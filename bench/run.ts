@@ -117,7 +117,7 @@ const { values: flags } = parseArgs({
     "agent-logs": { type: "boolean", default: false },
     split: { type: "boolean", default: false },
     "single-thread": { type: "boolean", default: false },
-    topology: { type: "string", default: "partitioned" },
+    topology: { type: "string", default: "auto" },
     "agent-flag": { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -131,7 +131,7 @@ if (flags.help) {
             --enriched-encoding columns|envelopes (kafka.enriched_encoding) --memory-limit 128MB (DuckDB's)
             --split (two processes: --stages normalize,enrich and features,rules,store,api)
             --single-thread (stateless_thread: false: both consumer groups on one thread)
-            --topology partitioned|local|auto (the agent's topology; docs/architecture.md)
+            --topology auto|partitioned|local (the agent's topology, auto by default as the agent's; docs/architecture.md)
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
             --memory-budget 256MB (memory_budget, and the V8 heap flag the package stub derives from it)
             --memory-cap 256MB (the agent in a memory cgroup with this hard limit: peak, OOM kills reported)

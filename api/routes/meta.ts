@@ -45,6 +45,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         started_at: new Date(s.started_at).toISOString(),
         uptime_s: Math.round((ctx.now() - s.started_at) / 100) / 10,
         stages: s.stages,
+        ...(s.topology ? { topology: s.topology } : {}),
         rates: s.rates,
         consumer_lag: s.consumer_lag,
         ...(s.consumers ? { consumers: s.consumers } : {}),

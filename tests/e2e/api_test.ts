@@ -792,9 +792,13 @@ Deno.test("HTTP API end to end: real agent, broker and DuckDB", async (t) => {
       assert.ok(promValue(before, "eventops_http_requests_total", { route: "/metrics/:metric" }) > 10);
       assert.ok(promValue(before, "process_resident_memory_bytes") > 1e6);
       assert.ok(promValue(before, "eventops_store_disk_bytes") > 0);
-      assert.ok(promValue(before, "eventops_stage_batch_seconds_count", { stage: "stateful" }) >= 1);
-      assert.ok(promValue(before, "eventops_batch_size_sum", { stage: "stateless" }) >= 30);
-      for (const stage of ["stateless", "stateful"]) {
+      // The default topology (auto) runs one local group on a lone agent; partitioned runs two.
+      const running = ((await getOk(`${base}/status`)).topology as { running: string }).running;
+      assert.equal(running, "local", "auto runs local on a lone agent");
+      const [stateless, stateful] = running === "local" ? ["local", "local"] : ["stateless", "stateful"];
+      assert.ok(promValue(before, "eventops_stage_batch_seconds_count", { stage: stateful }) >= 1);
+      assert.ok(promValue(before, "eventops_batch_size_sum", { stage: stateless }) >= 30);
+      for (const stage of new Set([stateless, stateful])) {
         // Age of each batch's first message (now - its Kafka timestamp), also through the worker thread.
         const count = promValue(before, "eventops_stage_batch_age_seconds_count", { stage });
         const sum = promValue(before, "eventops_stage_batch_age_seconds_sum", { stage });

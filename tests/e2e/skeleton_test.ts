@@ -150,7 +150,8 @@ Deno.test("every command has --help, and version prints the version", async () =
 
 Deno.test("a stateless worker thread that cannot start falls back to in-process; events still flow", async () => {
   const name = uniqueName("fallback");
-  const { file, port, topics } = await writeTestConfig(name);
+  // The worker thread is the partitioned topology's (the default, auto, runs local on a lone agent).
+  const { file, port, topics } = await writeTestConfig(name, { topology: "partitioned" });
   // A sandbox that cannot load the worker's module (as a build might not).
   const agent = await startAgent(file, port, [], {}, {
     denoFlags: ["--deny-read=./pipeline/stateless/worker.ts"],
