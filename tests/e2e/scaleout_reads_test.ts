@@ -16,6 +16,7 @@ import {
   writeTestConfig,
 } from "../../testing/agent.ts";
 import { kcatProduce } from "../../testing/kcat.ts";
+import { type SseEvent, streamSse } from "../../testing/sse.ts";
 
 /** Hosts whose alert stays firing (their last event is critical too); the others resolve. */
 const STILL_FIRING = (index: number) => index % 2 === 0;
@@ -50,6 +51,7 @@ interface ClusterAnswer {
   self: string;
   view: { members: { url: string; self: boolean; partitions: number[] }[]; partitions: number } | null;
   unowned_partitions: number[];
+  peer_alerts: string;
 }
 
 Deno.test("scale-out reads: two agents answer the same catalog, series and alerts; one down is said", async () => {
@@ -98,6 +100,57 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
       );
       assert.equal(cluster.view!.members.filter((member) => member.self).length, 1);
     }
+
+    // Each agent's alert stream carries the other's alerts: it reads the alerts topic once it sees it.
+    await eventually(
+      async () => {
+        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/cluster`)).body));
+        return answers.every((answer) => answer.peer_alerts === "consuming") || undefined;
+      },
+      30_000,
+      "both agents read the other's alerts",
+    );
+    const streams = new AbortController();
+    const streamed: SseEvent[][] = [[], []];
+    const streaming = agents.map((url, index) =>
+      streamSse(`${url}/alerts/stream?severity=critical`, streams.signal, (event) => {
+        if (event.event === "alert") streamed[index].push(event);
+      }, AUTH)
+    );
+
+    // Events: the stream of one series, opened on either agent, is the owner's (relayed); a stream over
+    // many series is this agent's only, and its first event says so.
+    const eventStreams = new AbortController();
+    const seriesEvents: SseEvent[][] = [[], []];
+    const scopes: SseEvent[][] = [[], []];
+    const watchedHost = HOSTS[0];
+    const opened: (string | null)[] = [];
+    const eventStreaming = agents.flatMap((url, index) => [
+      streamSse(
+        `${url}/events/stream?tenant=so&host=${watchedHost}&metric=cpu`,
+        eventStreams.signal,
+        (event) => {
+          if (event.event === "event") seriesEvents[index].push(event);
+        },
+        AUTH,
+        (response) => opened.push(response.headers.get("X-EventOps-Served-By")),
+      ),
+      streamSse(`${url}/events/stream?tenant=so`, eventStreams.signal, (event) => {
+        if (event.event === "scope") scopes[index].push(event);
+      }, AUTH),
+    ]);
+
+    await eventually(
+      () =>
+        Promise.resolve(opened.length === 2 && scopes.every((events) => events.length === 1) || undefined),
+      10_000,
+      "the event streams open",
+    );
+    assert.equal(
+      opened.filter((servedBy) => servedBy !== null).length,
+      1,
+      "one agent relays the owner's stream",
+    );
 
     // 24 series x 5 events; minute 3 is critical for every host.
     for (const host of HOSTS) {
@@ -175,6 +228,62 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     );
     assert.deepEqual(firing.map((alert) => alert.host).sort(), HOSTS, "one firing critical per host");
     assert.deepEqual(alertLists[0].alerts, alertLists[1].alerts, "the same alerts whichever agent is asked");
+
+    // Live: each stream got every critical transition of both agents exactly once, its own with their
+    // seq (the stream's id), the other's with the agent that fired it.
+    await eventually(
+      () => Promise.resolve(streamed.every((events) => events.length >= CRITICAL_TRANSITIONS) || undefined),
+      30_000,
+      "36 critical transitions on both streams",
+    ).catch((error) => {
+      throw new Error(`${error.message}; streamed ${streamed.map((events) => events.length)}`);
+    });
+    streams.abort();
+    await Promise.all(streaming);
+    const listedIds = (alertLists[0].alerts as { id: string }[]).map((alert) => alert.id).sort();
+    for (const [index, events] of streamed.entries()) {
+      const alerts = events.map((event) =>
+        JSON.parse(event.data) as { id: string; seq?: number; agent?: string }
+      );
+      assert.deepEqual(
+        alerts.map((alert) => alert.id).sort(),
+        listedIds,
+        `${agents[index]}: each alert once`,
+      );
+      const own = events.filter((event) => event.id !== undefined);
+      const peer = alerts.filter((alert) => alert.agent !== undefined);
+      assert.ok(
+        own.length > 0 && peer.length > 0,
+        `${agents[index]}: own ${own.length}, peer ${peer.length}`,
+      );
+      assert.equal(own.length + peer.length, CRITICAL_TRANSITIONS);
+      assert.ok(peer.every((alert) => alert.agent === agents[1 - index] && alert.seq === undefined));
+      assert.ok(own.every((event) => String(JSON.parse(event.data).seq) === event.id));
+    }
+    assert.equal(
+      streamed[0].filter((event) => event.id !== undefined).length,
+      streamed[1].filter((event) => event.id === undefined).length,
+      "the first agent's own alerts are the second's peer alerts",
+    );
+
+    await eventually(
+      () => Promise.resolve(seriesEvents.every((events) => events.length >= 5) || undefined),
+      30_000,
+      `the 5 events of ${watchedHost} on both agents' streams`,
+    ).catch((error) => {
+      throw new Error(`${error.message}; got ${seriesEvents.map((events) => events.length)}`);
+    });
+    eventStreams.abort();
+    await Promise.all(eventStreaming);
+    for (const [index, events] of seriesEvents.entries()) {
+      const values = events.map((event) => JSON.parse(event.data).value);
+      assert.deepEqual(values, valuesOf(0), `${agents[index]}: ${watchedHost}'s events once each`);
+      assert.equal(scopes[index].length, 1, "one scope event");
+      const scope = JSON.parse(scopes[index][0].data);
+      assert.deepEqual([scope.scope, scope.agent, scope.other_agents], ["agent", agents[index], [
+        agents[1 - index],
+      ]]);
+    }
 
     // Firing now: the hosts still firing, from both agents' alert delivery.
     const active = await eventually(
