@@ -17,6 +17,7 @@ import type { Config } from "../config/schema.ts";
 import type { LiveFeeds } from "../api/mod.ts";
 import type { PeerAlert, PeerAlertsState } from "../api/deps.ts";
 import { originOf } from "../kafka/alert_origin.ts";
+import { withTimeout } from "../kafka/consumer_supervisor.ts";
 import { AGENT_INSTANCE } from "../kafka/membership.ts";
 import type { Logger } from "../lib/log.ts";
 import { AlertSchema } from "../model/alert.ts";
@@ -24,6 +25,9 @@ import { producedSubjects } from "../registry/subjects.ts";
 import { isFramed, payloadOf } from "../registry/wire.ts";
 import type { ClusterMembership } from "./cluster.ts";
 import type { Lifecycle } from "./lifecycle.ts";
+
+/** Longest wait for the consumer to leave its group at shutdown. */
+const CLOSE_TIMEOUT_MS = 5_000;
 
 /** Alert ids remembered to drop a record produced twice. */
 const SEEN_IDS = 4_096;
@@ -160,7 +164,7 @@ export class PeerAlertFeed {
     const consumer = this.#consumer;
     this.#consumer = undefined;
     this.state = "off";
-    await consumer?.close(true).catch(() => undefined);
+    if (consumer) await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS, "closing").catch(() => undefined);
   }
 }
 

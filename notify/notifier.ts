@@ -27,6 +27,7 @@ import type {
   PendingNotification,
   SilenceRecord,
 } from "../model/notification.ts";
+import { compareActiveAlerts } from "../model/notification.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { deliver, type DeliverDeps, type KafkaPublish } from "./deliver.ts";
 import { Dispatcher, type MuteState, type Outgoing, trackAlert, type TrackedAlert } from "./dispatch.ts";
@@ -534,8 +535,7 @@ export class Notifier {
         receivers: [...new Set(this.#dispatcher.routes(tracked.labels).map((route) => route.receiver))],
       });
     }
-    const rank = (severity: string) => severity === "critical" ? 0 : 1;
-    return out.sort((a, b) => rank(a.severity) - rank(b.severity) || a.since - b.since);
+    return out.sort(compareActiveAlerts);
   }
 
   /**

@@ -6,91 +6,30 @@
  * other says so: the catalog is `partial` and names it, a series it owned answers a JSON 503 naming it.
  */
 import assert from "node:assert/strict";
+import { eventually, type RunningAgent } from "../../testing/agent.ts";
 import {
-  BROKERS,
-  eventually,
-  freePort,
-  type RunningAgent,
-  startAgent,
-  uniqueName,
-  writeTestConfig,
-} from "../../testing/agent.ts";
-import { kcatProduce } from "../../testing/kcat.ts";
+  AUTH,
+  clusterSettled,
+  CRITICAL_TRANSITIONS,
+  getJson as json,
+  HOSTS,
+  produceHosts,
+  startAgents,
+  STILL_FIRING,
+  sumOf,
+  valuesOf,
+} from "../../testing/scaleout.ts";
 import { type SseEvent, streamSse } from "../../testing/sse.ts";
 
-/** Hosts whose alert stays firing (their last event is critical too); the others resolve. */
-const STILL_FIRING = (index: number) => index % 2 === 0;
-/** A host's 5 values: minute 3 is critical; minute 4 too for {@link STILL_FIRING}. */
-const valuesOf = (index: number) => [20, 20, 20, 99, STILL_FIRING(index) ? 99 : 20];
-const sumOf = (index: number) => valuesOf(index).reduce((sum, value) => sum + value, 0);
-const HOSTS = Array.from({ length: 24 }, (_, index) => `so-h${String(index).padStart(2, "0")}`);
-/** One firing per host, one resolution per host that does not stay firing. */
-const CRITICAL_TRANSITIONS = HOSTS.length + HOSTS.filter((_, index) => !STILL_FIRING(index)).length;
-
-function raw(host: string, minute: number, value: number): string {
-  const ts = new Date(Date.UTC(2025, 9, 21, 10, minute, 0)).toISOString();
-  return JSON.stringify({ tenant_id: "so", host, metric: "cpu_load", value, ts_event: ts, unit: "percent" });
-}
-
-async function json(
-  url: string,
-): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const response = await fetch(url, { headers: AUTH });
-  return { status: response.status, headers: response.headers, body: await response.json() };
-}
-
-/** Reads need the token (http.token_for_reads): a forwarded read passes the caller's on. */
-const AUTH = { Authorization: "Bearer test-token" };
-
-/** The test's http section on its own port, reads protected. */
-function httpOn(port: number) {
-  return { host: "127.0.0.1", port, token: "test-token", token_for_reads: true };
-}
-
-interface ClusterAnswer {
-  self: string;
-  view: { members: { url: string; self: boolean; partitions: number[] }[]; partitions: number } | null;
-  unowned_partitions: number[];
-  peer_alerts: string;
-}
-
 Deno.test("scale-out reads: two agents answer the same catalog, series and alerts; one down is said", async () => {
-  const name = uniqueName("scaleout");
-  const ports = [freePort(), freePort()];
-  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: httpOn(ports[0]) });
-  const second = await writeTestConfig(`${name}-b`, {
-    data_dir: `data/test/${name}/b`,
-    http: httpOn(ports[1]),
-    topics: first.topics,
-    kafka: {
-      brokers: [BROKERS],
-      client_id: `${name}-b`,
-      group_stateless: `${name}-stateless`,
-      group_stateful: `${name}-stateful`,
-      batch_max_wait: "50ms",
-      session_timeout: "10s",
-    },
-  });
-  const a = await startAgent(first.file, ports[0]);
-  let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
+  const run = await startAgents("scaleout", 2);
+  const a = run.agents[0];
+  let b: RunningAgent | undefined = run.agents[1];
   try {
-    const agents = [a.baseUrl, b.baseUrl];
-    // Both in the stateful group, each owning a part of the enriched topic, each knowing the other.
-    const clusters = await eventually(
-      async () => {
-        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/cluster`)).body));
-        const views = answers as unknown as ClusterAnswer[];
-        const settled = views.every((view) =>
-          view.view?.members.length === 2 && view.view.members.every((member) =>
-            member.partitions.length > 0
-          ) &&
-          view.unowned_partitions.length === 0
-        );
-        return settled ? views : undefined;
-      },
-      60_000,
-      "both agents in the cluster map",
-    );
+    const agents = run.urls;
+    // Both in the stateful group, each owning a part of the enriched topic, each knowing the other and
+    // reading its alerts.
+    const clusters = await clusterSettled(agents);
     for (const [index, cluster] of clusters.entries()) {
       assert.equal(cluster.self, agents[index]);
       assert.deepEqual(
@@ -101,15 +40,7 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
       assert.equal(cluster.view!.members.filter((member) => member.self).length, 1);
     }
 
-    // Each agent's alert stream carries the other's alerts: it reads the alerts topic once it sees it.
-    await eventually(
-      async () => {
-        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/cluster`)).body));
-        return answers.every((answer) => answer.peer_alerts === "consuming") || undefined;
-      },
-      30_000,
-      "both agents read the other's alerts",
-    );
+    // Each agent's alert stream carries the other's alerts too.
     const streams = new AbortController();
     const streamed: SseEvent[][] = [[], []];
     const streaming = agents.map((url, index) =>
@@ -153,13 +84,7 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     );
 
     // 24 series x 5 events; minute 3 is critical for every host.
-    for (const host of HOSTS) {
-      await kcatProduce(
-        first.topics.raw,
-        valuesOf(HOSTS.indexOf(host)).map((value, minute) => raw(host, minute, value)),
-        host,
-      );
-    }
+    await produceHosts(run.topics.raw);
 
     // Each agent stores only its half; both answer the whole catalog.
     const catalogs = await eventually(
