@@ -165,8 +165,11 @@ export interface NotifyApi {
   /** The silences; with `filter` (matcher texts) those having each matcher; throws on a bad filter. */
   silences(filter?: readonly string[]): GettableSilence[];
   silence(id: string): GettableSilence | undefined;
-  /** Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. */
-  setSilence(posted: PostableSilence): Promise<string>;
+  /**
+   * Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. `id`: the
+   * id a new silence gets (scale-out: the copy of a silence another agent created), else a random one.
+   */
+  setSilence(posted: PostableSilence, id?: string): Promise<string>;
   /** Expires a silence; rejects with a {@link SilenceFailure} (404) when unknown. */
   expireSilence(id: string): Promise<void>;
   /** Acknowledges the current firing episode of an alert; undefined when it is not firing. */

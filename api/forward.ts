@@ -203,3 +203,49 @@ export async function forwardStream(
   upstream.signal.addEventListener("abort", () => clearInterval(moved), { once: true });
   return new Response(body, { status: response.status, headers });
 }
+
+/** Carries the id a replicated silence gets on the other agents (with {@link FORWARDED_HEADER}). */
+export const SILENCE_ID_HEADER = "X-EventOps-Silence-Id";
+
+/**
+ * The same write (`method`, JSON `body`) on every other agent, in parallel, each bounded by
+ * `http.forward_timeout`, with the caller's token and `headers`: each one's JSON answer, or why it gave
+ * none (a non-2xx answer's status and text, a timeout, a refused connection).
+ */
+export async function fanOutWrite<T>(
+  c: Context,
+  cluster: ClusterApi,
+  method: "POST" | "DELETE",
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<(PeerAnswer<T> & { status?: number })[]> {
+  const answers = await Promise.all(
+    cluster.peers().map(async (url): Promise<PeerAnswer<T> & { status?: number }> => {
+      const sent = forwardHeaders(c);
+      for (const [name, value] of Object.entries(headers)) sent.set(name, value);
+      if (body !== undefined) sent.set("Content-Type", "application/json");
+      try {
+        const response = await fetch(targetOf(c, url), {
+          method,
+          headers: sent,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
+        });
+        if (!response.ok) {
+          const text = await response.text();
+          return {
+            url,
+            ok: false,
+            status: response.status,
+            error: `HTTP ${response.status}: ${text.slice(0, 200)}`,
+          };
+        }
+        return { url, ok: true, body: await response.json() as T };
+      } catch (error) {
+        return { url, ok: false, error: reasonOf(error) };
+      }
+    }),
+  );
+  if (answers.some((answer) => !answer.ok && answer.status === undefined)) void cluster.refresh();
+  return answers;
+}

@@ -551,10 +551,10 @@ export class Notifier {
   }
 
   /** Creates or updates a silence (Alertmanager's rules); resolves with its id. Throws {@link SilenceError}. */
-  async setSilence(posted: PostableSilence): Promise<string> {
+  async setSilence(posted: PostableSilence, id: string = crypto.randomUUID()): Promise<string> {
     const now = this.#now();
     const previous = posted.id === undefined ? undefined : this.#silences.get(posted.id);
-    const change = setSilence(posted, previous, now, crypto.randomUUID());
+    const change = setSilence(posted, previous, now, id);
     const changed = change.expired ? [change.expired, change.silence] : [change.silence];
     await this.#ledger.saveSilences(changed.map(silenceToRecord));
     for (const silence of changed) this.#silences.set(silence.id, silence);

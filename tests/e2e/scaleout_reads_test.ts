@@ -276,6 +276,75 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.equal(all.rows.reduce((sum: number, row: number[]) => sum + row[1], 0), 5 * HOSTS.length);
     assert.equal(all.partial, false);
 
+    // Writes apply cluster-wide: a silence posted to the first agent mutes a series the second delivers
+    // (same id on both), an alert the second fires is acknowledged through the first, and expiring the
+    // silence through the second expires it on both.
+    const stored = (await json(`${b.baseUrl}/metrics`, { "X-EventOps-Forwarded": "1" })).body.series as {
+      host: string;
+    }[];
+    const firingOnSecond = HOSTS.find((host, index) =>
+      STILL_FIRING(index) && stored.some((s) => s.host === host)
+    )!;
+    assert.ok(firingOnSecond, "the second agent delivers a firing alert");
+    const write = async (url: string, method: string, body?: unknown) => {
+      const response = await fetch(url, {
+        method,
+        headers: { ...AUTH, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    };
+    const now = Date.now();
+    const silence = {
+      matchers: [{ name: "host", value: firingOnSecond, isRegex: false, isEqual: true }],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
+      createdBy: "e2e",
+      comment: "cluster-wide",
+    };
+    const silenced = await write(`${a.baseUrl}/silences`, "POST", silence);
+    assert.equal(silenced.status, 200, JSON.stringify(silenced.body));
+    assert.equal(silenced.body.partial, false);
+    const silenceId = silenced.body.silenceID as string;
+    const badCopy = await fetch(`${a.baseUrl}/silences`, {
+      method: "POST",
+      headers: {
+        ...AUTH,
+        "Content-Type": "application/json",
+        "X-EventOps-Forwarded": "1",
+        "X-EventOps-Silence-Id": "../x",
+      },
+      body: JSON.stringify(silence),
+    });
+    assert.equal(badCopy.status, 400, "a replicated silence's id is checked");
+    assert.match((await badCopy.json()).error.message, /X-EventOps-Silence-Id must be a silence id/);
+    for (const url of agents) {
+      const copy = await json(`${url}/silences/${silenceId}`);
+      assert.equal(copy.status, 200, `${url} has the silence`);
+      assert.equal((copy.body.status as { state: string }).state, "active");
+    }
+    const activeOf = async (url: string) =>
+      ((await json(`${url}/alerts/active?host=${firingOnSecond}`)).body.alerts as {
+        fingerprint: string;
+        silenced_by: string[];
+        acked: { acked_by: string } | null;
+      }[])[0];
+    const muted = await activeOf(a.baseUrl);
+    assert.deepEqual(muted.silenced_by, [silenceId], "the second agent's alert is silenced");
+    const acked = await write(`${a.baseUrl}/alerts/${muted.fingerprint}/ack`, "POST", { by: "e2e" });
+    assert.equal(acked.status, 200, JSON.stringify(acked.body));
+    assert.equal(acked.headers.get("X-EventOps-Served-By"), b.baseUrl, "acknowledged where it fires");
+    assert.equal((await activeOf(b.baseUrl)).acked?.acked_by, "e2e");
+    const unknownAck = await write(`${a.baseUrl}/alerts/0000000000000000/ack`, "POST", { by: "e2e" });
+    assert.equal(unknownAck.status, 404, "an alert firing nowhere");
+    const expired = await write(`${b.baseUrl}/silences/${silenceId}`, "DELETE");
+    assert.equal(expired.status, 200, JSON.stringify(expired.body));
+    for (const url of agents) {
+      const copy = await json(`${url}/silences/${silenceId}`);
+      assert.equal((copy.body.status as { state: string }).state, "expired", `expired on ${url}`);
+    }
+    assert.deepEqual((await activeOf(b.baseUrl)).silenced_by, []);
+
     // One agent down, before the group notices (its session times out after 10 s): the other says
     // what is missing instead of answering without it.
     await b.kill();
