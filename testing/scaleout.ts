@@ -67,9 +67,12 @@ export interface ClusterAnswer {
   peer_alerts: string;
 }
 
-/** The test's http section on its own port, reads protected. */
-function httpOn(port: number) {
-  return { host: "127.0.0.1", port, token: "test-token", token_for_reads: true };
+/** How {@link startAgents} configures the agents. */
+export interface ScaleOutOptions {
+  /** Whether reads need the token (`http.token_for_reads`, default true; the token is `test-token`). */
+  tokenForReads?: boolean;
+  /** `kafka.session_timeout` in seconds (default 10): how long a killed agent stays in the group. */
+  sessionTimeoutS?: number;
 }
 
 /** Agents started by {@link startAgents}: the same topics and groups. */
@@ -84,10 +87,25 @@ export interface ScaleOutRun {
  * Starts `count` agents in the same groups on the same topics (the first one's), each with its own
  * store and port; `count` 1 is a single agent on topics of its own.
  */
-export async function startAgents(prefix: string, count: number): Promise<ScaleOutRun> {
+export async function startAgents(
+  prefix: string,
+  count: number,
+  options: ScaleOutOptions = {},
+): Promise<ScaleOutRun> {
   const name = uniqueName(prefix);
   const ports = Array.from({ length: count }, () => freePort());
-  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: httpOn(ports[0]) });
+  const httpOn = (port: number) => ({
+    host: "127.0.0.1",
+    port,
+    token: "test-token",
+    token_for_reads: options.tokenForReads ?? true,
+  });
+  const sessionTimeout = `${options.sessionTimeoutS ?? 10}s`;
+  const first = await writeTestConfig(name, {
+    data_dir: `data/test/${name}/a`,
+    http: httpOn(ports[0]),
+    kafka: { session_timeout: sessionTimeout },
+  });
   const files = [first.file];
   for (let index = 1; index < count; index++) {
     const letter = String.fromCharCode(97 + index);
@@ -101,7 +119,7 @@ export async function startAgents(prefix: string, count: number): Promise<ScaleO
         group_stateless: `${name}-stateless`,
         group_stateful: `${name}-stateful`,
         batch_max_wait: "50ms",
-        session_timeout: "10s",
+        session_timeout: sessionTimeout,
       },
     });
     files.push(config.file);

@@ -23,7 +23,7 @@ import { ApiError } from "../errors.ts";
 import { parseQuery, timeRange } from "../params.ts";
 import { AlertsQuerySchema, AlertStreamQuerySchema, LAST_EVENT_ID_PATTERN } from "../schemas.ts";
 import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
-import type { Subscription } from "../hub.ts";
+import type { SubscribeOptions, Subscription } from "../hub.ts";
 import { mergeAlerts } from "../cluster_merge.ts";
 import { coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
 
@@ -93,16 +93,20 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       const signal = streamSignal(stream, ctx.closing.signal, evicted.signal);
       let sub: Subscription<StoredAlert> | undefined;
       let live = false;
-      // Scale-out: the other agents' alerts (live, no id: the Last-Event-ID is this agent's seq).
-      const peers = ctx.deps.cluster === undefined ? undefined : ctx.deps.feeds.peerAlerts.subscribe({
+      const subscription: SubscribeOptions<Alert> = {
         accept: match,
         capacity: ALERT_QUEUE,
         onClose: (reason) => {
           if (reason !== "overflow") return;
           ctx.metrics.sseOverflow.labels("alerts").inc();
+          // A live client that stopped reading: end the stream (it resumes with Last-Event-ID).
           if (live) stream.abort();
         },
-      });
+      };
+      // Scale-out: the other agents' alerts (live, no id: the Last-Event-ID is this agent's seq).
+      const peers = ctx.deps.cluster === undefined
+        ? undefined
+        : ctx.deps.feeds.peerAlerts.subscribe(subscription);
       try {
         await stream.write(`retry: ${SSE_RETRY_MS}\n\n`);
         let lastSeq = -1;
@@ -115,17 +119,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
           }
           if (text !== "") await stream.write(text);
         };
-        const subscribe = () =>
-          ctx.deps.feeds.alerts.subscribe({
-            accept: match,
-            capacity: ALERT_QUEUE,
-            onClose: (reason) => {
-              if (reason !== "overflow") return;
-              ctx.metrics.sseOverflow.labels("alerts").inc();
-              // A live client that stopped reading: end the stream (it resumes with Last-Event-ID).
-              if (live) stream.abort();
-            },
-          });
+        const subscribe = () => ctx.deps.feeds.alerts.subscribe(subscription);
 
         // Subscribe first so nothing published during the replay is missed; dedupe by seq.
         sub = subscribe();
