@@ -7,7 +7,7 @@
  * @module
  */
 import type { Admin } from "@platformatic/kafka";
-import type { ClusterApi } from "../api/mod.ts";
+import type { ClusterApi, PeerAlertsState } from "../api/mod.ts";
 import type { Config } from "../config/schema.ts";
 import { AGENT_INSTANCE, clusterViewOf, type DescribedMember, ownerOfSeries } from "../kafka/membership.ts";
 import { partitionCount } from "../kafka/topics.ts";
@@ -33,6 +33,9 @@ export class ClusterMembership implements ClusterApi {
   readonly #partitions = new Map<string, number>();
   #view: ClusterView | undefined;
   #reading: Promise<void> | undefined;
+  readonly #listeners: ((membership: ClusterMembership) => void)[] = [];
+  /** Where the feed of the other agents' alerts is (set by `agent/peer_alerts.ts`). */
+  peerAlertsState: () => PeerAlertsState = () => "off";
   readonly forwardTimeoutMs: number;
   /** This agent's advertised base URL (`http.advertise`, or the bound address: set once the API listens). */
   selfUrl: string;
@@ -77,9 +80,21 @@ export class ClusterMembership implements ClusterApi {
     ).map((member) => member.url!);
   }
 
+  /** Where the feed of the other agents' alerts is. */
+  peerAlerts(): PeerAlertsState {
+    return this.peerAlertsState();
+  }
+
+  /** Calls `listener` after each read of the map. */
+  onRead(listener: (membership: ClusterMembership) => void): void {
+    this.#listeners.push(listener);
+  }
+
   /** Reads the map again (concurrent calls share one read); never rejects (the old map stays). */
   refresh(): Promise<void> {
-    this.#reading ??= this.#read().catch((error) => {
+    this.#reading ??= this.#read().then(() => {
+      for (const listener of this.#listeners) listener(this);
+    }).catch((error) => {
       this.#log.debug("could not read the cluster map", { error });
     }).finally(() => this.#reading = undefined);
     return this.#reading;

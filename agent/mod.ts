@@ -38,6 +38,7 @@ import { type AgentNotify, startNotify } from "./notify.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
 import { framerOf, framingSender } from "../registry/framing.ts";
 import { ClusterMembership } from "./cluster.ts";
+import { followPeerAlerts } from "./peer_alerts.ts";
 import { type InterfaceAddress, reachableBaseUrl } from "../lib/net_address.ts";
 
 /**
@@ -166,6 +167,7 @@ export async function startAgent(
     }, topology);
     life.onStop(() => pipeline.stop());
     await pipeline.start();
+    if (runs(config, "api")) followPeerAlerts(config, feeds, log, cluster, life);
     if (config.http.advertise !== "") await cluster.start(life);
 
     if (store && runs(config, "store")) {

@@ -9,6 +9,7 @@
  */
 import type { z } from "zod";
 import type { SeriesSchema } from "./schemas.ts";
+import { compareActiveAlerts } from "../model/notification.ts";
 
 /** One series of the catalog as `GET /metrics` shows it (`SeriesSchema`). */
 export type CatalogSeriesJson = z.infer<typeof SeriesSchema>;
@@ -170,8 +171,5 @@ export function mergeActiveAlerts<T extends MergeableActiveAlert>(lists: readonl
       }
     }
   }
-  const rank = (alert: T) => (alert.severity === "critical" ? 0 : 1);
-  return [...byFingerprint.values()].sort((a, b) =>
-    rank(a) - rank(b) || a.since - b.since || compareText(a.fingerprint, b.fingerprint)
-  );
+  return [...byFingerprint.values()].sort(compareActiveAlerts);
 }

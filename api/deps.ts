@@ -16,6 +16,9 @@ import type {
   QueryResult,
   StoredAlert,
 } from "../model/query.ts";
+import type { PeerAlert } from "../model/alert.ts";
+
+export type { PeerAlert };
 import type { Envelope } from "../model/envelope.ts";
 import type { ConsumerHealth } from "../model/health.ts";
 import type {
@@ -28,7 +31,9 @@ import type {
 } from "../model/notification.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
-import type { ClusterView, SeriesOwner } from "../model/cluster.ts";
+import type { ClusterView, PeerAlertsState, SeriesOwner } from "../model/cluster.ts";
+
+export type { PeerAlertsState };
 
 /** The `http` section of the configuration (durations in milliseconds). */
 export type HttpConfig = Config["http"];
@@ -115,6 +120,11 @@ export interface LiveFeeds {
   alerts: Hub<StoredAlert>;
   /** Enriched events, published by the store stage after their batch is committed (as stored). */
   events: Hub<Envelope>;
+  /**
+   * Scale-out: the alerts of the other agents, read from the alerts topic (`agent/peer_alerts.ts`);
+   * nothing is published here while the agent is alone.
+   */
+  peerAlerts: Hub<PeerAlert>;
 }
 
 /** One active rule: every field as loaded, and the thresholds for the dashboard's threshold lines. */
@@ -155,8 +165,11 @@ export interface NotifyApi {
   /** The silences; with `filter` (matcher texts) those having each matcher; throws on a bad filter. */
   silences(filter?: readonly string[]): GettableSilence[];
   silence(id: string): GettableSilence | undefined;
-  /** Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. */
-  setSilence(posted: PostableSilence): Promise<string>;
+  /**
+   * Creates or updates a silence; resolves with its id; rejects with a {@link SilenceFailure}. `id`: the
+   * id a new silence gets (scale-out: the copy of a silence another agent created), else a random one.
+   */
+  setSilence(posted: PostableSilence, id?: string): Promise<string>;
   /** Expires a silence; rejects with a {@link SilenceFailure} (404) when unknown. */
   expireSilence(id: string): Promise<void>;
   /** Acknowledges the current firing episode of an alert; undefined when it is not firing. */
@@ -210,6 +223,11 @@ export interface ClusterApi {
   selfUrl: string;
   /** How long a forwarded or fanned-out read waits for each agent (ms). */
   forwardTimeoutMs: number;
+  /**
+   * The feed of the other agents' alerts into this agent's SSE alert stream (`agent/peer_alerts.ts`):
+   * `off` while alone, `consuming` once it reads the alerts topic.
+   */
+  peerAlerts?(): PeerAlertsState;
 }
 
 /** Everything the HTTP layer needs. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Envelope } from "../model/envelope.ts";
-import type { LiveFeeds } from "./deps.ts";
+import type { LiveFeeds, PeerAlert } from "./deps.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { Hub } from "./hub.ts";
 
@@ -19,5 +19,6 @@ export function createLiveFeeds(options: LiveFeedOptions = {}): LiveFeeds {
   return {
     alerts: new Hub<StoredAlert>({ replay: options.alertReplay ?? 1_000, queueCapacity: 1_024 }),
     events: new Hub<Envelope>({ queueCapacity: 1_024 }),
+    peerAlerts: new Hub<PeerAlert>({ queueCapacity: 1_024 }),
   };
 }

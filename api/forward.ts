@@ -150,3 +150,102 @@ export function coverageOf(self: string, answers: readonly PeerAnswer<unknown>[]
     unreachable,
   };
 }
+
+/** How often a forwarded stream checks that its series still belongs to the agent it streams from. */
+const STREAM_OWNER_CHECK_MS = 5_000;
+
+/**
+ * Relays the owner's event stream of one series (`/events/stream` with tenant, host and metric). The
+ * stream ends when the series moves to another agent (a rebalance; checked every 5 s): the client
+ * reconnects (`retry:`) and is routed to the new owner. A 503 naming the owner when it does not answer.
+ */
+export async function forwardStream(
+  c: Context,
+  cluster: ClusterApi,
+  owner: { url: string; partition: number },
+  series: { tenant: string; host: string; metric: string },
+): Promise<Response> {
+  const upstream = new AbortController();
+  const connecting = setTimeout(
+    () => upstream.abort(new DOMException("timed out", "TimeoutError")),
+    cluster.forwardTimeoutMs,
+  );
+  let response: Response;
+  try {
+    response = await fetch(targetOf(c, owner.url), { headers: forwardHeaders(c), signal: upstream.signal });
+  } catch (error) {
+    void cluster.refresh();
+    throw new ApiError(
+      503,
+      `the agent that owns this series (${owner.url}, partition ${owner.partition}) did not answer: ` +
+        `${reasonOf(upstream.signal.reason ?? error)}; retry in a few seconds`,
+      { unreachable: [owner.url], partition: owner.partition },
+      { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+    );
+  } finally {
+    clearTimeout(connecting);
+  }
+  const headers = new Headers({ [SERVED_BY_HEADER]: owner.url, "Cache-Control": "no-store" });
+  const type = response.headers.get("Content-Type");
+  if (type !== null) headers.set("Content-Type", type);
+  if (!response.ok || response.body === null) {
+    return new Response(await response.arrayBuffer(), { status: response.status, headers });
+  }
+  const moved = setInterval(() => {
+    const now = cluster.ownerOf(series);
+    if (now.kind !== "peer" || now.url !== owner.url) upstream.abort();
+  }, STREAM_OWNER_CHECK_MS);
+  const body = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({ flush: () => clearInterval(moved) }),
+    { signal: upstream.signal },
+  );
+  c.req.raw.signal.addEventListener("abort", () => upstream.abort(), { once: true });
+  upstream.signal.addEventListener("abort", () => clearInterval(moved), { once: true });
+  return new Response(body, { status: response.status, headers });
+}
+
+/** Carries the id a replicated silence gets on the other agents (with {@link FORWARDED_HEADER}). */
+export const SILENCE_ID_HEADER = "X-EventOps-Silence-Id";
+
+/**
+ * The same write (`method`, JSON `body`) on every other agent, in parallel, each bounded by
+ * `http.forward_timeout`, with the caller's token and `headers`: each one's JSON answer, or why it gave
+ * none (a non-2xx answer's status and text, a timeout, a refused connection).
+ */
+export async function fanOutWrite<T>(
+  c: Context,
+  cluster: ClusterApi,
+  method: "POST" | "DELETE",
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<(PeerAnswer<T> & { status?: number })[]> {
+  const answers = await Promise.all(
+    cluster.peers().map(async (url): Promise<PeerAnswer<T> & { status?: number }> => {
+      const sent = forwardHeaders(c);
+      for (const [name, value] of Object.entries(headers)) sent.set(name, value);
+      if (body !== undefined) sent.set("Content-Type", "application/json");
+      try {
+        const response = await fetch(targetOf(c, url), {
+          method,
+          headers: sent,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
+        });
+        if (!response.ok) {
+          const text = await response.text();
+          return {
+            url,
+            ok: false,
+            status: response.status,
+            error: `HTTP ${response.status}: ${text.slice(0, 200)}`,
+          };
+        }
+        return { url, ok: true, body: await response.json() as T };
+      } catch (error) {
+        return { url, ok: false, error: reasonOf(error) };
+      }
+    }),
+  );
+  if (answers.some((answer) => !answer.ok && answer.status === undefined)) void cluster.refresh();
+  return answers;
+}

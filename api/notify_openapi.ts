@@ -68,8 +68,10 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
         "Alertmanager's `PostableSilence`: `matchers` (`name`, `value`, `isRegex`, `isEqual`), `startsAt`, `endsAt`, " +
         "`createdBy`, `comment`; with the `id` of a silence that is not expired it is updated in place when only its " +
         "end, author or comment change, else the old one is expired and a new one made. Alerts the silence matches " +
-        "while active are stored and shown but not notified. Stored in the store: it survives restarts." +
-        also,
+        "while active are stored and shown but not notified. Stored in the store: it survives restarts. " +
+        "Scale-out: the same silence (same id) is made on every other agent (each delivers the alerts of the " +
+        "series it stores); the answer lists the `agents` that have it, `partial: true` naming those that did " +
+        "not answer." + also,
       tag: "silences",
       auth: "write",
       requestBody: {
@@ -105,7 +107,9 @@ function silenceRoutes(list: string, one: string, alias: boolean): RouteDoc[] {
       method: "delete",
       path: one,
       summary: "Expire a silence",
-      description: "Ends the silence now (a pending one never starts); it stays listed as expired." + also,
+      description:
+        "Ends the silence now (a pending one never starts); it stays listed as expired. Scale-out: " +
+        "expired on every agent (`partial: true` naming those that did not answer)." + also,
       tag: "silences",
       auth: "write",
       pathParams: idParam,
@@ -147,7 +151,8 @@ export const NOTIFY_ROUTE_DOCS: RouteDoc[] = [
     description:
       "Acknowledges the alert's current firing episode: while every firing alert of a group is acknowledged, " +
       "`repeat_interval` sends nothing; a severity change or a resolution is still notified, and a new episode " +
-      'starts unacknowledged. Body optional: `{"by": "...", "comment": "..."}`.',
+      'starts unacknowledged. Body optional: `{"by": "...", "comment": "..."}`. Scale-out: an alert firing ' +
+      "on another agent (the one storing its series) is acknowledged there (`X-EventOps-Served-By`).",
     tag: "alerts",
     auth: "write",
     pathParams: [{

@@ -64,7 +64,9 @@ export const SilencesQuerySchema = z.strictObject({
 export const SilencesResponseSchema = z.array(GettableSilenceSchema).meta({ id: "GettableSilences" });
 
 /** `POST /silences` response, as Alertmanager answers. */
-export const SilenceIdResponseSchema = z.object({ silenceID: z.string() }).meta({ id: "SilenceId" });
+export const SilenceIdResponseSchema = z.object({ silenceID: z.string(), ...CoverageShape }).meta({
+  id: "SilenceId",
+});
 
 /** `GET /notifications` */
 export const NotificationsQuerySchema = z.strictObject({

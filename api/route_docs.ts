@@ -42,7 +42,9 @@ import {
   RulesResponseSchema,
   StatusResponseSchema,
   StoredAlertSchema,
+  StreamScopeSchema,
 } from "./schemas.ts";
+import { PeerAlertSchema } from "../model/alert.ts";
 import { NOTIFY_ROUTE_DOCS } from "./notify_openapi.ts";
 
 /** Security requirement of a route. */
@@ -142,6 +144,11 @@ const ALERT_EVENTS: SseEventDoc[] = [{
   id: "The alert's seq (send it back as Last-Event-ID).",
   data: StoredAlertSchema,
   description: "An alert transition; `data` is the Alert as JSON.",
+}, {
+  event: "alert",
+  data: PeerAlertSchema,
+  description:
+    "Scale-out: an alert transition another agent fired (live only, no `id`); `data` names that agent.",
 }];
 const EVENT_STREAM_EVENTS: SseEventDoc[] = [
   { event: "event", data: EventSchema, description: "An enriched event; `data` is the Envelope as JSON." },
@@ -149,6 +156,12 @@ const EVENT_STREAM_EVENTS: SseEventDoc[] = [
     event: "dropped",
     data: DroppedNoticeSchema,
     description: "Events the per-client rate limit dropped since the last notice.",
+  },
+  {
+    event: "scope",
+    data: StreamScopeSchema,
+    description:
+      "Scale-out, first event of a stream not limited to one series: it carries this agent's events only.",
   },
 ];
 
@@ -272,7 +285,9 @@ export const ROUTE_DOCS: RouteDoc[] = [
       "Events `event: alert`, `id: <seq>`, `data: <Alert JSON>`. Sends `retry: 3000` first. With a `Last-Event-ID` header " +
       "(sent automatically by browsers on reconnect) or `since`, stored alerts after that seq are replayed before live " +
       "ones. A `: ping` comment is sent every `http.sse_heartbeat`. Clients that stop reading are disconnected and " +
-      "resume with `Last-Event-ID`.",
+      "resume with `Last-Event-ID`. Scale-out: the stream also carries the alerts the other agents fire, live, as " +
+      "`event: alert` without `id` whose data has `agent` (the agent that fired it) instead of `seq`; each alert " +
+      "arrives once. Those missed while disconnected are in `GET /alerts` (fanned out), not replayed.",
     tag: "alerts",
     auth: "read",
     query: AlertStreamQuerySchema,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ClusterViewSchema } from "../model/cluster.ts";
+import { ClusterViewSchema, PeerAlertsStateSchema } from "../model/cluster.ts";
 import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
@@ -215,6 +215,11 @@ export const ClusterResponseSchema = z.object({
   unowned_partitions: z.array(z.int()).meta({
     description: "Partitions no member owns now (a rebalance in progress): reads of their series answer 503.",
   }),
+  peer_alerts: PeerAlertsStateSchema.meta({
+    description:
+      "The feed of the other agents' alerts into this agent's `/alerts/stream` (read from the alerts " +
+      "topic once the group has another agent): `off` while alone, `consuming` once it reads.",
+  }),
 }).meta({ id: "Cluster" });
 
 /** One point or bucket. */
@@ -306,6 +311,18 @@ export const DroppedNoticeSchema = z.object({
   total: z.int().meta({ description: "Events dropped since the client connected." }),
   max_rate: z.int().meta({ description: "The per-client rate limit (`http.events_stream_max_rate`)." }),
 }).meta({ id: "DroppedNotice" });
+
+/** The `scope` event of `/events/stream` in a cluster: the stream carries this agent's events only. */
+export const StreamScopeSchema = z.object({
+  scope: z.literal("agent"),
+  agent: z.string().meta({ description: "This agent's advertised base URL." }),
+  other_agents: z.array(z.string()).meta({
+    description: "The other agents, whose events this stream lacks.",
+  }),
+  note: z.string(),
+}).meta({ id: "StreamScope" });
+/** See {@link StreamScopeSchema}. */
+export type StreamScope = z.infer<typeof StreamScopeSchema>;
 
 /** `GET /healthz` response. */
 export const HealthResponseSchema = z.object({

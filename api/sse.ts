@@ -64,6 +64,33 @@ export interface PumpOptions<T> {
   signal: AbortSignal;
   /** Most items written per wake-up before checking heartbeats again. */
   batch?: number;
+  /** A second subscription drained into the same stream (scale-out: the other agents' alerts). */
+  side?: SideFeed;
+}
+
+/** A second subscription of {@link pump}: its items, framed. */
+export interface SideFeed {
+  /** The subscription (its items of any type). */
+  sub: Pick<Subscription<unknown>, "size" | "closed" | "closeReason" | "wait">;
+  /** Takes up to `max` items and frames them as SSE text ("" for none). */
+  drain(max: number): string;
+}
+
+/** Waits for an item of `sub` or of `side` (whichever comes first), at most `ms`. */
+async function waitEither(
+  sub: Subscription<unknown>,
+  side: SideFeed | undefined,
+  ms: number,
+  signal: AbortSignal,
+): Promise<void> {
+  if (side === undefined) {
+    await sub.wait(ms, signal);
+    return;
+  }
+  const woken = new AbortController();
+  const either = AbortSignal.any([signal, woken.signal]);
+  await Promise.race([sub.wait(ms, either), side.sub.wait(ms, either)]);
+  woken.abort();
 }
 
 /**
@@ -83,11 +110,15 @@ export async function pump<T>(
   while (!options.signal.aborted && !stream.aborted && !stream.closed) {
     const now = Date.now();
     const until = Math.min(nextBeat, options.tick ? nextTick : nextBeat) - now;
-    if (sub.size === 0 && !sub.closed) await sub.wait(Math.max(0, until), options.signal);
+    const side = options.side;
+    if (sub.size === 0 && !sub.closed && (side === undefined || (side.sub.size === 0 && !side.sub.closed))) {
+      await waitEither(sub as Subscription<unknown>, side, Math.max(0, until), options.signal);
+    }
     if (options.signal.aborted || stream.aborted) break;
     const items = sub.take(batch);
-    if (items.length > 0) {
-      let text = "";
+    const sideText = side === undefined || side.sub.size === 0 ? "" : side.drain(batch);
+    if (items.length > 0 || sideText !== "") {
+      let text = sideText;
       for (const item of items) text += options.format(item) ?? "";
       if (text !== "") {
         await stream.write(text);
@@ -105,6 +136,7 @@ export async function pump<T>(
       nextBeat = t + heartbeatMs;
     }
     if (sub.closed && sub.size === 0) return sub.closeReason ?? "unsubscribed";
+    if (side?.sub.closed && side.sub.size === 0) return side.sub.closeReason ?? "unsubscribed";
   }
   return "client_gone";
 }

@@ -17,16 +17,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  BROKERS,
-  eventually,
-  freePort,
-  type RunningAgent,
-  startAgent,
-  uniqueName,
-  writeTestConfig,
-} from "../testing/agent.ts";
+import { eventually, type RunningAgent } from "../testing/agent.ts";
 import { kcatProduce } from "../testing/kcat.ts";
+import { startAgents } from "../testing/scaleout.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -73,25 +66,12 @@ async function timePairs(
   return [quantiles(samples[0]), quantiles(samples[1])];
 }
 
-const name = uniqueName("bench-scaleout");
-const ports = [freePort(), freePort()];
-const http = (port: number) => ({ host: "127.0.0.1", port, token: "bench-token" });
-const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: http(ports[0]) });
-const second = await writeTestConfig(`${name}-b`, {
-  data_dir: `data/test/${name}/b`,
-  http: http(ports[1]),
-  topics: first.topics,
-  kafka: {
-    brokers: [BROKERS],
-    client_id: `${name}-b`,
-    group_stateless: `${name}-stateless`,
-    group_stateful: `${name}-stateful`,
-    batch_max_wait: "50ms",
-    session_timeout: `${SESSION_TIMEOUT_S}s`,
-  },
+const run = await startAgents("bench-scaleout", 2, {
+  tokenForReads: false,
+  sessionTimeoutS: SESSION_TIMEOUT_S,
 });
-const a = await startAgent(first.file, ports[0]);
-let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
+const a = run.agents[0];
+let b: RunningAgent | undefined = run.agents[1];
 try {
   await eventually(
     async () => {
@@ -111,7 +91,7 @@ try {
         value: 20 + (minute % 7),
         ts_event: new Date(Date.UTC(2025, 9, 21, 10, minute)).toISOString(),
       }));
-    await kcatProduce(first.topics.raw, lines, host);
+    await kcatProduce(run.topics.raw, lines, host);
   }
   await eventually(
     async () => {

@@ -83,6 +83,8 @@ export interface OutgoingMessage {
   /** An explicit partition (else: the key's, or round robin without a key). */
   partition?: number;
   value: Buffer;
+  /** Record headers (the alerts' origin, `alert_origin.ts`). */
+  headers?: Map<Buffer, Buffer>;
 }
 
 /**

@@ -41,3 +41,16 @@ export const AlertSchema = z.object({
 });
 /** One alert transition. */
 export type Alert = z.infer<typeof AlertSchema>;
+
+/**
+ * Scale-out: another agent's alert on this agent's `/alerts/stream` (`agent/peer_alerts.ts`): no `seq`
+ * (that is the other agent's), the agent that fired it instead.
+ */
+export const PeerAlertSchema = AlertSchema.extend({
+  agent: z.string().meta({
+    description:
+      "The advertised API base URL of the agent that fired it (its instance id when it advertises none).",
+  }),
+}).meta({ id: "PeerAlert" });
+/** See {@link PeerAlertSchema}. */
+export type PeerAlert = z.infer<typeof PeerAlertSchema>;

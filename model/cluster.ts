@@ -44,3 +44,11 @@ export type SeriesOwner =
   | { kind: "self" }
   | { kind: "peer"; url: string; member_id: string; partition: number }
   | { kind: "unknown"; reason: string };
+
+/**
+ * Where the feed of the other agents' alerts into this agent's `/alerts/stream` is: `off` while alone,
+ * `starting`, `consuming` once it reads the alerts topic, `failed` (tried again at the next read of the map).
+ */
+export const PeerAlertsStateSchema = z.enum(["off", "starting", "consuming", "failed"]);
+/** See {@link PeerAlertsStateSchema}. */
+export type PeerAlertsState = z.infer<typeof PeerAlertsStateSchema>;

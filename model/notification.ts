@@ -171,3 +171,17 @@ export const ActiveAlertSchema = z.object({
 }).meta({ id: "ActiveAlert" });
 /** A firing alert with its notification state. */
 export type ActiveAlert = z.infer<typeof ActiveAlertSchema>;
+
+/**
+ * The order of `GET /alerts/active` (one agent's list and the merge of several agents'): critical
+ * first, then the oldest, then by fingerprint (alerts firing at the same event time in one order
+ * whichever agent lists them).
+ */
+export function compareActiveAlerts(
+  a: Pick<ActiveAlert, "severity" | "since" | "fingerprint">,
+  b: Pick<ActiveAlert, "severity" | "since" | "fingerprint">,
+): number {
+  const rank = (severity: string) => severity === "critical" ? 0 : 1;
+  return rank(a.severity) - rank(b.severity) || a.since - b.since ||
+    (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0);
+}

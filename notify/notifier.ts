@@ -27,6 +27,7 @@ import type {
   PendingNotification,
   SilenceRecord,
 } from "../model/notification.ts";
+import { compareActiveAlerts } from "../model/notification.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { deliver, type DeliverDeps, type KafkaPublish } from "./deliver.ts";
 import { Dispatcher, type MuteState, type Outgoing, trackAlert, type TrackedAlert } from "./dispatch.ts";
@@ -534,8 +535,7 @@ export class Notifier {
         receivers: [...new Set(this.#dispatcher.routes(tracked.labels).map((route) => route.receiver))],
       });
     }
-    const rank = (severity: string) => severity === "critical" ? 0 : 1;
-    return out.sort((a, b) => rank(a.severity) - rank(b.severity) || a.since - b.since);
+    return out.sort(compareActiveAlerts);
   }
 
   /**
@@ -551,10 +551,10 @@ export class Notifier {
   }
 
   /** Creates or updates a silence (Alertmanager's rules); resolves with its id. Throws {@link SilenceError}. */
-  async setSilence(posted: PostableSilence): Promise<string> {
+  async setSilence(posted: PostableSilence, id: string = crypto.randomUUID()): Promise<string> {
     const now = this.#now();
     const previous = posted.id === undefined ? undefined : this.#silences.get(posted.id);
-    const change = setSilence(posted, previous, now, crypto.randomUUID());
+    const change = setSilence(posted, previous, now, id);
     const changed = change.expired ? [change.expired, change.silence] : [change.silence];
     await this.#ledger.saveSilences(changed.map(silenceToRecord));
     for (const silence of changed) this.#silences.set(silence.id, silence);

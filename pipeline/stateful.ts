@@ -11,6 +11,7 @@ import type { Config } from "../config/schema.ts";
 import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { MAX_REQUEST_BYTES, type MessageSender, type OutgoingMessage } from "../kafka/clients.ts";
+import { alertOriginHeaders } from "../kafka/alert_origin.ts";
 import { encodeDeadLetter } from "../kafka/dlq.ts";
 import { JsonBatcher } from "../kafka/json_batches.ts";
 import { recordBudget, smallestBudget, type TopicLimits } from "../kafka/limits.ts";
@@ -226,11 +227,13 @@ function evaluate<StoredAlertT>(
       featureMessages.add(partition, JSON.stringify(record));
     }
   }
+  const origin = alerts.length > 0 ? alertOriginHeaders(config.http.advertise) : undefined;
   for (const alert of alerts) {
     outgoing.push({
       topic: alertsTopic,
       key: Buffer.from(alert.fingerprint),
       value: Buffer.from(JSON.stringify(alert)),
+      headers: origin,
     });
   }
   const featureRecords = featureMessages.records;

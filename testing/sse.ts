@@ -49,16 +49,21 @@ function eventOf(block: string): SseEvent | undefined {
   return id === undefined ? { event, data } : { event, id, data };
 }
 
-/** Streams the events of `url` (comments and data-less blocks skipped) to `onEvent` until `signal` aborts. */
+/**
+ * Streams the events of `url` (comments and data-less blocks skipped) to `onEvent` until `signal` aborts;
+ * `onOpen` is called with the response once its headers arrived.
+ */
 export async function streamSse(
   url: string,
   signal: AbortSignal,
   onEvent: (event: SseEvent) => void,
   headers: Record<string, string> = {},
+  onOpen: (response: Response) => void = () => {},
 ): Promise<void> {
   try {
     const response = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal });
     if (!response.ok || !response.body) throw new Error(`SSE ${url}: HTTP ${response.status}`);
+    onOpen(response);
     const decoder = new TextDecoder();
     let buffer = "";
     // Aborting the fetch does not always end a body that is already streaming (seen after long

@@ -7,17 +7,23 @@
  * automatically) and receives every stored alert after it, then live alerts, without gaps or
  * duplicates. A client too slow to keep up is disconnected and resumes the same way.
  *
+ * Scale-out: the stream also carries the other agents' alerts as they fire (`agent/peer_alerts.ts`),
+ * as `event: alert` with `data: <alert JSON>` holding `agent` (the URL of the agent that fired it)
+ * instead of `seq`, and no `id` (the id stays this agent's seq): they are live only; a reconnecting
+ * client finds those it missed in `GET /alerts` (which fans out).
+ *
  * @module
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
+import type { Alert } from "../../model/alert.ts";
 import type { StoredAlert } from "../../model/query.ts";
 import type { RouteContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import { parseQuery, timeRange } from "../params.ts";
 import { AlertsQuerySchema, AlertStreamQuerySchema, LAST_EVENT_ID_PATTERN } from "../schemas.ts";
 import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
-import type { Subscription } from "../hub.ts";
+import type { SubscribeOptions, Subscription } from "../hub.ts";
 import { mergeAlerts } from "../cluster_merge.ts";
 import { coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
 
@@ -78,7 +84,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
     }
     const evicted = new AbortController();
     const slot = acquireSseSlot(ctx, c, "alerts", () => evicted.abort());
-    const match = (a: StoredAlert): boolean =>
+    const match = (a: Alert): boolean =>
       (q.tenant === undefined || a.tenant === q.tenant) && (q.host === undefined || a.host === q.host) &&
       (q.severity === undefined || a.severity === q.severity) && (q.rule === undefined || a.rule === q.rule);
     const format = (a: StoredAlert) => sseEvent("alert", JSON.stringify(a), a.seq);
@@ -87,6 +93,20 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       const signal = streamSignal(stream, ctx.closing.signal, evicted.signal);
       let sub: Subscription<StoredAlert> | undefined;
       let live = false;
+      const subscription: SubscribeOptions<Alert> = {
+        accept: match,
+        capacity: ALERT_QUEUE,
+        onClose: (reason) => {
+          if (reason !== "overflow") return;
+          ctx.metrics.sseOverflow.labels("alerts").inc();
+          // A live client that stopped reading: end the stream (it resumes with Last-Event-ID).
+          if (live) stream.abort();
+        },
+      };
+      // Scale-out: the other agents' alerts (live, no id: the Last-Event-ID is this agent's seq).
+      const peers = ctx.deps.cluster === undefined
+        ? undefined
+        : ctx.deps.feeds.peerAlerts.subscribe(subscription);
       try {
         await stream.write(`retry: ${SSE_RETRY_MS}\n\n`);
         let lastSeq = -1;
@@ -99,17 +119,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
           }
           if (text !== "") await stream.write(text);
         };
-        const subscribe = () =>
-          ctx.deps.feeds.alerts.subscribe({
-            accept: match,
-            capacity: ALERT_QUEUE,
-            onClose: (reason) => {
-              if (reason !== "overflow") return;
-              ctx.metrics.sseOverflow.labels("alerts").inc();
-              // A live client that stopped reading: end the stream (it resumes with Last-Event-ID).
-              if (live) stream.abort();
-            },
-          });
+        const subscribe = () => ctx.deps.feeds.alerts.subscribe(subscription);
 
         // Subscribe first so nothing published during the replay is missed; dedupe by seq.
         sub = subscribe();
@@ -139,6 +149,14 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
         const reason = await pump(stream, sub, {
           heartbeatMs: ctx.http.sse_heartbeat,
           signal,
+          side: peers && {
+            sub: peers,
+            drain: (max) => {
+              let text = "";
+              for (const alert of peers.take(max)) text += sseEvent("alert", JSON.stringify(alert));
+              return text;
+            },
+          },
           format: (a) => {
             if (a.seq <= lastSeq) return undefined;
             lastSeq = a.seq;
@@ -149,6 +167,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
         if (evicted.signal.aborted) await stream.write(sseComment(EVICTED));
       } finally {
         sub?.close();
+        peers?.close();
         slot.release();
         if (!stream.closed && !stream.aborted) stream.abort();
       }

@@ -4,6 +4,10 @@
  * Events over the rate are dropped (not queued), counted, and announced about once per second with
  * `event: dropped` / `data: {"dropped": n, "total": n, "max_rate": n}`.
  *
+ * Scale-out: a stream of one series (tenant, host and metric) is relayed from the agent that stores
+ * it (`X-EventOps-Served-By`); any other stream carries this agent's events only, and says so in its
+ * first event, `event: scope` (see {@link scopeOf}), sent only when the group has other agents.
+ *
  * @module
  */
 import type { Hono, MiddlewareHandler } from "hono";
@@ -11,7 +15,8 @@ import { streamSSE } from "hono/streaming";
 import type { Envelope } from "../../model/envelope.ts";
 import type { RouteContext } from "../context.ts";
 import { parseQuery } from "../params.ts";
-import { EventStreamQuerySchema } from "../schemas.ts";
+import { EventStreamQuerySchema, type StreamScope } from "../schemas.ts";
+import { forwardStream, isForwarded } from "../forward.ts";
 import { acquireSseSlot, EVICTED, pump, SSE_RETRY_MS, sseComment, sseEvent, streamSignal } from "../sse.ts";
 
 /** A token bucket: `rate` tokens per second, bursts up to `rate`. */
@@ -36,11 +41,34 @@ export class TokenBucket {
   }
 }
 
+/**
+ * The first event of a stream over many series in a cluster: it carries this agent's events only
+ * (those of the partitions it stores); one series' stream (tenant, host and metric) is relayed from
+ * the agent that stores it, so it is complete on any agent.
+ */
+export function scopeOf(agent: string, otherAgents: readonly string[]): StreamScope {
+  return {
+    scope: "agent",
+    agent,
+    other_agents: [...otherAgents],
+    note: "this stream carries the events stored by this agent only; ask for one series (tenant, host and " +
+      "metric) to get its events from whichever agent stores it, or connect to each agent",
+  };
+}
+
 /** Registers the event stream route. */
 export function registerEventRoutes(app: Hono, ctx: RouteContext, read: MiddlewareHandler): void {
-  app.get("/events/stream", read, (c) => {
+  app.get("/events/stream", read, async (c) => {
     const q = parseQuery(c, EventStreamQuerySchema);
     const metric = q.metric === undefined ? undefined : ctx.deps.resolveMetric(q.metric);
+    // Scale-out: one series' events come from the agent that stores it.
+    const cluster = isForwarded(c) ? undefined : ctx.deps.cluster;
+    if (cluster !== undefined && q.tenant !== undefined && q.host !== undefined && metric !== undefined) {
+      const series = { tenant: q.tenant, host: q.host, metric };
+      const owner = cluster.ownerOf(series);
+      if (owner.kind === "peer") return await forwardStream(c, cluster, owner, series);
+    }
+    const peers = cluster?.peers() ?? [];
     const evicted = new AbortController();
     const slot = acquireSseSlot(ctx, c, "events", () => evicted.abort());
     const rate = ctx.http.events_stream_max_rate;
@@ -73,7 +101,10 @@ export function registerEventRoutes(app: Hono, ctx: RouteContext, read: Middlewa
         },
       });
       try {
-        await stream.write(`retry: ${SSE_RETRY_MS}\n\n` + sseComment(`live, max ${rate} events/s`));
+        await stream.write(
+          `retry: ${SSE_RETRY_MS}\n\n` + sseComment(`live, max ${rate} events/s`) +
+            (peers.length === 0 ? "" : sseEvent("scope", JSON.stringify(scopeOf(cluster!.selfUrl, peers)))),
+        );
         const reason = await pump(stream, sub, {
           heartbeatMs: ctx.http.sse_heartbeat,
           signal,

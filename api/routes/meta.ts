@@ -67,7 +67,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
     parseQuery(c, EmptyQuerySchema);
     const cluster = deps.cluster;
     if (cluster === undefined) {
-      return c.json({ self: null, view: null, unowned_partitions: [] }, 200, noStore);
+      return c.json({ self: null, view: null, unowned_partitions: [], peer_alerts: "off" }, 200, noStore);
     }
     if (cluster.view() === undefined) await cluster.refresh();
     const view = cluster.view() ?? null;
@@ -76,6 +76,7 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         self: cluster.selfUrl,
         view,
         unowned_partitions: view === null ? [] : unownedPartitions(view),
+        peer_alerts: cluster.peerAlerts?.() ?? "off",
       },
       200,
       noStore,

@@ -21,8 +21,16 @@ import { readBody } from "../body.ts";
 import type { RouteContext } from "../context.ts";
 import type { NotifyApi } from "../deps.ts";
 import { mergeActiveAlerts } from "../cluster_merge.ts";
-import { coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
-import type { ActiveAlert } from "../../model/notification.ts";
+import {
+  coverageOf,
+  fanOut,
+  fanOutWrite,
+  isForwarded,
+  PARTIAL_HEADER,
+  SERVED_BY_HEADER,
+  SILENCE_ID_HEADER,
+} from "../forward.ts";
+import type { AckRecord, ActiveAlert } from "../../model/notification.ts";
 import { ApiError, problemsMessage, zodProblems } from "../errors.ts";
 import {
   AckRequestSchema,
@@ -35,6 +43,7 @@ import { GLOBAL_PARAMS, parseQuery } from "../params.ts";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 const FINGERPRINT = /^[0-9a-f]{16}$/;
+const SILENCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SILENCE_EXAMPLE = '{"matchers":[{"name":"host","value":"host-a","isRegex":false,"isEqual":true}],' +
   '"startsAt":"2025-10-21T10:00:00Z","endsAt":"2025-10-21T12:00:00Z","createdBy":"ops","comment":"maintenance"}';
 
@@ -166,10 +175,27 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
       true,
     );
     const ack = await notifyOf(deps).ack(fingerprint, body.by, body.comment);
-    if (ack === undefined) {
-      throw new ApiError(404, `no firing alert with fingerprint ${fingerprint}; see GET /alerts/active`);
+    if (ack !== undefined) return c.json({ ack }, 200, noStore);
+    // Scale-out: the alert fires on the agent that stores its series; ask the others.
+    const cluster = deps.cluster;
+    const peers = cluster === undefined || isForwarded(c) ? [] : cluster.peers();
+    if (cluster !== undefined && peers.length > 0) {
+      const answers = await fanOutWrite<{ ack: AckRecord }>(c, cluster, "POST", body);
+      const acked = answers.find((answer) => answer.ok);
+      if (acked?.ok) return c.json(acked.body, 200, { ...noStore, [SERVED_BY_HEADER]: acked.url });
+      const unreachable = answers.filter((answer) => !answer.ok && answer.status !== 404);
+      if (unreachable.length > 0) {
+        throw new ApiError(
+          503,
+          `no firing alert with fingerprint ${fingerprint} here, and ${
+            unreachable.map((answer) => answer.url).join(", ")
+          } did not answer; retry in a few seconds`,
+          { unreachable: unreachable.map((answer) => answer.url) },
+          { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+        );
+      }
     }
-    return c.json({ ack }, 200, noStore);
+    throw new ApiError(404, `no firing alert with fingerprint ${fingerprint}; see GET /alerts/active`);
   });
 
   const listSilences = (c: Context) => {
@@ -185,13 +211,24 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
   };
   const postSilence = async (c: Context) => {
     const posted = await jsonBody(c, ctx, PostableSilenceSchema, `send a silence like ${SILENCE_EXAMPLE}`);
+    let silenceID: string;
     try {
-      const silenceID = await notifyOf(deps).setSilence(posted);
-      return c.json({ silenceID }, 200, noStore);
+      silenceID = await notifyOf(deps).setSilence(posted, replicaSilenceId(c));
     } catch (error) {
       if (isSilenceFailure(error)) throw new ApiError(error.status, error.message);
       throw error;
     }
+    // Scale-out: the same silence (same id) on every other agent, each muting the alerts it delivers.
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
+      return c.json({ silenceID }, 200, noStore);
+    }
+    const answers = await fanOutWrite(c, cluster, "POST", posted, { [SILENCE_ID_HEADER]: silenceID });
+    const coverage = coverageOf(cluster.selfUrl, answers);
+    return c.json({ silenceID, ...coverage }, 200, {
+      ...noStore,
+      ...(coverage.partial ? { [PARTIAL_HEADER]: "true" } : {}),
+    });
   };
   const getSilence = (c: Context) => {
     const silence = notifyOf(deps).silence(c.req.param("id") ?? "");
@@ -199,13 +236,40 @@ export function registerNotifyRoutes(app: Hono, ctx: RouteContext, read: Middlew
     return c.json(silence, 200, noStore);
   };
   const deleteSilence = async (c: Context) => {
+    const id = c.req.param("id") ?? "";
+    let missing: ApiError | undefined;
     try {
-      await notifyOf(deps).expireSilence(c.req.param("id") ?? "");
+      await notifyOf(deps).expireSilence(id);
     } catch (error) {
-      if (isSilenceFailure(error)) throw new ApiError(error.status, error.message);
-      throw error;
+      if (!isSilenceFailure(error)) throw error;
+      missing = new ApiError(error.status, error.message);
+      if (error.status !== 404) throw missing;
     }
-    return c.json({ expired: c.req.param("id") }, 200, noStore);
+    // Scale-out: expired on every agent (a copy this agent lacks may be on the others).
+    const cluster = deps.cluster;
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
+      if (missing) throw missing;
+      return c.json({ expired: id }, 200, noStore);
+    }
+    const answers = await fanOutWrite(c, cluster, "DELETE");
+    if (missing && !answers.some((answer) => answer.ok)) throw missing;
+    // An agent without a copy (404) has nothing to expire: not a gap.
+    const coverage = coverageOf(
+      cluster.selfUrl,
+      answers.filter((answer) => answer.ok || answer.status !== 404),
+    );
+    return c.json({ expired: id, ...coverage }, 200, {
+      ...noStore,
+      ...(coverage.partial ? { [PARTIAL_HEADER]: "true" } : {}),
+    });
+  };
+
+  /** The id a silence replicated from another agent gets (its `X-EventOps-Silence-Id`), else none. */
+  const replicaSilenceId = (c: Context): string | undefined => {
+    const id = c.req.header(SILENCE_ID_HEADER);
+    if (id === undefined || !isForwarded(c)) return undefined;
+    if (!SILENCE_ID.test(id)) throw new ApiError(400, `${SILENCE_ID_HEADER} must be a silence id (a UUID)`);
+    return id;
   };
   app.get("/silences", read, listSilences);
   app.post("/silences", write, postSilence);

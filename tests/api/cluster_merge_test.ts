@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { compareActiveAlerts } from "../../model/notification.ts";
 import {
   mergeActiveAlerts,
   mergeAlerts,
@@ -133,4 +134,18 @@ Deno.test("merged firing alerts: each fingerprint once (its newest), critical fi
     ["c2", "critical"],
     ["w", "warning"],
   ]);
+});
+
+Deno.test("active alerts: one agent's list and the merge of several agents' in one order, ties by fingerprint", () => {
+  const active = (fingerprint: string) => ({
+    fingerprint,
+    severity: "critical" as const,
+    since: 7,
+    updated_at: 7,
+  });
+  // Alerts firing at the same event time: one agent lists them as the merge of their owners does.
+  const oneAgent = [active("f3"), active("f1"), active("f2")].sort(compareActiveAlerts);
+  const merged = mergeActiveAlerts([[active("f2")], [active("f3"), active("f1")]]);
+  assert.deepEqual(oneAgent.map((alert) => alert.fingerprint), ["f1", "f2", "f3"]);
+  assert.deepEqual(merged, oneAgent);
 });

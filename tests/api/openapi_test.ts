@@ -119,17 +119,24 @@ Deno.test("openapi: the ingest 400 body (error plus results) has its own schema 
 
 Deno.test("openapi: SSE responses describe each event (event, id, data as JSON of a component)", async () => {
   const paths = await operations();
-  const alert = paths["/alerts/stream"].get.responses["200"].content?.["text/event-stream"]?.schema as {
-    required: string[];
-    properties: { event: { const: string }; data: { contentSchema: { $ref: string } } };
+  const alerts = paths["/alerts/stream"].get.responses["200"].content?.["text/event-stream"]?.schema as {
+    oneOf: {
+      required: string[];
+      properties: { event: { const: string }; data: { contentSchema: { $ref: string } } };
+    }[];
   };
+  const [alert, peerAlert] = alerts.oneOf;
   equal(alert.properties.event.const, "alert");
   equal(alert.properties.data.contentSchema.$ref, "#/components/schemas/Alert");
   ok(alert.required.includes("id"));
+  // Scale-out: another agent's alert, live, without an id (the id is this agent's seq).
+  equal(peerAlert.properties.event.const, "alert");
+  equal(peerAlert.properties.data.contentSchema.$ref, "#/components/schemas/PeerAlert");
+  ok(!peerAlert.required.includes("id"));
   const events = paths["/events/stream"].get.responses["200"].content?.["text/event-stream"]?.schema as {
     oneOf: { properties: { event: { const: string } } }[];
   };
-  equal(events.oneOf.map((e) => e.properties.event.const).join(","), "event,dropped");
+  equal(events.oneOf.map((e) => e.properties.event.const).join(","), "event,dropped,scope");
   const lastEventId = paths["/alerts/stream"].get.parameters.find((p) => p.name === "Last-Event-ID");
   equal(lastEventId?.schema.pattern, "^[0-9]{0,15}$");
 });

@@ -8,8 +8,8 @@
  * Every wait is on a DOM condition (`waitForFunction` / locators), never a fixed sleep.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import type { Browser, Page } from "playwright-core";
+import { launch, watchProblems } from "../../testing/browser.ts";
 import { SEED_EVENTS } from "../../cli/seed_events.ts";
 import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
 import { kcatProduce } from "../../testing/kcat.ts";
@@ -24,58 +24,7 @@ function produce(topic: string, lines: readonly string[]): Promise<void> {
 }
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CHROMIUM = Deno.env.get("EVENTOPS_CHROMIUM") ?? "/usr/bin/chromium";
 const WAIT = { timeout: 30_000 };
-
-/**
- * Loads playwright-core under the test permission set. At load it checks whether it runs on WSL with
- * `fs.existsSync("/proc/sys/fs/binfmt_misc/WSLInterop")`, and Deno allows touching that path only
- * with --allow-all (even `--allow-read` is not enough); answer "no" for the two WSL probe paths.
- */
-async function loadPlaywright(): Promise<typeof import("playwright-core")> {
-  const existsSync = fs.existsSync;
-  const wslProbes = new Set(["/proc/sys/fs/binfmt_misc/WSLInterop", "/run/WSL"]);
-  fs.existsSync = (path: fs.PathLike) => (wslProbes.has(String(path)) ? false : existsSync(path));
-  try {
-    return await import("playwright-core");
-  } finally {
-    fs.existsSync = existsSync;
-  }
-}
-
-/** Launches headless Chromium (playwright gives every launch a fresh temporary user-data-dir). */
-async function launch(): Promise<Browser> {
-  const { chromium } = await loadPlaywright();
-  return await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
-
-/** Collects console errors, page errors and failed requests of a page. */
-function watchProblems(page: Page, label: string): string[] {
-  const problems: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`${label}: console: ${message.text()}`);
-  });
-  page.on("pageerror", (error) => problems.push(`${label}: page error: ${error.message}`));
-  page.on("requestfailed", (request) => {
-    // Closing the page ends its EventSource connections; that is not a failure.
-    if (!request.url().includes("/stream")) {
-      problems.push(`${label}: request failed: ${request.url()} ${request.failure()?.errorText}`);
-    }
-  });
-  return problems;
-}
 
 /** Pixels of the chart canvas close to the series colour (the accent), i.e. the drawn line/points. */
 function seriesPixels(page: Page): Promise<number> {

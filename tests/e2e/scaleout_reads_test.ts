@@ -6,89 +6,30 @@
  * other says so: the catalog is `partial` and names it, a series it owned answers a JSON 503 naming it.
  */
 import assert from "node:assert/strict";
+import { eventually, type RunningAgent } from "../../testing/agent.ts";
 import {
-  BROKERS,
-  eventually,
-  freePort,
-  type RunningAgent,
-  startAgent,
-  uniqueName,
-  writeTestConfig,
-} from "../../testing/agent.ts";
-import { kcatProduce } from "../../testing/kcat.ts";
-
-/** Hosts whose alert stays firing (their last event is critical too); the others resolve. */
-const STILL_FIRING = (index: number) => index % 2 === 0;
-/** A host's 5 values: minute 3 is critical; minute 4 too for {@link STILL_FIRING}. */
-const valuesOf = (index: number) => [20, 20, 20, 99, STILL_FIRING(index) ? 99 : 20];
-const sumOf = (index: number) => valuesOf(index).reduce((sum, value) => sum + value, 0);
-const HOSTS = Array.from({ length: 24 }, (_, index) => `so-h${String(index).padStart(2, "0")}`);
-/** One firing per host, one resolution per host that does not stay firing. */
-const CRITICAL_TRANSITIONS = HOSTS.length + HOSTS.filter((_, index) => !STILL_FIRING(index)).length;
-
-function raw(host: string, minute: number, value: number): string {
-  const ts = new Date(Date.UTC(2025, 9, 21, 10, minute, 0)).toISOString();
-  return JSON.stringify({ tenant_id: "so", host, metric: "cpu_load", value, ts_event: ts, unit: "percent" });
-}
-
-async function json(
-  url: string,
-): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const response = await fetch(url, { headers: AUTH });
-  return { status: response.status, headers: response.headers, body: await response.json() };
-}
-
-/** Reads need the token (http.token_for_reads): a forwarded read passes the caller's on. */
-const AUTH = { Authorization: "Bearer test-token" };
-
-/** The test's http section on its own port, reads protected. */
-function httpOn(port: number) {
-  return { host: "127.0.0.1", port, token: "test-token", token_for_reads: true };
-}
-
-interface ClusterAnswer {
-  self: string;
-  view: { members: { url: string; self: boolean; partitions: number[] }[]; partitions: number } | null;
-  unowned_partitions: number[];
-}
+  AUTH,
+  clusterSettled,
+  CRITICAL_TRANSITIONS,
+  getJson as json,
+  HOSTS,
+  produceHosts,
+  startAgents,
+  STILL_FIRING,
+  sumOf,
+  valuesOf,
+} from "../../testing/scaleout.ts";
+import { type SseEvent, streamSse } from "../../testing/sse.ts";
 
 Deno.test("scale-out reads: two agents answer the same catalog, series and alerts; one down is said", async () => {
-  const name = uniqueName("scaleout");
-  const ports = [freePort(), freePort()];
-  const first = await writeTestConfig(name, { data_dir: `data/test/${name}/a`, http: httpOn(ports[0]) });
-  const second = await writeTestConfig(`${name}-b`, {
-    data_dir: `data/test/${name}/b`,
-    http: httpOn(ports[1]),
-    topics: first.topics,
-    kafka: {
-      brokers: [BROKERS],
-      client_id: `${name}-b`,
-      group_stateless: `${name}-stateless`,
-      group_stateful: `${name}-stateful`,
-      batch_max_wait: "50ms",
-      session_timeout: "10s",
-    },
-  });
-  const a = await startAgent(first.file, ports[0]);
-  let b: RunningAgent | undefined = await startAgent(second.file, ports[1]);
+  const run = await startAgents("scaleout", 2);
+  const a = run.agents[0];
+  let b: RunningAgent | undefined = run.agents[1];
   try {
-    const agents = [a.baseUrl, b.baseUrl];
-    // Both in the stateful group, each owning a part of the enriched topic, each knowing the other.
-    const clusters = await eventually(
-      async () => {
-        const answers = await Promise.all(agents.map(async (url) => (await json(`${url}/cluster`)).body));
-        const views = answers as unknown as ClusterAnswer[];
-        const settled = views.every((view) =>
-          view.view?.members.length === 2 && view.view.members.every((member) =>
-            member.partitions.length > 0
-          ) &&
-          view.unowned_partitions.length === 0
-        );
-        return settled ? views : undefined;
-      },
-      60_000,
-      "both agents in the cluster map",
-    );
+    const agents = run.urls;
+    // Both in the stateful group, each owning a part of the enriched topic, each knowing the other and
+    // reading its alerts.
+    const clusters = await clusterSettled(agents);
     for (const [index, cluster] of clusters.entries()) {
       assert.equal(cluster.self, agents[index]);
       assert.deepEqual(
@@ -99,14 +40,51 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
       assert.equal(cluster.view!.members.filter((member) => member.self).length, 1);
     }
 
+    // Each agent's alert stream carries the other's alerts too.
+    const streams = new AbortController();
+    const streamed: SseEvent[][] = [[], []];
+    const streaming = agents.map((url, index) =>
+      streamSse(`${url}/alerts/stream?severity=critical`, streams.signal, (event) => {
+        if (event.event === "alert") streamed[index].push(event);
+      }, AUTH)
+    );
+
+    // Events: the stream of one series, opened on either agent, is the owner's (relayed); a stream over
+    // many series is this agent's only, and its first event says so.
+    const eventStreams = new AbortController();
+    const seriesEvents: SseEvent[][] = [[], []];
+    const scopes: SseEvent[][] = [[], []];
+    const watchedHost = HOSTS[0];
+    const opened: (string | null)[] = [];
+    const eventStreaming = agents.flatMap((url, index) => [
+      streamSse(
+        `${url}/events/stream?tenant=so&host=${watchedHost}&metric=cpu`,
+        eventStreams.signal,
+        (event) => {
+          if (event.event === "event") seriesEvents[index].push(event);
+        },
+        AUTH,
+        (response) => opened.push(response.headers.get("X-EventOps-Served-By")),
+      ),
+      streamSse(`${url}/events/stream?tenant=so`, eventStreams.signal, (event) => {
+        if (event.event === "scope") scopes[index].push(event);
+      }, AUTH),
+    ]);
+
+    await eventually(
+      () =>
+        Promise.resolve(opened.length === 2 && scopes.every((events) => events.length === 1) || undefined),
+      10_000,
+      "the event streams open",
+    );
+    assert.equal(
+      opened.filter((servedBy) => servedBy !== null).length,
+      1,
+      "one agent relays the owner's stream",
+    );
+
     // 24 series x 5 events; minute 3 is critical for every host.
-    for (const host of HOSTS) {
-      await kcatProduce(
-        first.topics.raw,
-        valuesOf(HOSTS.indexOf(host)).map((value, minute) => raw(host, minute, value)),
-        host,
-      );
-    }
+    await produceHosts(run.topics.raw);
 
     // Each agent stores only its half; both answer the whole catalog.
     const catalogs = await eventually(
@@ -176,6 +154,62 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.deepEqual(firing.map((alert) => alert.host).sort(), HOSTS, "one firing critical per host");
     assert.deepEqual(alertLists[0].alerts, alertLists[1].alerts, "the same alerts whichever agent is asked");
 
+    // Live: each stream got every critical transition of both agents exactly once, its own with their
+    // seq (the stream's id), the other's with the agent that fired it.
+    await eventually(
+      () => Promise.resolve(streamed.every((events) => events.length >= CRITICAL_TRANSITIONS) || undefined),
+      30_000,
+      "36 critical transitions on both streams",
+    ).catch((error) => {
+      throw new Error(`${error.message}; streamed ${streamed.map((events) => events.length)}`);
+    });
+    streams.abort();
+    await Promise.all(streaming);
+    const listedIds = (alertLists[0].alerts as { id: string }[]).map((alert) => alert.id).sort();
+    for (const [index, events] of streamed.entries()) {
+      const alerts = events.map((event) =>
+        JSON.parse(event.data) as { id: string; seq?: number; agent?: string }
+      );
+      assert.deepEqual(
+        alerts.map((alert) => alert.id).sort(),
+        listedIds,
+        `${agents[index]}: each alert once`,
+      );
+      const own = events.filter((event) => event.id !== undefined);
+      const peer = alerts.filter((alert) => alert.agent !== undefined);
+      assert.ok(
+        own.length > 0 && peer.length > 0,
+        `${agents[index]}: own ${own.length}, peer ${peer.length}`,
+      );
+      assert.equal(own.length + peer.length, CRITICAL_TRANSITIONS);
+      assert.ok(peer.every((alert) => alert.agent === agents[1 - index] && alert.seq === undefined));
+      assert.ok(own.every((event) => String(JSON.parse(event.data).seq) === event.id));
+    }
+    assert.equal(
+      streamed[0].filter((event) => event.id !== undefined).length,
+      streamed[1].filter((event) => event.id === undefined).length,
+      "the first agent's own alerts are the second's peer alerts",
+    );
+
+    await eventually(
+      () => Promise.resolve(seriesEvents.every((events) => events.length >= 5) || undefined),
+      30_000,
+      `the 5 events of ${watchedHost} on both agents' streams`,
+    ).catch((error) => {
+      throw new Error(`${error.message}; got ${seriesEvents.map((events) => events.length)}`);
+    });
+    eventStreams.abort();
+    await Promise.all(eventStreaming);
+    for (const [index, events] of seriesEvents.entries()) {
+      const values = events.map((event) => JSON.parse(event.data).value);
+      assert.deepEqual(values, valuesOf(0), `${agents[index]}: ${watchedHost}'s events once each`);
+      assert.equal(scopes[index].length, 1, "one scope event");
+      const scope = JSON.parse(scopes[index][0].data);
+      assert.deepEqual([scope.scope, scope.agent, scope.other_agents], ["agent", agents[index], [
+        agents[1 - index],
+      ]]);
+    }
+
     // Firing now: the hosts still firing, from both agents' alert delivery.
     const active = await eventually(
       async () => {
@@ -241,6 +275,75 @@ Deno.test("scale-out reads: two agents answer the same catalog, series and alert
     assert.deepEqual(all.rows.map((row: unknown[]) => row[0]), agents);
     assert.equal(all.rows.reduce((sum: number, row: number[]) => sum + row[1], 0), 5 * HOSTS.length);
     assert.equal(all.partial, false);
+
+    // Writes apply cluster-wide: a silence posted to the first agent mutes a series the second delivers
+    // (same id on both), an alert the second fires is acknowledged through the first, and expiring the
+    // silence through the second expires it on both.
+    const stored = (await json(`${b.baseUrl}/metrics`, { "X-EventOps-Forwarded": "1" })).body.series as {
+      host: string;
+    }[];
+    const firingOnSecond = HOSTS.find((host, index) =>
+      STILL_FIRING(index) && stored.some((s) => s.host === host)
+    )!;
+    assert.ok(firingOnSecond, "the second agent delivers a firing alert");
+    const write = async (url: string, method: string, body?: unknown) => {
+      const response = await fetch(url, {
+        method,
+        headers: { ...AUTH, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    };
+    const now = Date.now();
+    const silence = {
+      matchers: [{ name: "host", value: firingOnSecond, isRegex: false, isEqual: true }],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
+      createdBy: "e2e",
+      comment: "cluster-wide",
+    };
+    const silenced = await write(`${a.baseUrl}/silences`, "POST", silence);
+    assert.equal(silenced.status, 200, JSON.stringify(silenced.body));
+    assert.equal(silenced.body.partial, false);
+    const silenceId = silenced.body.silenceID as string;
+    const badCopy = await fetch(`${a.baseUrl}/silences`, {
+      method: "POST",
+      headers: {
+        ...AUTH,
+        "Content-Type": "application/json",
+        "X-EventOps-Forwarded": "1",
+        "X-EventOps-Silence-Id": "../x",
+      },
+      body: JSON.stringify(silence),
+    });
+    assert.equal(badCopy.status, 400, "a replicated silence's id is checked");
+    assert.match((await badCopy.json()).error.message, /X-EventOps-Silence-Id must be a silence id/);
+    for (const url of agents) {
+      const copy = await json(`${url}/silences/${silenceId}`);
+      assert.equal(copy.status, 200, `${url} has the silence`);
+      assert.equal((copy.body.status as { state: string }).state, "active");
+    }
+    const activeOf = async (url: string) =>
+      ((await json(`${url}/alerts/active?host=${firingOnSecond}`)).body.alerts as {
+        fingerprint: string;
+        silenced_by: string[];
+        acked: { acked_by: string } | null;
+      }[])[0];
+    const muted = await activeOf(a.baseUrl);
+    assert.deepEqual(muted.silenced_by, [silenceId], "the second agent's alert is silenced");
+    const acked = await write(`${a.baseUrl}/alerts/${muted.fingerprint}/ack`, "POST", { by: "e2e" });
+    assert.equal(acked.status, 200, JSON.stringify(acked.body));
+    assert.equal(acked.headers.get("X-EventOps-Served-By"), b.baseUrl, "acknowledged where it fires");
+    assert.equal((await activeOf(b.baseUrl)).acked?.acked_by, "e2e");
+    const unknownAck = await write(`${a.baseUrl}/alerts/0000000000000000/ack`, "POST", { by: "e2e" });
+    assert.equal(unknownAck.status, 404, "an alert firing nowhere");
+    const expired = await write(`${b.baseUrl}/silences/${silenceId}`, "DELETE");
+    assert.equal(expired.status, 200, JSON.stringify(expired.body));
+    for (const url of agents) {
+      const copy = await json(`${url}/silences/${silenceId}`);
+      assert.equal((copy.body.status as { state: string }).state, "expired", `expired on ${url}`);
+    }
+    assert.deepEqual((await activeOf(b.baseUrl)).silenced_by, []);
 
     // One agent down, before the group notices (its session times out after 10 s): the other says
     // what is missing instead of answering without it.

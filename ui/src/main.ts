@@ -46,7 +46,9 @@ interface Rule {
   direction?: "above" | "below";
 }
 interface Alert {
-  seq: number;
+  /** This agent's number of the alert; absent on another agent's (scale-out), which has `agent`. */
+  seq?: number;
+  agent?: string;
   id: string;
   fingerprint: string;
   rule: string;
@@ -176,7 +178,8 @@ const state = {
   unit: "",
   chart: null as uPlot | null,
   events: null as EventSource | null,
-  alerts: new Map<number, Alert>(),
+  /** By alert id (unique across agents; the seq is each agent's own). */
+  alerts: new Map<string, Alert>(),
   alertStream: null as EventSource | null,
   redrawPending: false,
   /** How the loaded data was queried: `avg per 1m` for buckets, undefined for raw points. */
@@ -475,8 +478,8 @@ function openEventStream(): void {
 // ------------------------------------------------------------------ alerts
 
 function renderAlerts(): void {
-  const list = [...state.alerts.values()].sort((a, b) => b.seq - a.seq).slice(0, MAX_ALERTS);
-  for (const a of [...state.alerts.keys()]) if (!list.some((x) => x.seq === a)) state.alerts.delete(a);
+  const list = [...state.alerts.values()].sort(newestFirst).slice(0, MAX_ALERTS);
+  for (const id of [...state.alerts.keys()]) if (!list.some((x) => x.id === id)) state.alerts.delete(id);
   const latest = new Map<string, Alert>();
   for (const a of [...list].reverse()) latest.set(a.fingerprint, a);
   const firing = [...latest.values()].filter((a) => a.state === "firing").length;
@@ -487,14 +490,19 @@ function renderAlerts(): void {
   el("alerts").replaceChildren(...list.map(alertItem));
 }
 
-const fresh = new Set<number>();
+/** Newest first: by event time, then (one agent's) seq, then id, as `GET /alerts` merges several agents'. */
+function newestFirst(a: Alert, b: Alert): number {
+  return b.ts - a.ts || (b.seq ?? 0) - (a.seq ?? 0) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+const fresh = new Set<string>();
 
 function alertItem(a: Alert): HTMLElement {
   const li = h(
     "li",
-    `alert ${a.state === "resolved" ? "resolved" : a.severity}${fresh.has(a.seq) ? " fresh" : ""}`,
+    `alert ${a.state === "resolved" ? "resolved" : a.severity}${fresh.has(a.id) ? " fresh" : ""}`,
   );
-  fresh.delete(a.seq);
+  fresh.delete(a.id);
   const top = h("div", "row");
   const title = h("div", "rule");
   const tag = a.state === "resolved" ? "resolved" : a.severity;
@@ -539,11 +547,16 @@ function setConn(kind: "live" | "connecting" | "down", text: string): void {
 }
 
 async function startAlerts(): Promise<void> {
-  const res = await api<{ alerts: Alert[] }>("/alerts?limit=50");
-  for (const a of res.alerts) state.alerts.set(a.seq, a);
+  const res = await api<{ alerts: Alert[]; agents?: string[] }>("/alerts?limit=50");
+  for (const a of res.alerts) state.alerts.set(a.id, a);
   renderAlerts();
-  const since = res.alerts.reduce((m, a) => Math.max(m, a.seq), 0);
-  const source = new EventSource(streamUrl("/alerts/stream", { since: String(since) }));
+  // One agent: the stream resumes after the newest listed seq. Several (scale-out): the list mixes their
+  // seqs, so the stream replays this agent's latest alerts instead (the others' come live); ids dedupe.
+  const clustered = (res.agents?.length ?? 1) > 1;
+  const since = res.alerts.reduce((m, a) => Math.max(m, a.seq ?? 0), 0);
+  const source = new EventSource(
+    streamUrl("/alerts/stream", clustered ? { replay: "50" } : { since: String(since) }),
+  );
   source.addEventListener("open", () => setConn("live", "live"));
   source.addEventListener("error", () => {
     setConn(
@@ -553,9 +566,9 @@ async function startAlerts(): Promise<void> {
   });
   source.addEventListener("alert", (e) => {
     const a = JSON.parse((e as MessageEvent<string>).data) as Alert;
-    if (state.alerts.has(a.seq)) return;
-    state.alerts.set(a.seq, a);
-    fresh.add(a.seq);
+    if (state.alerts.has(a.id)) return;
+    state.alerts.set(a.id, a);
+    fresh.add(a.id);
     renderAlerts();
     void notifyPanel.refresh();
   });
