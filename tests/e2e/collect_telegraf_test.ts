@@ -2,7 +2,7 @@
  * Collect end to end with a REAL Telegraf (v1.37.2, built from the Go module proxy by
  * scripts/install-telegraf.sh): `outputs.influxdb` (POST /write), `outputs.influxdb_v2`
  * (POST /api/v2/write, gzip) and `outputs.http` with the `prometheusremotewrite` serializer
- * (POST /api/v1/write, Snappy protobuf) send one gather of `inputs.mem` to the real agent, broker
+ * (POST /api/v1/write, Snappy protobuf) send one gather of `inputs.mem` and `inputs.cpu` to the real agent, broker
  * and DuckDB; `outputs.file` records what Telegraf sent, and every value must be stored exactly once.
  */
 import assert from "node:assert/strict";
@@ -43,6 +43,13 @@ function telegrafConfig(base: string, tenant: string, sentFile: string): string 
   name_override = "memv2"
 [[inputs.mem]]
   name_override = "memrw"
+# The CPU's cumulative times: a first gather has them (usage_* need two).
+[[inputs.cpu]]
+  name_override = "cpuv2"
+  percpu = false
+  totalcpu = true
+  collect_cpu_time = true
+  report_active = false
 
 [[outputs.influxdb]]
   namepass = ["memv1"]
@@ -52,7 +59,7 @@ function telegrafConfig(base: string, tenant: string, sentFile: string): string 
   password = "${TOKEN}"
 
 [[outputs.influxdb_v2]]
-  namepass = ["memv2"]
+  namepass = ["memv2", "cpuv2"]
   urls = ["${base}"]
   token = "${TOKEN}"
   organization = "${tenant}"
@@ -88,7 +95,12 @@ Deno.test("collect: a real Telegraf writes through /write, /api/v2/write and /ap
 
     // What Telegraf sent: one line per input; each numeric field is one expected row.
     const sent = (await Deno.readTextFile(sentFile)).split("\n").filter((line) => line !== "").map(parseLine);
-    assert.deepEqual(sent.map((p) => p.measurement).sort(), ["memrw", "memv1", "memv2"]);
+    assert.deepEqual([...new Set(sent.map((p) => p.measurement))].sort(), [
+      "cpuv2",
+      "memrw",
+      "memv1",
+      "memv2",
+    ]);
     const expected: Row[] = [];
     for (const point of sent) {
       for (const [field, value] of Object.entries(point.fields)) {
@@ -98,6 +110,7 @@ Deno.test("collect: a real Telegraf writes through /write, /api/v2/write and /ap
     }
     expected.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
     assert.ok(expected.length >= 30, `inputs.mem gave ${expected.length} fields`);
+    assert.ok(expected.some(([metric]) => metric === "cpuv2_time_user"), "inputs.cpu's times are sent");
 
     const rows = await eventually(
       async () => {
