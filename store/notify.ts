@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { readAllBound, runBound } from "./bound.ts";
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type {
   AckRecord,
@@ -91,7 +92,7 @@ export class NotifyStore {
   }
 
   async #json<T>(sql: string, params: DuckDBValue[] = []): Promise<T> {
-    const reader = await this.#conn.runAndReadAll(sql, params);
+    const reader = await readAllBound(this.#conn, sql, params);
     return JSON.parse(String(reader.getRows()[0][0])) as T;
   }
 
@@ -174,7 +175,8 @@ export class NotifyStore {
               stringifyReadable(n.data),
             ];
             const created = tsParam(params, n.created_at);
-            await conn.run(
+            await runBound(
+              conn,
               `INSERT INTO notifications (seq, id, receiver, integration, kind, group_key, status, firing, resolved,
                  data, created_at, attempts, next_attempt_at)
                VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9::JSON, ${created}, 0, ${created})`,
@@ -190,7 +192,8 @@ export class NotifyStore {
             JSON.stringify(entry.resolved),
           ];
           const at = tsParam(params, entry.notified_at);
-          await conn.run(
+          await runBound(
+            conn,
             `INSERT INTO notify_log VALUES ($1, $2, $3::JSON, $4::JSON, ${at})
              ON CONFLICT (integration, group_key) DO UPDATE SET firing = excluded.firing,
                resolved = excluded.resolved, notified_at = excluded.notified_at`,
@@ -198,13 +201,14 @@ export class NotifyStore {
           );
         }
         for (const entry of change.unlogged ?? []) {
-          await conn.run("DELETE FROM notify_log WHERE integration = $1 AND group_key = $2", [
+          await runBound(conn, "DELETE FROM notify_log WHERE integration = $1 AND group_key = $2", [
             entry.integration,
             entry.group_key,
           ]);
         }
         if (change.cursor !== undefined) {
-          await conn.run(
+          await runBound(
+            conn,
             `INSERT INTO notify_state VALUES ('cursor', $1)
              ON CONFLICT (key) DO UPDATE SET "value" = excluded."value"`,
             [String(change.cursor)],
@@ -246,7 +250,8 @@ export class NotifyStore {
     return this.#locked(async () => {
       const params: DuckDBValue[] = [];
       const skipSql = skipClause(params, skip);
-      const reader = await this.#conn.runAndReadAll(
+      const reader = await readAllBound(
+        this.#conn,
         `SELECT epoch_ms(min(next_attempt_at)) FROM (SELECT id, next_attempt_at FROM notifications
          WHERE status = 'pending' QUALIFY row_number() OVER (PARTITION BY integration, group_key ORDER BY seq) = 1)
          WHERE true ${skipSql}`,
@@ -267,7 +272,8 @@ export class NotifyStore {
       const at = tsParam(params, outcome.at);
       const next = tsParam(params, outcome.status === "pending" ? outcome.retryAt ?? outcome.at : null);
       const finished = outcome.status === "pending" ? "NULL" : at;
-      await this.#conn.run(
+      await runBound(
+        this.#conn,
         `UPDATE notifications SET status = $2, attempts = attempts + 1, last_attempt_at = ${at},
            last_error = coalesce($3, last_error), next_attempt_at = ${next}, finished_at = ${finished}
          WHERE id = $1 AND status = 'pending'`,
@@ -281,7 +287,8 @@ export class NotifyStore {
     return this.#locked(async () => {
       const params: DuckDBValue[] = [integration, reason];
       const when = tsParam(params, at);
-      const reader = await this.#conn.runAndReadAll(
+      const reader = await readAllBound(
+        this.#conn,
         `UPDATE notifications SET status = 'failed', last_error = $2, finished_at = ${when}, next_attempt_at = NULL
          WHERE status = 'pending' AND integration = $1 RETURNING id`,
         params,
@@ -339,7 +346,7 @@ export class NotifyStore {
   /** The data of one notification, or undefined. */
   data(id: string): Promise<unknown> {
     return this.#locked(async () => {
-      const reader = await this.#conn.runAndReadAll("SELECT data::VARCHAR FROM notifications WHERE id = $1", [
+      const reader = await readAllBound(this.#conn, "SELECT data::VARCHAR FROM notifications WHERE id = $1", [
         id,
       ]);
       const value = reader.getRows()[0]?.[0];
@@ -383,7 +390,8 @@ export class NotifyStore {
           const starts = tsParam(params, silence.starts_at);
           const ends = tsParam(params, silence.ends_at);
           const updated = tsParam(params, silence.updated_at);
-          await this.#conn.run(
+          await runBound(
+            this.#conn,
             `INSERT INTO silences VALUES ($1, $2::JSON, ${starts}, ${ends}, $3, $4, ${updated})
              ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, starts_at = excluded.starts_at,
                ends_at = excluded.ends_at, created_by = excluded.created_by, comment = excluded.comment,
@@ -411,7 +419,8 @@ export class NotifyStore {
       const params: DuckDBValue[] = [ack.fingerprint, ack.acked_by, ack.comment];
       const starts = tsParam(params, ack.starts_at);
       const at = tsParam(params, ack.acked_at);
-      await this.#conn.run(
+      await runBound(
+        this.#conn,
         `INSERT INTO alert_acks VALUES ($1, ${starts}, $2, $3, ${at})
          ON CONFLICT (fingerprint) DO UPDATE SET starts_at = excluded.starts_at, acked_by = excluded.acked_by,
            comment = excluded.comment, acked_at = excluded.acked_at`,

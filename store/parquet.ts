@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { readAllBound, runBound } from "./bound.ts";
 import { type DuckDBConnection, listValue } from "@duckdb/node-api";
 import { assertRealPath, mkdirInside } from "./confine.ts";
 import { readableJson } from "./json_text.ts";
@@ -172,7 +173,8 @@ export class ParquetArchiver {
     try {
       const fits = `strlen(tenant) <= ${MAX_PATH_VALUE_BYTES} AND strlen(metric) <= ${MAX_PATH_VALUE_BYTES}`;
       const old = `ts < make_timestamptz($1::BIGINT * 1000)`;
-      const groups = await conn.runAndReadAll(
+      const groups = await readAllBound(
+        conn,
         `SELECT tenant, metric, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d') AS date, count(*)::DOUBLE,
                 epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, bool_and(${fits})
          FROM metrics WHERE ${old} GROUP BY ALL`,
@@ -199,7 +201,8 @@ export class ParquetArchiver {
       }
       await mkdirInside(store.dataDir, staging);
       stagingMade = true;
-      const copied = await conn.runAndReadAll(
+      const copied = await readAllBound(
+        conn,
         `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
                FROM metrics WHERE ${old} AND ${fits} ORDER BY tenant, metric, ts, host)
          TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (tenant, metric, date))`,
@@ -241,14 +244,16 @@ export class ParquetArchiver {
       if (manifest.reduce((sum, m) => sum + m.rows, 0) !== expected) {
         throw new Error("staged row counts differ");
       }
-      await conn.run(
+      await runBound(
+        conn,
         `INSERT INTO exported_keys
          SELECT src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE
          FROM metrics WHERE ${old} AND ${fits} ORDER BY src_topic, src_partition, src_offset, src_index`,
         [cutoff],
       );
       // The rows go; their series stay (the writer keeps their ids, and they are a few bytes each).
-      const deleted = await conn.run(
+      const deleted = await runBound(
+        conn,
         `DELETE FROM metric_rows WHERE ${old} AND series_id IN (SELECT id FROM series WHERE ${fits})`,
         [cutoff],
       );
@@ -335,7 +340,8 @@ export class ParquetArchiver {
       const part = await nextPartNumber(dir, await damagedPartNumbers(conn, key));
       const rel = joinPath(partitionDir(key), partFileName(part));
       const bytes = (await Deno.stat(tmp)).size;
-      const bounds = await conn.runAndReadAll(
+      const bounds = await readAllBound(
+        conn,
         `SELECT epoch_ms(min(min_ts))::DOUBLE, epoch_ms(max(max_ts))::DOUBLE FROM parquet_parts
          WHERE path IN (SELECT unnest($1::VARCHAR[]))`,
         [listValue(parts.map((p) => p.path))],
@@ -343,7 +349,7 @@ export class ParquetArchiver {
       const [minTs, maxTs] = bounds.getRows()[0];
       await conn.run("BEGIN TRANSACTION");
       try {
-        await conn.run("DELETE FROM parquet_parts WHERE path IN (SELECT unnest($1::VARCHAR[]))", [
+        await runBound(conn, "DELETE FROM parquet_parts WHERE path IN (SELECT unnest($1::VARCHAR[]))", [
           listValue(parts.map((p) => p.path)),
         ]);
         await insertManifest(conn, [{
@@ -390,7 +396,8 @@ export class ParquetArchiver {
     // A day is deleted when all of it is older than the cutoff: date < the cutoff's day.
     const cutoffDate = utcDate(cutoffMs);
     const parts = await manifestParts(conn, "date < $1::DATE", [cutoffDate]);
-    const quarantined = (await conn.runAndReadAll(
+    const quarantined = (await readAllBound(
+      conn,
       "SELECT quarantine FROM parquet_damaged WHERE date < $1::DATE AND quarantine IS NOT NULL",
       [cutoffDate],
     )).getRows().map(([path]) => joinPath(store.dataDir, String(path)));
@@ -407,15 +414,20 @@ export class ParquetArchiver {
     let committed = false;
     await conn.run("BEGIN TRANSACTION");
     try {
-      await conn.run("DELETE FROM parquet_parts WHERE date < $1::DATE", [cutoffDate]);
-      await conn.run("DELETE FROM exported_keys WHERE date < $1::DATE", [cutoffDate]);
-      await conn.run("DELETE FROM parquet_damaged WHERE date < $1::DATE", [cutoffDate]);
-      const hot = await conn.run("DELETE FROM metric_rows WHERE ts < make_timestamptz($1::BIGINT * 1000)", [
-        BigInt(Math.floor(cutoffMs)),
-      ]);
+      await runBound(conn, "DELETE FROM parquet_parts WHERE date < $1::DATE", [cutoffDate]);
+      await runBound(conn, "DELETE FROM exported_keys WHERE date < $1::DATE", [cutoffDate]);
+      await runBound(conn, "DELETE FROM parquet_damaged WHERE date < $1::DATE", [cutoffDate]);
+      const hot = await runBound(
+        conn,
+        "DELETE FROM metric_rows WHERE ts < make_timestamptz($1::BIGINT * 1000)",
+        [
+          BigInt(Math.floor(cutoffMs)),
+        ],
+      );
       stats.hotRows = Number(hot.rowsChanged);
       // Old alert transitions go too, except the latest one per fingerprint (rule state on restart).
-      await conn.run(
+      await runBound(
+        conn,
         `DELETE FROM alerts WHERE ts < make_timestamptz($1::BIGINT * 1000)
            AND seq NOT IN (SELECT max(seq) FROM alerts GROUP BY fingerprint)`,
         [BigInt(Math.floor(cutoffMs))],

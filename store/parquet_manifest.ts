@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readAllBound, runBound } from "./bound.ts";
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { type PartitionKey, partNumber, sqlString } from "./paths.ts";
 
@@ -35,7 +36,8 @@ export async function manifestParts(
   params: DuckDBValue[],
   table: "parquet_parts" | "parquet_damaged" = "parquet_parts",
 ): Promise<PartRow[]> {
-  const reader = await conn.runAndReadAll(
+  const reader = await readAllBound(
+    conn,
     `SELECT path, tenant, metric, date::VARCHAR, rows::DOUBLE, bytes::DOUBLE FROM ${table} WHERE ${where}
      ORDER BY path`,
     params,
@@ -53,7 +55,8 @@ export async function manifestParts(
 /** Adds manifest rows (in the caller's transaction). */
 export async function insertManifest(conn: DuckDBConnection, rows: readonly ManifestRow[]): Promise<void> {
   for (const row of rows) {
-    await conn.run(
+    await runBound(
+      conn,
       `INSERT INTO parquet_parts VALUES ($1, $2, $3, $4::DATE, $5::INTEGER, $6::BIGINT, $7::BIGINT,
          make_timestamptz($8::BIGINT * 1000), make_timestamptz($9::BIGINT * 1000), now())`,
       [
@@ -96,7 +99,8 @@ export async function damagedPartNumbers(
   conn: DuckDBConnection,
   key: PartitionKey,
 ): Promise<{ part: number }[]> {
-  const reader = await conn.runAndReadAll(
+  const reader = await readAllBound(
+    conn,
     "SELECT part FROM parquet_damaged WHERE tenant = $1 AND metric = $2 AND date = $3::DATE",
     [key.tenant, key.metric, key.date],
   );

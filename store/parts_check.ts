@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { runBound } from "./bound.ts";
 import { type DuckDBConnection, listValue } from "@duckdb/node-api";
 import { assertRealPath, mkdirInside } from "./confine.ts";
 import type { Store } from "./open.ts";
@@ -318,7 +319,8 @@ async function checkWith(store: Store, conn: DuckDBConnection, options: CheckOpt
       await conn.run("BEGIN TRANSACTION");
       try {
         for (const { part, problem, quarantine } of findings) {
-          await conn.run(
+          await runBound(
+            conn,
             `INSERT INTO parquet_damaged
              SELECT path, tenant, metric, date, part, rows, bytes, min_ts, max_ts, $2, $3, now()
              FROM (SELECT * EXCLUDE (created_at) FROM parquet_parts WHERE path = $1
@@ -328,16 +330,21 @@ async function checkWith(store: Store, conn: DuckDBConnection, options: CheckOpt
                detected_at = excluded.detected_at`,
             [part.path, problem, quarantine],
           );
-          await conn.run("DELETE FROM parquet_parts WHERE path = $1", [part.path]);
+          await runBound(conn, "DELETE FROM parquet_parts WHERE path = $1", [part.path]);
         }
         if (restored.length > 0) {
           const list = [listValue(restored)];
-          await conn.run(
+          await runBound(
+            conn,
             `INSERT INTO parquet_parts SELECT path, tenant, metric, date, part, rows, bytes, min_ts, max_ts, now()
              FROM parquet_damaged WHERE path IN (SELECT unnest($1::VARCHAR[]))`,
             list,
           );
-          await conn.run("DELETE FROM parquet_damaged WHERE path IN (SELECT unnest($1::VARCHAR[]))", list);
+          await runBound(
+            conn,
+            "DELETE FROM parquet_damaged WHERE path IN (SELECT unnest($1::VARCHAR[]))",
+            list,
+          );
         }
         await conn.run("COMMIT");
       } catch (error) {

@@ -14,6 +14,7 @@
  * @module
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { readAllBound } from "./bound.ts";
 import {
   type Aggregation,
   type AlertsQuery,
@@ -500,7 +501,7 @@ export class StoreReader {
   async seriesHistory(series: readonly SeriesSince[]): Promise<StoredHistory> {
     const { sql, params } = seriesHistorySql(series);
     const columns = await this.#withSlot(async (conn) =>
-      (await conn.runAndReadAll(sql, params)).getColumnsJS()
+      (await readAllBound(conn, sql, params)).getColumnsJS()
     );
     return parseSeriesHistory(series, columns);
   }
@@ -513,7 +514,7 @@ export class StoreReader {
   /** Runs a query returning one value, as text (`null` for NULL). */
   #text(sql: string, params: DuckDBValue[]): Promise<string> {
     return this.#withSlot(async (conn) => {
-      const reader = await conn.runAndReadAll(sql, params);
+      const reader = await readAllBound(conn, sql, params);
       return String(reader.getRows()[0][0]);
     });
   }

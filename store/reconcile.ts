@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { runBound } from "./bound.ts";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Store } from "./open.ts";
 import { type FoundFile, listPartitionFiles, removeEmptyDirs, STAGING_DIR } from "./parquet_files.ts";
@@ -96,7 +97,8 @@ async function adoptParts(conn: DuckDBConnection, files: readonly FoundFile[]): 
         minTs: minTs === null ? null : Number(minTs),
         maxTs: maxTs === null ? null : Number(maxTs),
       });
-      await conn.run(
+      await runBound(
+        conn,
         `INSERT INTO exported_keys SELECT src_topic, src_partition, src_offset, src_index, $1::DATE
          FROM read_parquet(${sqlString(file.abs)}) ORDER BY ALL`,
         [key.date],

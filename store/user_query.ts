@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { readAllBound } from "./bound.ts";
 import { type DuckDBConnection, type DuckDBType, type Json, StatementType } from "@duckdb/node-api";
 import type { QueryBudgetExceeded, QueryResult, QueryValue } from "../model/query.ts";
 import { formatBytes, parseSize } from "../lib/size.ts";
@@ -94,7 +95,8 @@ export function leadingKeyword(sql: string): string {
 
 /** Parses `sql` with DuckDB's parser into its JSON parse tree (no binding, no planning). */
 async function parseTree(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>> {
-  const reader = await conn.runAndReadAll(
+  const reader = await readAllBound(
+    conn,
     "SELECT json_serialize_sql($1::VARCHAR, skip_null := true, skip_empty := true)",
     [sql],
   );

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { readAllBound } from "./bound.ts";
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
@@ -422,7 +423,7 @@ export class StoreWriter {
         annotations: alert.annotations,
       });
     }
-    const reader = await conn.runAndReadAll(INSERT_ALERTS_SQL, [stringifyReadable(rows)]);
+    const reader = await readAllBound(conn, INSERT_ALERTS_SQL, [stringifyReadable(rows)]);
     const byId = new Map(alerts.map((alert) => [alert.id, alert]));
     return reader.getRows()
       .map(([seq, id]) => ({ ...byId.get(String(id))!, seq: Number(seq) }))
@@ -453,7 +454,8 @@ async function existingKeys(
   const where = `src_offset BETWEEN $${params.length - 1}::BIGINT AND $${params.length}::BIGINT AND (${
     filters.join(" OR ")
   })`;
-  const reader = await conn.runAndReadAll(
+  const reader = await readAllBound(
+    conn,
     `SELECT src_topic, string_agg(src_partition || ':' || src_offset || ':' || src_index, ',') FROM (
        SELECT src_topic, src_partition, src_offset, src_index FROM metrics WHERE ${where}
        UNION ALL
