@@ -147,7 +147,8 @@ Deno.test("poison pills: oversized dead letters are truncated with digest and po
 
 Deno.test("a 64 KiB max.message.bytes on the output topics: enriched batches are split, dead letters truncated to fit", async () => {
   const name = uniqueName("small-limit");
-  const { file, port, topics } = await writeTestConfig(name);
+  // Enriched batches exist in the partitioned topology (the default, auto, runs local on a lone agent).
+  const { file, port, topics } = await writeTestConfig(name, { topology: "partitioned" });
   const limit = 65_536;
   const admin = new Admin({ clientId: "small-limit-admin", bootstrapBrokers: [BROKERS], strict: false });
   try {
