@@ -47,10 +47,12 @@ export async function startLocal(
 ): Promise<{ stop(): Promise<void> }> {
   const topic = config.topics.raw;
   const group = config.kafka.group_stateless;
-  const inputs = [];
-  for (const input of config.inputs) {
-    inputs.push({ topic: input.topic, partitions: await partitionCount(parts.admin, input.topic) });
-  }
+  const inputs = await Promise.all(
+    config.inputs.map(async (input) => ({
+      topic: input.topic,
+      partitions: await partitionCount(parts.admin, input.topic),
+    })),
+  );
   const ownership = new RawOwnership(topic, await partitionCount(parts.admin, topic), inputs);
   const whenShared = parts.whenShared;
   let forward: ((batch: LocalBatch) => Promise<void>) | undefined;

@@ -164,7 +164,7 @@ export async function startAgent(
       feeds,
       limits: reached,
       notify,
-    }, topology);
+    });
     life.onStop(() => pipeline.stop());
     await pipeline.start();
     if (runs(config, "api")) followPeerAlerts(config, feeds, log, cluster, life);

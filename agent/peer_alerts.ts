@@ -12,7 +12,7 @@
  * @module
  */
 import avro from "avsc";
-import { Consumer } from "@platformatic/kafka";
+import { type ByteConsumer, createConsumer } from "../kafka/clients.ts";
 import type { Config } from "../config/schema.ts";
 import type { LiveFeeds } from "../api/mod.ts";
 import type { PeerAlert, PeerAlertsState } from "../api/deps.ts";
@@ -42,9 +42,10 @@ interface AlertRecord {
 export function alertDecoder(config: Config): (value: Uint8Array) => unknown {
   const [subject] = producedSubjects(config);
   let avroType: avro.Type | undefined;
+  const text = new TextDecoder();
   return (value) => {
     const payload = isFramed(value) ? payloadOf(value) : value;
-    if (payload[0] === 0x7b) return JSON.parse(new TextDecoder().decode(payload));
+    if (payload[0] === 0x7b) return JSON.parse(text.decode(payload));
     if (subject.schema.schemaType !== "AVRO") throw new Error("not JSON");
     avroType ??= avro.Type.forSchema(JSON.parse(subject.schema.schema), { wrapUnions: false });
     return avroType.fromBuffer(Buffer.from(payload));
@@ -93,7 +94,7 @@ export class PeerAlertFeed {
   readonly #log: Logger;
   readonly #seen = new Set<string>();
   readonly #decode: (value: Uint8Array) => unknown;
-  #consumer: Consumer<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #consumer: ByteConsumer | undefined;
   #stopped = false;
   #stopsWithLife = false;
   /** Where the feed is (shown by `GET /cluster`). */
@@ -124,19 +125,12 @@ export class PeerAlertFeed {
 
   async #open(): Promise<void> {
     const { kafka, topics } = this.#config;
-    const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>({
-      clientId: `${kafka.client_id}-peer-alerts`,
-      // Its own group: every agent reads every alert; nothing is committed (it starts at the end).
-      groupId: `${kafka.group_stateful}.peer-alerts.${AGENT_INSTANCE}`,
-      bootstrapBrokers: kafka.brokers,
-      autocommit: false,
-      sessionTimeout: kafka.session_timeout,
-      heartbeatInterval: Math.max(500, Math.floor(kafka.session_timeout / 10)),
-      maxWaitTime: Math.max(10, kafka.batch_max_wait),
-      retries: 5,
-      retryDelay: 250,
-      strict: false,
-    });
+    // Its own group: every agent reads every alert; nothing is committed (it starts at the end).
+    const consumer = createConsumer(
+      this.#config,
+      `${kafka.group_stateful}.peer-alerts.${AGENT_INSTANCE}`,
+      "peer-alerts",
+    );
     this.#consumer = consumer;
     consumer.on("error", (error: unknown) => this.#log.debug("peer alerts consumer", { error }));
     const stream = await consumer.consume({ topics: [topics.alerts], mode: "latest", autocommit: false });

@@ -92,33 +92,25 @@ export class TopologyRun {
   readonly #groups: ConsumerGroups;
   readonly #parts: PipelineParts;
   readonly #running: Running[] = [];
-  #topology: RunningTopology;
   #stateful?: Promise<void>;
   #stopping = false;
 
-  /** A run of `topology` (see {@link startingTopology}), not started yet. */
-  constructor(
-    config: Config,
-    log: Logger,
-    groups: ConsumerGroups,
-    parts: PipelineParts,
-    topology: RunningTopology,
-  ) {
+  /** A run of the topology `groups` were made for (see {@link startingTopology}), not started yet. */
+  constructor(config: Config, log: Logger, groups: ConsumerGroups, parts: PipelineParts) {
     this.#config = config;
     this.#log = log;
     this.#groups = groups;
     this.#parts = { ...parts, features: parts.features ?? new FeatureEngine(config.features) };
-    this.#topology = topology;
   }
 
-  /** The topology running now. */
+  /** The topology running now (the consumer groups hold it: `/status` reads it there too). */
   get topology(): RunningTopology {
-    return this.#topology;
+    return this.#groups.topology;
   }
 
   /** Starts the topology; resolves once its consumers joined their groups. */
   async start(): Promise<void> {
-    if (this.#topology === "partitioned") {
+    if (this.#groups.topology === "partitioned") {
       this.#running.push(await startPartitioned(this.#config, this.#log, this.#groups, this.#parts));
       return;
     }
@@ -147,11 +139,12 @@ export class TopologyRun {
     const group = this.#config.kafka.group_stateful;
     const topic = this.#config.topics.enriched;
     const fromBeginning = this.#config.kafka.from_beginning;
-    const targets = drainTargets(await readGroupOffsets(admin, group, topic), fromBeginning);
+    const offsets = await readGroupOffsets(admin, group, topic);
+    const targets = drainTargets(offsets, fromBeginning);
     if (targets.size === 0) return;
     const pendingNow = async () =>
       lagToTargets(targets, await readGroupOffsets(admin, group, topic), fromBeginning);
-    let pending = await pendingNow();
+    let pending = lagToTargets(targets, offsets, fromBeginning);
     const started = Date.now();
     this.#log.warn(
       "topology local: events.enriched holds events not stored yet (a partitioned run before); storing them first",
@@ -191,7 +184,6 @@ export class TopologyRun {
       this.#log.warn("topology auto: another agent joined the raw topic's group; switching to partitioned", {
         reason,
       });
-      this.#topology = "partitioned";
       this.#groups.topology = "partitioned";
       this.#groups.addStateful();
       const hooks = this.#groups.hooks(this.#groups.stateful!, "stateful");
