@@ -30,7 +30,13 @@ import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
 import { SeriesIds } from "./series_ids.ts";
 import type { Store } from "./open.ts";
 import type { StoredAlert } from "../model/query.ts";
-import { appendInChunks, fillRowChunk, fillSeriesChunk } from "./writer_chunks.ts";
+import {
+  appendInChunks,
+  createWriterChunks,
+  fillRowChunk,
+  fillSeriesChunk,
+  type WriterChunks,
+} from "./writer_chunks.ts";
 
 export { yieldToEventLoop } from "./writer_chunks.ts";
 
@@ -137,6 +143,7 @@ export class StoreWriter {
   readonly #options: StoreWriterOptions;
   #ready: Promise<Session> | undefined;
   #raw: boolean | undefined;
+  #chunks: WriterChunks | undefined;
   #closed = false;
   #maxOffsets: Map<string, number> | undefined;
 
@@ -370,12 +377,13 @@ export class StoreWriter {
     events: readonly Envelope[],
   ): Promise<void> {
     const rows = this.#chunkRows;
+    const chunks = this.#chunks ??= createWriterChunks();
     await appendInChunks(
       conn,
       "metric_rows",
       events.length,
       rows,
-      (from, to) => fillRowChunk(events, from, to, raw, series),
+      (from, to) => fillRowChunk(events, from, to, raw, series, chunks.rows),
     );
     const added = series.pending;
     if (added.length > 0) {
@@ -384,7 +392,7 @@ export class StoreWriter {
         "series",
         added.length,
         rows,
-        (from, to) => fillSeriesChunk(added, from, to, raw),
+        (from, to) => fillSeriesChunk(added, from, to, raw, chunks.series),
       );
     }
   }

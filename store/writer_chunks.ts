@@ -17,7 +17,7 @@ import {
 } from "@duckdb/node-api";
 import { setImmediate } from "node:timers";
 import type { Envelope } from "../model/envelope.ts";
-import { ChunkFiller } from "./chunk.ts";
+import { ChunkFiller, ReusableChunk } from "./chunk.ts";
 import type { NewSeries, SeriesIds } from "./series_ids.ts";
 
 /** `metric_rows` columns, in table order. */
@@ -43,6 +43,17 @@ const SERIES_TYPES: DuckDBType[] = [
   VARCHAR, // ctx (JSON)
   VARCHAR, // src_topic
 ];
+
+/** The two chunks a writer refills for every batch (see {@link ReusableChunk}). */
+export interface WriterChunks {
+  rows: ReusableChunk;
+  series: ReusableChunk;
+}
+
+/** A writer's reusable chunks, one per table it appends to. */
+export function createWriterChunks(): WriterChunks {
+  return { rows: new ReusableChunk(ROW_TYPES), series: new ReusableChunk(SERIES_TYPES) };
+}
 
 /** Yields to the event loop (timers, sockets) without the 1-4 ms clamp of `setTimeout(0)`. */
 export function yieldToEventLoop(): Promise<void> {
@@ -77,8 +88,9 @@ export function fillRowChunk(
   to: number,
   raw: boolean,
   series: SeriesIds,
+  reuse?: ReusableChunk,
 ): DuckDBDataChunk {
-  const filler = new ChunkFiller(ROW_TYPES, to - from, raw);
+  const filler = new ChunkFiller(ROW_TYPES, to - from, raw, reuse);
   const seriesId = filler.numbers(0, "integer");
   const value = filler.numbers(1, "double");
   const ts = filler.numbers(2, "timestamptz");
@@ -106,8 +118,9 @@ export function fillSeriesChunk(
   from: number,
   to: number,
   raw: boolean,
+  reuse?: ReusableChunk,
 ): DuckDBDataChunk {
-  const filler = new ChunkFiller(SERIES_TYPES, to - from, raw);
+  const filler = new ChunkFiller(SERIES_TYPES, to - from, raw, reuse);
   const id = filler.numbers(0, "integer");
   const tenant = filler.strings(1);
   const host = filler.strings(2);

@@ -287,3 +287,26 @@ Deno.test("writer: series interleaved across source partitions are new without a
     await cleanup();
   }
 });
+
+Deno.test("writer: the chunks refilled for every batch keep nothing of the batch before", async () => {
+  await withStore("w-reuse", async (store) => {
+    const writer = await StoreWriter.open(store, { chunkRows: 4 });
+    ok(writer.rawChunks, "raw chunk path verified");
+    // First batch: long strings (natively assigned), original units; 9 rows = 3 chunks of the reused one.
+    const first = makeEvents(9, {
+      tenants: ["a-tenant-name-longer-than-12"],
+      hosts: ["h-with-a-long-name-over-12"],
+    })
+      .map((e) => ({ ...e, unit_original: "%", value: e.value + 0.25 }));
+    // Second batch: new series with short inline strings and no original unit (NULL), fewer rows.
+    const second = makeEvents(3, { start: 100, tenants: ["b"], hosts: ["h"], metrics: ["m"] });
+    equal((await writer.writeBatch(first, [])).inserted, 9);
+    equal((await writer.writeBatch(second, [])).inserted, 3);
+    await writer.close();
+    const conn = await store.connect();
+    const reader = await conn.runAndReadAll(storedRowsSql("ts"));
+    store.release(conn);
+    const byId = (rows: unknown[][]) => [...rows].sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+    deepStrictEqual(byId(reader.getRows()), byId([...first, ...second].map(storedRow)));
+  });
+});
