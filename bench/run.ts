@@ -119,6 +119,7 @@ const { values: flags } = parseArgs({
     "single-thread": { type: "boolean", default: false },
     topology: { type: "string", default: "auto" },
     "agent-flag": { type: "string", multiple: true, default: [] },
+    wrap: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -135,6 +136,7 @@ if (flags.help) {
             --agent-flag=--v8-flags=--max-old-space-size=160 (extra Deno flags of the agent, repeatable)
             --memory-budget 256MB (memory_budget, and the V8 heap flag the package stub derives from it)
             --memory-cap 256MB (the agent in a memory cgroup with this hard limit: peak, OOM kills reported)
+            --wrap "heaptrack -o /tmp/agent" (a command the agent runs under, e.g. a malloc profiler)
   --pi:     the Pi scenario: --mode live --rate 5000 --seconds 600, 1,000 series (--tenants 2 --hosts 100
             --metrics 5), --memory-budget 256MB --memory-cap 256MB; later flags override (--seconds 120)
   notify:   --notify-down (every alert to a webhook whose receiver is down: notifications pile up, retried)
@@ -377,7 +379,7 @@ async function startAgents(name: string, topics: BenchTopics, profileFlags: stri
       config.port,
       denoFlags,
       true,
-      memoryCap?.wrapper,
+      [...(memoryCap?.wrapper ?? []), ...(flags.wrap?.split(" ").filter((word) => word !== "") ?? [])],
     );
     return { api, all: [api], topics };
   }

@@ -8,6 +8,7 @@
 import {
   BIGINT,
   DOUBLE,
+  type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBDataChunk,
   type DuckDBType,
@@ -60,24 +61,50 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Appends `count` rows to `table`, `chunkRows` at a time from `fill`, yielding between chunks. */
+/**
+ * The writer's appenders, one per table, kept open across batches: creating one per batch costs a
+ * native handle that Deno never frees (see {@link ReusableChunk}) and its buffers live until a GC.
+ * An appender that failed may still hold rows, so after any failure they are all discarded.
+ */
+export class TableAppenders {
+  readonly #open = new Map<string, DuckDBAppender>();
+
+  /** The open appender of `table` on `conn` (the writer's only connection). */
+  async of(conn: DuckDBConnection, table: string): Promise<DuckDBAppender> {
+    let appender = this.#open.get(table);
+    if (appender === undefined) {
+      appender = await conn.createAppender(table);
+      this.#open.set(table, appender);
+    }
+    return appender;
+  }
+
+  /** Drops every appender and what it holds (after a failure, or when the writer closes). */
+  discard(): void {
+    for (const appender of this.#open.values()) {
+      try {
+        appender.clear();
+        appender.closeSync();
+      } catch { /* a failed appender may refuse to close; it is dropped anyway */ }
+    }
+    this.#open.clear();
+  }
+}
+
+/**
+ * Appends `count` rows, `chunkRows` at a time from `fill`, yielding between chunks. The rows reach
+ * the table when the caller flushes the appender (one atomic append).
+ */
 export async function appendInChunks(
-  conn: DuckDBConnection,
-  table: string,
+  appender: DuckDBAppender,
   count: number,
   chunkRows: number,
   fill: (from: number, to: number) => DuckDBDataChunk,
 ): Promise<void> {
-  const appender = await conn.createAppender(table);
-  try {
-    for (let from = 0; from < count; from += chunkRows) {
-      const to = Math.min(count, from + chunkRows);
-      appender.appendDataChunk(fill(from, to));
-      if (to < count) await yieldToEventLoop();
-    }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
+  for (let from = 0; from < count; from += chunkRows) {
+    const to = Math.min(count, from + chunkRows);
+    appender.appendDataChunk(fill(from, to));
+    if (to < count) await yieldToEventLoop();
   }
 }
 

@@ -310,3 +310,18 @@ Deno.test("writer: the chunks refilled for every batch keep nothing of the batch
     deepStrictEqual(byId(reader.getRows()), byId([...first, ...second].map(storedRow)));
   });
 });
+
+Deno.test("writer: a batch that fails after some chunks were appended leaves nothing in the kept appender", async () => {
+  await withStore("w-fail-chunks", async (store) => {
+    const writer = await StoreWriter.open(store, { chunkRows: 8 });
+    const bad = makeEvents(100);
+    bad[50] = { ...bad[50], ts: Number.MAX_SAFE_INTEGER }; // the 7th chunk fails to fill
+    await rejects(() => writer.writeBatch(bad, []), RangeError);
+    deepStrictEqual(await counts(store), { rows: 0, ids: 0 });
+    const good = makeEvents(100, { start: 1000 });
+    equal((await writer.writeBatch(good, [])).inserted, 100);
+    deepStrictEqual(await counts(store), { rows: 100, ids: 100 });
+    equal((await writer.writeBatch(makeEvents(100), [])).inserted, 100);
+    deepStrictEqual(await counts(store), { rows: 200, ids: 200 });
+  });
+});
