@@ -35,6 +35,7 @@ import { loadAgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { startingTopology, TopologyRun } from "./topology.ts";
 import { type AgentNotify, startNotify } from "./notify.ts";
+import { syncSilencesFromPeers } from "./silence_sync.ts";
 import { type AgentStore, explainPermission, openAgentStore } from "./store.ts";
 import { framerOf, framingSender } from "../registry/framing.ts";
 import { ClusterMembership } from "./cluster.ts";
@@ -168,6 +169,7 @@ export async function startAgent(
     life.onStop(() => pipeline.stop());
     await pipeline.start();
     if (runs(config, "api")) followPeerAlerts(config, feeds, log, cluster, life);
+    if (notify) syncSilencesFromPeers(config, notify.notifier, cluster, log);
     if (config.http.advertise !== "") await cluster.start(life);
 
     if (store && runs(config, "store")) {

@@ -44,6 +44,7 @@ import {
   type Silence,
   SilenceError,
   silenceMatchesFilter,
+  silencesToTake,
   sortSilences,
 } from "./silences.ts";
 import { fromApiMatcher, parseMatchers, toApiMatcher } from "../config/notify_matchers.ts";
@@ -560,6 +561,21 @@ export class Notifier {
     for (const silence of changed) this.#silences.set(silence.id, silence);
     this.#dispatchSignal.notify();
     return change.silence.id;
+  }
+
+  /**
+   * Takes the silences another agent holds (`GET /silences` there): each one this agent does not
+   * have, or has in an older version (`updatedAt`), is stored as it is there, so a silence made
+   * before this agent joined mutes here too (last writer wins, as Alertmanager's gossip). Silences
+   * that do not parse are skipped. Resolves with how many were taken.
+   */
+  async mergeSilences(peer: readonly GettableSilence[]): Promise<number> {
+    const taken = silencesToTake(this.#silences, peer);
+    if (taken.length === 0) return 0;
+    await this.#ledger.saveSilences(taken.map(silenceToRecord));
+    for (const silence of taken) this.#silences.set(silence.id, silence);
+    this.#dispatchSignal.notify();
+    return taken.length;
   }
 
   /** Expires a silence. Throws {@link SilenceError} (404) when there is none with `id`. */

@@ -183,3 +183,44 @@ export function sortSilences(silences: readonly Silence[], now: number): Silence
     return b.endsAt - a.endsAt;
   });
 }
+
+/** A silence from another agent's API shape; undefined when a matcher or a time does not parse. */
+export function silenceFromGettable(gettable: GettableSilence): Silence | undefined {
+  const startsAt = Date.parse(gettable.startsAt);
+  const endsAt = Date.parse(gettable.endsAt);
+  const updatedAt = Date.parse(gettable.updatedAt);
+  if (!Number.isFinite(startsAt) || !Number.isFinite(endsAt) || !Number.isFinite(updatedAt)) return undefined;
+  try {
+    return {
+      id: gettable.id,
+      matchers: gettable.matchers.map(fromApiMatcher),
+      startsAt,
+      endsAt,
+      createdBy: gettable.createdBy,
+      comment: gettable.comment,
+      updatedAt,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The silences of another agent (`GET /silences` there) to take as they are: those not held here,
+ * or held in an older version (`updatedAt`: the last writer wins, as in Alertmanager's gossip);
+ * ones that do not parse are left out.
+ */
+export function silencesToTake(
+  local: ReadonlyMap<string, Silence>,
+  peer: readonly GettableSilence[],
+): Silence[] {
+  const taken: Silence[] = [];
+  for (const gettable of peer) {
+    const silence = silenceFromGettable(gettable);
+    if (silence === undefined) continue;
+    const held = local.get(silence.id);
+    if (held !== undefined && held.updatedAt >= silence.updatedAt) continue;
+    taken.push(silence);
+  }
+  return taken;
+}

@@ -73,6 +73,8 @@ export interface ScaleOutOptions {
   tokenForReads?: boolean;
   /** `kafka.session_timeout` in seconds (default 10): how long a killed agent stays in the group. */
   sessionTimeoutS?: number;
+  /** How many of the agents (the last ones) are configured but not started: `startLater` starts them. */
+  later?: number;
 }
 
 /** Agents started by {@link startAgents}: the same topics and groups. */
@@ -81,6 +83,8 @@ export interface ScaleOutRun {
   topics: Record<string, string>;
   agents: RunningAgent[];
   urls: string[];
+  /** Starts the agents held back by `later` (appended to `agents` and `urls`). */
+  startLater: () => Promise<RunningAgent[]>;
 }
 
 /**
@@ -125,13 +129,22 @@ export async function startAgents(
     files.push(config.file);
   }
   const agents: RunningAgent[] = [];
-  try {
-    for (const [index, file] of files.entries()) agents.push(await startAgent(file, ports[index]));
-  } catch (error) {
-    await Promise.all(agents.map((agent) => agent.stop()));
-    throw error;
-  }
-  return { name, topics: first.topics, agents, urls: agents.map((agent) => agent.baseUrl) };
+  const urls: string[] = [];
+  const startFrom = async (from: number, to: number): Promise<RunningAgent[]> => {
+    const started: RunningAgent[] = [];
+    try {
+      for (let index = from; index < to; index++) started.push(await startAgent(files[index], ports[index]));
+    } catch (error) {
+      await Promise.all([...agents, ...started].map((agent) => agent.stop()));
+      throw error;
+    }
+    agents.push(...started);
+    urls.push(...started.map((agent) => agent.baseUrl));
+    return started;
+  };
+  const now = count - (options.later ?? 0);
+  await startFrom(0, now);
+  return { name, topics: first.topics, agents, urls, startLater: () => startFrom(now, count) };
 }
 
 /**

@@ -1,0 +1,61 @@
+/**
+ * Silences across agents (issue 24): a silence made while an agent was not running yet reaches it
+ * when it joins (it reads the other agents' silences the first time it sees them in the cluster
+ * map), so it mutes that agent's notifications too.
+ */
+import assert from "node:assert/strict";
+import { eventually } from "../../testing/agent.ts";
+import { AUTH, startAgents, stopAll } from "../../testing/scaleout.ts";
+
+interface ListedSilence {
+  id: string;
+  status: { state: string };
+  matchers: { name: string; value: string }[];
+  endsAt: string;
+  comment: string;
+}
+
+Deno.test("a silence made before a second agent started is on that agent once it joins", async () => {
+  const run = await startAgents("silsync", 2, { later: 1 });
+  try {
+    const [a] = run.agents;
+    const now = Date.now();
+    const posted = await fetch(`${a.baseUrl}/silences`, {
+      method: "POST",
+      headers: { ...AUTH, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        matchers: [{ name: "host", value: "late-h01", isRegex: false, isEqual: true }],
+        startsAt: new Date(now).toISOString(),
+        endsAt: new Date(now + 3_600_000).toISOString(),
+        createdBy: "test",
+        comment: "made while alone",
+      }),
+    });
+    assert.equal(posted.status, 200);
+    const { silenceID } = await posted.json();
+
+    const [b] = await run.startLater();
+    // Before it joined it had none: the silence it lists is the one A made, same id and end.
+    const onB = await eventually(async () => {
+      const response = await fetch(`${b.baseUrl}/silences`, { headers: AUTH });
+      const silences: ListedSilence[] = await response.json();
+      return silences.find((silence) => silence.id === silenceID);
+    }, 60_000);
+    const onA: ListedSilence[] = await (await fetch(`${a.baseUrl}/silences`, { headers: AUTH })).json();
+    assert.deepEqual(onB, onA.find((silence) => silence.id === silenceID));
+    assert.equal(onB.status.state, "active");
+    assert.equal(onB.comment, "made while alone");
+
+    // Expiring it on the joiner reaches the first agent (the fan-out that already existed).
+    const expired = await fetch(`${b.baseUrl}/silences/${silenceID}`, { method: "DELETE", headers: AUTH });
+    assert.equal(expired.status, 200);
+    await expired.body?.cancel();
+    await eventually(async () => {
+      const silences: ListedSilence[] = await (await fetch(`${a.baseUrl}/silences`, { headers: AUTH }))
+        .json();
+      return silences.find((silence) => silence.id === silenceID)?.status.state === "expired" || undefined;
+    }, 30_000);
+  } finally {
+    await stopAll(run.agents);
+  }
+});
