@@ -1,10 +1,13 @@
 /**
  * Silences across agents (issue 24): a silence made while an agent was not running yet reaches it
  * when it joins (it reads the other agents' silences the first time it sees them in the cluster
- * map), so it mutes that agent's notifications too.
+ * map), so it mutes that agent's notifications too. And the agents leave no consumer group of their
+ * own behind (each reads the others' alerts in a group named after its instance, committing nothing:
+ * the broker drops such a group once its member leaves).
  */
+import { Admin } from "@platformatic/kafka";
 import assert from "node:assert/strict";
-import { eventually } from "../../testing/agent.ts";
+import { BROKERS, eventually } from "../../testing/agent.ts";
 import { AUTH, startAgents, stopAll } from "../../testing/scaleout.ts";
 
 interface ListedSilence {
@@ -55,6 +58,24 @@ Deno.test("a silence made before a second agent started is on that agent once it
         .json();
       return silences.find((silence) => silence.id === silenceID)?.status.state === "expired" || undefined;
     }, 30_000);
+    // Both read the other's alerts, each in a group of its own ...
+    const admin = new Admin({ clientId: "silsync-admin", bootstrapBrokers: [BROKERS], strict: false });
+    try {
+      const peerGroups = async () =>
+        [...(await admin.listGroups()).keys()].filter((id) =>
+          id.startsWith(run.name) && id.includes(".peer-alerts.")
+        );
+      await eventually(
+        async () => (await peerGroups()).length === 2 || undefined,
+        30_000,
+        "two peer-alerts groups",
+      );
+      // ... which is gone once it stops.
+      assert.deepEqual(await stopAll(run.agents), [0, 0]);
+      assert.deepEqual(await peerGroups(), [], "no peer-alerts group left on the broker");
+    } finally {
+      await admin.close();
+    }
   } finally {
     await stopAll(run.agents);
   }
