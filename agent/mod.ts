@@ -168,7 +168,7 @@ export async function startAgent(
     });
     life.onStop(() => pipeline.stop());
     await pipeline.start();
-    if (runs(config, "api")) followPeerAlerts(config, feeds, log, cluster, life);
+    if (runs(config, "api")) followPeerAlerts(config, feeds, log, cluster, life, admin);
     if (notify) syncSilencesFromPeers(config, notify.notifier, cluster, log);
     if (config.http.advertise !== "") await cluster.start(life);
 

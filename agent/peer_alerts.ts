@@ -12,6 +12,7 @@
  * @module
  */
 import avro from "avsc";
+import type { Admin } from "@platformatic/kafka";
 import { type ByteConsumer, createConsumer } from "../kafka/clients.ts";
 import type { Config } from "../config/schema.ts";
 import type { LiveFeeds } from "../api/mod.ts";
@@ -94,15 +95,19 @@ export class PeerAlertFeed {
   readonly #log: Logger;
   readonly #seen = new Set<string>();
   readonly #decode: (value: Uint8Array) => unknown;
+  readonly #admin: Admin;
+  readonly #group: string;
   #consumer: ByteConsumer | undefined;
   #stopped = false;
   #stopsWithLife = false;
   /** Where the feed is (shown by `GET /cluster`). */
   state: PeerAlertsState = "off";
 
-  /** A feed of `config.topics.alerts` into `feeds.peerAlerts`. */
-  constructor(config: Config, feeds: LiveFeeds, log: Logger) {
+  /** A feed of `config.topics.alerts` into `feeds.peerAlerts`; `admin` deletes its group at the end. */
+  constructor(config: Config, feeds: LiveFeeds, log: Logger, admin: Admin) {
     this.#config = config;
+    this.#admin = admin;
+    this.#group = `${config.kafka.group_stateful}.peer-alerts.${AGENT_INSTANCE}`;
     this.#feeds = feeds;
     this.#log = log;
     this.#decode = alertDecoder(config);
@@ -124,13 +129,9 @@ export class PeerAlertFeed {
   }
 
   async #open(): Promise<void> {
-    const { kafka, topics } = this.#config;
+    const { topics } = this.#config;
     // Its own group: every agent reads every alert; nothing is committed (it starts at the end).
-    const consumer = createConsumer(
-      this.#config,
-      `${kafka.group_stateful}.peer-alerts.${AGENT_INSTANCE}`,
-      "peer-alerts",
-    );
+    const consumer = createConsumer(this.#config, this.#group, "peer-alerts");
     this.#consumer = consumer;
     consumer.on("error", (error: unknown) => this.#log.debug("peer alerts consumer", { error }));
     const stream = await consumer.consume({ topics: [topics.alerts], mode: "latest", autocommit: false });
@@ -158,7 +159,17 @@ export class PeerAlertFeed {
     const consumer = this.#consumer;
     this.#consumer = undefined;
     this.state = "off";
-    if (consumer) await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS, "closing").catch(() => undefined);
+    if (!consumer) return;
+    await withTimeout(consumer.close(true), CLOSE_TIMEOUT_MS, "closing").catch(() => undefined);
+    // The group is this process's alone (its instance id): leave none behind, empty, on the broker.
+    await withTimeout(
+      this.#admin.deleteGroups({ groups: [this.#group] }),
+      CLOSE_TIMEOUT_MS,
+      "deleting its group",
+    )
+      .catch((error) =>
+        this.#log.debug("could not delete the peer alerts group", { group: this.#group, error })
+      );
   }
 }
 
@@ -172,8 +183,9 @@ export function followPeerAlerts(
   log: Logger,
   cluster: ClusterMembership,
   life: Lifecycle,
+  admin: Admin,
 ): void {
-  const feed = new PeerAlertFeed(config, feeds, log);
+  const feed = new PeerAlertFeed(config, feeds, log, admin);
   cluster.peerAlertsState = () => feed.state;
   cluster.onRead((membership) => {
     if (membership.peers().length > 0) feed.start(life);
