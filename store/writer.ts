@@ -102,7 +102,12 @@ SELECT (SELECT coalesce(max(seq), 0) FROM alerts) + row_number() OVER (ORDER BY 
   make_timestamptz(a.starts_at * 1000), make_timestamptz(a.ends_at * 1000), make_timestamptz(a.ts * 1000),
   a.labels, a.annotations, now()
 FROM (SELECT unnest(from_json($1::JSON, ${`'${ALERT_STRUCT}'`}), recursive := true)) a
-WHERE NOT EXISTS (SELECT 1 FROM alerts x WHERE x.id = a.id)
+WHERE NOT EXISTS (
+  -- An alert's id includes its time, so only the stored alerts in the batch's time range can repeat
+  -- one: the range keeps the anti-join's hash table small (zone maps skip the older row groups).
+  SELECT 1 FROM alerts x
+  WHERE x.id = a.id AND x.ts BETWEEN make_timestamptz($2::BIGINT * 1000) AND make_timestamptz($3::BIGINT * 1000)
+)
 RETURNING seq, id`;
 
 interface Range {
@@ -445,7 +450,17 @@ export class StoreWriter {
         annotations: alert.annotations,
       });
     }
-    const reader = await readAllBound(conn, INSERT_ALERTS_SQL, [stringifyReadable(rows)]);
+    let fromTs = Number.POSITIVE_INFINITY;
+    let toTs = Number.NEGATIVE_INFINITY;
+    for (const row of rows) {
+      if (row.ts < fromTs) fromTs = row.ts;
+      if (row.ts > toTs) toTs = row.ts;
+    }
+    const reader = await readAllBound(conn, INSERT_ALERTS_SQL, [
+      stringifyReadable(rows),
+      BigInt(Math.floor(fromTs)),
+      BigInt(Math.ceil(toTs)),
+    ]);
     const byId = new Map(alerts.map((alert) => [alert.id, alert]));
     return reader.getRows()
       .map(([seq, id]) => ({ ...byId.get(String(id))!, seq: Number(seq) }))
