@@ -556,10 +556,7 @@ export class Notifier {
     const now = this.#now();
     const previous = posted.id === undefined ? undefined : this.#silences.get(posted.id);
     const change = setSilence(posted, previous, now, id);
-    const changed = change.expired ? [change.expired, change.silence] : [change.silence];
-    await this.#ledger.saveSilences(changed.map(silenceToRecord));
-    for (const silence of changed) this.#silences.set(silence.id, silence);
-    this.#dispatchSignal.notify();
+    await this.#keepSilences(change.expired ? [change.expired, change.silence] : [change.silence]);
     return change.silence.id;
   }
 
@@ -571,10 +568,7 @@ export class Notifier {
    */
   async mergeSilences(peer: readonly GettableSilence[]): Promise<number> {
     const taken = silencesToTake(this.#silences, peer);
-    if (taken.length === 0) return 0;
-    await this.#ledger.saveSilences(taken.map(silenceToRecord));
-    for (const silence of taken) this.#silences.set(silence.id, silence);
-    this.#dispatchSignal.notify();
+    if (taken.length > 0) await this.#keepSilences(taken);
     return taken.length;
   }
 
@@ -584,8 +578,13 @@ export class Notifier {
     if (silence === undefined) throw new SilenceError(404, `silence ${id} not found`);
     const expired = expireSilence(silence, this.#now());
     if (expired === silence) return;
-    await this.#ledger.saveSilences([silenceToRecord(expired)]);
-    this.#silences.set(id, expired);
+    await this.#keepSilences([expired]);
+  }
+
+  /** Stores changed silences (the ledger first), holds them, and lets the dispatcher re-check mutes. */
+  async #keepSilences(changed: readonly Silence[]): Promise<void> {
+    await this.#ledger.saveSilences(changed.map(silenceToRecord));
+    for (const silence of changed) this.#silences.set(silence.id, silence);
     this.#dispatchSignal.notify();
   }
 

@@ -428,9 +428,13 @@ export class StoreWriter {
   async #insertAlerts(conn: DuckDBConnection, alerts: readonly Alert[]): Promise<StoredAlert[]> {
     const ids = new Set<string>();
     const rows = [];
+    let fromTs = Number.POSITIVE_INFINITY;
+    let toTs = Number.NEGATIVE_INFINITY;
     for (const alert of alerts) {
       if (ids.has(alert.id)) continue;
       ids.add(alert.id);
+      fromTs = Math.min(fromTs, alert.ts);
+      toTs = Math.max(toTs, alert.ts);
       rows.push({
         ord: rows.length,
         id: alert.id,
@@ -449,12 +453,6 @@ export class StoreWriter {
         labels: alert.labels,
         annotations: alert.annotations,
       });
-    }
-    let fromTs = Number.POSITIVE_INFINITY;
-    let toTs = Number.NEGATIVE_INFINITY;
-    for (const row of rows) {
-      if (row.ts < fromTs) fromTs = row.ts;
-      if (row.ts > toTs) toTs = row.ts;
     }
     const reader = await readAllBound(conn, INSERT_ALERTS_SQL, [
       stringifyReadable(rows),
