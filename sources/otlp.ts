@@ -3,15 +3,27 @@
  * Resource, scope and point attributes become tags (point over scope over resource); `tenant_id`
  * and `host` (else `host.name`, else `service.instance.id`) name the tenant and host (else the
  * request's defaults). Gauges and sums give one event per point (monotonic sums are tagged
- * `otel_type: counter`, others `gauge`); a histogram point gives `<name>_count`, `<name>_sum` and one
- * `<name>_bucket` per bucket with the cumulative count and its upper bound in the `le` tag (`+Inf`
- * last), Prometheus style. Exponential histograms and summaries are not taken (rejected with a
- * reason), nor non-finite values.
+ * `otel_type: counter`, others `gauge`). Histograms and exponential histograms (`otel_type:
+ * histogram`) give `<name>_count`, `<name>_sum` and one `<name>_bucket` per bucket with the
+ * cumulative count and its upper bound in the `le` tag (`+Inf` last), Prometheus style, the bounds
+ * in the canonical unit of the metric's unit (`sources/otlp_distribution.ts` says how exponential
+ * buckets map); summaries (`otel_type: summary`) give `<name>_count`, `<name>_sum` and `<name>` per
+ * quantile (tag `quantile`). Non-finite values and unreadable points are rejected with a reason.
  *
  * @module
  */
 import type { RawEvent } from "../model/raw.ts";
 import { type Conversion, type RequestDefaults, type Unconvertible, UnreadableBody } from "./convert.ts";
+import { canonicalUnit } from "../stages/units.ts";
+import {
+  type Distribution,
+  explicitHistogram,
+  exponentialHistogram,
+  type ExponentialHistogramPoint,
+  type HistogramPoint,
+  summary,
+  type SummaryPoint,
+} from "./otlp_distribution.ts";
 import { messageType } from "./protobuf.ts";
 
 const OTLP_METRICS_PROTO = `
@@ -46,9 +58,8 @@ enum AggregationTemporality {
 message Gauge { repeated NumberDataPoint data_points = 1; }
 message Sum { repeated NumberDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; bool is_monotonic = 3; }
 message Histogram { repeated HistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message ExponentialHistogram { repeated OtherDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
-message Summary { repeated OtherDataPoint data_points = 1; }
-message OtherDataPoint { }
+message ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
+message Summary { repeated SummaryDataPoint data_points = 1; }
 message NumberDataPoint {
   repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
   oneof value { double as_double = 4; sfixed64 as_int = 6; }
@@ -58,6 +69,19 @@ message HistogramDataPoint {
   repeated KeyValue attributes = 9; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
   fixed64 count = 4; optional double sum = 5; repeated fixed64 bucket_counts = 6; repeated double explicit_bounds = 7;
   uint32 flags = 10; optional double min = 11; optional double max = 12;
+}
+message ExponentialHistogramDataPoint {
+  repeated KeyValue attributes = 1; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
+  fixed64 count = 4; optional double sum = 5; sint32 scale = 6; fixed64 zero_count = 7;
+  Buckets positive = 8; Buckets negative = 9; uint32 flags = 10;
+  optional double min = 12; optional double max = 13; double zero_threshold = 14;
+  message Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }
+}
+message SummaryDataPoint {
+  repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2; fixed64 time_unix_nano = 3;
+  fixed64 count = 4; double sum = 5;
+  message ValueAtQuantile { double quantile = 1; double value = 2; }
+  repeated ValueAtQuantile quantile_values = 6; uint32 flags = 8;
 }
 `;
 
@@ -86,22 +110,19 @@ interface NumberPoint {
   asDouble?: number;
   asInt?: string;
 }
-interface HistogramPoint {
+/** What every data point has besides its value. */
+interface PointBase {
   attributes?: KeyValue[];
   timeUnixNano?: string;
-  count?: string;
-  sum?: number;
-  bucketCounts?: string[];
-  explicitBounds?: number[];
 }
 interface Metric {
   name?: string;
   unit?: string;
   gauge?: { dataPoints?: NumberPoint[] };
   sum?: { dataPoints?: NumberPoint[]; isMonotonic?: boolean };
-  histogram?: { dataPoints?: HistogramPoint[] };
-  exponentialHistogram?: { dataPoints?: unknown[] };
-  summary?: { dataPoints?: unknown[] };
+  histogram?: { dataPoints?: (HistogramPoint & PointBase)[] };
+  exponentialHistogram?: { dataPoints?: (ExponentialHistogramPoint & PointBase)[] };
+  summary?: { dataPoints?: (SummaryPoint & PointBase)[] };
 }
 interface ResourceMetrics {
   resource?: { attributes?: KeyValue[] };
@@ -147,6 +168,35 @@ function decodeRequest(body: Uint8Array, encoding: OtlpEncoding): ResourceMetric
       })`,
     );
   }
+}
+
+/**
+ * The points of a histogram, exponential histogram or summary metric, each read as a distribution
+ * (or the reason it is refused), with the `otel_type` they are tagged with; undefined for others.
+ */
+function distributionPoints(
+  metric: Metric,
+): { kind: string; points: { point: PointBase; distribution: Distribution | string }[] } | undefined {
+  const unit = canonicalUnit(metric.unit);
+  if (metric.histogram !== undefined) {
+    const points = metric.histogram.dataPoints ?? [];
+    return {
+      kind: "histogram",
+      points: points.map((point) => ({ point, distribution: explicitHistogram(point, unit) })),
+    };
+  }
+  if (metric.exponentialHistogram !== undefined) {
+    const points = metric.exponentialHistogram.dataPoints ?? [];
+    return {
+      kind: "histogram",
+      points: points.map((point) => ({ point, distribution: exponentialHistogram(point, unit) })),
+    };
+  }
+  if (metric.summary !== undefined) {
+    const points = metric.summary.dataPoints ?? [];
+    return { kind: "summary", points: points.map((point) => ({ point, distribution: summary(point) })) };
+  }
+  return undefined;
 }
 
 /** Converts an OTLP/HTTP metrics body to raw events; throws {@link UnreadableBody} for an unreadable one. */
@@ -210,6 +260,7 @@ export function decodeOtlpMetrics(
           if (unit) event.unit = unit;
           events.push(event);
         };
+        const distributions = name === "" ? undefined : distributionPoints(metric);
         if (name === "") {
           reject("the metric has no name", metric);
         } else if (metric.gauge !== undefined || metric.sum !== undefined) {
@@ -233,28 +284,31 @@ export function decodeOtlpMetrics(
               point,
             );
           }
-        } else if (metric.histogram !== undefined) {
-          for (const point of metric.histogram.dataPoints ?? []) {
+        } else if (distributions !== undefined) {
+          for (const { point, distribution } of distributions.points) {
             const b = base(point.attributes, point);
             if (b === undefined) continue;
+            if (typeof distribution === "string") {
+              reject(distribution, point);
+              continue;
+            }
             const ts = nanosToMs(point.timeUnixNano, defaults.nowMs);
-            const histogram = { otel_type: "histogram" };
-            push(b, `${name}_count`, Number(point.count ?? "0"), ts, histogram, undefined, point);
-            if (point.sum !== undefined) push(b, `${name}_sum`, point.sum, ts, histogram, metric.unit, point);
-            const bounds = point.explicitBounds ?? [];
-            const counts = point.bucketCounts ?? [];
-            let cumulative = 0;
-            counts.forEach((count, i) => {
-              cumulative += Number(count);
-              const le = i < bounds.length ? String(bounds[i]) : "+Inf";
-              push(b, `${name}_bucket`, cumulative, ts, { ...histogram, le }, undefined, point);
-            });
+            const type = { otel_type: distributions.kind };
+            push(b, `${name}_count`, distribution.count, ts, type, undefined, point);
+            if (distribution.sum !== undefined) {
+              push(b, `${name}_sum`, distribution.sum, ts, type, metric.unit, point);
+            }
+            for (const { le, count } of distribution.buckets) {
+              push(b, `${name}_bucket`, count, ts, { ...type, le }, undefined, point);
+            }
+            for (const { quantile, value } of distribution.quantiles) {
+              push(b, name, value, ts, { ...type, quantile }, metric.unit, point);
+            }
           }
-        } else if (metric.exponentialHistogram !== undefined || metric.summary !== undefined) {
-          const kind = metric.summary !== undefined ? "summaries" : "exponential histograms";
-          reject(`${kind} are not taken; export explicit-bucket histograms instead`, { name });
         } else {
-          reject("the metric has no data (gauge, sum or histogram)", { name });
+          reject("the metric has no data (gauge, sum, histogram, exponential histogram or summary)", {
+            name,
+          });
         }
       }
     });

@@ -43,8 +43,8 @@ export function recordOtelSample(reader: MetricReader, tenant: string): MeterPro
 /** What the agent must store for {@link recordOtelSample}: canonical metric, value, tags of interest. */
 export const OTEL_SAMPLE_EXPECTED: readonly [string, number, Record<string, string>][] = [
   ["queue_depth", 42.5, { otel_type: "gauge", queue: "orders" }],
-  ["request_latency_bucket", 2, { otel_type: "histogram", le: "10" }],
-  ["request_latency_bucket", 3, { otel_type: "histogram", le: "100" }],
+  ["request_latency_bucket", 2, { otel_type: "histogram", le: "0.01" }], // 10 ms, in seconds like the sum
+  ["request_latency_bucket", 3, { otel_type: "histogram", le: "0.1" }], // 100 ms
   ["request_latency_bucket", 4, { otel_type: "histogram", le: "+Inf" }],
   ["request_latency_count", 4, { otel_type: "histogram" }],
   ["request_latency_sum", 0.562, { otel_type: "histogram" }], // 562 ms, stored in seconds

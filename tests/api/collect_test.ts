@@ -167,7 +167,7 @@ Deno.test("collect: /v1/metrics answers OTLP in the request's encoding, with a p
       scopeMetrics: [{
         metrics: [
           { name: "g", gauge: { dataPoints: [{ asDouble: 1.5, timeUnixNano: "1700000000000000000" }] } },
-          { name: "s", summary: { dataPoints: [{}] } },
+          { name: "e", exponentialHistogram: { dataPoints: [{ count: "1", scale: 1000, zeroCount: "1" }] } },
         ],
       }],
     }],
@@ -182,7 +182,7 @@ Deno.test("collect: /v1/metrics answers OTLP in the request's encoding, with a p
   assert.equal(json.headers.get("content-type"), "application/json");
   const body = await json.json();
   assert.equal(body.partialSuccess.rejectedDataPoints, "1");
-  assert.match(body.partialSuccess.errorMessage, /summaries are not taken/);
+  assert.match(body.partialSuccess.errorMessage, /metric "e": scale 1000 is outside -10..20/);
   const proto = await app.request(
     post("/v1/metrics?tenant=acme", await gzip(encodeOtlpMetricsRequest(request)), {
       ...BEARER,

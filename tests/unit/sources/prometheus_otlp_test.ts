@@ -172,7 +172,8 @@ Deno.test("otlp: gauge, monotonic sum and histogram, JSON and protobuf give the 
       unit: "ms",
       tags: { ...base, otel_type: "histogram" },
     },
-    ...[["10", 2], ["100", 3], ["+Inf", 4]].map(([le, value]) => ({
+    // The bounds in the unit the sum is stored in (ms -> seconds), as normalize converts the sum.
+    ...[["0.01", 2], ["0.1", 3], ["+Inf", 4]].map(([le, value]) => ({
       tenant_id: "acme",
       host: "pi-1",
       metric: "latency_bucket",
@@ -183,10 +184,11 @@ Deno.test("otlp: gauge, monotonic sum and histogram, JSON and protobuf give the 
   ]);
 });
 
-Deno.test("otlp: summaries, exponential histograms, NaN and a missing tenant are rejected with reasons", () => {
+Deno.test("otlp: NaN, unreadable distribution points and a missing tenant are rejected with reasons", () => {
   const body = request([
-    { name: "s", summary: { dataPoints: [{}] } },
-    { name: "e", exponentialHistogram: { dataPoints: [{}] } },
+    { name: "s", summary: { dataPoints: [{ count: "1", quantileValues: [{ quantile: 2, value: 1 }] }] } },
+    { name: "e", exponentialHistogram: { dataPoints: [{ count: "1", scale: 90 }] } },
+    { name: "h", histogram: { dataPoints: [{ count: "1", sum: "NaN" }] } },
     { name: "nan", gauge: { dataPoints: [{ asDouble: "NaN" }] } },
     { name: "nodata" },
   ]);
@@ -196,13 +198,78 @@ Deno.test("otlp: summaries, exponential histograms, NaN and a missing tenant are
   });
   assert.equal(events.length, 0);
   assert.deepEqual(rejected.map((r) => r.reason), [
-    'resource 0 metric "s": summaries are not taken; export explicit-bucket histograms instead',
-    'resource 0 metric "e": exponential histograms are not taken; export explicit-bucket histograms instead',
+    'resource 0 metric "s": quantile 2 is outside 0..1',
+    'resource 0 metric "e": scale 90 is outside -10..20',
+    'resource 0 metric "h": sum NaN is not a finite number',
     'resource 0 metric "nan": value NaN is not a finite number',
-    'resource 0 metric "nodata": the metric has no data (gauge, sum or histogram)',
+    'resource 0 metric "nodata": the metric has no data (gauge, sum, histogram, exponential histogram or summary)',
   ]);
   const noTenant = decodeOtlpMetrics(encodeOtlpMetricsRequest(request([GAUGE])), "protobuf", { nowMs: NOW });
   assert.match(noTenant.rejected[0].reason, /no tenant_id attribute/);
+});
+
+Deno.test("otlp: an exponential histogram and a summary, JSON and protobuf give the same events", () => {
+  const metrics = [
+    {
+      name: "latency",
+      unit: "ms",
+      exponentialHistogram: {
+        aggregationTemporality: 2,
+        dataPoints: [{
+          timeUnixNano: "1700000000000000000",
+          count: "6",
+          sum: 14,
+          scale: 0,
+          zeroCount: "1",
+          positive: { offset: 1, bucketCounts: ["2", "0", "1"] },
+          negative: { offset: 0, bucketCounts: ["2"] },
+        }],
+      },
+    },
+    {
+      name: "rpc.duration",
+      unit: "s",
+      summary: {
+        dataPoints: [{
+          timeUnixNano: "1700000000000000000",
+          count: "10",
+          sum: 3.5,
+          quantileValues: [{ quantile: 0.5, value: 0.25 }, { quantile: 0.99, value: 1.5 }],
+        }],
+      },
+    },
+  ];
+  const defaults = { tenant: "acme", nowMs: NOW };
+  const fromJson = decodeOtlpMetrics(
+    new TextEncoder().encode(JSON.stringify(request(metrics))),
+    "json",
+    defaults,
+  );
+  const fromProto = decodeOtlpMetrics(encodeOtlpMetricsRequest(request(metrics)), "protobuf", defaults);
+  assert.deepEqual(fromJson, fromProto);
+  assert.deepEqual(fromJson.rejected, []);
+  const rows = fromJson.events.map((
+    e,
+  ) => [e.metric, e.value, e.unit ?? "", e.tags?.le ?? e.tags?.quantile ?? ""]);
+  assert.deepEqual(rows, [
+    ["latency_count", 6, "", ""],
+    ["latency_sum", 14, "ms", ""],
+    ["latency_bucket", 2, "", "-0.001"], // negative bucket 0: [-2, -1) ms, bounds in seconds
+    ["latency_bucket", 3, "", "0"], // the zero bucket
+    ["latency_bucket", 5, "", "0.004"], // (2, 4] ms
+    ["latency_bucket", 5, "", "0.008"],
+    ["latency_bucket", 6, "", "0.016"],
+    ["latency_bucket", 6, "", "+Inf"],
+    ["rpc.duration_count", 10, "", ""],
+    ["rpc.duration_sum", 3.5, "s", ""],
+    ["rpc.duration", 0.25, "s", "0.5"],
+    ["rpc.duration", 1.5, "s", "0.99"],
+  ]);
+  assert.ok(
+    fromJson.events.every((e) =>
+      e.tags?.otel_type === (e.metric.startsWith("rpc") ? "summary" : "histogram")
+    ),
+  );
 });
 
 Deno.test("otlp: unreadable bodies (not JSON, wrong shape, truncated protobuf) throw UnreadableBody", () => {
