@@ -405,8 +405,11 @@ export const ROUTE_DOCS: RouteDoc[] = [
     description:
       "Body: an `ExportMetricsServiceRequest`, `application/x-protobuf` or `application/json` (optionally " +
       "gzip), up to `http.max_body_bytes`. Gauge and sum points become one event each (tag `otel_type`: " +
-      "`counter` for monotonic sums, else `gauge`); a histogram point becomes `<name>_count`, `<name>_sum` and " +
-      "cumulative `<name>_bucket` events with the upper bound in tag `le`. Resource, scope and point " +
+      "`counter` for monotonic sums, else `gauge`); a histogram or exponential histogram point becomes " +
+      "`<name>_count`, `<name>_sum` and cumulative `<name>_bucket` events with the upper bound in tag `le` " +
+      "(in the unit the sum is stored in; exponential buckets' bounds computed from scale and offset, the zero " +
+      "bucket between the negative and positive ones); a summary point becomes `<name>_count`, `<name>_sum` " +
+      "and `<name>` per quantile (tag `quantile`). Resource, scope and point " +
       "attributes are tags; `tenant_id` (else `?tenant=`) names the tenant, `host`/`host.name`/" +
       "`service.instance.id` (else `?host=`) the host. Always 200 once the body is read, with " +
       "`partialSuccess` (rejected count and reasons) when some points were not taken. " + COLLECT_COMMON,

@@ -1,12 +1,13 @@
 /**
  * The OpenTelemetry JS SDK as a real client for end-to-end tests: a meter provider recording one
- * gauge, one monotonic counter and one histogram, what the agent must store for them, and the SDK's
- * own OTLP serializers (`@opentelemetry/otlp-transformer`, what its OTLP exporters send) for tests
- * that put the request on a Kafka topic instead of POSTing it.
+ * gauge, one monotonic counter and one histogram, what the agent must store for them, a second one
+ * recording a histogram through the SDK's exponential-histogram aggregation, and the SDK's own OTLP
+ * serializers (`@opentelemetry/otlp-transformer`, what its OTLP exporters send) for tests that put
+ * the request on a Kafka topic instead of POSTing it.
  *
  * @module
  */
-import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { AggregationType, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 
@@ -51,6 +52,35 @@ export const OTEL_SAMPLE_EXPECTED: readonly [string, number, Record<string, stri
   ["requests_served", 7, { otel_type: "counter", route: "/a" }],
 ];
 
+/**
+ * The values (ms) {@link recordExponentialSample} records: a zero, none on a bucket bound (no power
+ * of two). No negative one: the SDK's histogram instrument drops negative values.
+ */
+export const EXPONENTIAL_SAMPLE_VALUES: readonly number[] = [0, 1.7, 5, 20.5, 20.5, 700];
+
+/**
+ * A meter provider reading into `reader` (resource as {@link recordOtelSample}) that recorded
+ * {@link EXPONENTIAL_SAMPLE_VALUES} in the histogram `rpc.latency` (ms) through a view with the
+ * SDK's exponential-histogram aggregation (at most 20 buckets a side, so the SDK picks the scale).
+ */
+export function recordExponentialSample(reader: MetricReader, tenant: string): MeterProvider {
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      "host.name": OTEL_SAMPLE_HOST,
+      tenant_id: tenant,
+      "service.name": "e2e-app",
+    }),
+    readers: [reader],
+    views: [{
+      instrumentName: "rpc.latency",
+      aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 20 } },
+    }],
+  });
+  const histogram = provider.getMeter("e2e-meter").createHistogram("rpc.latency", { unit: "ms" });
+  for (const value of EXPONENTIAL_SAMPLE_VALUES) histogram.record(value);
+  return provider;
+}
+
 /** A reader collected on demand (no exporter): the test serializes what it collects. */
 class CollectingReader extends MetricReader {
   protected onForceFlush(): Promise<void> {
@@ -62,15 +92,16 @@ class CollectingReader extends MetricReader {
 }
 
 /**
- * The sample ({@link recordOtelSample}) collected once and serialized by the SDK's own OTLP
+ * The sample ({@link recordOtelSample}, or what `record` records) collected once and serialized by the SDK's own OTLP
  * serializer: an `ExportMetricsServiceRequest` in protobuf or JSON, the bytes its exporters POST.
  */
 export async function serializedOtelSample(
   tenant: string,
   encoding: "protobuf" | "json",
+  record: (reader: MetricReader, tenant: string) => MeterProvider = recordOtelSample,
 ): Promise<Uint8Array> {
   const reader = new CollectingReader();
-  const provider = recordOtelSample(reader, tenant);
+  const provider = record(reader, tenant);
   const { resourceMetrics, errors } = await reader.collect();
   await provider.shutdown();
   if (errors.length > 0) throw new Error(`the SDK could not collect: ${errors.join("; ")}`);
