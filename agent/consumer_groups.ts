@@ -44,7 +44,13 @@ export class ConsumerGroups {
     this.#metrics = metrics;
     this.#healthMetrics = groupMetrics(registry, metrics.consumerLag);
     if (runs(config, "normalize", "enrich")) {
-      this.stateless = new GroupHealth(config.kafka.group_stateless, config.topics.raw, this.#healthMetrics);
+      this.stateless = new GroupHealth(
+        config.kafka.group_stateless,
+        config.topics.raw,
+        this.#healthMetrics,
+        Date.now,
+        config.inputs.map((input) => input.topic),
+      );
       this.#all.push(this.stateless);
     }
     if (topology === "partitioned") this.addStateful();
@@ -85,11 +91,11 @@ export class ConsumerGroups {
     );
   }
 
-  /** The groups' total lag, undefined until it was read. */
+  /** The groups' total lag (their own topics' and the `inputs` topics'), undefined until it was read. */
   consumerLag(): number | undefined {
     let total: number | undefined;
     for (const group of this.consumers()) {
-      if (group.lag !== null) total = (total ?? 0) + group.lag;
+      for (const { lag } of [group, ...group.inputs]) if (lag !== null) total = (total ?? 0) + lag;
     }
     return total;
   }
@@ -124,7 +130,12 @@ export class ConsumerGroups {
       reading = true;
       try {
         for (const group of this.#all) {
-          group.lag(await readGroupLag(admin, group.group, group.topic, this.#config.kafka.from_beginning));
+          for (const topic of group.topics) {
+            group.lag(
+              await readGroupLag(admin, group.group, topic, this.#config.kafka.from_beginning),
+              topic,
+            );
+          }
         }
       } catch (error) {
         log.debug("could not read the consumer lag", { error });

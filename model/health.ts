@@ -7,6 +7,17 @@
 import { z } from "zod";
 
 /** One consumer group this process runs, as `/readyz` and `/status` show it. */
+/** One `inputs` topic a group also reads: its lag as the group's own topic's. */
+export const InputTopicLagSchema = z.object({
+  topic: z.string(),
+  /** Messages of the topic the group has not committed yet (from the broker); null while unknown. */
+  lag: z.number().nullable(),
+  /** The part of `lag` on the partitions assigned to this process. */
+  assigned_lag: z.number().nullable(),
+  /** Partitions assigned to this process; null before the first join. */
+  partitions: z.array(z.int()).nullable(),
+});
+
 export const ConsumerHealthSchema = z.object({
   group: z.string(),
   topic: z.string(),
@@ -26,6 +37,8 @@ export const ConsumerHealthSchema = z.object({
   idle_s: z.number(),
   /** Times the stream was lost and opened again. */
   reconnects: z.int(),
+  /** The `inputs` topics the group also reads (the stateless group's, or local's), each with its lag. */
+  inputs: z.array(InputTopicLagSchema),
   /** Why the group is not ok. */
   reason: z.string().optional(),
 });

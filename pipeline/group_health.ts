@@ -16,6 +16,13 @@ import { formatDuration } from "../lib/duration.ts";
 /** A group's state: `starting` until its first stream opens (waiting for the broker, joining). */
 export type GroupState = "starting" | StreamState;
 
+/** An `inputs` topic the group also reads: its assignment and lag, as the group's own topic's. */
+export interface InputTopicSnapshot {
+  topic: string;
+  partitions?: number[];
+  lags?: PartitionLags;
+}
+
 /** What readiness reads of one group (plain data: see {@link assessGroup}). */
 export interface GroupSnapshot {
   group: string;
@@ -37,6 +44,8 @@ export interface GroupSnapshot {
   lags?: PartitionLags;
   lagAt?: number;
   reconnects: number;
+  /** The `inputs` topics the group also reads. */
+  inputs: InputTopicSnapshot[];
 }
 
 /** `ms` as seconds with one decimal (`47.1 s`). */
@@ -62,7 +71,10 @@ export function assessGroup(
     };
   }
   if (state === "stopped") return { ok: false, reason: `consumer group ${group}: stopped` };
-  const pending = snapshot.lags === undefined ? undefined : sumLags(snapshot.lags, snapshot.partitions ?? []);
+  const pending = [snapshot, ...snapshot.inputs].reduce<number | undefined>(
+    (sum, topic) => topic.lags === undefined ? sum : (sum ?? 0) + sumLags(topic.lags, topic.partitions ?? []),
+    undefined,
+  );
   const idleMs = nowMs - snapshot.lastProgressAt;
   if (pending !== undefined && pending > 0 && idleMs > progressTimeoutMs) {
     const failing = snapshot.failing ? `; the batch fails: ${snapshot.failing.error}` : "";
@@ -93,6 +105,12 @@ export function describeGroup(
     last_batch_at: snapshot.lastBatchAt ?? null,
     idle_s: Math.round(Math.max(0, nowMs - snapshot.lastProgressAt) / 100) / 10,
     reconnects: snapshot.reconnects,
+    inputs: snapshot.inputs.map((input) => ({
+      topic: input.topic,
+      lag: input.lags === undefined ? null : sumLags(input.lags),
+      assigned_lag: input.lags === undefined ? null : sumLags(input.lags, input.partitions ?? []),
+      partitions: input.partitions ?? null,
+    })),
     ...(reason === undefined ? {} : { reason }),
   };
 }
@@ -116,12 +134,26 @@ export class GroupHealth {
   readonly #metrics: GroupMetrics;
   readonly #now: () => number;
 
-  /** A group consuming `topic`, starting now. */
-  constructor(group: string, topic: string, metrics: GroupMetrics, now: () => number = Date.now) {
+  /** A group consuming `topic` (and the `inputs` topics `inputs`), starting now. */
+  constructor(
+    group: string,
+    topic: string,
+    metrics: GroupMetrics,
+    now: () => number = Date.now,
+    inputs: readonly string[] = [],
+  ) {
     this.#now = now;
     this.#metrics = metrics;
     const at = now();
-    this.#snapshot = { group, topic, state: "starting", since: at, lastProgressAt: at, reconnects: 0 };
+    this.#snapshot = {
+      group,
+      topic,
+      state: "starting",
+      since: at,
+      lastProgressAt: at,
+      reconnects: 0,
+      inputs: inputs.map((input) => ({ topic: input })),
+    };
     metrics.consuming.labels(group).set(0);
   }
 
@@ -135,9 +167,14 @@ export class GroupHealth {
     return this.#snapshot.topic;
   }
 
+  /** Every topic the group reads: its own, then the `inputs` topics. */
+  get topics(): string[] {
+    return [this.#snapshot.topic, ...this.#snapshot.inputs.map((input) => input.topic)];
+  }
+
   /** A copy of what is known. */
   snapshot(): GroupSnapshot {
-    return { ...this.#snapshot };
+    return { ...this.#snapshot, inputs: this.#snapshot.inputs.map((input) => ({ ...input })) };
   }
 
   /** The stream's state changed. */
@@ -172,15 +209,26 @@ export class GroupHealth {
 
   /** The partitions assigned after a (re)join. */
   assignment(assignment: Assignment): void {
-    this.#snapshot.partitions = assignment.filter((entry) => entry.topic === this.#snapshot.topic)
-      .flatMap((entry) => entry.partitions).sort((a, b) => a - b);
+    const of = (topic: string) =>
+      assignment.filter((entry) => entry.topic === topic).flatMap((entry) => entry.partitions).sort((a, b) =>
+        a - b
+      );
+    this.#snapshot.partitions = of(this.#snapshot.topic);
+    for (const input of this.#snapshot.inputs) input.partitions = of(input.topic);
   }
 
-  /** The lag read from the broker. */
-  lag(lags: PartitionLags): void {
-    this.#snapshot.lags = lags;
-    this.#snapshot.lagAt = this.#now();
-    this.#metrics.lag.labels(this.#snapshot.group).set(sumLags(lags));
+  /** The lag of `topic` (the group's own by default, or one of its `inputs` topics) read from the broker. */
+  lag(lags: PartitionLags, topic: string = this.#snapshot.topic): void {
+    const snapshot = this.#snapshot;
+    if (topic === snapshot.topic) {
+      snapshot.lags = lags;
+      snapshot.lagAt = this.#now();
+    } else {
+      const input = snapshot.inputs.find((entry) => entry.topic === topic);
+      if (input === undefined) throw new Error(`group ${snapshot.group} does not read ${topic}`);
+      input.lags = lags;
+    }
+    this.#metrics.lag.labels(snapshot.group, topic).set(sumLags(lags));
   }
 
   #progress(at: number): void {

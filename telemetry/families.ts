@@ -70,8 +70,8 @@ export const FAMILIES = {
   consumerLag: {
     type: "gauge",
     name: "eventops_consumer_lag",
-    help: "Consumer lag in messages.",
-    labels: ["group"],
+    help: "Consumer lag in messages, per topic the group reads (its own and the `inputs` topics).",
+    labels: ["group", "topic"],
     part: "consumer groups",
   },
   consuming: {

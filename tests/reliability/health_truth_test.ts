@@ -34,9 +34,10 @@ async function readiness(baseUrl: string): Promise<{ status: number; body: Readi
   return { status: response.status, body: await response.json() };
 }
 
-/** The value of one Prometheus sample, `name{group="<group>"}`. */
-function sample(text: string, name: string, group: string): number | undefined {
-  const line = text.split("\n").find((row) => row.startsWith(`${name}{group="${group}"}`));
+/** The value of one Prometheus sample, `name{group="<group>"}` (or `name{group="<group>",topic="<topic>"}`). */
+function sample(text: string, name: string, group: string, topic?: string): number | undefined {
+  const labels = topic === undefined ? `group="${group}"` : `group="${group}",topic="${topic}"`;
+  const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
 }
 
@@ -98,7 +99,7 @@ Deno.test("health: a stuck group is not ready, with its real lag from the broker
         assert.ok(status.consumer_lag >= MESSAGES, JSON.stringify(status));
         assert.equal(status.consumers.find((entry: Group) => entry.group === stateless).lag, MESSAGES);
         const metrics = await (await fetch(`${agent.baseUrl}/prometheus`)).text();
-        assert.equal(sample(metrics, "eventops_consumer_lag", stateless), MESSAGES);
+        assert.equal(sample(metrics, "eventops_consumer_lag", stateless, topics.raw), MESSAGES);
         assert.equal(sample(metrics, "eventops_consumer_consuming", stateless), 1);
         const progress = sample(metrics, "eventops_consumer_last_progress_timestamp_seconds", stateless) ?? 0;
         assert.ok(Date.now() / 1000 - progress >= 3, `last progress ${progress}`);

@@ -62,7 +62,7 @@ Deno.test("group health: pending messages and no batch for the progress timeout 
       "the batch fails: Unknown topic dlq",
   );
   const text = registry.render();
-  assert.match(text, /eventops_consumer_lag\{group="g"\} 515/);
+  assert.match(text, /eventops_consumer_lag\{group="g",topic="raw"\} 515/);
   assert.match(text, /eventops_consumer_consuming\{group="g"\} 1/);
   // A batch handled: progress, ready again.
   health.batch();
@@ -88,4 +88,35 @@ Deno.test("group health: idle with nothing pending on its partitions is ready ho
   assert.equal(assessGroup(health.snapshot(), now(), 30_000).ok, false);
   health.lag(new Map([[0, 0]]));
   assert.equal(assessGroup(health.snapshot(), now(), 30_000).ok, true);
+});
+
+Deno.test("group health: the inputs topics' lag is reported per topic and counts for readiness", () => {
+  let at = 1_000_000;
+  const registry = new Registry();
+  const health = new GroupHealth(
+    "g",
+    "raw",
+    groupMetrics(registry, pipelineMetrics(registry).consumerLag),
+    () => at,
+    ["otlp", "influx"],
+  );
+  assert.deepEqual(health.topics, ["raw", "otlp", "influx"]);
+  health.state("consuming");
+  health.assignment([{ topic: "raw", partitions: [0] }, { topic: "otlp", partitions: [1, 0] }]);
+  health.lag(new Map([[0, 0]]));
+  health.lag(new Map([[0, 7], [1, 3]]), "otlp");
+  assert.throws(() => health.lag(new Map(), "elsewhere"), /group g does not read elsewhere/);
+  at += 31_000;
+  const described = describeGroup(health.snapshot(), at, 30_000);
+  assert.equal(described.lag, 0);
+  assert.deepEqual(described.inputs, [
+    { topic: "otlp", lag: 10, assigned_lag: 10, partitions: [0, 1] },
+    { topic: "influx", lag: null, assigned_lag: null, partitions: [] },
+  ]);
+  // Nothing pending on raw, but 10 on an input topic and no batch for the progress timeout: not ready.
+  assert.equal(described.ok, false);
+  assert.match(described.reason ?? "", /consumer group g: 10 messages pending/);
+  const text = registry.render();
+  assert.match(text, /^eventops_consumer_lag\{group="g",topic="raw"\} 0$/m);
+  assert.match(text, /^eventops_consumer_lag\{group="g",topic="otlp"\} 10$/m);
 });

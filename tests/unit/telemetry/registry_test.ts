@@ -55,13 +55,13 @@ Deno.test("registry: collectors run before render; pipeline families have stable
   let n = 0;
   reg.onCollect(() => m.featureSeries.set(++n));
   m.alerts.labels("critical", "firing").inc();
-  m.consumerLag.labels("eventops-stateful").set(12);
+  m.consumerLag.labels("eventops-stateful", "events.enriched").set(12);
   m.batchSeconds.labels("store").observe(0.02);
   m.batchAge.labels("stateless").observe(0.3);
   const text = reg.render();
   match(text, /^eventops_features_series 1$/m);
   match(text, /^eventops_alerts_emitted_total\{severity="critical",state="firing"\} 1$/m);
-  match(text, /^eventops_consumer_lag\{group="eventops-stateful"\} 12$/m);
+  match(text, /^eventops_consumer_lag\{group="eventops-stateful",topic="events.enriched"\} 12$/m);
   match(text, /^eventops_stage_batch_seconds_count\{stage="store"\} 1$/m);
   match(text, /^eventops_stage_batch_age_seconds_bucket\{stage="stateless",le="0.5"\} 1$/m);
   equal(pipelineMetrics(reg).alerts, m.alerts);
