@@ -14,7 +14,7 @@
  */
 import type { RawEvent } from "../model/raw.ts";
 import { type Conversion, type RequestDefaults, type Unconvertible, UnreadableBody } from "./convert.ts";
-import { canonicalUnit } from "../stages/units.ts";
+import { canonicalUnit } from "../lib/units.ts";
 import {
   type Distribution,
   explicitHistogram,

@@ -3,7 +3,7 @@
  * shape the OTLP converter emits as Prometheus-style series: a count, a sum, cumulative buckets by
  * upper bound (`le`, `+Inf` last) and, for summaries, values at quantiles.
  *
- * Bucket bounds are converted to the canonical unit of the metric's unit (`stages/units.ts`), the
+ * Bucket bounds are converted to the canonical unit of the metric's unit (`lib/units.ts`), the
  * unit the normalize stage stores `_sum` and quantile values in: a histogram in `ms` has its `le`
  * bounds in seconds, like its sum.
  *
@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { type CanonicalUnit, convertValue } from "../stages/units.ts";
+import { type CanonicalUnit, convertValue } from "../lib/units.ts";
 
 /** Most buckets an exponential histogram point may have on each side (the SDKs' default is 160). */
 export const MAX_EXPONENTIAL_BUCKETS = 1_024;

@@ -9,7 +9,7 @@ import type { FeatureName } from "../model/feature.ts";
 import { formatDuration } from "../lib/duration.ts";
 import { parseYamlSpec } from "../lib/yaml_spec.ts";
 import { compileMatcher } from "./inventory.ts";
-import { type CanonicalUnit, canonicalUnit, convertValue } from "./units.ts";
+import { type CanonicalUnit, canonicalUnit, convertValue } from "../lib/units.ts";
 import {
   DEFAULT_RULES_YAML,
   PLACEHOLDER,

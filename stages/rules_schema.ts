@@ -30,7 +30,7 @@
 import { z } from "zod";
 import { DurationSchema } from "../lib/duration.ts";
 import { FeatureNameSchema } from "../model/feature.ts";
-import { CANONICAL_UNITS, canonicalUnit } from "./units.ts";
+import { CANONICAL_UNITS, canonicalUnit } from "../lib/units.ts";
 
 /** Comparison operators: ">" fires on high values, "<" on low ones. */
 export const RuleOpSchema = z.enum([">", ">=", "<", "<="]);

@@ -11,7 +11,7 @@ import { type Envelope, type NormalizedEvent, toEnvelope } from "../../model/env
 import { type RawEvent, RawEventSchema } from "../../model/raw.ts";
 import { humanizeDuration } from "../../lib/duration.ts";
 import { jsonErrorPosition } from "../json_position.ts";
-import { canonicalUnit, convertValue } from "../units.ts";
+import { canonicalUnit, convertValue } from "../../lib/units.ts";
 import {
   checkName,
   checkTags,

@@ -8,7 +8,7 @@
  *   {@link conformsToRawSchema}; zod itself for everything else, to explain the problem), then:
  *   tenant/host trimmed, non-blank, at most 256 chars, no control characters, no `|` (the series
  *   key separator); metric snake-cased and aliased; value converted to its canonical unit
- *   (`canonicalUnit` of `../units.ts`); tags coerced to strings and bounded; timestamps parsed (see {@link parseTimestamp}) and checked against `max_future_skew`
+ *   (`canonicalUnit` of `lib/units.ts`); tags coerced to strings and bounded; timestamps parsed (see {@link parseTimestamp}) and checked against `max_future_skew`
  *   and `max_age` (0 = no age limit) relative to `nowMs`.
  * - A bad element is rejected alone; an unreadable message is rejected whole (index 0).
  * - Text must be valid Unicode: a message that is not valid UTF-8 is rejected whole, and an element

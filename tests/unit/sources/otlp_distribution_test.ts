@@ -5,7 +5,7 @@ import {
   MAX_EXPONENTIAL_BUCKETS,
   summary,
 } from "../../../sources/otlp_distribution.ts";
-import { canonicalUnit } from "../../../stages/units.ts";
+import { canonicalUnit } from "../../../lib/units.ts";
 
 const NO_UNIT = canonicalUnit(undefined);
 const MS = canonicalUnit("ms");

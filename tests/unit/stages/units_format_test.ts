@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { formatDuration, humanizeDuration, parseDuration } from "../../../lib/duration.ts";
 import { formatNumber, showValue } from "../../../lib/format.ts";
 import { jsonErrorPosition } from "../../../stages/json_position.ts";
-import { CANONICAL_UNITS, canonicalUnit, convertValue } from "../../../stages/units.ts";
+import { CANONICAL_UNITS, canonicalUnit, convertValue } from "../../../lib/units.ts";
 
 // [unit as sent, value, expected canonical value, expected canonical unit]
 const CONVERSIONS: readonly (readonly [string | undefined, number, number, string])[] = [
