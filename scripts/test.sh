@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the pinned Deno (from npm), kcat and
-# chromium (Debian), builds Alertmanager v0.28.1 and a trimmed Telegraf from the Go module proxy
+# chromium (Debian), builds Alertmanager v0.28.1, a trimmed Telegraf and a trimmed OpenTelemetry
+# Collector from the Go module proxy
 # (needs Go; once, into .cache/), starts a dedicated local Kafka broker, runs `deno task test`, then the
 # reliability suite (`deno task test:reliability`: poison pills, broker outages on a broker of its
 # own, SIGKILL loops, the hostile corpus, schemathesis over /openapi.json: pinned, from PyPI into
@@ -19,6 +20,8 @@ bash scripts/install-schemathesis.sh >/dev/null
 bash scripts/install-alertmanager.sh >/dev/null
 # A trimmed Telegraf for the collect tests (scripts/install-telegraf.sh, cached).
 bash scripts/install-telegraf.sh >/dev/null
+# A trimmed OpenTelemetry Collector (OTLP receiver, Kafka exporter) for the collect tests (cached).
+bash scripts/install-otelcol.sh >/dev/null
 # The registry tests' real parts: AxonOps Schema Registry (Go build, cached) and the Python
 # confluent-kafka producer (pinned, cached venv).
 bash scripts/install-schema-registry.sh >/dev/null
