@@ -7,27 +7,32 @@
  *
  * @module
  */
-import { AggregationType, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import { AggregationType, MeterProvider, MetricReader, type ViewOptions } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 
 /** The host (`host.name`) of the SDK's resource. */
 export const OTEL_SAMPLE_HOST = "otel-e2e";
 
-/**
- * A meter provider reading into `reader`, with `tenant_id: tenant`, `host.name` and `service.name`
- * on its resource, that recorded the sample: a gauge (42.5), a counter (3 + 4) and a histogram of
- * 5, 50, 500 and 7 ms in buckets [10, 100].
- */
-export function recordOtelSample(reader: MetricReader, tenant: string): MeterProvider {
-  const provider = new MeterProvider({
+/** A meter provider reading into `reader`, with `tenant_id: tenant`, `host.name` and `service.name` on its resource. */
+function sampleProvider(reader: MetricReader, tenant: string, views: ViewOptions[] = []): MeterProvider {
+  return new MeterProvider({
     resource: resourceFromAttributes({
       "host.name": OTEL_SAMPLE_HOST,
       tenant_id: tenant,
       "service.name": "e2e-app",
     }),
     readers: [reader],
+    views,
   });
+}
+
+/**
+ * A meter provider reading into `reader` (see {@link sampleProvider}) that recorded the sample: a gauge (42.5), a counter (3 + 4) and a histogram of
+ * 5, 50, 500 and 7 ms in buckets [10, 100].
+ */
+export function recordOtelSample(reader: MetricReader, tenant: string): MeterProvider {
+  const provider = sampleProvider(reader, tenant);
   const meter = provider.getMeter("e2e-meter");
   meter.createGauge("queue.depth").record(42.5, { queue: "orders" });
   const counter = meter.createCounter("requests.served", { unit: "1" });
@@ -59,23 +64,15 @@ export const OTEL_SAMPLE_EXPECTED: readonly [string, number, Record<string, stri
 export const EXPONENTIAL_SAMPLE_VALUES: readonly number[] = [0, 1.7, 5, 20.5, 20.5, 700];
 
 /**
- * A meter provider reading into `reader` (resource as {@link recordOtelSample}) that recorded
+ * A meter provider reading into `reader` (see {@link sampleProvider}) that recorded
  * {@link EXPONENTIAL_SAMPLE_VALUES} in the histogram `rpc.latency` (ms) through a view with the
  * SDK's exponential-histogram aggregation (at most 20 buckets a side, so the SDK picks the scale).
  */
 export function recordExponentialSample(reader: MetricReader, tenant: string): MeterProvider {
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      "host.name": OTEL_SAMPLE_HOST,
-      tenant_id: tenant,
-      "service.name": "e2e-app",
-    }),
-    readers: [reader],
-    views: [{
-      instrumentName: "rpc.latency",
-      aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 20 } },
-    }],
-  });
+  const provider = sampleProvider(reader, tenant, [{
+    instrumentName: "rpc.latency",
+    aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 20 } },
+  }]);
   const histogram = provider.getMeter("e2e-meter").createHistogram("rpc.latency", { unit: "ms" });
   for (const value of EXPONENTIAL_SAMPLE_VALUES) histogram.record(value);
   return provider;
