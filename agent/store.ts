@@ -87,7 +87,10 @@ export async function openAgentStore(
     store = await openStore(config.data_dir, {
       memoryLimit: config.store.memory_limit,
       threads: config.store.threads,
-    }, { checkpointThreshold: config.store.checkpoint_threshold });
+    }, {
+      checkpointThreshold: config.store.checkpoint_threshold,
+      allocatorFlushThreshold: config.store.allocator_flush_threshold,
+    });
   } catch (error) {
     throw explainPermission(error, config);
   }

@@ -414,6 +414,7 @@ export const StatusResponseSchema = z.object({
     budget_bytes: z.number(),
     store_memory_limit: z.string(),
     store_threads: z.int(),
+    store_allocator_flush_threshold: z.string(),
     query_max_memory_bytes: z.number(),
     fetch_max_bytes: z.number(),
     batch_max_bytes: z.number(),

@@ -11,6 +11,7 @@
  * | `store.memory_limit` (DuckDB) | 20% of B, at least 32 MB | 51 MB | 102 MB | 200 MB |
  * | `store.threads` (DuckDB) | 1 below 1 GB, else 2 | 1 | 1 | 2 |
  * | `store.checkpoint_threshold` (DuckDB) | B/64, 4..16 MB | 4 MB | 8 MB | 15 MB |
+ * | `store.allocator_flush_threshold` (DuckDB) | B/32, 4..64 MB | 8 MB | 16 MB | 31 MB |
  * | `store.query.max_memory` | 1/8 of B, at most 128 MiB | 32 MB | 64 MB | 125 MB |
  * | `kafka.fetch_max_bytes` (a fetch response) | B/256, 256 KiB..2 MiB | 1 MB | 2 MB | 2 MiB |
  * | `kafka.batch_max_bytes` | B/128, 256 KiB..4 MiB | 2 MB | 4 MB | 4 MiB |
@@ -38,6 +39,7 @@ export interface MemorySettings {
     memory_limit: string;
     threads: number;
     checkpoint_threshold: string;
+    allocator_flush_threshold: string;
     query: { max_memory: string };
   };
   kafka: { fetch_max_bytes: number; batch_max_bytes: number; batch_max_messages: number };
@@ -59,6 +61,7 @@ export function deriveMemorySettings(bytes: number): MemorySettings {
       memory_limit: `${Math.max(32, Math.floor(bytes * 0.2 / 1e6))}MB`,
       threads: bytes >= 1e9 ? 2 : 1,
       checkpoint_threshold: `${Math.floor(clamp(bytes / 64e6, 4, 16))}MB`,
+      allocator_flush_threshold: `${Math.floor(clamp(bytes / 32e6, 4, 64))}MB`,
       query: { max_memory: `${Math.floor(Math.min(bytes / 8, 128 * MIB) / 1e6)}MB` },
     },
     kafka: {
@@ -84,6 +87,7 @@ export function derivedPaths(settings: MemorySettings): [string[], unknown][] {
     [["store", "memory_limit"], settings.store.memory_limit],
     [["store", "threads"], settings.store.threads],
     [["store", "checkpoint_threshold"], settings.store.checkpoint_threshold],
+    [["store", "allocator_flush_threshold"], settings.store.allocator_flush_threshold],
     [["store", "query", "max_memory"], settings.store.query.max_memory],
     [["kafka", "fetch_max_bytes"], settings.kafka.fetch_max_bytes],
     [["kafka", "batch_max_bytes"], settings.kafka.batch_max_bytes],
@@ -98,6 +102,7 @@ export interface MemoryReport {
   budget_bytes: number;
   store_memory_limit: string;
   store_threads: number;
+  store_allocator_flush_threshold: string;
   query_max_memory_bytes: number;
   fetch_max_bytes: number;
   batch_max_bytes: number;
@@ -113,7 +118,12 @@ export interface MemoryReport {
 export function memoryReport(
   config: {
     memory_budget: number;
-    store: { memory_limit: string; threads: number; query: { max_memory: number } };
+    store: {
+      memory_limit: string;
+      threads: number;
+      allocator_flush_threshold: string;
+      query: { max_memory: number };
+    };
     kafka: { fetch_max_bytes: number; batch_max_bytes: number; batch_max_messages: number };
     features: { max_series: number };
   },
@@ -123,6 +133,7 @@ export function memoryReport(
     budget_bytes: config.memory_budget,
     store_memory_limit: config.store.memory_limit,
     store_threads: config.store.threads,
+    store_allocator_flush_threshold: config.store.allocator_flush_threshold,
     query_max_memory_bytes: config.store.query.max_memory,
     fetch_max_bytes: config.kafka.fetch_max_bytes,
     batch_max_bytes: config.kafka.batch_max_bytes,

@@ -231,6 +231,14 @@ const StoreSchema = z.strictObject({
     /^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i,
     "expected a size like 16MB",
   ).default("16MB"),
+  /**
+   * Freed memory DuckDB's allocator (jemalloc) may keep after a task before it returns it to the
+   * system (DuckDB `allocator_flush_threshold`; its default is 128 MiB, most of a small device).
+   */
+  allocator_flush_threshold: z.string().regex(
+    /^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i,
+    "expected a size like 16MB",
+  ).default("128MiB"),
   parquet: ParquetSchema.prefault({}),
   query: QuerySchema.prefault({}),
 });
@@ -284,6 +292,12 @@ const CollectSchema = z.strictObject({
     tenant: z.string().min(1, "expected a non-empty tenant").default("local"),
     /** Empty: the machine's hostname. */
     host: z.string().default(""),
+    /**
+     * Where the kernel's `diskstats`, `net_dev` and `thermal` are bound read-only (the systemd unit's
+     * `BindReadOnlyPaths=`): Deno refuses reads under `/proc` and `/sys` themselves. Missing files
+     * leave their metrics out. The agent's permission set allows reads of the default only.
+     */
+    files: z.string().min(1, "expected a directory").default("/run/eventops/host"),
   }).prefault({}),
 });
 

@@ -4,10 +4,12 @@
  * `POST /ingest` takes. Pure: `agent/device.ts` takes the samples and produces the events.
  *
  * Deno refuses reads of `/proc` and `/sys` without `--allow-all` (only `/proc/pressure/*` is
- * readable with `--allow-read`), so the figures come from its system APIs: CPU times (`os.cpus`),
+ * readable with `--allow-read`), so most figures come from its system APIs: CPU times (`os.cpus`),
  * load (`Deno.loadavg`), memory (`Deno.systemMemoryInfo`), the data directory's filesystem
- * (`statfs`), pressure stall information, and the process's own memory and CPU time. Temperature,
- * disk I/O and network counters need `/sys` and `/proc/diskstats`/`/proc/net/dev`: not read.
+ * (`statfs`), pressure stall information, and the process's own memory and CPU time. Disk I/O,
+ * network and temperature come from `/proc/diskstats`, `/proc/net/dev` and the thermal zones bound
+ * read-only into `collect.host.files` (the systemd unit's `BindReadOnlyPaths=`; Deno checks the
+ * path it opens, and a bind mount's path is not under `/proc`): without them they are left out.
  *
  * | metric | unit | what |
  * | --- | --- | --- |
@@ -21,12 +23,17 @@
  * | `pressure_cpu`, `pressure_io`, `pressure_memory` | percent | PSI "some" avg10, where the kernel has it |
  * | `agent_rss` | bytes | this process's resident memory |
  * | `agent_cpu` | percent | this process's CPU time since the previous sample (100 = one core) |
+ * | `disk_read`, `disk_write` | bytes_per_second | per whole disk (tag `device`) since the previous sample |
+ * | `disk_busy` | percent | of the time the disk had I/O in flight (tag `device`) |
+ * | `net_rx`, `net_tx` | bytes_per_second | per interface but loopback (tag `interface`) |
+ * | `temperature` | celsius | per thermal zone (tag `zone`: its type, e.g. `cpu-thermal`) |
  *
  * Every event carries the tag `source=device`.
  *
  * @module
  */
 import type { RawEvent } from "../model/raw.ts";
+import { counterRates, type DiskCounters, type NetworkCounters } from "./device_files.ts";
 
 /** CPU time counters of one CPU, in milliseconds (as `os.cpus()` gives them). */
 export interface CpuTimes {
@@ -49,6 +56,12 @@ export interface DeviceSample {
   /** PSI "some avg10" percentages by resource. */
   pressure?: Partial<Record<"cpu" | "io" | "memory", number>>;
   process?: { rss: number; cpuMicros: number };
+  /** Whole disks' counters by name (`collect.host.files`/diskstats). */
+  disks?: ReadonlyMap<string, DiskCounters>;
+  /** Network interfaces' counters by name (`collect.host.files`/net_dev). */
+  network?: ReadonlyMap<string, NetworkCounters>;
+  /** Thermal zones' temperatures (`collect.host.files`/thermal), each zone's name unique. */
+  temperatures?: readonly { zone: string; celsius: number }[];
 }
 
 /** Whose metrics they are. */
@@ -67,7 +80,8 @@ export function deviceEvents(
   identity: DeviceIdentity,
 ): RawEvent[] {
   const events: RawEvent[] = [];
-  const add = (metric: string, value: number, unit?: string) => {
+  const elapsedMs = previous ? current.timeMs - previous.timeMs : 0;
+  const add = (metric: string, value: number, unit?: string, tags?: Record<string, string>) => {
     if (!Number.isFinite(value)) return;
     const event: RawEvent = {
       tenant_id: identity.tenant,
@@ -75,7 +89,7 @@ export function deviceEvents(
       metric,
       value: round(value),
       ts_event: current.timeMs,
-      tags: { source: "device" },
+      tags: tags ? { source: "device", ...tags } : { source: "device" },
     };
     if (unit !== undefined) event.unit = unit;
     events.push(event);
@@ -110,11 +124,32 @@ export function deviceEvents(
   }
   if (current.process) {
     add("agent_rss", current.process.rss, "bytes");
-    const elapsedMs = previous ? current.timeMs - previous.timeMs : 0;
     if (previous?.process && elapsedMs > 0) {
       const cpuMs = (current.process.cpuMicros - previous.process.cpuMicros) / 1000;
       if (cpuMs >= 0) add("agent_cpu", cpuMs / elapsedMs * 100, "percent");
     }
+  }
+  if (previous?.disks && current.disks) {
+    const fields = ["readBytes", "writtenBytes", "busyMs"] as const;
+    for (const [device, rate] of counterRates(previous.disks, current.disks, elapsedMs, fields)) {
+      if (rate.readBytes !== undefined) add("disk_read", rate.readBytes, "bytes_per_second", { device });
+      if (rate.writtenBytes !== undefined) {
+        add("disk_write", rate.writtenBytes, "bytes_per_second", { device });
+      }
+      // busy ms per second / 1000 ms = the share of the time; at most 100% (the kernel's rounding).
+      if (rate.busyMs !== undefined) add("disk_busy", Math.min(100, rate.busyMs / 10), "percent", { device });
+    }
+  }
+  if (previous?.network && current.network) {
+    const fields = ["receivedBytes", "sentBytes"] as const;
+    for (const [name, rate] of counterRates(previous.network, current.network, elapsedMs, fields)) {
+      const tags = { interface: name };
+      if (rate.receivedBytes !== undefined) add("net_rx", rate.receivedBytes, "bytes_per_second", tags);
+      if (rate.sentBytes !== undefined) add("net_tx", rate.sentBytes, "bytes_per_second", tags);
+    }
+  }
+  for (const { zone, celsius } of current.temperatures ?? []) {
+    add("temperature", celsius, "celsius", { zone });
   }
   return events;
 }

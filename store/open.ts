@@ -37,6 +37,8 @@ export interface OpenStoreOptions {
    * 16MB is a checkpoint of ~80 ms every ~20 s (64MB: ~190 ms every ~75 s).
    */
   checkpointThreshold?: string;
+  /** DuckDB `allocator_flush_threshold`; default DuckDB's (128 MiB). */
+  allocatorFlushThreshold?: string;
 }
 
 /** An open store: one DuckDB instance plus the paths and locks shared by writer, archiver and readers. */
@@ -154,6 +156,7 @@ export async function openStore(
     // 200 MB query result the process went back from 490 to 93 MB within seconds; without it, never).
     allocator_background_threads: "true",
   };
+  if (options.allocatorFlushThreshold) config.allocator_flush_threshold = options.allocatorFlushThreshold;
   if (readOnly) config.access_mode = "READ_ONLY";
   const instance = await DuckDBInstance.create(joinPath(absDir, DB_FILE), config);
   let setup: DuckDBConnection | undefined;

@@ -20,6 +20,7 @@ Deno.test("memory_budget: /status and the start log report the derived settings;
       budget_bytes: 256e6,
       store_memory_limit: "51MB",
       store_threads: 1,
+      store_allocator_flush_threshold: "8MB",
       query_max_memory_bytes: 32e6,
       fetch_max_bytes: 1_000_000,
       batch_max_bytes: 2_000_000,

@@ -8,7 +8,13 @@ const noEnv = () => undefined;
 Deno.test("memory budget: the derivation for 256 MB, 512 MB and 1 GB (the table of config/memory.ts)", () => {
   assert.deepEqual(deriveMemorySettings(256e6), {
     v8OldSpaceMiB: 97,
-    store: { memory_limit: "51MB", threads: 1, checkpoint_threshold: "4MB", query: { max_memory: "32MB" } },
+    store: {
+      memory_limit: "51MB",
+      threads: 1,
+      checkpoint_threshold: "4MB",
+      allocator_flush_threshold: "8MB",
+      query: { max_memory: "32MB" },
+    },
     kafka: { fetch_max_bytes: 1_000_000, batch_max_bytes: 2_000_000, batch_max_messages: 2_000 },
     features: { max_series: 25_000 },
   });
@@ -48,6 +54,10 @@ Deno.test("memory budget: derived keys fill in what the file does not set; an ex
   assert.equal(defaults.store.checkpoint_threshold, "16MB");
   assert.equal(deriveMemorySettings(512e6).store.checkpoint_threshold, "8MB");
   assert.equal(deriveMemorySettings(1e9).store.checkpoint_threshold, "15MB");
+  assert.equal(config.store.allocator_flush_threshold, "8MB");
+  assert.equal(defaults.store.allocator_flush_threshold, "128MiB", "DuckDB's own default");
+  assert.equal(deriveMemorySettings(512e6).store.allocator_flush_threshold, "16MB");
+  assert.equal(deriveMemorySettings(64e9).store.allocator_flush_threshold, "64MB");
   assert.equal(defaults.kafka.fetch_max_bytes, 2 * 1024 * 1024);
 });
 

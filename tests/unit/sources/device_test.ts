@@ -109,9 +109,16 @@ Deno.test("collect.host config: off by default; interval at least 1s; bad values
     interval: 10_000,
     tenant: "local",
     host: "",
+    files: "/run/eventops/host",
   });
   const set = ConfigSchema.parse({ collect: { host: { enabled: true, interval: "2s", host: "gw-1" } } });
-  assert.deepEqual(set.collect.host, { enabled: true, interval: 2_000, tenant: "local", host: "gw-1" });
+  assert.deepEqual(set.collect.host, {
+    enabled: true,
+    interval: 2_000,
+    tenant: "local",
+    host: "gw-1",
+    files: "/run/eventops/host",
+  });
   const bad = ConfigSchema.safeParse({ collect: { host: { interval: "100ms", tenant: "" } } });
   assert.ok(!bad.success);
   const paths = bad.error.issues.map((issue) => issue.path.join("."));
