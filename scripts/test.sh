@@ -34,7 +34,26 @@ if ! bash scripts/broker/broker.sh status >/dev/null 2>&1; then
   bash scripts/broker/broker.sh start
   started=1
 fi
-cleanup() { if [ "$started" = 1 ]; then bash scripts/broker/broker.sh stop; fi; }
+# A native crash of an agent under test (the harness reports its signal) leaves a core file where the
+# kernel's core_pattern says (here `core`, in the repository): kept in .cache/cores, with a backtrace
+# when gdb is on the machine.
+ulimit -c unlimited 2>/dev/null || true
+report_cores() {
+  local core
+  for core in core core.[0-9]*; do
+    [ -f "$core" ] || continue
+    mkdir -p .cache/cores
+    mv "$core" ".cache/cores/$core.$(date +%s)"
+    echo "test.sh: a process crashed and dumped .cache/cores/$core.*" >&2
+    if command -v gdb >/dev/null; then
+      gdb -batch -ex "bt 20" -c "$(ls -t .cache/cores/"$core".* | head -1)" 2>/dev/null | tail -30 >&2 || true
+    fi
+  done
+}
+cleanup() {
+  report_cores
+  if [ "$started" = 1 ]; then bash scripts/broker/broker.sh stop; fi
+}
 trap cleanup EXIT
 
 "$deno" fmt --check

@@ -118,6 +118,9 @@ export interface StartOptions {
   wrapper?: string[];
 }
 
+/** Signals of a native crash (not the SIGTERM/SIGKILL tests send). */
+const CRASH_SIGNALS: ReadonlySet<Deno.Signal> = new Set(["SIGSEGV", "SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"]);
+
 /** Starts `eventops <command>` with the agent's sandbox flags; returns when /readyz answers 200 (for run). */
 export async function startAgent(
   configFile: string,
@@ -174,7 +177,15 @@ export async function startAgent(
     },
   };
   let exitCode: number | undefined;
-  process.status.then((status) => exitCode = status.code);
+  process.status.then((status) => {
+    exitCode = status.code;
+    if (status.signal !== null && CRASH_SIGNALS.has(status.signal)) {
+      // A native crash is never what a test asked for: say so where CI logs keep it.
+      void drained.then(() =>
+        console.error(`agent on :${port} crashed with ${status.signal}; last logs:\n${logText.slice(-4000)}`)
+      );
+    }
+  });
   const deadline = Date.now() + 60_000;
   while (options.waitReady ?? true) {
     if (exitCode !== undefined) {
