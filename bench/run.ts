@@ -25,7 +25,7 @@
  */
 import { streamSse } from "../testing/sse.ts";
 import { parseArgs } from "node:util";
-import { v8OldSpaceMiB } from "../config/memory.ts";
+import { v8OldSpaceMiB, v8SemiSpaceMiB } from "../config/memory.ts";
 import { parseSize } from "../lib/size.ts";
 import { createMemoryCap, type MemoryCap } from "./cgroup.ts";
 import { uniqueName } from "../testing/agent.ts";
@@ -348,7 +348,8 @@ function budgetFlags(): string[] {
   if (!budget) return [];
   const bytes = parseSize(budget);
   if (bytes === undefined) throw new Error(`--memory-budget: expected a size like 256MB, got ${budget}`);
-  return [`--v8-flags=--max-old-space-size=${v8OldSpaceMiB(bytes)}`];
+  const oldSpace = v8OldSpaceMiB(bytes);
+  return [`--v8-flags=--max-old-space-size=${oldSpace},--max-semi-space-size=${v8SemiSpaceMiB(oldSpace)}`];
 }
 
 /** The memory cgroup of `--memory-cap`, created once per run. */

@@ -108,12 +108,17 @@ v8_heap_mib() {
     print m
   }'
 }
-# The V8 heap can only be limited at start: derived here from EVENTOPS_MEMORY_BUDGET (the last
-# --v8-flags wins over the task's --max-old-space-size).
+# v8_semi_mib OLD_SPACE_MIB: V8's semi-space for that old space (config/memory.ts v8SemiSpaceMiB).
+v8_semi_mib() {
+  if [ "$1" -lt 160 ]; then echo 2; elif [ "$1" -lt 320 ]; then echo 4; else echo 8; fi
+}
+# The V8 heap can only be limited at start: derived here from EVENTOPS_MEMORY_BUDGET (a later
+# --v8-flags wins over the task's --max-old-space-size and --max-semi-space-size).
 heap_flag=''
 if [ -n "${EVENTOPS_MEMORY_BUDGET:-}" ]; then
   heap_mib="$(v8_heap_mib "$EVENTOPS_MEMORY_BUDGET")" || heap_mib=''
-  [ -z "$heap_mib" ] || heap_flag="--v8-flags=--max-old-space-size=$heap_mib"
+  [ -z "$heap_mib" ] ||
+    heap_flag="--v8-flags=--max-old-space-size=$heap_mib,--max-semi-space-size=$(v8_semi_mib "$heap_mib")"
 fi
 
 app="$dir/app"

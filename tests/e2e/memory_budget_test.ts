@@ -18,7 +18,7 @@ Deno.test("memory_budget: /status and the start log report the derived settings;
     const status = await (await fetch(`${agent.baseUrl}/status`)).json();
     assert.deepEqual(status.memory, {
       budget_bytes: 256e6,
-      store_memory_limit: "51MB",
+      store_memory_limit: "32MB",
       store_threads: 1,
       store_allocator_flush_threshold: "8MB",
       query_max_memory_bytes: 32e6,
@@ -31,7 +31,7 @@ Deno.test("memory_budget: /status and the start log report the derived settings;
     });
     assert.ok(status.memory.v8_heap_limit_mib > 256, "the task's --max-old-space-size=256 stays");
     const logs = agent.logs();
-    assert.match(logs, /"msg":"memory".*"budget_bytes":256000000.*"store_memory_limit":"51MB"/);
+    assert.match(logs, /"msg":"memory".*"budget_bytes":256000000.*"store_memory_limit":"32MB"/);
     assert.match(logs, /V8 heap not limited.*--max-old-space-size=97/);
   } finally {
     assert.equal(await agent.stop(), 0);

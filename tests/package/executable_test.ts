@@ -138,7 +138,7 @@ Deno.test("x86_64 as the user nobody in bubblewrap: read-only root, only its sta
     )[0];
   assert.ok(memory, `no memory line in the logs:\n${result.logs}`);
   assert.equal(memory.budget_bytes, 256e6);
-  assert.equal(memory.store_memory_limit, "51MB");
+  assert.equal(memory.store_memory_limit, "32MB");
   assert.equal(memory.v8_old_space_derived_mib, 97);
   assert.ok(memory.v8_heap_limit_mib <= 97 + 48, `V8 heap limit ${memory.v8_heap_limit_mib} MiB`);
   assert.doesNotMatch(result.logs, /V8 heap not limited/);

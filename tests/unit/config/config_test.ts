@@ -37,7 +37,7 @@ Deno.test("memory_budget applies to the documented eventops.yaml (its derived ke
   const text = await Deno.readTextFile("eventops.yaml");
   const env = (name: string) => name === "EVENTOPS_MEMORY_BUDGET" ? "256MB" : undefined;
   const config = buildConfig(parse(text), "eventops.yaml", env);
-  assert.equal(config.store.memory_limit, "51MB");
+  assert.equal(config.store.memory_limit, "32MB");
   assert.equal(config.kafka.batch_max_messages, 2_000);
   assert.equal(config.features.max_series, 25_000);
 });

@@ -1,15 +1,16 @@
 /** `memory_budget`: the settings derived from one number, where they apply, and a bad value. */
 import assert from "node:assert/strict";
 import { buildConfig, ConfigError } from "../../../config/load.ts";
-import { deriveMemorySettings, v8OldSpaceMiB } from "../../../config/memory.ts";
+import { deriveMemorySettings, v8OldSpaceMiB, v8SemiSpaceMiB } from "../../../config/memory.ts";
 
 const noEnv = () => undefined;
 
 Deno.test("memory budget: the derivation for 256 MB, 512 MB and 1 GB (the table of config/memory.ts)", () => {
   assert.deepEqual(deriveMemorySettings(256e6), {
     v8OldSpaceMiB: 97,
+    v8SemiSpaceMiB: 2,
     store: {
-      memory_limit: "51MB",
+      memory_limit: "32MB",
       threads: 1,
       checkpoint_threshold: "4MB",
       allocator_flush_threshold: "8MB",
@@ -21,7 +22,7 @@ Deno.test("memory budget: the derivation for 256 MB, 512 MB and 1 GB (the table 
   const half = deriveMemorySettings(512e6);
   assert.deepEqual([half.v8OldSpaceMiB, half.store.memory_limit, half.kafka.batch_max_messages], [
     195,
-    "102MB",
+    "64MB",
     4_000,
   ]);
   const gig = deriveMemorySettings(1e9);
@@ -40,7 +41,7 @@ Deno.test("memory budget: derived keys fill in what the file does not set; an ex
     noEnv,
   );
   assert.equal(config.memory_budget, 256e6);
-  assert.equal(config.store.memory_limit, "51MB");
+  assert.equal(config.store.memory_limit, "32MB");
   assert.equal(config.store.threads, 1);
   assert.equal(config.store.checkpoint_threshold, "4MB");
   assert.equal(config.store.query.max_memory, 32e6);
@@ -108,6 +109,18 @@ Deno.test("memory budget: the package stub's V8 heap for EVENTOPS_MEMORY_BUDGET 
   assert.deepEqual(
     new TextDecoder().decode(output.stdout).trim().split("\n").map(Number),
     cases.map((budget) => v8OldSpaceMiB(sizes[budget as keyof typeof sizes])),
+  );
+  const semiStart = stub.indexOf("v8_semi_mib() {");
+  const semiEnd = stub.indexOf("\n}\n", semiStart) + 3;
+  const olds = [64, 97, 159, 160, 195, 319, 320, 381, 1024];
+  const semis = await new Deno.Command("sh", {
+    args: ["-c", stub.slice(semiStart, semiEnd) + olds.map((old) => `v8_semi_mib ${old}`).join("\n")],
+    stdout: "piped",
+  }).output();
+  assert.deepEqual(
+    new TextDecoder().decode(semis.stdout).trim().split("\n").map(Number),
+    olds.map(v8SemiSpaceMiB),
+    "the stub's semi-space is config/memory.ts's",
   );
   const bad = await new Deno.Command("sh", {
     args: ["-c", stub.slice(start, end) + "v8_heap_mib lots"],
