@@ -173,12 +173,15 @@ export class ParquetArchiver {
     try {
       const fits = `strlen(tenant) <= ${MAX_PATH_VALUE_BYTES} AND strlen(metric) <= ${MAX_PATH_VALUE_BYTES}`;
       const old = `ts < make_timestamptz($1::BIGINT * 1000)`;
-      const groups = await readAllBound(
-        conn,
-        `SELECT tenant, metric, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d') AS date, count(*)::DOUBLE,
+      // Each scan holds the store's access shared: no writer batch appends meanwhile (Store.access).
+      const groups = await store.access.read(() =>
+        readAllBound(
+          conn,
+          `SELECT tenant, metric, strftime(ts AT TIME ZONE 'UTC', '%Y-%m-%d') AS date, count(*)::DOUBLE,
                 epoch_ms(min(ts))::DOUBLE, epoch_ms(max(ts))::DOUBLE, bool_and(${fits})
          FROM metrics WHERE ${old} GROUP BY ALL`,
-        [cutoff],
+          [cutoff],
+        )
       );
       const partitions = new Map<string, { key: PartitionKey; rows: number; minTs: number; maxTs: number }>();
       for (const [tenant, metric, date, rows, minTs, maxTs, ok] of groups.getRows()) {
@@ -201,12 +204,14 @@ export class ParquetArchiver {
       }
       await mkdirInside(store.dataDir, staging);
       stagingMade = true;
-      const copied = await readAllBound(
-        conn,
-        `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
+      const copied = await store.access.read(() =>
+        readAllBound(
+          conn,
+          `COPY (SELECT tenant, metric, (ts AT TIME ZONE 'UTC')::DATE AS date, ${FILE_COLUMNS}
                FROM metrics WHERE ${old} AND ${fits} ORDER BY tenant, metric, ts, host)
          TO ${sqlString(staging)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (tenant, metric, date))`,
-        [cutoff],
+          [cutoff],
+        )
       );
       const copiedRows = Number(copied.getRows()[0]?.[0] ?? 0);
       const expected = [...partitions.values()].reduce((sum, p) => sum + p.rows, 0);
@@ -244,23 +249,27 @@ export class ParquetArchiver {
       if (manifest.reduce((sum, m) => sum + m.rows, 0) !== expected) {
         throw new Error("staged row counts differ");
       }
-      await runBound(
-        conn,
-        `INSERT INTO exported_keys
+      await store.access.read(() =>
+        runBound(
+          conn,
+          `INSERT INTO exported_keys
          SELECT src_topic, src_partition, src_offset, src_index, (ts AT TIME ZONE 'UTC')::DATE
          FROM metrics WHERE ${old} AND ${fits} ORDER BY src_topic, src_partition, src_offset, src_index`,
-        [cutoff],
+          [cutoff],
+        )
       );
       // The rows go; their series stay (the writer keeps their ids, and they are a few bytes each).
-      const deleted = await runBound(
-        conn,
-        `DELETE FROM metric_rows WHERE ${old} AND series_id IN (SELECT id FROM series WHERE ${fits})`,
-        [cutoff],
+      const deleted = await store.access.read(() =>
+        runBound(
+          conn,
+          `DELETE FROM metric_rows WHERE ${old} AND series_id IN (SELECT id FROM series WHERE ${fits})`,
+          [cutoff],
+        )
       );
       if (Number(deleted.rowsChanged) !== expected) throw new Error("deleted row count differs");
       await insertManifest(conn, manifest);
 
-      await store.files.write(async () => {
+      await store.access.write(async () => {
         for (const move of moves) {
           await Deno.link(move.from, move.to); // fails instead of overwriting
           linked.push(move.to);
@@ -275,7 +284,7 @@ export class ParquetArchiver {
     } catch (error) {
       if (!committed) {
         await conn.run("ROLLBACK").catch(() => undefined);
-        await store.files.write(async () => {
+        await store.access.write(async () => {
           for (const path of linked) await Deno.remove(path).catch(() => undefined);
         });
       }
@@ -361,7 +370,7 @@ export class ParquetArchiver {
           minTs: minTs === null ? null : Number(minTs),
           maxTs: maxTs === null ? null : Number(maxTs),
         }]);
-        await store.files.write(async () => {
+        await store.access.write(async () => {
           const target = joinPath(store.parquetDir, rel);
           await Deno.link(tmp, target);
           linkedTo = target;
@@ -375,7 +384,7 @@ export class ParquetArchiver {
           await conn.run("ROLLBACK").catch(() => undefined);
           if (linkedTo !== undefined) {
             const path = linkedTo;
-            await store.files.write(() => Deno.remove(path).catch(() => undefined));
+            await store.access.write(() => Deno.remove(path).catch(() => undefined));
           }
         }
         throw error;
@@ -432,7 +441,7 @@ export class ParquetArchiver {
            AND seq NOT IN (SELECT max(seq) FROM alerts GROUP BY fingerprint)`,
         [BigInt(Math.floor(cutoffMs))],
       );
-      await store.files.write(async () => {
+      await store.access.write(async () => {
         await conn.run("COMMIT");
         committed = true;
         store.invalidateViews();

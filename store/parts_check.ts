@@ -305,7 +305,7 @@ async function checkWith(store: Store, conn: DuckDBConnection, options: CheckOpt
   if (findings.length === 0 && restored.length === 0) {
     return { found: [], restored: [], ...await summary(conn) };
   }
-  await store.files.write(async () => {
+  await store.access.write(async () => {
     const moved: { from: string; to: string }[] = [];
     try {
       for (const finding of findings) {

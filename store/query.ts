@@ -547,7 +547,7 @@ export class StoreReader {
   async #withSlotOnce<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
     const slot = await this.#acquire();
     try {
-      return await this.#store.files.read(async () => {
+      return await this.#store.access.read(async () => {
         for (let attempt = 0;; attempt++) {
           if (slot.generation !== this.#store.viewGeneration) {
             const generation = this.#store.viewGeneration;

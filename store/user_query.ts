@@ -272,7 +272,7 @@ export async function runUserQuery(
   const conn = await store.connect();
   const watch = new Watch(conn, budgets);
   try {
-    return await store.files.read(async () => {
+    return await store.access.read(async () => {
       await createMetricsView(store, conn);
       let extracted;
       try {

@@ -187,7 +187,8 @@ export class StoreWriter {
    * replay after a crash, a rebalance or a restart inserts nothing twice. Calls are serialized.
    */
   writeBatch(events: readonly Envelope[], alerts: readonly Alert[] = []): Promise<WriteResult> {
-    return this.#mutex.run(() => this.#write(events, alerts));
+    // Exclusive: no query may scan a table while the batch appends to it (Store.access says why).
+    return this.#mutex.run(() => this.#store.access.write(() => this.#write(events, alerts)));
   }
 
   /** Whether the raw (fast) chunk path is in use; undefined until the writer is opened. */
@@ -223,7 +224,7 @@ export class StoreWriter {
   checkpoint(): Promise<void> {
     return this.#mutex.run(async () => {
       const { conn } = await this.#connection();
-      await conn.run("CHECKPOINT");
+      await this.#store.access.write(() => conn.run("CHECKPOINT"));
     });
   }
 

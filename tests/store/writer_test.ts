@@ -325,3 +325,29 @@ Deno.test("writer: a batch that fails after some chunks were appended leaves not
     deepStrictEqual(await counts(store), { rows: 200, ids: 200 });
   });
 });
+
+Deno.test("writer: a batch never appends while a query runs, and a query waits for a batch (Store.access)", async () => {
+  await withStore("w-access", async (store) => {
+    const writer = await StoreWriter.open(store);
+    const reader = await StoreReader.open(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    const order: string[] = [];
+    const query = store.access.read(async () => {
+      order.push("query started");
+      await gate;
+      order.push("query done");
+    });
+    const batch = writer.writeBatch(makeEvents(100), []).then(() => order.push("batch stored"));
+    // The batch waits for the query in flight, however long the event loop runs meanwhile.
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setTimeout(resolve, 5));
+    deepStrictEqual(order, ["query started"]);
+    // A query asked for while the batch waits goes after it.
+    const later = reader.catalog().then(() => order.push("later query"));
+    release();
+    await Promise.all([query, batch, later]);
+    deepStrictEqual(order, ["query started", "query done", "batch stored", "later query"]);
+    reader.close();
+    await writer.close();
+  });
+});
