@@ -4,6 +4,7 @@
  * @module
  */
 import { BROKERS } from "./agent.ts";
+import { eventually } from "./eventually.ts";
 
 /** Produces each line of `lines` as one message (`kcat -P`), optionally with `key`. */
 export async function kcatProduce(topic: string, lines: readonly string[], key?: string): Promise<void> {
@@ -58,5 +59,25 @@ export async function kcatConsumeAll(topic: string): Promise<string[]> {
   if (output.code !== 0) throw new Error(`kcat -C failed: ${new TextDecoder().decode(output.stderr)}`);
   return new TextDecoder().decode(output.stdout).split("\n---eventops-separator---\n").filter((part) =>
     part.length > 0
+  );
+}
+
+/**
+ * The messages of `topic` parsed as JSON once there are at least `count` of them (polled until
+ * `timeoutMs`; a timeout names `what`).
+ */
+export function kcatJsonAtLeast<T>(
+  topic: string,
+  count: number,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T[]> {
+  return eventually(
+    async () => {
+      const records = (await kcatConsumeAll(topic)).map((text) => JSON.parse(text) as T);
+      return records.length >= count ? records : undefined;
+    },
+    timeoutMs,
+    what,
   );
 }

@@ -6,20 +6,11 @@
  * @module
  */
 import { eventually } from "./eventually.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { installed } from "./install.ts";
 
 /** The Collector binary (builds it when missing; the first build takes about two minutes). */
-export async function otelcolBinary(): Promise<string> {
-  const output = await new Deno.Command("bash", {
-    args: [`${ROOT}scripts/install-otelcol.sh`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (output.code !== 0) {
-    throw new Error(`install-otelcol.sh failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)!;
+export function otelcolBinary(): Promise<string> {
+  return installed("install-otelcol.sh");
 }
 
 /** A running Collector. */

@@ -8,17 +8,9 @@
  */
 import { BROKERS, freePort } from "./agent.ts";
 import { eventually } from "./eventually.ts";
+import { installed } from "./install.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** Runs an install script and returns the path it prints. */
-async function installed(script: string): Promise<string> {
-  const output = await new Deno.Command("bash", { args: [`${ROOT}scripts/${script}`], cwd: ROOT }).output();
-  if (!output.success) {
-    throw new Error(`${script} failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return new TextDecoder().decode(output.stdout).trim().split("\n").pop()!;
-}
 
 /** A running registry. */
 export interface RunningRegistry {

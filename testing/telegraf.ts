@@ -4,20 +4,11 @@
  *
  * @module
  */
-const ROOT = new URL("../", import.meta.url).pathname;
+import { installed } from "./install.ts";
 
 /** The Telegraf binary (builds it when missing; the first build takes about a minute). */
-export async function telegrafBinary(): Promise<string> {
-  const output = await new Deno.Command("bash", {
-    args: [`${ROOT}scripts/install-telegraf.sh`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout).trim();
-  if (output.code !== 0) {
-    throw new Error(`install-telegraf.sh failed: ${new TextDecoder().decode(output.stderr)}`);
-  }
-  return text.split("\n").at(-1)!;
+export function telegrafBinary(): Promise<string> {
+  return installed("install-telegraf.sh");
 }
 
 /** Runs `telegraf --once --config <file>` (gather once, write every output, exit); returns its log. */

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { BROKERS, eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
-import { kcatConsumeAll, kcatProduceRaw } from "../../testing/kcat.ts";
+import { kcatConsumeAll, kcatJsonAtLeast, kcatProduceRaw } from "../../testing/kcat.ts";
+import type { DeadLetter } from "../../model/dlq.ts";
 import { telegrafOnce } from "../../testing/telegraf.ts";
 import { OTEL_SAMPLE_EXPECTED, OTEL_SAMPLE_HOST, serializedOtelSample } from "../../testing/otel_sdk.ts";
 import { parseLine } from "../../sources/influx.ts";
@@ -128,14 +129,7 @@ for (const topology of ["partitioned", "local"] as const) {
           assert.ok(Math.abs(value - want[i]) < 1e-9, `${metric}: ${got} != ${want}`)
         );
       }
-      const dead = await eventually(
-        async () => {
-          const letters = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-          return letters.length >= 2 ? letters : undefined;
-        },
-        30_000,
-        "the two dead letters",
-      );
+      const dead = await kcatJsonAtLeast<DeadLetter>(topics.dlq, 2, "the two dead letters");
       assert.deepEqual(
         dead.map((d) => [d.stage, d.source.topic]).sort(),
         [["input", inputTopics.otlpProto], ["input", inputTopics.rw]],

@@ -13,8 +13,9 @@ import assert from "node:assert/strict";
 import { PeriodicExportingMetricReader, type PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { OTLPMetricExporter as ProtoExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as JsonExporter } from "@opentelemetry/exporter-metrics-otlp-http";
-import { eventually, startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
-import { kcatConsumeAll, kcatProduceRaw } from "../../testing/kcat.ts";
+import { startAgent, uniqueName, writeTestConfig } from "../../testing/agent.ts";
+import { kcatJsonAtLeast, kcatProduceRaw } from "../../testing/kcat.ts";
+import type { DeadLetter } from "../../model/dlq.ts";
 import {
   OTEL_SAMPLE_HOST as HOST,
   recordExponentialSample,
@@ -141,14 +142,7 @@ Deno.test("collect: OTLP exponential histograms (the OpenTelemetry JS SDK) and s
     }
     for (const tenant of ["dist-http-json", sdkJson]) await assertHandBuilt(agent.baseUrl, tenant);
 
-    const dead = await eventually(
-      async () => {
-        const letters = (await kcatConsumeAll(topics.dlq)).map((text) => JSON.parse(text));
-        return letters.length >= 2 ? letters : undefined;
-      },
-      30_000,
-      "the two dead letters",
-    );
+    const dead = await kcatJsonAtLeast<DeadLetter>(topics.dlq, 2, "the two dead letters");
     assert.deepEqual(dead.map((d) => d.stage).sort(), ["collect", "input"]);
     for (const letter of dead) {
       assert.match(letter.reason, /metric "broken.latency": scale 1000 is outside -10\.\.20/);
