@@ -36,6 +36,8 @@ export class ClusterMembership implements ClusterApi {
   readonly #listeners: ((membership: ClusterMembership) => void)[] = [];
   /** Where the feed of the other agents' alerts is (set by `agent/peer_alerts.ts`). */
   peerAlertsState: () => PeerAlertsState = () => "off";
+  /** The partitions being restored from a departed agent (set by `agent/stateful.ts`). */
+  restoringPartitions: () => number[] = () => [];
   readonly forwardTimeoutMs: number;
   /** This agent's advertised base URL (`http.advertise`, or the bound address: set once the API listens). */
   selfUrl: string;
@@ -83,6 +85,11 @@ export class ClusterMembership implements ClusterApi {
   /** Where the feed of the other agents' alerts is. */
   peerAlerts(): PeerAlertsState {
     return this.peerAlertsState();
+  }
+
+  /** The partitions of `events.enriched` this agent is restoring from a departed agent. */
+  restoring(): number[] {
+    return this.restoringPartitions();
   }
 
   /** Calls `listener` after each read of the map. */

@@ -165,6 +165,7 @@ export async function startAgent(
       feeds,
       limits: reached,
       notify,
+      cluster,
     });
     life.onStop(() => pipeline.stop());
     await pipeline.start();

@@ -25,6 +25,11 @@ import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { publishDurable, storeSink } from "./store_sink.ts";
+import { PartitionRestorer, type RebalanceSnapshot } from "../pipeline/restore.ts";
+import { createRangeConsumer, readPartitionRange } from "../kafka/partition_reader.ts";
+import { AGENT_INSTANCE, clusterViewOf, type DescribedMember } from "../kafka/membership.ts";
+import { readGroupOffsets } from "../kafka/lag.ts";
+import { decodeEnriched } from "../enriched/mod.ts";
 
 /** What the stateful group is built from. */
 export interface StatefulParts {
@@ -47,6 +52,8 @@ export interface StatefulParts {
    * agent keeps go on); a new one when absent.
    */
   features?: FeatureEngine;
+  /** Told which partitions are being restored (their answers are partial meanwhile). */
+  cluster?: { restoringPartitions: () => number[] };
 }
 
 /** The stateful stages' dependencies over the agent's rule engine, a new feature engine and the store sink. */
@@ -86,7 +93,9 @@ export async function startStateful(
   const deps = await statefulDeps(config, log, parts);
   const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
   const rebuilder = stateRebuilder(config, log, parts, deps, (series) => enriched.partition(series));
-  const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder });
+  const restore = partitionRestorer(config, log, parts);
+  if (restore && parts.cluster) parts.cluster.restoringPartitions = () => restore.restorer.restoring();
+  const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder, restorer: restore?.restorer });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(
     () => createConsumer(config, group, "stateful"),
@@ -95,17 +104,78 @@ export async function startStateful(
       onAssignment: (assignment) => {
         const owned = assignment.find((entry) => entry.topic === config.topics.enriched)?.partitions ?? [];
         rebuilder?.assigned(owned);
+        if (owned.length > 0) restore?.restorer.assigned();
         parts.hooks.onAssignment(assignment);
       },
     }),
   );
+  const stop = async () => {
+    await consumer.stop();
+    await restore?.close();
+  };
   try {
     await consumer.start(messageBatches(), handler);
   } catch (error) {
-    await consumer.stop().catch(() => undefined);
+    await stop().catch(() => undefined);
     throw error;
   }
-  return consumer;
+  return { stop };
+}
+
+/** A described group, as the snapshot reads it. */
+interface DescribedGroup {
+  id: string;
+  state: string;
+  members: Map<string, DescribedMember>;
+}
+
+/**
+ * The restore of a departed agent's rows (`pipeline/restore.ts`) for the stateful group: the group
+ * described after each rebalance, the ranges read outside the group and stored by `parts.writer`.
+ * None without a store, or without `http.advertise` (members cannot tell themselves apart without it).
+ */
+export function partitionRestorer(
+  config: Config,
+  log: Logger,
+  parts: Pick<StatefulParts, "admin" | "writer">,
+): { restorer: PartitionRestorer; close(): Promise<void> } | undefined {
+  const { admin, writer } = parts;
+  if (writer === undefined || config.http.advertise === "") return undefined;
+  const group = config.kafka.group_stateful;
+  const topic = config.topics.enriched;
+  let reader: ReturnType<typeof createRangeConsumer> | undefined;
+  const snapshot = async (): Promise<RebalanceSnapshot | undefined> => {
+    const [groups, offsets] = await Promise.all([
+      admin.describeGroups({ groups: [group] }),
+      readGroupOffsets(admin, group, topic),
+    ]);
+    const described = groups.get(group) as DescribedGroup | undefined;
+    if (described === undefined) return undefined;
+    const view = clusterViewOf(described, topic, offsets.size, "keyed", AGENT_INSTANCE, Date.now());
+    const me = view.members.find((member) => member.self);
+    if (me === undefined) return undefined;
+    // The store's id first: an agent restarted on its store is the same owner (its rows are there).
+    const identity = (member: (typeof view.members)[number]) =>
+      member.store ?? member.instance ?? member.member_id;
+    const owners = new Map<number, string>();
+    for (const member of view.members) {
+      for (const partition of member.partitions) owners.set(partition, identity(member));
+    }
+    return { owners, members: new Set(view.members.map(identity)), self: identity(me), offsets };
+  };
+  const restorer = new PartitionRestorer({
+    snapshot,
+    read: async (range, progress) => {
+      reader ??= createRangeConsumer(config, "restore");
+      await readPartitionRange(reader, { topic, ...range }, async (messages) => {
+        const decoded = decodeEnriched(messages, Date.now());
+        const written = await writer.writeBatch(decoded.events);
+        progress({ messages: messages.length, events: decoded.events.length, inserted: written.inserted });
+      }, config.kafka.fetch_max_bytes);
+    },
+    log,
+  });
+  return { restorer, close: async () => await reader?.close() };
 }
 
 /**

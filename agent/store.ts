@@ -9,6 +9,8 @@ import type { Logger } from "../lib/log.ts";
 import { registerFamily } from "../telemetry/families.ts";
 import type { Registry } from "../telemetry/registry.ts";
 import type { Lifecycle } from "./lifecycle.ts";
+import { advertiseStore } from "../kafka/membership.ts";
+import { storeIdentity } from "../store/identity.ts";
 import {
   openStore,
   type PartsReport,
@@ -104,5 +106,7 @@ export async function openAgentStore(
   watchParts(store, registry, log);
   const writer = await StoreWriter.open(store);
   const reader = await StoreReader.open(store);
+  // Scale-out: the groups know this store again after a restart (no restore of rows it holds).
+  advertiseStore(await storeIdentity(store.dataDir));
   return { store, writer, reader };
 }

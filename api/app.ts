@@ -19,6 +19,7 @@ import { ConfigSchema } from "../config/schema.ts";
 import { TcpFront } from "./front.ts";
 import { type RouteContext, routeContext } from "./context.ts";
 import { ApiError, sendError } from "./errors.ts";
+import { RESTORING_HEADER } from "./forward.ts";
 import { requireReadToken } from "./auth.ts";
 import { limitRequestsPerClient } from "./limits.ts";
 import { requestClient } from "./client.ts";
@@ -90,6 +91,18 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
           ...(c.res.headers.get("content-type")?.startsWith("text/event-stream") ? { stream: true } : {}),
         });
       }
+    }
+  });
+
+  // Scale-out: while this agent restores a departed agent's rows, every answer says which partitions.
+  app.use("*", async (c, next) => {
+    await next();
+    const restoring = deps.cluster?.restoring?.() ?? [];
+    if (restoring.length === 0 || c.res.headers.has(RESTORING_HEADER)) return;
+    try {
+      c.res.headers.set(RESTORING_HEADER, restoring.join(","));
+    } catch {
+      // A relayed response with immutable headers: it carries the owner's own header, if any.
     }
   });
 

@@ -228,6 +228,11 @@ export interface ClusterApi {
    * `off` while alone, `consuming` once it reads the alerts topic.
    */
   peerAlerts?(): PeerAlertsState;
+  /**
+   * The partitions of `events.enriched` this agent is restoring from a departed agent
+   * (`pipeline/restore.ts`): the answers it gives are partial meanwhile.
+   */
+  restoring?(): number[];
 }
 
 /** Everything the HTTP layer needs. */

@@ -1,10 +1,11 @@
 /**
- * Scale-out reads over HTTP: a read of one series forwarded to the agent that owns it, and a read
- * over many series fanned out to every other agent. A forwarded request carries
- * {@link FORWARDED_HEADER} and is always answered from the store of the agent it reaches (never
- * forwarded again: no loops); the caller's `Authorization` header and query string (`access_token`)
- * go with it. An agent that does not answer in `http.forward_timeout` is named in the response: a
- * 503 for a forwarded read, `partial: true` for a fan-out — never a plain empty 200.
+ * Scale-out reads over HTTP: reads fanned out to every other agent (a series' rows are on its owner,
+ * and on the agents that owned it before a live rebalance), and the event stream of one series relayed
+ * from its owner. A forwarded request carries {@link FORWARDED_HEADER} and is always answered from the
+ * store of the agent it reaches (never forwarded again: no loops); the caller's `Authorization` header
+ * and query string (`access_token`) go with it. An agent that does not answer in
+ * `http.forward_timeout` is named in the response: a 503 when it owns the series asked for,
+ * `partial: true` otherwise — never a plain empty 200.
  *
  * @module
  */
@@ -18,6 +19,18 @@ export const FORWARDED_HEADER = "X-EventOps-Forwarded";
 export const SERVED_BY_HEADER = "X-EventOps-Served-By";
 /** `true` on a fan-out answer built without some agent. */
 export const PARTIAL_HEADER = "X-EventOps-Partial";
+/**
+ * On every answer of an agent restoring the rows of a departed agent (`pipeline/restore.ts`): the
+ * partitions of `events.enriched` whose series it does not hold whole yet, e.g. `3,7`.
+ */
+export const RESTORING_HEADER = "X-EventOps-Restoring";
+
+/** The partitions a {@link RESTORING_HEADER} names (pure; none for a missing or malformed header). */
+export function restoringOf(header: string | null | undefined): number[] {
+  if (!header) return [];
+  const partitions = header.split(",").map((part) => Number(part.trim()));
+  return partitions.every((partition) => Number.isInteger(partition) && partition >= 0) ? partitions : [];
+}
 
 /** Whether the request came from another agent. */
 export function isForwarded(c: Context): boolean {
@@ -59,41 +72,12 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Forwards the request to `baseUrl` and relays its answer (status, body, content type); a 503 naming
- * the agent when it does not answer (the map is read again for the next request).
+ * One agent's answer to a fanned-out read (`body` undefined: a 404 taken as "nothing here";
+ * `restoring`: the partitions it is restoring, {@link RESTORING_HEADER}).
  */
-export async function forwardRead(
-  c: Context,
-  cluster: ClusterApi,
-  owner: { url: string; partition: number },
-): Promise<Response> {
-  let response: Response;
-  try {
-    response = await fetch(targetOf(c, owner.url), {
-      headers: forwardHeaders(c),
-      signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
-    });
-  } catch (error) {
-    void cluster.refresh();
-    throw new ApiError(
-      503,
-      `the agent that owns this series (${owner.url}, partition ${owner.partition}) did not answer: ` +
-        `${reasonOf(error)}; retry in a few seconds (the group moves its partitions to the other agents ` +
-        "once it is gone)",
-      { unreachable: [owner.url], partition: owner.partition },
-      { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
-    );
-  }
-  const headers = new Headers({ [SERVED_BY_HEADER]: owner.url, "Cache-Control": "no-store" });
-  for (const name of ["Content-Type", "Content-Disposition", "X-Truncated", "Retry-After"]) {
-    const value = response.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  return new Response(await response.arrayBuffer(), { status: response.status, headers });
-}
-
-/** One agent's answer to a fanned-out read (`body` undefined: a 404 taken as "nothing here"). */
-export type PeerAnswer<T> = { url: string; ok: true; body: T } | { url: string; ok: false; error: string };
+export type PeerAnswer<T> =
+  | { url: string; ok: true; body: T; restoring?: number[] }
+  | { url: string; ok: false; error: string };
 
 /**
  * The same GET on every other agent (in parallel, each bounded by `http.forward_timeout`): each
@@ -111,15 +95,17 @@ export async function fanOut<T>(
           headers: forwardHeaders(c),
           signal: AbortSignal.timeout(cluster.forwardTimeoutMs),
         });
+        const restoring = restoringOf(response.headers.get(RESTORING_HEADER));
+        const marked = restoring.length > 0 ? { restoring } : {};
         if (response.status === 404 && options.notFoundIsEmpty) {
           await response.body?.cancel();
-          return { url, ok: true, body: undefined };
+          return { url, ok: true, body: undefined, ...marked };
         }
         if (!response.ok) {
           const text = await response.text();
           return { url, ok: false, error: `HTTP ${response.status}: ${text.slice(0, 200)}` };
         }
-        return { url, ok: true, body: await response.json() as T };
+        return { url, ok: true, body: await response.json() as T, ...marked };
       } catch (error) {
         return { url, ok: false, error: reasonOf(error) };
       }
@@ -133,21 +119,39 @@ export async function fanOut<T>(
 export interface Coverage {
   /** Agents that answered (this one first). */
   agents: string[];
-  /** Some agent did not answer: the answer lacks its series. */
+  /** Some agent did not answer, or is restoring a departed agent's rows: the answer lacks series. */
   partial: boolean;
   /** The agents that did not answer, and why. */
   unreachable: { url: string; error: string }[];
+  /** The agents restoring a departed agent's rows, and the partitions they do not hold whole yet. */
+  restoring?: { url: string; partitions: number[] }[];
 }
 
-/** The coverage of a fan-out (pure). */
-export function coverageOf(self: string, answers: readonly PeerAnswer<unknown>[]): Coverage {
+/**
+ * The coverage of a fan-out (pure): `selfRestoring`, the partitions this agent is restoring
+ * (`ClusterApi.restoring`).
+ */
+export function coverageOf(
+  self: string,
+  answers: readonly PeerAnswer<unknown>[],
+  selfRestoring: readonly number[] = [],
+): Coverage {
   const unreachable = answers.flatMap((answer) =>
     answer.ok ? [] : [{ url: answer.url, error: answer.error }]
   );
+  const restoring = [
+    ...(selfRestoring.length > 0 ? [{ url: self, partitions: [...selfRestoring] }] : []),
+    ...answers.flatMap((answer) =>
+      answer.ok && answer.restoring !== undefined && answer.restoring.length > 0
+        ? [{ url: answer.url, partitions: answer.restoring }]
+        : []
+    ),
+  ];
   return {
     agents: [self, ...answers.filter((answer) => answer.ok).map((answer) => answer.url)],
-    partial: unreachable.length > 0,
+    partial: unreachable.length > 0 || restoring.length > 0,
     unreachable,
+    ...(restoring.length > 0 ? { restoring } : {}),
   };
 }
 

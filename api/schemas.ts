@@ -196,6 +196,11 @@ export const CoverageShape = {
   unreachable: z.array(z.object({ url: z.string(), error: z.string() })).optional().meta({
     description: "The agents that did not answer, and why.",
   }),
+  restoring: z.array(z.object({ url: z.string(), partitions: z.array(z.int()) })).optional().meta({
+    description:
+      "The agents restoring the rows of a departed agent from `events.enriched`, and the partitions " +
+      "whose series they do not hold whole yet (the answer is partial meanwhile).",
+  }),
 };
 
 export const CatalogResponseSchema = z.object({

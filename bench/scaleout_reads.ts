@@ -2,11 +2,13 @@
  * Added latency of scale-out reads (issue 24), through two REAL agents (their sandbox flags, a broker,
  * DuckDB) in the same consumer groups, each storing half of the series:
  *
- * - a read of one series this agent owns (answered here) vs one the other agent owns (forwarded);
+ * - a read of one series from this agent's store only (`X-EventOps-Forwarded`) vs as users read it (every
+ *   agent asked: a series' rows stay with a former owner after a live rebalance);
  * - the catalog and a tenant's points from this agent's store only (`X-EventOps-Forwarded`) vs fanned
  *   out over both agents and merged;
- * - after the other agent is killed: how long reads of its series answer 503 (until the group's session
- *   timeout lets this agent take its partitions over).
+ * - after the other agent is killed: how long until reads of its series answer whole again (503 until the
+ *   group's session timeout lets this agent take its partitions over, then partial until it restored
+ *   their rows from `events.enriched`).
  *
  * Sequential requests, the two kinds compared alternating, after a warm-up; p50/p95/max in ms. Not a test.
  *
@@ -102,20 +104,15 @@ try {
     120_000,
     "every event stored",
   );
-  // A series each agent owns, as the forwarding header tells.
-  let own: string | undefined;
-  let other: string | undefined;
-  for (const host of hosts) {
-    const response = await fetch(`${a.baseUrl}/metrics/cpu?tenant=bench&host=${host}`);
-    await response.arrayBuffer();
-    if (response.headers.get("X-EventOps-Served-By") === null) own ??= host;
-    else other ??= host;
-    if (own && other) break;
-  }
   const local = { "X-EventOps-Forwarded": "1" };
+  // A series this agent stores: read from its own store alone, and as a user reads it (every agent asked).
+  const owned = await (await fetch(`${a.baseUrl}/metrics`, { headers: local })).json();
+  const own = (owned.series as { host: string }[])[0].host;
+  const theirs = await (await fetch(`${b!.baseUrl}/metrics`, { headers: local })).json();
+  const other = (theirs.series as { host: string }[])[0].host;
   const single = await timePairs(
+    [`${a.baseUrl}/metrics/cpu?tenant=bench&host=${own}`, local],
     [`${a.baseUrl}/metrics/cpu?tenant=bench&host=${own}`, {}],
-    [`${a.baseUrl}/metrics/cpu?tenant=bench&host=${other}`, {}],
   );
   const catalog = await timePairs([`${a.baseUrl}/metrics`, local], [`${a.baseUrl}/metrics`, {}]);
   const points = await timePairs(
@@ -131,8 +128,8 @@ try {
     series: SERIES,
     events_per_series: EVENTS,
     requests: REQUESTS,
-    single_series_local: single[0],
-    single_series_forwarded: single[1],
+    single_series_own_store: single[0],
+    single_series_fan_out: single[1],
     catalog_own_store: catalog[0],
     catalog_fan_out: catalog[1],
     tenant_points_own_store: points[0],
@@ -142,15 +139,20 @@ try {
     unavailable_after_kill_ms: 0,
     session_timeout_s: SESSION_TIMEOUT_S,
   };
-  // The other agent dies: its series answer 503 until this agent owns their partitions.
+  // The other agent dies: its series answer 503 until this agent owns their partitions, then partial
+  // until it restored their rows from events.enriched.
   await b.kill();
   b = undefined;
   const killed = performance.now();
   await eventually(
     async () => {
-      const response = await fetch(`${a.baseUrl}/metrics/cpu?tenant=bench&host=${other}`);
-      await response.arrayBuffer();
-      return response.status === 200;
+      const response = await fetch(`${a.baseUrl}/metrics/cpu?tenant=bench&host=${other}&limit=1000`);
+      if (response.status !== 200) {
+        await response.arrayBuffer();
+        return false;
+      }
+      const body = await response.json();
+      return body.partial !== true && body.count === EVENTS;
     },
     120_000,
     "the dead agent's partitions taken over",

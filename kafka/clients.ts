@@ -5,7 +5,7 @@
  */
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import type { Config } from "../config/schema.ts";
-import { AGENT_INSTANCE, encodeMemberData } from "./membership.ts";
+import { AGENT_INSTANCE, agentStore, encodeMemberData } from "./membership.ts";
 
 /** A producer of raw bytes (keys and values are Buffers). */
 export type ByteProducer = Producer<Buffer, Buffer, Buffer, Buffer>;
@@ -36,7 +36,7 @@ export function createConsumer(config: Config, groupId: string, role: string): B
       protocols: [{
         name: "roundrobin",
         version: 1,
-        metadata: encodeMemberData({ http: advertise, instance: AGENT_INSTANCE }),
+        metadata: encodeMemberData({ http: advertise, instance: AGENT_INSTANCE, store: agentStore() }),
       }],
     }),
     clientId: `${config.kafka.client_id}-${role}`,

@@ -25,6 +25,8 @@ export interface MemberData {
   http: string;
   /** A random id of the agent process (tells this agent's own member apart). */
   instance: string;
+  /** The id of the agent's store (`store/identity.ts`): the same after a restart. */
+  store?: string;
 }
 
 const MEMBER_DATA_VERSION = 1;
@@ -32,9 +34,26 @@ const MEMBER_DATA_VERSION = 1;
 /** This agent process's instance id (in its members' data). */
 export const AGENT_INSTANCE: string = crypto.randomUUID();
 
+let advertisedStore: string | undefined;
+
+/** Sets the store id this process advertises in its groups (once the store is open). */
+export function advertiseStore(id: string): void {
+  advertisedStore = id;
+}
+
+/** The store id this process advertises (undefined without a store). */
+export function agentStore(): string | undefined {
+  return advertisedStore;
+}
+
 /** The subscription user data of a member advertising `data` (JSON, versioned). */
 export function encodeMemberData(data: MemberData): Buffer {
-  return Buffer.from(JSON.stringify({ v: MEMBER_DATA_VERSION, http: data.http, instance: data.instance }));
+  return Buffer.from(JSON.stringify({
+    v: MEMBER_DATA_VERSION,
+    http: data.http,
+    instance: data.instance,
+    ...(data.store === undefined ? {} : { store: data.store }),
+  }));
 }
 
 /** The member data in a subscription's user data; undefined for another client's (or none). */
@@ -44,7 +63,8 @@ export function decodeMemberData(userData: Uint8Array | null | undefined): Membe
     const parsed = JSON.parse(new TextDecoder().decode(userData));
     if (parsed?.v !== MEMBER_DATA_VERSION) return undefined;
     if (typeof parsed.http !== "string" || typeof parsed.instance !== "string") return undefined;
-    return { http: parsed.http, instance: parsed.instance };
+    const store = typeof parsed.store === "string" ? { store: parsed.store } : {};
+    return { http: parsed.http, instance: parsed.instance, ...store };
   } catch {
     return undefined;
   }
@@ -73,6 +93,7 @@ export function clusterViewOf(
       member_id: member.id,
       url: data?.http,
       instance: data?.instance,
+      ...(data?.store === undefined ? {} : { store: data.store }),
       self: data?.instance === selfInstance,
       partitions: [...(member.assignments?.get(topic)?.partitions ?? [])].sort((a, b) => a - b),
     });

@@ -13,6 +13,8 @@ export const ClusterMemberSchema = z.object({
   /** Base URL of its HTTP API (absent: a member that advertises none). */
   url: z.string().optional(),
   instance: z.string().optional(),
+  /** The id of its store (`store/identity.ts`): the same after a restart of the agent. */
+  store: z.string().optional(),
   /** Whether it is the agent that answered. */
   self: z.boolean(),
   /** Partitions of the view's topic it owns. */

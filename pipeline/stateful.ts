@@ -20,6 +20,7 @@ import type { SeriesPartitioner } from "../kafka/partition.ts";
 import { FeatureCursor, type FeatureEngine } from "../stages/features.ts";
 import { FeatureSchedule } from "./feature_schedule.ts";
 import type { StateRebuilder } from "./rebuild.ts";
+import type { PartitionRestorer } from "./restore.ts";
 import type { RuleEngine } from "../stages/rules.ts";
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { type DecodedEnriched, decodeEnriched, type EnrichedMessage } from "../enriched/mod.ts";
@@ -66,6 +67,11 @@ export interface StatefulDeps<StoredAlertT> {
    * store, before their first batch (a restart changes no decision).
    */
   rebuilder?: StateRebuilder;
+  /**
+   * Restores the rows a departed agent stored of the partitions this one gained (`restore.ts`):
+   * each batch waits for it, so they are stored (and rebuilt from) before the partitions' new events.
+   */
+  restorer?: PartitionRestorer;
 }
 
 /** Creates the batch handler of the stateful group: decodes `events.enriched`, then {@link createStatefulStages}. */
@@ -75,7 +81,9 @@ export function createStatefulHandler<StoredAlertT>(
   const now = deps.now ?? Date.now;
   const stages = createStatefulStages(deps);
   const rebuilder = deps.rebuilder;
+  const restorer = deps.restorer;
   return async (batch) => {
+    if (restorer) await restorer.settled();
     // The partitions this group starts to own: their series' memory rebuilt first (once each).
     if (rebuilder) await rebuilder.ensure(partitionsOf(batch));
     await stages(batch, decodeEnriched(batch, now()));

@@ -62,7 +62,7 @@ export function registerAlertRoutes(app: Hono, ctx: RouteContext, read: Middlewa
       q.limit,
       q.state !== undefined,
     );
-    const coverage = coverageOf(cluster.selfUrl, answers);
+    const coverage = coverageOf(cluster.selfUrl, answers, cluster.restoring?.());
     return c.json({ count: merged.length, alerts: merged, ...coverage }, 200, {
       "Cache-Control": "no-store",
       ...(coverage.partial ? { [PARTIAL_HEADER]: "true" } : {}),

@@ -28,7 +28,7 @@ import {
   mergeCatalogs,
   mergePoints,
 } from "../cluster_merge.ts";
-import { type Coverage, coverageOf, fanOut, forwardRead, isForwarded, PARTIAL_HEADER } from "../forward.ts";
+import { type Coverage, coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
 import type { ClusterApi } from "../deps.ts";
 import type { LabelFilter } from "../../model/query.ts";
 
@@ -84,14 +84,20 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     const view = catalogView(await deps.store.catalog(), q.tenant);
     const local: CatalogJson = { ...view, series: view.series.map(seriesJson) };
     const cluster = deps.cluster;
-    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) return c.json(local);
+    if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
+      const restoring = cluster?.restoring?.() ?? [];
+      if (cluster === undefined || restoring.length === 0) return c.json(local);
+      return c.json({ ...local, ...coverageOf(cluster.selfUrl, [], restoring) }, 200, {
+        [PARTIAL_HEADER]: "true",
+      });
+    }
     // Scale-out: every agent's catalog, merged; an agent that did not answer is named.
     const answers = await fanOut<CatalogJson>(c, cluster);
     const merged = mergeCatalogs([
       local,
       ...answers.flatMap((answer) => answer.ok && answer.body ? [answer.body] : []),
     ]);
-    const coverage = coverageOf(cluster.selfUrl, answers);
+    const coverage = coverageOf(cluster.selfUrl, answers, cluster.restoring?.());
     return c.json(
       { ...merged, ...coverage },
       200,
@@ -107,28 +113,37 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
       throw new ApiError(400, `metric name is longer than ${MAX_METRIC_NAME} characters`);
     }
     const metric = deps.resolveMetric(requested);
-    // Scale-out: one series' reads are answered by the agent that owns its partition.
     const cluster = deps.cluster;
-    if (cluster !== undefined && !isForwarded(c) && q.tenant !== undefined && q.host !== undefined) {
-      const owner = cluster.ownerOf({ tenant: q.tenant, host: q.host, metric });
-      if (owner.kind === "peer") return await forwardRead(c, cluster, owner);
-      if (owner.kind === "unknown") {
+    if (cluster !== undefined && !isForwarded(c) && cluster.peers().length > 0) {
+      // Scale-out: a series' rows are on the agent that owns its partition, and on the agents that owned
+      // it before a live rebalance (an agent joined): every agent is asked, and the owner must answer.
+      const owner = q.tenant !== undefined && q.host !== undefined
+        ? cluster.ownerOf({ tenant: q.tenant, host: q.host, metric })
+        : undefined;
+      if (owner?.kind === "unknown") {
         void cluster.refresh();
         throw new ApiError(
           503,
           `no agent can answer for this series now: ${owner.reason}; retry in a few seconds`,
-          {
-            reason: owner.reason,
-          },
+          { reason: owner.reason },
           { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
         );
       }
-    }
-    if (cluster !== undefined && !isForwarded(c) && cluster.peers().length > 0) {
-      return await fanOutMetric(c, cluster, q, () => localRows(q, requested, metric, filters));
+      return await fanOutMetric(
+        c,
+        cluster,
+        q,
+        () => localRows(q, requested, metric, filters),
+        owner?.kind === "peer" ? owner : undefined,
+      );
     }
     const local = await localRows(q, requested, metric, filters);
-    return respond(c, q.format, local.meta, local.rows, local.truncated, local.kind);
+    // Restoring a departed agent's rows: this answer may lack some of them yet.
+    const restoring = cluster?.restoring?.() ?? [];
+    const coverage = cluster !== undefined && restoring.length > 0
+      ? coverageOf(cluster.selfUrl, [], restoring)
+      : undefined;
+    return respond(c, q.format, local.meta, local.rows, local.truncated, local.kind, coverage);
   });
 
   /** This agent's answer: the metric checked against its catalog, the rows of the plan, paged. */
@@ -166,6 +181,7 @@ async function fanOutMetric(
   cluster: ClusterApi,
   q: PointsParams,
   local: () => Promise<LocalAnswer>,
+  owner?: { url: string; partition: number },
 ): Promise<Response> {
   const bucketed = q.step !== undefined || q.agg !== undefined || q.group_by !== undefined;
   const agg = q.agg ?? "avg";
@@ -194,7 +210,18 @@ async function fanOutMetric(
       throw error;
     }),
   ]);
-  const coverage = coverageOf(cluster.selfUrl, answers);
+  const coverage = coverageOf(cluster.selfUrl, answers, cluster.restoring?.());
+  const ownerMissing = owner && coverage.unreachable.find((entry) => entry.url === owner.url);
+  if (owner && ownerMissing) {
+    throw new ApiError(
+      503,
+      `the agent that owns this series (${owner.url}, partition ${owner.partition}) did not answer: ` +
+        `${ownerMissing.error}; retry in a few seconds (the group moves its partitions to the other agents ` +
+        "once it is gone)",
+      { unreachable: [owner.url], partition: owner.partition },
+      { "Retry-After": "5", [PARTIAL_HEADER]: "true" },
+    );
+  }
   const peers = answers.flatMap((answer) => answer.ok && answer.body ? [answer.body] : []);
   if (mine instanceof ApiError) {
     if (peers.length === 0) {

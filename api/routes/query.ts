@@ -91,7 +91,7 @@ async function everyAgent(
     columns: [{ name: "agent", type: "VARCHAR" }, ...mine.columns],
     rows: results.flatMap(([agent, result]) => result.rows.map((row) => [agent, ...row])),
     truncated: results.some(([, result]) => result.truncated),
-    ...coverageOf(cluster.selfUrl, answers),
+    ...coverageOf(cluster.selfUrl, answers, cluster.restoring?.()),
   };
 }
 

@@ -37,6 +37,8 @@ function group(members: DescribedMember[]) {
 Deno.test("member data: round trip; another client's user data (or none) is not ours", () => {
   const data = { http: "http://10.0.0.5:8088", instance: "i-1" };
   assert.deepEqual(decodeMemberData(encodeMemberData(data)), data);
+  const withStore = { ...data, store: "5f0c2c53-0f6a-4c1e-9d7e-3a1b2c3d4e5f" };
+  assert.deepEqual(decodeMemberData(encodeMemberData(withStore)), withStore, "the store's id goes along");
   assert.equal(decodeMemberData(null), undefined);
   assert.equal(decodeMemberData(new Uint8Array([0, 0, 0, 1])), undefined, "cooperative-sticky generation");
   assert.equal(decodeMemberData(new TextEncoder().encode('{"v":2,"http":"x","instance":"y"}')), undefined);

@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import type { Logger } from "../../../lib/log.ts";
+import {
+  HandoffLog,
+  PartitionRestorer,
+  type RebalanceSnapshot,
+  type RestoreRange,
+} from "../../../pipeline/restore.ts";
+
+/** A logger keeping the errors it is given. */
+function errorsLogger(errors: unknown[]): Logger {
+  const ignore = () => {};
+  return {
+    debug: ignore,
+    info: ignore,
+    warn: ignore,
+    error: (_message, fields) => errors.push(fields?.error),
+  };
+}
+
+/** A snapshot: `owners` as [partition, owner] pairs, offsets committed per partition (log start 0). */
+function snapshot(
+  self: string,
+  owners: [number, string][],
+  committed: Record<number, bigint>,
+  start = 0n,
+): RebalanceSnapshot {
+  const offsets = new Map(
+    owners.map(([partition]) => [partition, { committed: committed[partition] ?? -1n, start }]),
+  );
+  return { self, owners: new Map(owners), members: new Set(owners.map(([, owner]) => owner)), offsets };
+}
+
+Deno.test("handoff: a partition gained from a departed owner is restored from that owner's start to the committed offset", () => {
+  const log = new HandoffLog();
+  // a, b and c split three partitions; nothing committed yet (each starts at the log's start).
+  assert.deepEqual(log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "c"]], {})), []);
+  // c dies having committed 40 on partition 2; a gets it.
+  const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "a"]], { 0: 50n, 1: 45n, 2: 40n }));
+  assert.deepEqual(ranges, [{ partition: 2, from: 0n, to: 40n, departed: "c" }]);
+  assert.deepEqual(log.tenure(2), { owner: "a", start: 40n });
+});
+
+Deno.test("handoff: a live rebalance restores nothing (the previous owner still answers for its rows)", () => {
+  const log = new HandoffLog();
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], {}));
+  // b joins and takes partition 1: a keeps its rows of partition 1, reads add both up.
+  assert.deepEqual(log.rebalanced(snapshot("b", [[0, "a"], [1, "b"]], { 0: 10n, 1: 12n })), []);
+  const other = new HandoffLog();
+  other.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], {}));
+  assert.deepEqual(other.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], { 0: 10n, 1: 12n })), []);
+  assert.deepEqual(other.tenure(1), { owner: "b", start: 12n });
+});
+
+Deno.test("handoff: only the departed owner's tenure is read, not what a live earlier owner stored", () => {
+  const log = new HandoffLog();
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], {}));
+  // c joins and takes partition 1 from b at offset 100 (b keeps rows 0..99).
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "c"], [2, "b"]], { 0: 5n, 1: 100n, 2: 0n }));
+  // c dies at 130: a restores 100..129 only.
+  const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "a"], [2, "b"]], { 0: 9n, 1: 130n, 2: 3n }));
+  assert.deepEqual(ranges, [{ partition: 1, from: 100n, to: 130n, departed: "c" }]);
+});
+
+Deno.test("handoff: a first sight restores nothing; retention past the start reads from the log's start", () => {
+  const log = new HandoffLog();
+  // This agent joins and gets partition 0 at once: who stored it before is not known.
+  assert.deepEqual(log.rebalanced(snapshot("a", [[0, "a"]], { 0: 70n })), []);
+  const later = new HandoffLog();
+  later.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], { 1: 10n }));
+  const ranges = later.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 90n }, 60n));
+  assert.deepEqual(ranges, [{ partition: 1, from: 60n, to: 90n, departed: "b" }]);
+  // Gained back by this agent from itself (a new member id, same instance): nothing.
+  assert.deepEqual(later.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 95n })), []);
+});
+
+Deno.test("handoff: an owner that left without committing anything leaves nothing to restore", () => {
+  const log = new HandoffLog();
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], {}));
+  assert.deepEqual(log.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], {})), []);
+});
+
+Deno.test("restorer: restoring() names the partitions until they are stored; settled() waits; failures are logged", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const read: RestoreRange[] = [];
+  const snapshots = [
+    snapshot("a", [[0, "a"], [1, "b"]], {}),
+    snapshot("a", [[0, "a"], [1, "a"]], { 1: 8n }),
+  ];
+  const errors: unknown[] = [];
+  const restorer = new PartitionRestorer({
+    snapshot: () => Promise.resolve(snapshots.shift()),
+    read: async (range, progress) => {
+      read.push(range);
+      await gate;
+      progress({ messages: 2, events: 8, inserted: 8 });
+    },
+    log: errorsLogger(errors),
+  });
+  restorer.assigned();
+  restorer.assigned();
+  const settled = restorer.settled();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(restorer.restoring(), [1]);
+  release();
+  await settled;
+  assert.deepEqual(restorer.restoring(), []);
+  assert.deepEqual(read, [{ partition: 1, from: 0n, to: 8n, departed: "b" }]);
+  assert.equal(restorer.last?.inserted, 8);
+  assert.deepEqual(restorer.last?.partitions, [1]);
+
+  const failing = new PartitionRestorer({
+    snapshot: () => Promise.reject(new Error("broker gone")),
+    read: () => Promise.resolve(),
+    log: errorsLogger(errors),
+  });
+  failing.assigned();
+  await failing.settled();
+  assert.equal((errors[0] as Error).message, "broker gone");
+  assert.deepEqual(failing.restoring(), []);
+});
