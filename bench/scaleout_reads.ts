@@ -136,7 +136,7 @@ try {
     tenant_points_fan_out: points[1],
     tenant_buckets_own_store: buckets[0],
     tenant_buckets_fan_out: buckets[1],
-    unavailable_after_kill_ms: 0,
+    complete_again_after_kill_ms: 0,
     session_timeout_s: SESSION_TIMEOUT_S,
   };
   // The other agent dies: its series answer 503 until this agent owns their partitions, then partial
@@ -157,7 +157,7 @@ try {
     120_000,
     "the dead agent's partitions taken over",
   );
-  results.unavailable_after_kill_ms = Math.round(performance.now() - killed);
+  results.complete_again_after_kill_ms = Math.round(performance.now() - killed);
   console.log(JSON.stringify(results, null, 2));
 } finally {
   await b?.stop();
