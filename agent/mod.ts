@@ -160,6 +160,7 @@ export async function startAgent(
       rules,
       writer: store?.writer,
       reader: store?.reader,
+      store: store?.store,
       counters,
       metrics,
       feeds,

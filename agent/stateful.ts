@@ -20,7 +20,7 @@ import { batchConsumerOptions, type GroupHooks } from "../pipeline/consumer_opti
 import type { PipelineCounters } from "../telemetry/counters.ts";
 import { createStatefulHandler, type StatefulDeps } from "../pipeline/stateful.ts";
 import { FeatureEngine } from "../stages/features.ts";
-import type { StoreReader, StoreWriter } from "../store/mod.ts";
+import { RestoredLanes, type Store, type StoreReader, type StoreWriter } from "../store/mod.ts";
 import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
@@ -52,6 +52,8 @@ export interface StatefulParts {
    * agent keeps go on); a new one when absent.
    */
   features?: FeatureEngine;
+  /** The store, when this process opened it (reads leave out rows restored from an agent that came back). */
+  store?: Store;
   /** Told which partitions are being restored (their answers are partial meanwhile). */
   cluster?: { restoringPartitions: () => number[] };
 }
@@ -137,10 +139,15 @@ interface DescribedGroup {
 export function partitionRestorer(
   config: Config,
   log: Logger,
-  parts: Pick<StatefulParts, "admin" | "writer">,
+  parts: Pick<StatefulParts, "admin" | "writer" | "reader" | "store">,
 ): { restorer: PartitionRestorer; close(): Promise<void> } | undefined {
-  const { admin, writer } = parts;
-  if (writer === undefined || config.http.advertise === "") return undefined;
+  const { admin, writer, reader: storeReader, store } = parts;
+  if (
+    writer === undefined || storeReader === undefined || store === undefined || config.http.advertise === ""
+  ) {
+    return undefined;
+  }
+  let restoredFrom: Set<string> | undefined;
   const group = config.kafka.group_stateful;
   const topic = config.topics.enriched;
   let reader: ReturnType<typeof createRangeConsumer> | undefined;
@@ -167,11 +174,19 @@ export function partitionRestorer(
     snapshot,
     read: async (range, progress) => {
       reader ??= createRangeConsumer(config, "restore");
+      const lanes = new RestoredLanes();
       await readPartitionRange(reader, { topic, ...range }, async (messages) => {
         const decoded = decodeEnriched(messages, Date.now());
         const written = await writer.writeBatch(decoded.events);
+        for (const event of decoded.events) lanes.add(event);
         progress({ messages: messages.length, events: decoded.events.length, inserted: written.inserted });
       }, config.kafka.fetch_max_bytes);
+      await writer.recordRestored(range.departed, lanes.lanes());
+      (restoredFrom ??= new Set(await storeReader.restoredStores())).add(range.departed);
+    },
+    hide: async (members) => {
+      restoredFrom ??= new Set(await storeReader.restoredStores());
+      store.hideRestoredFrom([...restoredFrom].filter((id) => members.has(id)));
     },
     log,
   });

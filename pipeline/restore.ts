@@ -110,6 +110,11 @@ export interface RestorerDeps {
    * `progress` after each chunk.
    */
   read(range: RestoreRange, progress: (chunk: RestoreProgress) => void): Promise<void>;
+  /**
+   * The group's members now (identities): the rows restored here from any of them are left out of
+   * reads (a departed agent came back with its store: it holds the same rows).
+   */
+  hide(members: ReadonlySet<string>): Promise<void>;
   log?: Logger;
 }
 
@@ -153,6 +158,7 @@ export class PartitionRestorer {
   async #rebalanced(): Promise<void> {
     const snapshot = await this.#deps.snapshot();
     if (snapshot === undefined) return;
+    await this.#deps.hide(snapshot.members);
     const ranges = this.#log.rebalanced(snapshot);
     if (ranges.length === 0) return;
     const started = performance.now();

@@ -12,6 +12,7 @@
  * @module
  */
 export { openStore, type OpenStoreOptions, Store, type StoreResources } from "./open.ts";
+export { type RestoredLane, RestoredLanes } from "./restored.ts";
 export { StoreWriter, type StoreWriterOptions, type WriteResult, type WriterStats } from "./writer.ts";
 export { type CompactStats, type ExportStats, ParquetArchiver, type RetentionStats } from "./parquet.ts";
 export { reconcileParquet, type ReconcileStats } from "./reconcile.ts";

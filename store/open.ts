@@ -75,6 +75,7 @@ export class Store {
   /** Milliseconds this open spent migrating an older schema; undefined when it did not. */
   readonly migrationMs: number | undefined;
   #viewGeneration = 0;
+  #hiddenStores: readonly string[] = [];
   #connections = new Set<DuckDBConnection>();
   #closed = false;
 
@@ -120,6 +121,24 @@ export class Store {
   /** Marks the `metrics_all` views stale. */
   invalidateViews(): void {
     this.#viewGeneration++;
+  }
+
+  /** The stores whose rows restored here `metrics_all` leaves out (they are back in the group). */
+  get hiddenStores(): readonly string[] {
+    return this.#hiddenStores;
+  }
+
+  /**
+   * Leaves out of every read the rows restored here from `stores` (`restored_rows`): those stores are
+   * back in the group with the same rows. The views are rebuilt when the set changes.
+   */
+  hideRestoredFrom(stores: readonly string[]): void {
+    const next = [...new Set(stores)].sort();
+    if (next.length === this.#hiddenStores.length && next.every((id, i) => id === this.#hiddenStores[i])) {
+      return;
+    }
+    this.#hiddenStores = next;
+    this.invalidateViews();
   }
 
   /** Whether {@link close} was called. */

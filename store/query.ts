@@ -333,6 +333,14 @@ export class StoreReader {
     );
   }
 
+  /** The departed stores this store restored rows from (`restored_rows`), sorted. */
+  restoredStores(): Promise<string[]> {
+    return this.#json<string[]>(
+      "SELECT coalesce(to_json(list(DISTINCT store ORDER BY store))::VARCHAR, '[]') FROM restored_rows",
+      [],
+    );
+  }
+
   /** The newest transition of every alert fingerprint (to rebuild rule state on restart), by seq. */
   latestAlertPerFingerprint(): Promise<StoredAlert[]> {
     return this.#json<StoredAlert[]>(

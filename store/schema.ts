@@ -127,6 +127,24 @@ export const EXPORTED_KEYS_DDL = `CREATE TABLE IF NOT EXISTS exported_keys (
   date DATE NOT NULL
 )`;
 
+/**
+ * DDL of the rows restored from a departed agent's tenure (`pipeline/restore.ts`): per series and
+ * source partition, the range of source offsets restored, and the store they came from. While that
+ * store is back in the group it holds the same rows: `metrics_all` leaves these copies out
+ * (`view.ts`), so no read counts a row twice.
+ */
+export const RESTORED_ROWS_DDL = `CREATE TABLE IF NOT EXISTS restored_rows (
+  store VARCHAR NOT NULL,
+  tenant VARCHAR NOT NULL,
+  host VARCHAR NOT NULL,
+  metric VARCHAR NOT NULL,
+  src_topic VARCHAR NOT NULL,
+  src_partition INTEGER NOT NULL,
+  min_offset BIGINT NOT NULL,
+  max_offset BIGINT NOT NULL,
+  restored_at TIMESTAMPTZ NOT NULL
+)`;
+
 /** DDL of the Parquet manifest. `path` is relative to `<data>/parquet`. */
 export const PARQUET_PARTS_DDL = `CREATE TABLE IF NOT EXISTS parquet_parts (
   path VARCHAR PRIMARY KEY,
@@ -254,6 +272,7 @@ export async function ensureSchema(
         NOTIFY_STATE_DDL,
         SILENCES_DDL,
         ALERT_ACKS_DDL,
+        RESTORED_ROWS_DDL,
       ]
     ) {
       await conn.run(ddl);

@@ -26,6 +26,7 @@ import type { Alert } from "../model/alert.ts";
 import { rawChunksVerified } from "./chunk.ts";
 import { stringifyReadable } from "./json_text.ts";
 import { Mutex } from "./lock.ts";
+import type { RestoredLane } from "./restored.ts";
 import { type MarkBatch, SeriesMarks } from "./series_marks.ts";
 import { SeriesIds } from "./series_ids.ts";
 import type { Store } from "./open.ts";
@@ -68,6 +69,9 @@ export interface WriterStats {
   /** Time spent in COMMIT (WAL write, fsync, automatic checkpoints). */
   commitMs: number;
 }
+
+/** Lanes per INSERT statement of {@link StoreWriter.recordRestored}. */
+const LANES_PER_INSERT = 200;
 
 /** Writer tuning. */
 export interface StoreWriterOptions {
@@ -218,6 +222,46 @@ export class StoreWriter {
   /** A copy of the cumulative counters. */
   get stats(): WriterStats {
     return { ...this.#stats };
+  }
+
+  /**
+   * Records the rows restored from the departed store `store` (`restored_rows`), one transaction:
+   * while that store is back in the group, reads leave these copies out (`Store.hideRestoredFrom`).
+   */
+  recordRestored(store: string, lanes: readonly RestoredLane[]): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (this.#closed) throw new Error("store writer is closed");
+      if (lanes.length === 0) return;
+      const { conn } = await this.#connection();
+      await this.#store.access.write(async () => {
+        await conn.run("BEGIN TRANSACTION");
+        try {
+          for (let start = 0; start < lanes.length; start += LANES_PER_INSERT) {
+            const chunk = lanes.slice(start, start + LANES_PER_INSERT);
+            const params: DuckDBValue[] = [store];
+            const rows = chunk.map((lane) => {
+              const at = params.length;
+              params.push(
+                lane.tenant,
+                lane.host,
+                lane.metric,
+                lane.srcTopic,
+                lane.srcPartition,
+                lane.minOffset,
+                lane.maxOffset,
+              );
+              const p = (n: number) => `$${at + n}`;
+              return `($1, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, now())`;
+            });
+            await conn.run(`INSERT INTO restored_rows VALUES ${rows.join(", ")}`, params);
+          }
+          await conn.run("COMMIT");
+        } catch (error) {
+          await conn.run("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      });
+    });
   }
 
   /** Forces a checkpoint (WAL folded into the database file). Not needed per batch. */

@@ -85,6 +85,8 @@ export interface ScaleOutRun {
   urls: string[];
   /** Starts the agents held back by `later` (appended to `agents` and `urls`). */
   startLater: () => Promise<RunningAgent[]>;
+  /** Starts agent `index` again on its config, store and port (after it was stopped or killed). */
+  restart: (index: number) => Promise<RunningAgent>;
 }
 
 /**
@@ -144,7 +146,12 @@ export async function startAgents(
   };
   const now = count - (options.later ?? 0);
   await startFrom(0, now);
-  return { name, topics: first.topics, agents, urls, startLater: () => startFrom(now, count) };
+  const restart = async (index: number) => {
+    const agent = await startAgent(files[index], ports[index]);
+    agents[index] = agent;
+    return agent;
+  };
+  return { name, topics: first.topics, agents, urls, startLater: () => startFrom(now, count), restart };
 }
 
 /**

@@ -6,6 +6,7 @@
  * it for its series); then the survivors restore its rows from `events.enriched` (`pipeline/restore.ts`)
  * and the test measures how long until they answer completely again: every series and bucket as the
  * single agent's, each series stored once; its partitions' new events are stored by the survivors.
+ * Last, the killed agent comes back on its store: nothing is counted twice.
  */
 import assert from "node:assert/strict";
 import { eventually, type RunningAgent } from "../../testing/agent.ts";
@@ -183,6 +184,30 @@ Deno.test("scale-out reads: three agents answer as one agent does; one killed is
       const values = (series.body.points as { value: number }[]).map((point) => point.value);
       assert.equal(values.length, 6, `${deadHosts[0]}: its 5 restored points and the new one: ${values}`);
       assert.equal(values.at(-1), 30);
+    }
+
+    // The killed agent comes back on its store, after its rows were restored by the others: it holds
+    // the same rows again, and the others leave their copies out, so nothing is counted twice.
+    agents[2] = await cluster.restart(2);
+    await clusterSettled(urls);
+    await eventually(
+      async () => {
+        const rows = await Promise.all(urls.map((url) => rowsByHost(url)));
+        return rows.every((hosts) =>
+          hosts.size === HOSTS.length && HOSTS.every((host) => hosts.get(host) === 6)
+        ) ||
+          undefined;
+      },
+      60_000,
+      "6 rows of every series on each of the three, the restored copies left out",
+    );
+    for (const url of urls) {
+      const series = await getJson(`${url}/metrics/cpu?tenant=so&host=${deadHosts[0]}`);
+      assert.equal(series.status, 200);
+      assert.equal((series.body.points as unknown[]).length, 6, `${deadHosts[0]} on ${url}: each point once`);
+      const sums = await getJson(`${url}/metrics/cpu?tenant=so&step=5m&agg=count`);
+      const counted = (sums.body.points as { value: number }[]).reduce((sum, point) => sum + point.value, 0);
+      assert.equal(counted, 6 * HOSTS.length, `${url}: count over every host, each row once`);
     }
   } finally {
     const codes = await stopAll(agents);

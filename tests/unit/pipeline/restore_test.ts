@@ -89,8 +89,13 @@ Deno.test("restorer: restoring() names the partitions until they are stored; set
     snapshot("a", [[0, "a"], [1, "a"]], { 1: 8n }),
   ];
   const errors: unknown[] = [];
+  const hidden: string[][] = [];
   const restorer = new PartitionRestorer({
     snapshot: () => Promise.resolve(snapshots.shift()),
+    hide: (members) => {
+      hidden.push([...members]);
+      return Promise.resolve();
+    },
     read: async (range, progress) => {
       read.push(range);
       await gate;
@@ -109,10 +114,16 @@ Deno.test("restorer: restoring() names the partitions until they are stored; set
   assert.deepEqual(read, [{ partition: 1, from: 0n, to: 8n, departed: "b" }]);
   assert.equal(restorer.last?.inserted, 8);
   assert.deepEqual(restorer.last?.partitions, [1]);
+  assert.deepEqual(
+    hidden,
+    [["a", "b"], ["a"]],
+    "the members at each rebalance: rows restored from them are hidden",
+  );
 
   const failing = new PartitionRestorer({
     snapshot: () => Promise.reject(new Error("broker gone")),
     read: () => Promise.resolve(),
+    hide: () => Promise.resolve(),
     log: errorsLogger(errors),
   });
   failing.assigned();
