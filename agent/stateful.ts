@@ -25,7 +25,10 @@ import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { publishDurable, storeSink } from "./store_sink.ts";
-import { PartitionRestorer, type RebalanceSnapshot } from "../pipeline/restore.ts";
+import { type AlertsToRestore, PartitionRestorer, type RebalanceSnapshot } from "../pipeline/restore.ts";
+import { alertDecoder } from "./peer_alerts.ts";
+import { originOf } from "../kafka/alert_origin.ts";
+import { type Alert, AlertSchema } from "../model/alert.ts";
 import { createRangeConsumer, readPartitionRange } from "../kafka/partition_reader.ts";
 import { AGENT_INSTANCE, clusterViewOf, type DescribedMember } from "../kafka/membership.ts";
 import { readGroupOffsets } from "../kafka/lag.ts";
@@ -45,8 +48,11 @@ export interface StatefulParts {
   feeds: LiveFeeds;
   hooks: GroupHooks;
   limits: TopicLimits;
-  /** Alert delivery, woken when alerts were stored (the store is its outbox). */
-  notify?: { wake(): void };
+  /**
+   * Alert delivery, woken when alerts were stored (the store is its outbox); `notifier.adopt` takes
+   * over the firing alerts restored from a departed agent.
+   */
+  notify?: { wake(): void; notifier?: { adopt(alerts: readonly StoredAlert[]): void } };
   /**
    * The feature engine (the topology keeps one across a switch, so the windows of the series this
    * agent keeps go on); a new one when absent.
@@ -95,7 +101,7 @@ export async function startStateful(
   const deps = await statefulDeps(config, log, parts);
   const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
   const rebuilder = stateRebuilder(config, log, parts, deps, (series) => enriched.partition(series));
-  const restore = partitionRestorer(config, log, parts);
+  const restore = partitionRestorer(config, log, parts, enriched.partitions);
   if (restore && parts.cluster) parts.cluster.restoringPartitions = () => restore.restorer.restoring();
   const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder, restorer: restore?.restorer });
   const group = config.kafka.group_stateful;
@@ -124,6 +130,66 @@ export async function startStateful(
   return { stop };
 }
 
+/**
+ * The alert transitions of the departed agents' processes (`wanted.departed`) of series on
+ * `wanted.partitions`, read from the alerts topic whole (start to end of each partition; the record's
+ * origin header names the process), per departed identity.
+ */
+async function departedAlerts(
+  config: Config,
+  admin: Admin,
+  reader: ReturnType<typeof createRangeConsumer>,
+  wanted: AlertsToRestore,
+  partitionOf: (series: Alert) => number,
+): Promise<Map<string, Alert[]>> {
+  const byInstance = new Map<string, string>();
+  for (const [identity, instances] of wanted.departed) {
+    for (const instance of instances) byInstance.set(instance, identity);
+  }
+  const found = new Map<string, Alert[]>();
+  if (byInstance.size === 0) return found;
+  const partitions = new Set(wanted.partitions);
+  const decode = alertDecoder(config);
+  const topic = config.topics.alerts;
+  for (const [partition, offsets] of await readGroupOffsets(admin, config.kafka.group_stateful, topic)) {
+    await readPartitionRange(
+      reader,
+      { topic, partition, from: offsets.start, to: offsets.end },
+      (messages) => {
+        for (const message of messages) {
+          const departed = byInstance.get(originOf(message.headers).instance ?? "");
+          if (departed === undefined || !message.value) continue;
+          let parsed;
+          try {
+            parsed = AlertSchema.safeParse(decode(message.value));
+          } catch {
+            continue;
+          }
+          if (!parsed.success || !partitions.has(partitionOf(parsed.data))) continue;
+          let list = found.get(departed);
+          if (list === undefined) found.set(departed, list = []);
+          list.push(parsed.data);
+        }
+        return Promise.resolve();
+      },
+      config.kafka.fetch_max_bytes,
+    );
+  }
+  return found;
+}
+
+/** The newest transition of each fingerprint among `alerts` (by `ts`, then `seq`). */
+function latestPerFingerprint(alerts: readonly StoredAlert[]): StoredAlert[] {
+  const latest = new Map<string, StoredAlert>();
+  for (const alert of alerts) {
+    const seen = latest.get(alert.fingerprint);
+    if (seen === undefined || alert.ts > seen.ts || (alert.ts === seen.ts && alert.seq > seen.seq)) {
+      latest.set(alert.fingerprint, alert);
+    }
+  }
+  return [...latest.values()];
+}
+
 /** A described group, as the snapshot reads it. */
 interface DescribedGroup {
   id: string;
@@ -139,7 +205,8 @@ interface DescribedGroup {
 export function partitionRestorer(
   config: Config,
   log: Logger,
-  parts: Pick<StatefulParts, "admin" | "writer" | "reader" | "store">,
+  parts: Pick<StatefulParts, "admin" | "writer" | "reader" | "store" | "notify">,
+  partitions: number,
 ): { restorer: PartitionRestorer; close(): Promise<void> } | undefined {
   const { admin, writer, reader: storeReader, store } = parts;
   if (
@@ -150,6 +217,7 @@ export function partitionRestorer(
   let restoredFrom: Set<string> | undefined;
   const group = config.kafka.group_stateful;
   const topic = config.topics.enriched;
+  const enriched = new SeriesPartitioner(partitions);
   let reader: ReturnType<typeof createRangeConsumer> | undefined;
   const snapshot = async (): Promise<RebalanceSnapshot | undefined> => {
     const [groups, offsets] = await Promise.all([
@@ -168,7 +236,11 @@ export function partitionRestorer(
     for (const member of view.members) {
       for (const partition of member.partitions) owners.set(partition, identity(member));
     }
-    return { owners, members: new Set(view.members.map(identity)), self: identity(me), offsets };
+    const instances = new Map<string, string>();
+    for (const member of view.members) {
+      if (member.instance !== undefined) instances.set(identity(member), member.instance);
+    }
+    return { owners, members: new Set(view.members.map(identity)), self: identity(me), offsets, instances };
   };
   const restorer = new PartitionRestorer({
     snapshot,
@@ -183,6 +255,20 @@ export function partitionRestorer(
       }, config.kafka.fetch_max_bytes);
       await writer.recordRestored(range.departed, lanes.lanes());
       (restoredFrom ??= new Set(await storeReader.restoredStores())).add(range.departed);
+    },
+    alerts: async (wanted) => {
+      reader ??= createRangeConsumer(config, "restore");
+      const alerts = await departedAlerts(
+        config,
+        admin,
+        reader,
+        wanted,
+        (series) => enriched.partition(series),
+      );
+      const stored: StoredAlert[] = [];
+      for (const [departed, theirs] of alerts) stored.push(...await writer.restoreAlerts(departed, theirs));
+      parts.notify?.notifier?.adopt(latestPerFingerprint(stored));
+      return stored.length;
     },
     hide: async (members) => {
       restoredFrom ??= new Set(await storeReader.restoredStores());

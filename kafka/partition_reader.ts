@@ -15,6 +15,8 @@ export interface RangeMessage {
   partition: number;
   offset: bigint;
   value: Uint8Array | null;
+  /** The record's headers, as the broker sent them (null keys or values left out). */
+  headers: Map<Buffer, Buffer>;
 }
 
 /** Bit 5 of a record batch's attributes: a control batch (transaction markers), not data. */
@@ -107,7 +109,11 @@ export async function readPartitionRange(
       for (const record of batch.records) {
         const offset = batch.firstOffset + BigInt(record.offsetDelta);
         if (offset < next || offset >= to) continue;
-        messages.push({ topic, partition, offset, value: record.value });
+        const headers = new Map<Buffer, Buffer>();
+        for (const [key, value] of record.headers) {
+          if (key !== null && value !== null) headers.set(key, value);
+        }
+        messages.push({ topic, partition, offset, value: record.value, headers });
       }
     }
     if (last < next) {

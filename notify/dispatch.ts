@@ -173,6 +173,21 @@ export class Dispatcher {
     this.#regroup(now);
   }
 
+  /**
+   * Takes over firing alerts another agent dispatched (restored from a departed agent): tracked and
+   * grouped as if taken here, newer than what is tracked for their fingerprint. Their groups are
+   * notified at their next flush (the other agent's notification log is gone with it: at least once).
+   */
+  adopt(alerts: readonly TrackedAlert[], now: number): void {
+    for (const tracked of alerts) {
+      if (tracked.alert.state !== "firing") continue;
+      const seen = this.#alerts.get(tracked.alert.fingerprint);
+      if (seen !== undefined && seen.alert.ts >= tracked.alert.ts) continue;
+      this.#alerts.set(tracked.alert.fingerprint, tracked);
+    }
+    this.#regroup(now);
+  }
+
   /** Swaps the plan (the file was reloaded): groups are rebuilt from the tracked alerts. */
   replan(plan: NotifyPlan, now: number): void {
     this.#plan = plan;

@@ -240,6 +240,15 @@ export class Notifier {
     };
   }
 
+  /**
+   * Takes over the firing alerts restored from a departed agent (stored here as history, never
+   * dispatched as new): `/alerts/active` lists them and their resolution is notified here.
+   */
+  adopt(alerts: readonly StoredAlert[]): void {
+    this.#dispatcher.adopt(alerts.map((alert) => this.#track(alert)), this.#now());
+    this.#dispatchSignal.notify();
+  }
+
   /** New alerts were stored: take them. */
   wake(): void {
     this.#dispatchSignal.notify();

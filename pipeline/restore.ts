@@ -48,6 +48,8 @@ export interface RebalanceSnapshot {
   members: ReadonlySet<string>;
   /** This agent's identity. */
   self: string;
+  /** Member identity -> its process's instance id (the origin of the alert records it produced). */
+  instances?: ReadonlyMap<string, string>;
   offsets: ReadonlyMap<number, PartitionOffsets>;
 }
 
@@ -91,7 +93,17 @@ export interface RestoreReport {
   messages: number;
   events: number;
   inserted: number;
+  /** Alert transitions restored. */
+  alerts: number;
   ms: number;
+}
+
+/** The alerts to restore after a rebalance's rows: those of these partitions' series produced by these processes. */
+export interface AlertsToRestore {
+  /** `events.enriched` partitions restored. */
+  partitions: number[];
+  /** Departed identity -> the instance ids its processes had (as seen since this agent joined). */
+  departed: Map<string, string[]>;
 }
 
 /** One stored chunk of a restore. */
@@ -115,6 +127,8 @@ export interface RestorerDeps {
    * reads (a departed agent came back with its store: it holds the same rows).
    */
   hide(members: ReadonlySet<string>): Promise<void>;
+  /** Restores the departed agents' alert transitions (history and rule state); resolves with how many. */
+  alerts?(wanted: AlertsToRestore): Promise<number>;
   log?: Logger;
 }
 
@@ -129,6 +143,8 @@ export class PartitionRestorer {
   readonly #log = new HandoffLog();
   #pending: Promise<void> = Promise.resolve();
   readonly #restoring = new Set<number>();
+  /** Member identity -> every instance id seen for it (its restarts). */
+  readonly #instances = new Map<string, Set<string>>();
   /** The last restore done. */
   last: RestoreReport | undefined;
 
@@ -159,6 +175,11 @@ export class PartitionRestorer {
     const snapshot = await this.#deps.snapshot();
     if (snapshot === undefined) return;
     await this.#deps.hide(snapshot.members);
+    for (const [identity, instance] of snapshot.instances ?? []) {
+      let seen = this.#instances.get(identity);
+      if (seen === undefined) this.#instances.set(identity, seen = new Set());
+      seen.add(instance);
+    }
     const ranges = this.#log.rebalanced(snapshot);
     if (ranges.length === 0) return;
     const started = performance.now();
@@ -168,6 +189,7 @@ export class PartitionRestorer {
       messages: 0,
       events: 0,
       inserted: 0,
+      alerts: 0,
       ms: 0,
     };
     this.#deps.log?.info("restoring the rows of a departed agent from events.enriched", {
@@ -185,7 +207,13 @@ export class PartitionRestorer {
           report.events += chunk.events;
           report.inserted += chunk.inserted;
         });
-        this.#restoring.delete(range.partition);
+      }
+      const departed = new Map<string, string[]>();
+      for (const range of ranges) {
+        departed.set(range.departed, [...this.#instances.get(range.departed) ?? []]);
+      }
+      if (this.#deps.alerts) {
+        report.alerts = await this.#deps.alerts({ partitions: report.partitions, departed });
       }
     } finally {
       this.#restoring.clear();

@@ -131,12 +131,17 @@ export class NotifyStore {
     );
   }
 
-  /** Alerts with `seq > after`, ascending, at most `limit`. */
+  /**
+   * Alerts with `seq > after`, ascending, at most `limit`; not those restored from a departed agent
+   * (`restored_alerts`: it delivered them, or they were lost with it).
+   */
   alertsAfter(after: number, limit: number): Promise<StoredAlert[]> {
     return this.#locked(() =>
       this.#json<StoredAlert[]>(
         `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq))::VARCHAR, '[]')
-         FROM (SELECT * FROM alerts WHERE seq > $1::BIGINT ORDER BY seq LIMIT $2::BIGINT)`,
+         FROM (SELECT * FROM alerts a WHERE seq > $1::BIGINT
+                 AND NOT EXISTS (SELECT 1 FROM restored_alerts r WHERE r.id = a.id)
+               ORDER BY seq LIMIT $2::BIGINT)`,
         [BigInt(after), BigInt(limit)],
       )
     );

@@ -145,6 +145,16 @@ export const RESTORED_ROWS_DDL = `CREATE TABLE IF NOT EXISTS restored_rows (
   restored_at TIMESTAMPTZ NOT NULL
 )`;
 
+/**
+ * DDL of the alerts restored from a departed agent (`pipeline/restore.ts`): history and rule state
+ * here, never dispatched again (the departed agent delivered them, or they are lost with it).
+ */
+export const RESTORED_ALERTS_DDL = `CREATE TABLE IF NOT EXISTS restored_alerts (
+  id VARCHAR PRIMARY KEY,
+  store VARCHAR NOT NULL,
+  restored_at TIMESTAMPTZ NOT NULL
+)`;
+
 /** DDL of the Parquet manifest. `path` is relative to `<data>/parquet`. */
 export const PARQUET_PARTS_DDL = `CREATE TABLE IF NOT EXISTS parquet_parts (
   path VARCHAR PRIMARY KEY,
@@ -273,6 +283,7 @@ export async function ensureSchema(
         SILENCES_DDL,
         ALERT_ACKS_DDL,
         RESTORED_ROWS_DDL,
+        RESTORED_ALERTS_DDL,
       ]
     ) {
       await conn.run(ddl);

@@ -20,7 +20,7 @@
  * @module
  */
 import { readAllBound } from "./bound.ts";
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
 import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
 import { rawChunksVerified } from "./chunk.ts";
@@ -256,6 +256,36 @@ export class StoreWriter {
             await conn.run(`INSERT INTO restored_rows VALUES ${rows.join(", ")}`, params);
           }
           await conn.run("COMMIT");
+        } catch (error) {
+          await conn.run("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      });
+    });
+  }
+
+  /**
+   * Stores the alerts restored from the departed store `store` (those whose id is stored already are
+   * skipped) and marks them restored (`restored_alerts`: never dispatched), one transaction; resolves
+   * with the alerts stored.
+   */
+  restoreAlerts(store: string, alerts: readonly Alert[]): Promise<StoredAlert[]> {
+    return this.#mutex.run(async () => {
+      if (this.#closed) throw new Error("store writer is closed");
+      if (alerts.length === 0) return [];
+      const { conn } = await this.#connection();
+      return await this.#store.access.write(async () => {
+        await conn.run("BEGIN TRANSACTION");
+        try {
+          const stored = await this.#insertAlerts(conn, alerts);
+          if (stored.length > 0) {
+            await conn.run(
+              `INSERT INTO restored_alerts SELECT unnest($1::VARCHAR[]), $2, now()`,
+              [listValue(stored.map((alert) => alert.id)), store],
+            );
+          }
+          await conn.run("COMMIT");
+          return stored;
         } catch (error) {
           await conn.run("ROLLBACK").catch(() => undefined);
           throw error;

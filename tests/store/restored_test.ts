@@ -8,7 +8,8 @@ import { StoreReader } from "../../store/query.ts";
 import { StoreWriter } from "../../store/writer.ts";
 import { type RestoredLane, RestoredLanes } from "../../store/restored.ts";
 import type { Envelope } from "../../model/envelope.ts";
-import { makeEvents, withStore } from "./helpers.ts";
+import { makeAlert, makeEvents, withStore } from "./helpers.ts";
+import { NotifyStore } from "../../store/notify.ts";
 
 /** The lanes (series x source partition, offset range) of `events`. */
 function lanesOf(events: readonly Envelope[]): RestoredLane[] {
@@ -52,6 +53,31 @@ Deno.test("restored rows: hidden while their store is back, hot and in Parquet; 
     equal(await totalRows(reader), 3_000, "s-1 gone again: this store's copies are the only ones");
     store.hideRestoredFrom([]);
     equal(await totalRows(reader), 3_000);
+    reader.close();
+    await writer.close();
+  });
+});
+
+Deno.test("restored alerts: stored once as history, never dispatched again", async () => {
+  await withStore("restored-alerts", async (store) => {
+    const writer = await StoreWriter.open(store);
+    const reader = await StoreReader.open(store);
+    const notify = await NotifyStore.open(store);
+    const own = makeAlert(1);
+    await writer.writeBatch([], [own]);
+    const theirs = [makeAlert(2), makeAlert(3), makeAlert(3)];
+    const stored = await writer.restoreAlerts("s-1", theirs);
+    deepStrictEqual(stored.map((alert) => alert.id), [theirs[0].id, theirs[1].id], "each id once");
+    deepStrictEqual((await writer.restoreAlerts("s-1", theirs)).length, 0, "restored twice: nothing new");
+    // Our own alert, restored again from the topic (it was ours all along), stays dispatchable.
+    deepStrictEqual((await writer.restoreAlerts("s-1", [own])).length, 0);
+    equal((await reader.alerts({ limit: 10 })).length, 3, "all three in the history");
+    deepStrictEqual(
+      (await notify.alertsAfter(0, 10)).map((alert) => alert.id),
+      [own.id],
+      "only its own to deliver",
+    );
+    notify.close();
     reader.close();
     await writer.close();
   });

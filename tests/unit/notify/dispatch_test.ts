@@ -315,3 +315,32 @@ Deno.test("labels: alertname, severity, tenant, host, metric, inventory context 
   });
   assert.equal(t.notification.generatorURL, "http://agent:8088/alerts?rule=cpu_high&tenant=acme&host=host-a");
 });
+
+Deno.test("adopt: a departed agent's firing alerts are taken over: tracked, notified once in their group, resolved here", () => {
+  const d = new Dispatcher(plan(WEBHOOK));
+  const own = alert("host-a", "firing", "warning", T0);
+  d.apply(tracked(own), T0, noMutes);
+  d.flush(T0 + 30 * S, noMutes);
+  // Restored from the departed agent: b firing, c resolved (history only), and an older a (ours is newer).
+  const theirs = alert("host-b", "firing", "critical", T0 + 40 * S);
+  const gone = alert("host-c", "resolved", "warning", T0 + 40 * S);
+  const olderA = alert("host-a", "firing", "critical", T0 - 60 * S, { fingerprint: own.fingerprint });
+  d.adopt([tracked(theirs), tracked(gone), tracked(olderA)], T0 + 50 * S);
+  assert.deepEqual([...d.alerts.keys()].sort(), [own.fingerprint, theirs.fingerprint].sort());
+  assert.equal(d.alerts.get(own.fingerprint)?.alert.id, own.id, "ours is newer: kept");
+  const next = d.flush(T0 + 30 * S + 5 * 60 * S, noMutes).notifications;
+  assert.equal(next.length, 1, "the group changed: notified once (at least once: their log is gone)");
+  assert.deepEqual(next[0].data.alerts.map((x) => `${x.labels.host}:${x.status}`), [
+    "host-a:firing",
+    "host-b:firing",
+  ]);
+  // Its resolution, found here, is notified here.
+  d.apply(
+    tracked(alert("host-b", "resolved", "critical", T0 + 400 * S, { starts_at: theirs.starts_at })),
+    T0 + 400 * S,
+    noMutes,
+  );
+  const resolved = d.flush(T0 + 30 * S + 10 * 60 * S, noMutes).notifications;
+  assert.equal(resolved.length, 1);
+  assert.ok(resolved[0].data.alerts.some((x) => x.labels.host === "host-b" && x.status === "resolved"));
+});

@@ -84,10 +84,11 @@ Deno.test("restorer: restoring() names the partitions until they are stored; set
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => release = resolve);
   const read: RestoreRange[] = [];
-  const snapshots = [
-    snapshot("a", [[0, "a"], [1, "b"]], {}),
+  const snapshots: RebalanceSnapshot[] = [
+    { ...snapshot("a", [[0, "a"], [1, "b"]], {}), instances: new Map([["a", "i-a"], ["b", "i-b1"]]) },
     snapshot("a", [[0, "a"], [1, "a"]], { 1: 8n }),
   ];
+  const alertsWanted: unknown[] = [];
   const errors: unknown[] = [];
   const hidden: string[][] = [];
   const restorer = new PartitionRestorer({
@@ -95,6 +96,10 @@ Deno.test("restorer: restoring() names the partitions until they are stored; set
     hide: (members) => {
       hidden.push([...members]);
       return Promise.resolve();
+    },
+    alerts: (wanted) => {
+      alertsWanted.push(wanted);
+      return Promise.resolve(3);
     },
     read: async (range, progress) => {
       read.push(range);
