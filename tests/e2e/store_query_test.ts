@@ -81,6 +81,7 @@ async function checkRefusals(file: string, dir: string): Promise<void> {
     "local.credential", // made by the agent at its first start
     "metrics.duckdb",
     "parquet",
+    "store.id", // made by the agent at its first start (scale-out: its store's identity)
   ]);
 }
 
