@@ -8,6 +8,7 @@
  */
 import type { Admin } from "@platformatic/kafka";
 import type { ClusterApi, PeerAlertsState } from "../api/mod.ts";
+import type { RestoreReport } from "../pipeline/restore.ts";
 import type { Config } from "../config/schema.ts";
 import { AGENT_INSTANCE, clusterViewOf, type DescribedMember, ownerOfSeries } from "../kafka/membership.ts";
 import { partitionCount } from "../kafka/topics.ts";
@@ -38,6 +39,8 @@ export class ClusterMembership implements ClusterApi {
   peerAlertsState: () => PeerAlertsState = () => "off";
   /** The partitions being restored from a departed agent (set by `agent/stateful.ts`). */
   restoringPartitions: () => number[] = () => [];
+  /** The last restore report (set by `agent/stateful.ts`). */
+  lastRestoreReport: () => RestoreReport | undefined = () => undefined;
   readonly forwardTimeoutMs: number;
   /** This agent's advertised base URL (`http.advertise`, or the bound address: set once the API listens). */
   selfUrl: string;
@@ -90,6 +93,11 @@ export class ClusterMembership implements ClusterApi {
   /** The partitions of `events.enriched` this agent is restoring from a departed agent. */
   restoring(): number[] {
     return this.restoringPartitions();
+  }
+
+  /** The last restore of a departed agent's rows by this agent. */
+  lastRestore(): RestoreReport | undefined {
+    return this.lastRestoreReport();
   }
 
   /** Calls `listener` after each read of the map. */

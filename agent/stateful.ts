@@ -25,7 +25,12 @@ import { StateRebuilder } from "../pipeline/rebuild.ts";
 import type { AgentRules } from "./rules.ts";
 import { runs } from "./stages.ts";
 import { publishDurable, storeSink } from "./store_sink.ts";
-import { type AlertsToRestore, PartitionRestorer, type RebalanceSnapshot } from "../pipeline/restore.ts";
+import {
+  type AlertsToRestore,
+  PartitionRestorer,
+  type RebalanceSnapshot,
+  type RestoreReport,
+} from "../pipeline/restore.ts";
 import { alertDecoder } from "./peer_alerts.ts";
 import { originOf } from "../kafka/alert_origin.ts";
 import { type Alert, AlertSchema } from "../model/alert.ts";
@@ -61,7 +66,7 @@ export interface StatefulParts {
   /** The store, when this process opened it (reads leave out rows restored from an agent that came back). */
   store?: Store;
   /** Told which partitions are being restored (their answers are partial meanwhile). */
-  cluster?: { restoringPartitions: () => number[] };
+  cluster?: { restoringPartitions: () => number[]; lastRestoreReport: () => RestoreReport | undefined };
 }
 
 /** The stateful stages' dependencies over the agent's rule engine, a new feature engine and the store sink. */
@@ -102,7 +107,10 @@ export async function startStateful(
   const enriched = new SeriesPartitioner(await partitionCount(parts.admin, config.topics.enriched));
   const rebuilder = stateRebuilder(config, log, parts, deps, (series) => enriched.partition(series));
   const restore = partitionRestorer(config, log, parts, enriched.partitions);
-  if (restore && parts.cluster) parts.cluster.restoringPartitions = () => restore.restorer.restoring();
+  if (restore && parts.cluster) {
+    parts.cluster.restoringPartitions = () => restore.restorer.restoring();
+    parts.cluster.lastRestoreReport = () => restore.restorer.last;
+  }
   const handler = createStatefulHandler<StoredAlert>({ ...deps, rebuilder, restorer: restore?.restorer });
   const group = config.kafka.group_stateful;
   const consumer = new BatchConsumer(

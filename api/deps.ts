@@ -31,7 +31,7 @@ import type {
 } from "../model/notification.ts";
 import type { Config } from "../config/schema.ts";
 import type { Hub } from "./hub.ts";
-import type { ClusterView, PeerAlertsState, SeriesOwner } from "../model/cluster.ts";
+import type { ClusterView, PeerAlertsState, RestoreReport, SeriesOwner } from "../model/cluster.ts";
 
 export type { PeerAlertsState };
 
@@ -233,6 +233,8 @@ export interface ClusterApi {
    * (`pipeline/restore.ts`): the answers it gives are partial meanwhile.
    */
   restoring?(): number[];
+  /** The last restore of a departed agent's rows by this agent (`GET /cluster`). */
+  lastRestore?(): RestoreReport | undefined;
 }
 
 /** Everything the HTTP layer needs. */

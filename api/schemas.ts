@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ClusterViewSchema, PeerAlertsStateSchema } from "../model/cluster.ts";
+import { ClusterViewSchema, PeerAlertsStateSchema, RestoreReportSchema } from "../model/cluster.ts";
 import { DEFAULT_QUERY_ROWS } from "../model/query.ts";
 import { z } from "zod";
 import { AlertSchema, AlertStateSchema, SeveritySchema } from "../model/alert.ts";
@@ -224,6 +224,13 @@ export const ClusterResponseSchema = z.object({
     description:
       "The feed of the other agents' alerts into this agent's `/alerts/stream` (read from the alerts " +
       "topic once the group has another agent): `off` while alone, `consuming` once it reads.",
+  }),
+  restoring: z.array(z.int()).optional().meta({
+    description:
+      "Partitions whose departed owner's rows this agent is restoring now (its answers are partial).",
+  }),
+  last_restore: RestoreReportSchema.nullable().optional().meta({
+    description: "The last restore of a departed agent's rows by this agent; null before any.",
   }),
 }).meta({ id: "Cluster" });
 

@@ -54,3 +54,19 @@ export type SeriesOwner =
 export const PeerAlertsStateSchema = z.enum(["off", "starting", "consuming", "failed"]);
 /** See {@link PeerAlertsStateSchema}. */
 export type PeerAlertsState = z.infer<typeof PeerAlertsStateSchema>;
+
+/** The last restore of a departed agent's rows and alerts (`GET /cluster`). */
+export const RestoreReportSchema = z.object({
+  partitions: z.array(z.int()).meta({ description: "The `events.enriched` partitions restored." }),
+  messages: z.int().meta({ description: "Enriched messages read." }),
+  events: z.int().meta({ description: "Events in them." }),
+  inserted: z.int().meta({ description: "Rows stored (the rest were stored here already)." }),
+  alerts: z.int().meta({ description: "Alert transitions restored from the alerts topic." }),
+  incomplete: z.array(z.int()).meta({
+    description: "Partitions whose departed owner held rows that could not be restored: from before this " +
+      "agent joined the group (where it started is not known), or past the topic's retention. Reads lack them.",
+  }),
+  ms: z.int().meta({ description: "How long it took." }),
+}).meta({ id: "RestoreReport" });
+/** See {@link RestoreReportSchema}. */
+export type RestoreReport = z.infer<typeof RestoreReportSchema>;

@@ -14,6 +14,9 @@
  * @module
  */
 import type { Logger } from "../lib/log.ts";
+import type { RestoreReport } from "../model/cluster.ts";
+
+export type { RestoreReport };
 
 /** Who owned a partition, and the first offset it handled. */
 export interface Tenure {
@@ -21,6 +24,12 @@ export interface Tenure {
   owner: string;
   /** The group's committed offset when it got the partition: where it started. */
   start: bigint;
+  /**
+   * Whether `start` is where the owner really started: this agent saw it get the partition, or the
+   * group had committed nothing yet. False when this agent first saw it already owning the partition
+   * (it joined later): the owner may hold rows from before `start`.
+   */
+  observed: boolean;
 }
 
 /** One partition to re-read: offsets [`from`, `to`). */
@@ -30,6 +39,8 @@ export interface RestoreRange {
   to: bigint;
   /** The owner that stored them and left. */
   departed: string;
+  /** Whether the range is all it stored of the partition (its tenure's start was observed). */
+  whole: boolean;
 }
 
 /** The partition's offsets at a rebalance. */
@@ -76,26 +87,20 @@ export class HandoffLog {
       const resumesAt = offsets.committed >= 0n ? offsets.committed : offsets.start;
       const previous = this.#tenures.get(partition);
       if (previous?.owner === owner) continue;
-      this.#tenures.set(partition, { owner, start: resumesAt });
+      // First seen already owned: its start is known only when nothing was committed before.
+      const observed = previous !== undefined || offsets.committed < 0n;
+      this.#tenures.set(partition, { owner, start: resumesAt, observed });
       if (previous === undefined || owner !== snapshot.self) continue;
       if (previous.owner === snapshot.self || snapshot.members.has(previous.owner)) continue;
       const from = previous.start > offsets.start ? previous.start : offsets.start;
-      if (from < resumesAt) ranges.push({ partition, from, to: resumesAt, departed: previous.owner });
+      const whole = previous.observed && previous.start >= offsets.start;
+      if (from < resumesAt) ranges.push({ partition, from, to: resumesAt, departed: previous.owner, whole });
+      else if (!whole) {
+        ranges.push({ partition, from: resumesAt, to: resumesAt, departed: previous.owner, whole });
+      }
     }
     return ranges.sort((a, b) => a.partition - b.partition);
   }
-}
-
-/** What one restore did. */
-export interface RestoreReport {
-  partitions: number[];
-  /** Records (enriched messages) read, events decoded, rows stored (the rest were stored already). */
-  messages: number;
-  events: number;
-  inserted: number;
-  /** Alert transitions restored. */
-  alerts: number;
-  ms: number;
 }
 
 /** The alerts to restore after a rebalance's rows: those of these partitions' series produced by these processes. */
@@ -190,6 +195,7 @@ export class PartitionRestorer {
       events: 0,
       inserted: 0,
       alerts: 0,
+      incomplete: ranges.filter((r) => !r.whole).map((r) => r.partition),
       ms: 0,
     };
     this.#deps.log?.info("restoring the rows of a departed agent from events.enriched", {
@@ -221,5 +227,12 @@ export class PartitionRestorer {
     report.ms = Math.round(performance.now() - started);
     this.last = report;
     this.#deps.log?.info("restored the rows of a departed agent", { ...report });
+    if (report.incomplete.length > 0) {
+      this.#deps.log?.warn(
+        "a departed agent held rows that cannot be restored (from before this agent joined, or past the " +
+          "topic's retention): reads lack them",
+        { partitions: report.incomplete },
+      );
+    }
   }
 }

@@ -77,6 +77,8 @@ export function registerMetaRoutes(app: Hono, ctx: RouteContext, read: Middlewar
         view,
         unowned_partitions: view === null ? [] : unownedPartitions(view),
         peer_alerts: cluster.peerAlerts?.() ?? "off",
+        restoring: cluster.restoring?.() ?? [],
+        last_restore: cluster.lastRestore?.() ?? null,
       },
       200,
       noStore,

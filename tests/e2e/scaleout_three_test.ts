@@ -139,6 +139,21 @@ Deno.test("scale-out reads: three agents answer as one agent does; one killed is
         );
       }
     }
+    // Each survivor says what it restored (GET /cluster): the killed agent's rows, all of them.
+    const reports = await Promise.all(survivors.map(async (url) => (await getJson(`${url}/cluster`)).body));
+    const restored = reports.flatMap((report) => {
+      const last = report.last_restore as
+        | { partitions: number[]; incomplete: number[]; inserted: number }
+        | null;
+      assert.deepEqual(report.restoring, [], "not restoring any more");
+      return last === null ? [] : [last];
+    });
+    assert.ok(
+      restored.length > 0,
+      `a survivor restored the killed agent's partitions: ${JSON.stringify(reports)}`,
+    );
+    assert.equal(restored.reduce((sum, last) => sum + last.inserted, 0), 5 * deadHosts.length, "its rows");
+    assert.ok(restored.every((last) => last.incomplete.length === 0), "nothing it held left out");
     const restoredBy = await Promise.all(
       survivors.map((url) => rowsByHost(url, { "X-EventOps-Forwarded": "1" })),
     );

@@ -37,8 +37,8 @@ Deno.test("handoff: a partition gained from a departed owner is restored from th
   assert.deepEqual(log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "c"]], {})), []);
   // c dies having committed 40 on partition 2; a gets it.
   const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "a"]], { 0: 50n, 1: 45n, 2: 40n }));
-  assert.deepEqual(ranges, [{ partition: 2, from: 0n, to: 40n, departed: "c" }]);
-  assert.deepEqual(log.tenure(2), { owner: "a", start: 40n });
+  assert.deepEqual(ranges, [{ partition: 2, from: 0n, to: 40n, departed: "c", whole: true }]);
+  assert.deepEqual(log.tenure(2), { owner: "a", start: 40n, observed: true });
 });
 
 Deno.test("handoff: a live rebalance restores nothing (the previous owner still answers for its rows)", () => {
@@ -49,7 +49,7 @@ Deno.test("handoff: a live rebalance restores nothing (the previous owner still 
   const other = new HandoffLog();
   other.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], {}));
   assert.deepEqual(other.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], { 0: 10n, 1: 12n })), []);
-  assert.deepEqual(other.tenure(1), { owner: "b", start: 12n });
+  assert.deepEqual(other.tenure(1), { owner: "b", start: 12n, observed: true });
 });
 
 Deno.test("handoff: only the departed owner's tenure is read, not what a live earlier owner stored", () => {
@@ -59,19 +59,28 @@ Deno.test("handoff: only the departed owner's tenure is read, not what a live ea
   log.rebalanced(snapshot("a", [[0, "a"], [1, "c"], [2, "b"]], { 0: 5n, 1: 100n, 2: 0n }));
   // c dies at 130: a restores 100..129 only.
   const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "a"], [2, "b"]], { 0: 9n, 1: 130n, 2: 3n }));
-  assert.deepEqual(ranges, [{ partition: 1, from: 100n, to: 130n, departed: "c" }]);
+  assert.deepEqual(ranges, [{ partition: 1, from: 100n, to: 130n, departed: "c", whole: true }]);
 });
 
-Deno.test("handoff: a first sight restores nothing; retention past the start reads from the log's start", () => {
+Deno.test("handoff: a first sight restores nothing; an owner first seen after commits is restored in part, said so", () => {
   const log = new HandoffLog();
   // This agent joins and gets partition 0 at once: who stored it before is not known.
   assert.deepEqual(log.rebalanced(snapshot("a", [[0, "a"]], { 0: 70n })), []);
+  // Partition 1 already had commits when this agent first saw b owning it: b may hold rows before 10.
   const later = new HandoffLog();
   later.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], { 1: 10n }));
-  const ranges = later.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 90n }, 60n));
-  assert.deepEqual(ranges, [{ partition: 1, from: 60n, to: 90n, departed: "b" }]);
-  // Gained back by this agent from itself (a new member id, same instance): nothing.
+  assert.deepEqual(later.tenure(1), { owner: "b", start: 10n, observed: false });
+  const ranges = later.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 90n }));
+  assert.deepEqual(ranges, [{ partition: 1, from: 10n, to: 90n, departed: "b", whole: false }]);
+  // Gained back by this agent from itself (a new member id, same store): nothing.
   assert.deepEqual(later.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 95n })), []);
+});
+
+Deno.test("handoff: retention past the departed owner's start reads from the log's start, said so", () => {
+  const log = new HandoffLog();
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "b"]], {}));
+  const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "a"]], { 1: 90n }, 60n));
+  assert.deepEqual(ranges, [{ partition: 1, from: 60n, to: 90n, departed: "b", whole: false }]);
 });
 
 Deno.test("handoff: an owner that left without committing anything leaves nothing to restore", () => {
@@ -116,7 +125,8 @@ Deno.test("restorer: restoring() names the partitions until they are stored; set
   release();
   await settled;
   assert.deepEqual(restorer.restoring(), []);
-  assert.deepEqual(read, [{ partition: 1, from: 0n, to: 8n, departed: "b" }]);
+  assert.deepEqual(read, [{ partition: 1, from: 0n, to: 8n, departed: "b", whole: true }]);
+  assert.deepEqual(restorer.last?.incomplete, []);
   assert.equal(restorer.last?.inserted, 8);
   assert.deepEqual(restorer.last?.partitions, [1]);
   assert.deepEqual(
