@@ -10,7 +10,7 @@ import type { Admin } from "@platformatic/kafka";
 import type { ClusterApi, PeerAlertsState } from "../api/mod.ts";
 import type { RestoreReport } from "../pipeline/restore.ts";
 import type { Config } from "../config/schema.ts";
-import { AGENT_INSTANCE, clusterViewOf, type DescribedMember, ownerOfSeries } from "../kafka/membership.ts";
+import { AGENT_INSTANCE, clusterViewOf, type DescribedGroup, ownerOfSeries } from "../kafka/membership.ts";
 import { partitionCount } from "../kafka/topics.ts";
 import type { Logger } from "../lib/log.ts";
 import type { ClusterView, SeriesOwner } from "../model/cluster.ts";
@@ -18,13 +18,6 @@ import type { Lifecycle } from "./lifecycle.ts";
 
 /** How often the map is read again (besides after each rebalance). */
 const REFRESH_MS = 5_000;
-
-/** A described group, as the view needs it. */
-interface DescribedGroup {
-  id: string;
-  state: string;
-  members: Map<string, DescribedMember>;
-}
 
 /** The cluster map, kept current. */
 export class ClusterMembership implements ClusterApi {

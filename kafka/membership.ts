@@ -77,6 +77,13 @@ export interface DescribedMember {
   assignments?: Map<string, { topic: string; partitions: number[] }>;
 }
 
+/** A group as DescribeGroups returns it (the fields the view needs). */
+export interface DescribedGroup {
+  id: string;
+  state: string;
+  members: Map<string, DescribedMember>;
+}
+
 /** The view of a described group (pure): each member's address and partitions of `topic`. */
 export function clusterViewOf(
   group: { id: string; state: string; members: Map<string, DescribedMember> },
