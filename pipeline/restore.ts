@@ -75,9 +75,10 @@ export class HandoffLog {
 
   /**
    * Records a rebalance and returns the ranges this agent must restore: the partitions it gained
-   * from an owner no longer in the group, from that owner's start up to the committed offset.
-   * A partition first seen (this agent just joined) starts a tenure without a restore: who stored
-   * it before is not known (documented limit).
+   * from an owner no longer in the group, from that owner's start up to the committed offset (a
+   * range cut short, by retention or a start not observed, is marked not `whole`). A partition first
+   * seen (this agent just joined) starts a tenure without a restore: who stored it before is not
+   * known (documented limit).
    */
   rebalanced(snapshot: RebalanceSnapshot): RestoreRange[] {
     const ranges: RestoreRange[] = [];
@@ -87,16 +88,27 @@ export class HandoffLog {
       const resumesAt = offsets.committed >= 0n ? offsets.committed : offsets.start;
       const previous = this.#tenures.get(partition);
       if (previous?.owner === owner) continue;
-      // First seen already owned: its start is known only when nothing was committed before.
-      const observed = previous !== undefined || offsets.committed < 0n;
-      this.#tenures.set(partition, { owner, start: resumesAt, observed });
-      if (previous === undefined || owner !== snapshot.self) continue;
-      if (previous.owner === snapshot.self || snapshot.members.has(previous.owner)) continue;
+      const departed = previous !== undefined && !snapshot.members.has(previous.owner);
+      if (departed) {
+        // Whoever gets it restores the departed owner's tenure: the new owner holds the partition from
+        // where the departed one started (so a later departure of the new owner restores that far).
+        this.#tenures.set(partition, { owner, start: previous.start, observed: previous.observed });
+      } else {
+        // First seen already owned: its start is known only when nothing was committed before.
+        const observed = previous !== undefined || offsets.committed < 0n;
+        this.#tenures.set(partition, { owner, start: resumesAt, observed });
+      }
+      if (!departed || owner !== snapshot.self) continue;
       const from = previous.start > offsets.start ? previous.start : offsets.start;
       const whole = previous.observed && previous.start >= offsets.start;
-      if (from < resumesAt) ranges.push({ partition, from, to: resumesAt, departed: previous.owner, whole });
-      else if (!whole) {
-        ranges.push({ partition, from: resumesAt, to: resumesAt, departed: previous.owner, whole });
+      if (from < resumesAt || !whole) {
+        ranges.push({
+          partition,
+          from: from < resumesAt ? from : resumesAt,
+          to: resumesAt,
+          departed: previous.owner,
+          whole,
+        });
       }
     }
     return ranges.sort((a, b) => a.partition - b.partition);

@@ -38,7 +38,7 @@ Deno.test("handoff: a partition gained from a departed owner is restored from th
   // c dies having committed 40 on partition 2; a gets it.
   const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "a"]], { 0: 50n, 1: 45n, 2: 40n }));
   assert.deepEqual(ranges, [{ partition: 2, from: 0n, to: 40n, departed: "c", whole: true }]);
-  assert.deepEqual(log.tenure(2), { owner: "a", start: 40n, observed: true });
+  assert.deepEqual(log.tenure(2), { owner: "a", start: 0n, observed: true }, "a holds it from c's start now");
 });
 
 Deno.test("handoff: a live rebalance restores nothing (the previous owner still answers for its rows)", () => {
@@ -60,6 +60,20 @@ Deno.test("handoff: only the departed owner's tenure is read, not what a live ea
   // c dies at 130: a restores 100..129 only.
   const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "a"], [2, "b"]], { 0: 9n, 1: 130n, 2: 3n }));
   assert.deepEqual(ranges, [{ partition: 1, from: 100n, to: 130n, departed: "c", whole: true }]);
+});
+
+Deno.test("handoff: a chain of departures: the second heir restores from the first departed owner's start", () => {
+  const log = new HandoffLog();
+  log.rebalanced(snapshot("a", [[0, "a"], [1, "b"], [2, "c"]], {}));
+  // c dies at 40: b restores partition 2 from 0 (a records that b holds it from 0).
+  log.rebalanced({ ...snapshot("a", [[0, "a"], [1, "b"], [2, "b"]], { 0: 30n, 1: 35n, 2: 40n }) });
+  assert.deepEqual(log.tenure(2), { owner: "b", start: 0n, observed: true });
+  // b dies at 70: a restores partition 2 from 0 too (what b restored of c went with b).
+  const ranges = log.rebalanced(snapshot("a", [[0, "a"], [1, "a"], [2, "a"]], { 0: 50n, 1: 60n, 2: 70n }));
+  assert.deepEqual(ranges, [
+    { partition: 1, from: 0n, to: 60n, departed: "b", whole: true },
+    { partition: 2, from: 0n, to: 70n, departed: "b", whole: true },
+  ]);
 });
 
 Deno.test("handoff: a first sight restores nothing; an owner first seen after commits is restored in part, said so", () => {
