@@ -105,6 +105,10 @@ export function partitionRestorer(
   const topic = config.topics.enriched;
   const enriched = new SeriesPartitioner(partitions);
   let reader: ReturnType<typeof createRangeConsumer> | undefined;
+  /** The range consumer, created at the first restore. */
+  const rangeReader = () => reader ??= createRangeConsumer(config, "restore");
+  /** The departed stores this store holds rows of (read once, then kept up to date). */
+  const storesRestored = async () => restoredFrom ??= new Set(await storeReader.restoredStores());
   const snapshot = async (): Promise<RebalanceSnapshot | undefined> => {
     const [groups, offsets] = await Promise.all([
       admin.describeGroups({ groups: [group] }),
@@ -131,23 +135,21 @@ export function partitionRestorer(
   const restorer = new PartitionRestorer({
     snapshot,
     read: async (range, progress) => {
-      reader ??= createRangeConsumer(config, "restore");
       const lanes = new RestoredLanes();
-      await readPartitionRange(reader, { topic, ...range }, async (messages) => {
+      await readPartitionRange(rangeReader(), { topic, ...range }, async (messages) => {
         const decoded = decodeEnriched(messages, Date.now());
         const written = await writer.writeBatch(decoded.events);
         for (const event of decoded.events) lanes.add(event);
         progress({ messages: messages.length, events: decoded.events.length, inserted: written.inserted });
       }, config.kafka.fetch_max_bytes);
       await writer.recordRestored(range.departed, lanes.lanes());
-      (restoredFrom ??= new Set(await storeReader.restoredStores())).add(range.departed);
+      (await storesRestored()).add(range.departed);
     },
     alerts: async (wanted) => {
-      reader ??= createRangeConsumer(config, "restore");
       const alerts = await departedAlerts(
         config,
         admin,
-        reader,
+        rangeReader(),
         wanted,
         (series) => enriched.partition(series),
       );
@@ -157,8 +159,7 @@ export function partitionRestorer(
       return stored.length;
     },
     hide: async (members) => {
-      restoredFrom ??= new Set(await storeReader.restoredStores());
-      store.hideRestoredFrom([...restoredFrom].filter((id) => members.has(id)));
+      store.hideRestoredFrom([...await storesRestored()].filter((id) => members.has(id)));
     },
     log,
   });

@@ -102,7 +102,7 @@ export function createApp(deps: ApiDeps, http: HttpConfig): Hono {
     try {
       c.res.headers.set(RESTORING_HEADER, restoring.join(","));
     } catch {
-      // A relayed response with immutable headers: it carries the owner's own header, if any.
+      // A response with immutable headers (none of this app's routes returns one): left as it is.
     }
   });
 

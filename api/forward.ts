@@ -155,6 +155,17 @@ export function coverageOf(
   };
 }
 
+/**
+ * The coverage of an answer this agent gives alone while it restores a departed agent's rows
+ * (`partial`, naming the partitions); undefined otherwise: an answer as complete as the store.
+ */
+export function restoringCoverage(cluster: ClusterApi | undefined): Coverage | undefined {
+  const restoring = cluster?.restoring?.() ?? [];
+  return cluster === undefined || restoring.length === 0
+    ? undefined
+    : coverageOf(cluster.selfUrl, [], restoring);
+}
+
 /** How often a forwarded stream checks that its series still belongs to the agent it streams from. */
 const STREAM_OWNER_CHECK_MS = 5_000;
 

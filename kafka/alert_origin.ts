@@ -32,10 +32,11 @@ export function alertOriginHeaders(advertise: string): RecordHeaders {
 
 /** The origin of a consumed record: its instance id and address (undefined when a header is absent). */
 export function originOf(
-  headers: ReadonlyMap<Buffer, Buffer> | undefined,
+  headers: Iterable<readonly [Buffer | null, Buffer | null]> | undefined,
 ): { instance?: string; agent?: string } {
   const origin: { instance?: string; agent?: string } = {};
   for (const [key, value] of headers ?? []) {
+    if (key === null || value === null) continue;
     const name = key.toString();
     if (name === ORIGIN_INSTANCE_HEADER) origin.instance = value.toString();
     else if (name === ORIGIN_AGENT_HEADER) origin.agent = value.toString();

@@ -15,8 +15,8 @@ export interface RangeMessage {
   partition: number;
   offset: bigint;
   value: Uint8Array | null;
-  /** The record's headers, as the broker sent them (null keys or values left out). */
-  headers: Map<Buffer, Buffer>;
+  /** The record's headers, as the broker sent them. */
+  headers: readonly (readonly [Buffer | null, Buffer | null])[];
 }
 
 /** Bit 5 of a record batch's attributes: a control batch (transaction markers), not data. */
@@ -61,13 +61,15 @@ export async function readPartitionRange(
   const { topic, partition, to } = range;
   const report: RangeReport = { records: 0, fetches: 0, firstOffset: range.from };
   let next = range.from;
+  if (next >= to) return report;
+  // The client routes each fetch to the partition's current leader itself; this names the topic's id.
+  const metadata = await consumer.metadata({ topics: [topic] });
+  const described = metadata.topics.get(topic);
+  const leader = described?.partitions[partition]?.leader;
+  if (described === undefined || leader === undefined || leader < 0) {
+    throw new Error(`no leader for ${topic} partition ${partition}`);
+  }
   while (next < to) {
-    const metadata = await consumer.metadata({ topics: [topic] });
-    const described = metadata.topics.get(topic);
-    const leader = described?.partitions[partition]?.leader;
-    if (described === undefined || leader === undefined || leader < 0) {
-      throw new Error(`no leader for ${topic} partition ${partition}`);
-    }
     const response = await consumer.fetch({
       node: leader,
       topics: [{
@@ -109,11 +111,7 @@ export async function readPartitionRange(
       for (const record of batch.records) {
         const offset = batch.firstOffset + BigInt(record.offsetDelta);
         if (offset < next || offset >= to) continue;
-        const headers = new Map<Buffer, Buffer>();
-        for (const [key, value] of record.headers) {
-          if (key !== null && value !== null) headers.set(key, value);
-        }
-        messages.push({ topic, partition, offset, value: record.value, headers });
+        messages.push({ topic, partition, offset, value: record.value, headers: record.headers });
       }
     }
     if (last < next) {

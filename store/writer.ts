@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { readAllBound } from "./bound.ts";
-import { type DuckDBConnection, type DuckDBValue, listValue } from "@duckdb/node-api";
+import { readAllBound, runBound } from "./bound.ts";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type { Envelope } from "../model/envelope.ts";
 import type { Alert } from "../model/alert.ts";
 import { rawChunksVerified } from "./chunk.ts";
@@ -70,8 +70,24 @@ export interface WriterStats {
   commitMs: number;
 }
 
-/** Lanes per INSERT statement of {@link StoreWriter.recordRestored}. */
-const LANES_PER_INSERT = 200;
+/** Inserts the lanes of {@link StoreWriter.recordRestored} ($1: JSON array of them, $2: the store). */
+const INSERT_RESTORED_ROWS_SQL = `INSERT INTO restored_rows
+SELECT $2, l.tenant, l.host, l.metric, l.src_topic, l.src_partition, l.min_offset, l.max_offset, now()
+FROM (SELECT unnest(from_json($1::JSON, '${
+  JSON.stringify([{
+    tenant: "VARCHAR",
+    host: "VARCHAR",
+    metric: "VARCHAR",
+    src_topic: "VARCHAR",
+    src_partition: "INTEGER",
+    min_offset: "BIGINT",
+    max_offset: "BIGINT",
+  }])
+}'), recursive := true)) l`;
+
+/** Marks restored alerts ($1: JSON array of their ids, $2: the store). */
+const INSERT_RESTORED_ALERTS_SQL =
+  `INSERT INTO restored_alerts SELECT unnest(from_json($1::JSON, '["VARCHAR"]')), $2, now()`;
 
 /** Writer tuning. */
 export interface StoreWriterOptions {
@@ -233,34 +249,19 @@ export class StoreWriter {
       if (this.#closed) throw new Error("store writer is closed");
       if (lanes.length === 0) return;
       const { conn } = await this.#connection();
-      await this.#store.access.write(async () => {
-        await conn.run("BEGIN TRANSACTION");
-        try {
-          for (let start = 0; start < lanes.length; start += LANES_PER_INSERT) {
-            const chunk = lanes.slice(start, start + LANES_PER_INSERT);
-            const params: DuckDBValue[] = [store];
-            const rows = chunk.map((lane) => {
-              const at = params.length;
-              params.push(
-                lane.tenant,
-                lane.host,
-                lane.metric,
-                lane.srcTopic,
-                lane.srcPartition,
-                lane.minOffset,
-                lane.maxOffset,
-              );
-              const p = (n: number) => `$${at + n}`;
-              return `($1, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, now())`;
-            });
-            await conn.run(`INSERT INTO restored_rows VALUES ${rows.join(", ")}`, params);
-          }
-          await conn.run("COMMIT");
-        } catch (error) {
-          await conn.run("ROLLBACK").catch(() => undefined);
-          throw error;
-        }
-      });
+      const rows = lanes.map((lane) => ({
+        tenant: lane.tenant,
+        host: lane.host,
+        metric: lane.metric,
+        src_topic: lane.srcTopic,
+        src_partition: lane.srcPartition,
+        // Kafka offsets stay far below 2^53: exact as JSON numbers.
+        min_offset: Number(lane.minOffset),
+        max_offset: Number(lane.maxOffset),
+      }));
+      await this.#store.access.write(() =>
+        runBound(conn, INSERT_RESTORED_ROWS_SQL, [stringifyReadable(rows), store])
+      );
     });
   }
 
@@ -279,10 +280,10 @@ export class StoreWriter {
         try {
           const stored = await this.#insertAlerts(conn, alerts);
           if (stored.length > 0) {
-            await conn.run(
-              `INSERT INTO restored_alerts SELECT unnest($1::VARCHAR[]), $2, now()`,
-              [listValue(stored.map((alert) => alert.id)), store],
-            );
+            await runBound(conn, INSERT_RESTORED_ALERTS_SQL, [
+              JSON.stringify(stored.map((alert) => alert.id)),
+              store,
+            ]);
           }
           await conn.run("COMMIT");
           return stored;

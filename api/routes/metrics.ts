@@ -28,7 +28,14 @@ import {
   mergeCatalogs,
   mergePoints,
 } from "../cluster_merge.ts";
-import { type Coverage, coverageOf, fanOut, isForwarded, PARTIAL_HEADER } from "../forward.ts";
+import {
+  type Coverage,
+  coverageOf,
+  fanOut,
+  isForwarded,
+  PARTIAL_HEADER,
+  restoringCoverage,
+} from "../forward.ts";
 import type { ClusterApi } from "../deps.ts";
 import type { LabelFilter } from "../../model/query.ts";
 
@@ -85,11 +92,9 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     const local: CatalogJson = { ...view, series: view.series.map(seriesJson) };
     const cluster = deps.cluster;
     if (cluster === undefined || isForwarded(c) || cluster.peers().length === 0) {
-      const restoring = cluster?.restoring?.() ?? [];
-      if (cluster === undefined || restoring.length === 0) return c.json(local);
-      return c.json({ ...local, ...coverageOf(cluster.selfUrl, [], restoring) }, 200, {
-        [PARTIAL_HEADER]: "true",
-      });
+      const coverage = restoringCoverage(cluster);
+      if (coverage === undefined) return c.json(local);
+      return c.json({ ...local, ...coverage }, 200, { [PARTIAL_HEADER]: "true" });
     }
     // Scale-out: every agent's catalog, merged; an agent that did not answer is named.
     const answers = await fanOut<CatalogJson>(c, cluster);
@@ -139,11 +144,15 @@ export function registerMetricRoutes(app: Hono, ctx: RouteContext, read: Middlew
     }
     const local = await localRows(q, requested, metric, filters);
     // Restoring a departed agent's rows: this answer may lack some of them yet.
-    const restoring = cluster?.restoring?.() ?? [];
-    const coverage = cluster !== undefined && restoring.length > 0
-      ? coverageOf(cluster.selfUrl, [], restoring)
-      : undefined;
-    return respond(c, q.format, local.meta, local.rows, local.truncated, local.kind, coverage);
+    return respond(
+      c,
+      q.format,
+      local.meta,
+      local.rows,
+      local.truncated,
+      local.kind,
+      restoringCoverage(cluster),
+    );
   });
 
   /** This agent's answer: the metric checked against its catalog, the rows of the plan, paged. */
