@@ -84,7 +84,17 @@ Deno.test("broker outages: run waits for the broker; a stop mid-stream heals by 
           partitions: 3,
           startMs: Date.now() - 3_600_000,
         });
+        // The whole backlog is in the topic before the agent consumes any of it: produced while the
+        // agent is stopped (with the agent consuming as it is produced, a fast agent on a slow machine
+        // had stored all of it before the kill, and the outage tested nothing).
+        assert.equal(await agent!.stop(), 0);
         await produceTracked(broker.address, topics.raw, workload, expected);
+        agent = await startAgent(file, port, [], {}, { waitReady: false });
+        await eventually(
+          async () => (await fetch(`${agent!.baseUrl}/healthz`).catch(() => undefined))?.ok || undefined,
+          30_000,
+          "the restarted agent serving HTTP",
+        );
         // Kill the broker as soon as some events are stored (polled tightly: the agent drains fast).
         const deadline = Date.now() + 60_000;
         while ((await httpNumber(agent!.baseUrl, "SELECT count(*) FROM metrics")) < EVENTS * 0.05) {
