@@ -73,3 +73,47 @@ export function readAllBound(
 ): Promise<DuckDBResultReader> {
   return withPrepared(conn, sql, params, (prepared) => prepared.runAndReadAll());
 }
+
+/**
+ * Prepared statements kept for a connection's fixed, frequent SQL (the alert and notification paths
+ * run a few statements on every batch with alerts): each is prepared once and bound by type on every
+ * run. Preparing is a parse and plan per call, and under Deno each native object the bindings hand to
+ * JavaScript leaves 32 bytes behind (`napi_create_external`'s wrapper is never freed, see
+ * docs/performance.md). A cache is used by one caller at a time (its owner's mutex): a statement is
+ * bound and run in one go.
+ */
+export class StatementCache {
+  readonly #conn: DuckDBConnection;
+  readonly #statements = new Map<string, DuckDBPreparedStatement>();
+
+  /** A cache over `conn`; {@link StatementCache.destroy} before the connection is released. */
+  constructor(conn: DuckDBConnection) {
+    this.#conn = conn;
+  }
+
+  async #prepared(sql: string, params: readonly DuckDBValue[]): Promise<DuckDBPreparedStatement> {
+    let prepared = this.#statements.get(sql);
+    if (prepared === undefined) {
+      prepared = await this.#conn.prepare(sql);
+      this.#statements.set(sql, prepared);
+    }
+    bindTyped(prepared, params);
+    return prepared;
+  }
+
+  /** Runs `sql` with `params` bound by type. */
+  async run(sql: string, params: readonly DuckDBValue[]): Promise<DuckDBMaterializedResult> {
+    return await (await this.#prepared(sql, params)).run();
+  }
+
+  /** Runs `sql` with `params` bound by type and reads every row. */
+  async readAll(sql: string, params: readonly DuckDBValue[]): Promise<DuckDBResultReader> {
+    return await (await this.#prepared(sql, params)).runAndReadAll();
+  }
+
+  /** Frees every statement. */
+  destroy(): void {
+    for (const prepared of this.#statements.values()) prepared.destroySync();
+    this.#statements.clear();
+  }
+}

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { readAllBound, runBound } from "./bound.ts";
+import { readAllBound, runBound, StatementCache } from "./bound.ts";
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import type {
   AckRecord,
@@ -70,25 +70,47 @@ const NOTIFICATION_JSON = `json_object('seq', seq, 'id', id, 'receiver', receive
   'created_at', epoch_ms(created_at), 'attempts', attempts, 'next_attempt_at', epoch_ms(next_attempt_at),
   'last_attempt_at', epoch_ms(last_attempt_at), 'last_error', last_error, 'finished_at', epoch_ms(finished_at))`;
 
+/**
+ * The alerts after a cursor, not those restored from a departed agent. `NOT IN` over the restored ids
+ * rather than a correlated `NOT EXISTS`: DuckDB builds its hash table from `restored_alerts` (nearly
+ * always empty) instead of collecting the page's ids first. Every hash-table block a statement
+ * allocates leaves its ~200-byte handle in DuckDB's eviction queue until a purge, and this runs on
+ * every batch with alerts.
+ */
+const ALERTS_AFTER_SQL = `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq))::VARCHAR, '[]')
+  FROM (SELECT * FROM alerts WHERE seq > $1::BIGINT AND id NOT IN (SELECT id FROM restored_alerts)
+        ORDER BY seq LIMIT $2::BIGINT)`;
+
+/** Moves the dispatcher's cursor (its row is created when the store opens). */
+const MOVE_CURSOR_SQL = `UPDATE notify_state SET "value" = $1 WHERE key = 'cursor'`;
+
 /** The notification tables of an open, writable store. */
 export class NotifyStore {
   readonly #store: Store;
   readonly #conn: DuckDBConnection;
   readonly #mutex = new Mutex();
+  /** The statements of every dispatch step (taking alerts, moving the cursor), prepared once. */
+  readonly #statements: StatementCache;
 
   private constructor(store: Store, conn: DuckDBConnection) {
     this.#store = store;
     this.#conn = conn;
+    this.#statements = new StatementCache(conn);
   }
 
   /** Opens a connection of its own on `store`. */
   static async open(store: Store): Promise<NotifyStore> {
-    return new NotifyStore(store, await store.connect());
+    const conn = await store.connect();
+    // The cursor's row exists from the start, so moving it is one UPDATE (see `commit`).
+    await conn.run(`INSERT INTO notify_state VALUES ('cursor', '0') ON CONFLICT (key) DO NOTHING`);
+    return new NotifyStore(store, conn);
   }
 
   /** Releases the connection. */
   close(): void {
-    if (!this.#store.closed) this.#store.release(this.#conn);
+    if (this.#store.closed) return;
+    this.#statements.destroy();
+    this.#store.release(this.#conn);
   }
 
   async #json<T>(sql: string, params: DuckDBValue[] = []): Promise<T> {
@@ -136,15 +158,10 @@ export class NotifyStore {
    * (`restored_alerts`: it delivered them, or they were lost with it).
    */
   alertsAfter(after: number, limit: number): Promise<StoredAlert[]> {
-    return this.#locked(() =>
-      this.#json<StoredAlert[]>(
-        `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY seq))::VARCHAR, '[]')
-         FROM (SELECT * FROM alerts a WHERE seq > $1::BIGINT
-                 AND NOT EXISTS (SELECT 1 FROM restored_alerts r WHERE r.id = a.id)
-               ORDER BY seq LIMIT $2::BIGINT)`,
-        [BigInt(after), BigInt(limit)],
-      )
-    );
+    return this.#locked(async () => {
+      const reader = await this.#statements.readAll(ALERTS_AFTER_SQL, [BigInt(after), BigInt(limit)]);
+      return JSON.parse(String(reader.getRows()[0][0])) as StoredAlert[];
+    });
   }
 
   /** The whole notification log. */
@@ -158,8 +175,20 @@ export class NotifyStore {
     );
   }
 
-  /** Stores what a dispatch step changed, in one transaction. */
+  /**
+   * Stores what a dispatch step changed, in one transaction; a step that only moves the cursor (no
+   * receiver wants the alerts taken) is one UPDATE, atomic on its own.
+   */
   commit(change: NotifyCommit): Promise<void> {
+    const cursorOnly = (change.notifications ?? []).length === 0 && (change.logged ?? []).length === 0 &&
+      (change.unlogged ?? []).length === 0;
+    if (cursorOnly) {
+      const cursor = change.cursor;
+      if (cursor === undefined) return Promise.resolve();
+      return this.#locked(async () => {
+        await this.#statements.run(MOVE_CURSOR_SQL, [String(cursor)]);
+      });
+    }
     return this.#locked(() =>
       this.#transaction(async () => {
         const conn = this.#conn;
@@ -211,14 +240,7 @@ export class NotifyStore {
             entry.group_key,
           ]);
         }
-        if (change.cursor !== undefined) {
-          await runBound(
-            conn,
-            `INSERT INTO notify_state VALUES ('cursor', $1)
-             ON CONFLICT (key) DO UPDATE SET "value" = excluded."value"`,
-            [String(change.cursor)],
-          );
-        }
+        if (change.cursor !== undefined) await this.#statements.run(MOVE_CURSOR_SQL, [String(change.cursor)]);
       })
     );
   }

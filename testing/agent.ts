@@ -114,7 +114,10 @@ export interface StartOptions {
   denoFlags?: string[];
   /** Wait until /readyz answers 200 (default); false for a process without the api stage. */
   waitReady?: boolean;
-  /** A command the Deno command line is appended to (it must exec it: the bench's memory cgroup). */
+  /**
+   * A command the Deno command line is appended to: one that execs it (the bench's memory cgroup), or
+   * one that runs it as its only child (`heaptrack`; `stop` then signals that child).
+   */
   wrapper?: string[];
 }
 
@@ -161,9 +164,15 @@ export async function startAgent(
     baseUrl,
     logs: () => logText,
     stop: async () => {
-      try {
-        process.kill("SIGTERM");
-      } catch { /* already gone */ }
+      // A wrapper that does not exec (heaptrack runs the agent as its child and exits on SIGTERM,
+      // leaving it running): the agent is signalled, and the wrapper ends when it does.
+      const signalledChild = wrapper.length > 0 &&
+        (await new Deno.Command("pkill", { args: ["-TERM", "-P", String(process.pid)] }).output()).success;
+      if (!signalledChild) {
+        try {
+          process.kill("SIGTERM");
+        } catch { /* already gone */ }
+      }
       const status = await process.status;
       await drained;
       return status.code;
