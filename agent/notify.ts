@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { StoredAlert } from "../model/query.ts";
 import type { Admin } from "@platformatic/kafka";
 import { registerFamilies, registerFamily } from "../telemetry/families.ts";
 import type { Registry } from "../telemetry/registry.ts";
@@ -26,8 +27,8 @@ import { VERSION } from "../version.ts";
 /** The running alert delivery. */
 export interface AgentNotify {
   readonly notifier: Notifier;
-  /** Alerts were stored: dispatch them. */
-  wake(): void;
+  /** Alerts were stored: dispatch them (`stored`: the batch's, handed over as they are). */
+  wake(stored?: readonly StoredAlert[]): void;
   stop(): Promise<void>;
 }
 
@@ -140,7 +141,7 @@ export async function startNotify(
   }
   return {
     notifier: running,
-    wake: () => running.wake(),
+    wake: (stored) => running.wake(stored),
     stop: async () => {
       notifyFile?.close();
       inventoryFile?.close();

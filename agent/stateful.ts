@@ -46,7 +46,10 @@ export interface StatefulParts {
    * Alert delivery, woken when alerts were stored (the store is its outbox); `notifier.adopt` takes
    * over the firing alerts restored from a departed agent.
    */
-  notify?: { wake(): void; notifier?: { adopt(alerts: readonly StoredAlert[]): void } };
+  notify?: {
+    wake(stored?: readonly StoredAlert[]): void;
+    notifier?: { adopt(alerts: readonly StoredAlert[]): void };
+  };
   /**
    * The feature engine (the topology keeps one across a switch, so the windows of the series this
    * agent keeps go on); a new one when absent.
@@ -82,7 +85,7 @@ export async function statefulDeps(
       store: runs(config, "store"),
     },
     sink: storeSink(parts.writer, metrics, log),
-    published: publishDurable(parts.feeds, metrics, features, () => parts.notify?.wake()),
+    published: publishDurable(parts.feeds, metrics, features, (alerts) => parts.notify?.wake(alerts)),
   };
 }
 

@@ -58,7 +58,7 @@ export function publishDurable(
   feeds: LiveFeeds,
   metrics: PipelineMetrics,
   features: FeatureEngine,
-  alertsStored: () => void = () => {},
+  alertsStored: (alerts: readonly StoredAlert[]) => void = () => {},
 ): (events: readonly Envelope[], alerts: readonly StoredAlert[]) => void {
   return (events, alerts) => {
     for (const event of events) feeds.events.publish(event);
@@ -66,7 +66,7 @@ export function publishDurable(
       feeds.alerts.publish(alert);
       metrics.alerts.labels(alert.severity, alert.state).inc();
     }
-    if (alerts.length > 0) alertsStored();
+    if (alerts.length > 0) alertsStored(alerts);
     metrics.featureSeries.labels().set(features.seriesCount);
   };
 }

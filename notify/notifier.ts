@@ -31,6 +31,7 @@ import { compareActiveAlerts } from "../model/notification.ts";
 import type { StoredAlert } from "../model/query.ts";
 import { deliver, type DeliverDeps, type KafkaPublish } from "./deliver.ts";
 import { Dispatcher, type MuteState, type Outgoing, trackAlert, type TrackedAlert } from "./dispatch.ts";
+import { handAlerts, type HandedQueue, takeHanded } from "./handed.ts";
 import type { HostContext } from "./labels.ts";
 import type { NotificationData } from "./payload.ts";
 import { integrationsById, type NotifyPlan } from "./plan.ts";
@@ -182,6 +183,8 @@ export class Notifier {
   #secrets: ReadonlyMap<string, IntegrationSecrets>;
   #dispatcher: Dispatcher;
   #cursor = 0;
+  /** Alerts the writer handed over as it stored them (see `handed.ts`). */
+  readonly #handed: HandedQueue = [];
   readonly #silences = new Map<string, Silence>();
   readonly #acks = new Map<string, AckRecord>();
   readonly #dispatchSignal = new Signal();
@@ -249,8 +252,12 @@ export class Notifier {
     this.#dispatchSignal.notify();
   }
 
-  /** New alerts were stored: take them. */
-  wake(): void {
+  /**
+   * New alerts were stored: take them. With `stored` (a durable batch's alerts, ascending seq), the
+   * dispatcher takes them as they are when they continue its cursor, without reading the store.
+   */
+  wake(stored?: readonly StoredAlert[]): void {
+    if (stored !== undefined && stored.length > 0) handAlerts(this.#handed, stored);
     this.#dispatchSignal.notify();
   }
 
@@ -315,7 +322,8 @@ export class Notifier {
   /** Takes the new alerts, flushes due groups, sends due resends, prunes. */
   async #step(): Promise<void> {
     for (;;) {
-      const page = await this.#ledger.alertsAfter(this.#cursor, PAGE);
+      const page = takeHanded(this.#handed, this.#cursor, PAGE) ??
+        await this.#ledger.alertsAfter(this.#cursor, PAGE);
       if (page.length === 0) break;
       const pushes: Outgoing[] = [];
       for (const alert of page) {
