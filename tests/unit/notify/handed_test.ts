@@ -5,27 +5,10 @@
 import assert from "node:assert/strict";
 import type { StoredAlert } from "../../../model/query.ts";
 import { handAlerts, HANDED_MAX, takeHanded } from "../../../notify/handed.ts";
+import { makeAlert } from "../../../testing/api_fakes.ts";
 
-function stored(seq: number): StoredAlert {
-  return {
-    seq,
-    id: `a${seq}`,
-    fingerprint: "0123456789abcdef",
-    rule: "cpu_high",
-    tenant: "acme",
-    host: "host-a",
-    metric: "cpu_load",
-    severity: "warning",
-    state: "firing",
-    value: 85,
-    threshold: 80,
-    starts_at: 1_000,
-    ends_at: null,
-    ts: 1_000 + seq,
-    labels: {},
-    annotations: {},
-  };
-}
+/** A stored alert with this seq (the API tests' fixture). */
+const stored = (seq: number): StoredAlert => makeAlert(seq);
 
 const seqs = (alerts: readonly StoredAlert[] | undefined) => alerts?.map((alert) => alert.seq);
 
