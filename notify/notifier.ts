@@ -2,8 +2,9 @@
  * The notifier: the dispatcher and the sender around the pure {@link Dispatcher}, with the store
  * as the outbox (the I/O and timers of alert delivery).
  *
- * - Dispatch: alert transitions are taken from the store in seq order after the cursor (woken when
- *   a batch stored alerts); the pushes they cause are stored with the cursor in one transaction;
+ * - Dispatch: alert transitions are taken in seq order after the cursor, as the writer hands them
+ *   over when they continue it, else from the store (woken when a batch stored alerts); the pushes
+ *   they cause are stored with the cursor in one transaction;
  *   due groups are flushed and their notifications stored with the log in one transaction. A failed
  *   store write rebuilds the state from the store (nothing is half-applied).
  * - Send: pending notifications are delivered oldest first, one at a time per integration and group
