@@ -1,9 +1,11 @@
 /**
  * Silences across agents. A silence made on one agent reaches the others at once (the API fans the
  * `POST /silences` out with one id); an agent that joins later, or was down meanwhile, takes the
- * silences each other agent holds the first time it sees that agent in the cluster map, newest
- * version winning (`Notifier.mergeSilences`). Without it, a silence made before a second agent
- * started would not mute that agent's notifications.
+ * silences each other agent holds the first time it sees that agent in the cluster map, and again
+ * every {@link RESYNC_MS}, newest version winning (`Notifier.mergeSilences`). Without the first
+ * read, a silence made before a second agent started would not mute that agent's notifications;
+ * without the later ones, a change whose fan-out missed an agent (a peer answering slowly during a
+ * rebalance or a topology switch, a map read empty for a moment) would never reach it.
  *
  * @module
  */
@@ -16,6 +18,9 @@ import type { Notifier } from "../notify/notifier.ts";
 import type { ClusterMembership } from "./cluster.ts";
 
 const PeerSilencesSchema = z.array(GettableSilenceSchema);
+
+/** Each other agent's silences are read again this often (anti-entropy for missed fan-outs). */
+export const RESYNC_MS = 10_000;
 
 /** Reads `GET {url}/silences` of another agent (marked forwarded, with this agent's token). */
 async function peerSilences(config: Config, url: string): Promise<z.output<typeof PeerSilencesSchema>> {
@@ -32,23 +37,29 @@ async function peerSilences(config: Config, url: string): Promise<z.output<typeo
   return PeerSilencesSchema.parse(await response.json());
 }
 
-/** Takes the silences of each agent `cluster` shows, once per agent (again after a failed read). */
+/**
+ * Takes the silences of each agent `cluster` shows: when it first appears, then every
+ * {@link RESYNC_MS} (at once again after a failed read).
+ */
 export function syncSilencesFromPeers(
   config: Config,
   notifier: Notifier,
   cluster: ClusterMembership,
   log: Logger,
+  now: () => number = Date.now,
 ): void {
-  const synced = new Set<string>();
+  /** When each agent's silences were last taken. */
+  const syncedAt = new Map<string, number>();
   const reading = new Set<string>();
   cluster.onRead((membership) => {
     for (const url of membership.peers()) {
-      if (synced.has(url) || reading.has(url)) continue;
+      const last = syncedAt.get(url);
+      if (reading.has(url) || (last !== undefined && now() - last < RESYNC_MS)) continue;
       reading.add(url);
       peerSilences(config, url)
         .then((silences) => notifier.mergeSilences(silences))
         .then((taken) => {
-          synced.add(url);
+          syncedAt.set(url, now());
           if (taken > 0) log.info("took silences from another agent", { from: url, silences: taken });
         })
         .catch((error) => log.debug("could not read another agent's silences", { url, error }))

@@ -1,12 +1,14 @@
 /**
  * Silences across agents (issue 24): a silence made while an agent was not running yet reaches it
  * when it joins (it reads the other agents' silences the first time it sees them in the cluster
- * map), so it mutes that agent's notifications too. And the agents leave no consumer group of their
+ * map), so it mutes that agent's notifications too; a change whose fan-out missed an agent reaches
+ * it when it reads the others' silences again. And the agents leave no consumer group of their
  * own behind (each reads the others' alerts in a group named after its instance, and deletes it
  * when it stops).
  */
 import { Admin } from "@platformatic/kafka";
 import assert from "node:assert/strict";
+import { FORWARDED_HEADER } from "../../api/forward.ts";
 import { BROKERS, eventually } from "../../testing/agent.ts";
 import { AUTH, startAgents, stopAll } from "../../testing/scaleout.ts";
 
@@ -58,6 +60,38 @@ Deno.test("a silence made before a second agent started is on that agent once it
         .json();
       return silences.find((silence) => silence.id === silenceID)?.status.state === "expired" || undefined;
     }, 30_000);
+    // A change whose fan-out missed an agent still reaches it: expired on B alone (marked forwarded,
+    // so B does not pass it on), A takes it when it reads B's silences again (every 10 s).
+    const second = await fetch(`${a.baseUrl}/silences`, {
+      method: "POST",
+      headers: { ...AUTH, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        matchers: [{ name: "host", value: "late-h02", isRegex: false, isEqual: true }],
+        startsAt: new Date(now).toISOString(),
+        endsAt: new Date(now + 3_600_000).toISOString(),
+        createdBy: "test",
+        comment: "expired on one agent only",
+      }),
+    });
+    assert.equal(second.status, 200);
+    const secondId: string = (await second.json()).silenceID;
+    const stateOn = async (baseUrl: string) => {
+      const silences: ListedSilence[] = await (await fetch(`${baseUrl}/silences`, { headers: AUTH })).json();
+      return silences.find((silence) => silence.id === secondId)?.status.state;
+    };
+    await eventually(async () => (await stateOn(b.baseUrl)) === "active" || undefined, 30_000, "on B");
+    const alone = await fetch(`${b.baseUrl}/silences/${secondId}`, {
+      method: "DELETE",
+      headers: { ...AUTH, [FORWARDED_HEADER]: "1" },
+    });
+    assert.equal(alone.status, 200);
+    assert.equal((await alone.json()).agents, undefined, "not fanned out");
+    assert.equal(await stateOn(a.baseUrl), "active", "A has not been told");
+    await eventually(
+      async () => (await stateOn(a.baseUrl)) === "expired" || undefined,
+      30_000,
+      "A to take the expiry from B's silences",
+    );
     // Both read the other's alerts, each in a group of its own ...
     const admin = new Admin({ clientId: "silsync-admin", bootstrapBrokers: [BROKERS], strict: false });
     try {
