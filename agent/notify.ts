@@ -28,7 +28,7 @@ import { VERSION } from "../version.ts";
 export interface AgentNotify {
   readonly notifier: Notifier;
   /** Alerts were stored: dispatch them (`stored`: the batch's, handed over as they are). */
-  wake(stored?: readonly StoredAlert[]): void;
+  wake(stored: readonly StoredAlert[]): void;
   stop(): Promise<void>;
 }
 

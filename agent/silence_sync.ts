@@ -46,7 +46,6 @@ export function syncSilencesFromPeers(
   notifier: Notifier,
   cluster: ClusterMembership,
   log: Logger,
-  now: () => number = Date.now,
 ): void {
   /** When each agent's silences were last taken. */
   const syncedAt = new Map<string, number>();
@@ -54,12 +53,12 @@ export function syncSilencesFromPeers(
   cluster.onRead((membership) => {
     for (const url of membership.peers()) {
       const last = syncedAt.get(url);
-      if (reading.has(url) || (last !== undefined && now() - last < RESYNC_MS)) continue;
+      if (reading.has(url) || (last !== undefined && Date.now() - last < RESYNC_MS)) continue;
       reading.add(url);
       peerSilences(config, url)
         .then((silences) => notifier.mergeSilences(silences))
         .then((taken) => {
-          syncedAt.set(url, now());
+          syncedAt.set(url, Date.now());
           if (taken > 0) log.info("took silences from another agent", { from: url, silences: taken });
         })
         .catch((error) => log.debug("could not read another agent's silences", { url, error }))

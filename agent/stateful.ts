@@ -47,7 +47,7 @@ export interface StatefulParts {
    * over the firing alerts restored from a departed agent.
    */
   notify?: {
-    wake(stored?: readonly StoredAlert[]): void;
+    wake(stored: readonly StoredAlert[]): void;
     notifier?: { adopt(alerts: readonly StoredAlert[]): void };
   };
   /**

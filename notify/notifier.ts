@@ -254,11 +254,11 @@ export class Notifier {
   }
 
   /**
-   * New alerts were stored: take them. With `stored` (a durable batch's alerts, ascending seq), the
-   * dispatcher takes them as they are when they continue its cursor, without reading the store.
+   * New alerts were stored (`stored`: the durable batch's, ascending seq): take them, as they are
+   * when they continue the cursor, else from the store.
    */
-  wake(stored?: readonly StoredAlert[]): void {
-    if (stored !== undefined && stored.length > 0) handAlerts(this.#handed, stored);
+  wake(stored: readonly StoredAlert[]): void {
+    handAlerts(this.#handed, stored);
     this.#dispatchSignal.notify();
   }
 

@@ -14,7 +14,7 @@
  * @module
  */
 import { readAllBound, runBound, StatementCache } from "./bound.ts";
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBResultReader, DuckDBValue } from "@duckdb/node-api";
 import type {
   AckRecord,
   NewNotification,
@@ -84,6 +84,11 @@ const ALERTS_AFTER_SQL = `SELECT coalesce(to_json(list(${ALERT_JSON} ORDER BY se
 /** Moves the dispatcher's cursor (its row is created when the store opens). */
 const MOVE_CURSOR_SQL = `UPDATE notify_state SET "value" = $1 WHERE key = 'cursor'`;
 
+/** The one JSON value a `to_json(list(...))` query answers. */
+function jsonCell<T>(reader: DuckDBResultReader): T {
+  return JSON.parse(String(reader.getRows()[0][0])) as T;
+}
+
 /** The notification tables of an open, writable store. */
 export class NotifyStore {
   readonly #store: Store;
@@ -114,8 +119,7 @@ export class NotifyStore {
   }
 
   async #json<T>(sql: string, params: DuckDBValue[] = []): Promise<T> {
-    const reader = await readAllBound(this.#conn, sql, params);
-    return JSON.parse(String(reader.getRows()[0][0])) as T;
+    return jsonCell<T>(await readAllBound(this.#conn, sql, params));
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -159,8 +163,9 @@ export class NotifyStore {
    */
   alertsAfter(after: number, limit: number): Promise<StoredAlert[]> {
     return this.#locked(async () => {
-      const reader = await this.#statements.readAll(ALERTS_AFTER_SQL, [BigInt(after), BigInt(limit)]);
-      return JSON.parse(String(reader.getRows()[0][0])) as StoredAlert[];
+      return jsonCell<StoredAlert[]>(
+        await this.#statements.readAll(ALERTS_AFTER_SQL, [BigInt(after), BigInt(limit)]),
+      );
     });
   }
 
@@ -180,9 +185,7 @@ export class NotifyStore {
    * receiver wants the alerts taken) is one UPDATE, atomic on its own.
    */
   commit(change: NotifyCommit): Promise<void> {
-    const cursorOnly = (change.notifications ?? []).length === 0 && (change.logged ?? []).length === 0 &&
-      (change.unlogged ?? []).length === 0;
-    if (cursorOnly) {
+    if (!change.notifications?.length && !change.logged?.length && !change.unlogged?.length) {
       const cursor = change.cursor;
       if (cursor === undefined) return Promise.resolve();
       return this.#locked(async () => {

@@ -20,24 +20,29 @@ interface ListedSilence {
   comment: string;
 }
 
+/** Makes a one-hour silence of `host` on the agent at `baseUrl`; its id. */
+async function silenceHost(baseUrl: string, host: string, comment: string): Promise<string> {
+  const now = Date.now();
+  const posted = await fetch(`${baseUrl}/silences`, {
+    method: "POST",
+    headers: { ...AUTH, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      matchers: [{ name: "host", value: host, isRegex: false, isEqual: true }],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3_600_000).toISOString(),
+      createdBy: "test",
+      comment,
+    }),
+  });
+  assert.equal(posted.status, 200);
+  return (await posted.json()).silenceID;
+}
+
 Deno.test("a silence made before a second agent started is on that agent once it joins", async () => {
   const run = await startAgents("silsync", 2, { later: 1 });
   try {
     const [a] = run.agents;
-    const now = Date.now();
-    const posted = await fetch(`${a.baseUrl}/silences`, {
-      method: "POST",
-      headers: { ...AUTH, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        matchers: [{ name: "host", value: "late-h01", isRegex: false, isEqual: true }],
-        startsAt: new Date(now).toISOString(),
-        endsAt: new Date(now + 3_600_000).toISOString(),
-        createdBy: "test",
-        comment: "made while alone",
-      }),
-    });
-    assert.equal(posted.status, 200);
-    const { silenceID } = await posted.json();
+    const silenceID = await silenceHost(a.baseUrl, "late-h01", "made while alone");
 
     const [b] = await run.startLater();
     // Before it joined it had none: the silence it lists is the one A made, same id and end.
@@ -62,19 +67,7 @@ Deno.test("a silence made before a second agent started is on that agent once it
     }, 30_000);
     // A change whose fan-out missed an agent still reaches it: expired on B alone (marked forwarded,
     // so B does not pass it on), A takes it when it reads B's silences again (every 10 s).
-    const second = await fetch(`${a.baseUrl}/silences`, {
-      method: "POST",
-      headers: { ...AUTH, "Content-Type": "application/json" },
-      body: JSON.stringify({
-        matchers: [{ name: "host", value: "late-h02", isRegex: false, isEqual: true }],
-        startsAt: new Date(now).toISOString(),
-        endsAt: new Date(now + 3_600_000).toISOString(),
-        createdBy: "test",
-        comment: "expired on one agent only",
-      }),
-    });
-    assert.equal(second.status, 200);
-    const secondId: string = (await second.json()).silenceID;
+    const secondId = await silenceHost(a.baseUrl, "late-h02", "expired on one agent only");
     const stateOn = async (baseUrl: string) => {
       const silences: ListedSilence[] = await (await fetch(`${baseUrl}/silences`, { headers: AUTH })).json();
       return silences.find((silence) => silence.id === secondId)?.status.state;

@@ -91,7 +91,11 @@ Deno.test("broker outages: run waits for the broker; a stop mid-stream heals by 
         await produceTracked(broker.address, topics.raw, workload, expected);
         agent = await startAgent(file, port, [], {}, { waitReady: false });
         await eventually(
-          async () => (await fetch(`${agent!.baseUrl}/healthz`).catch(() => undefined))?.ok || undefined,
+          async () => {
+            const response = await fetch(`${agent!.baseUrl}/healthz`).catch(() => undefined);
+            await response?.body?.cancel();
+            return response?.ok || undefined;
+          },
           30_000,
           "the restarted agent serving HTTP",
         );
