@@ -37,6 +37,14 @@ import { nodeBindings, type RawChunk, type RawVector } from "./bindings.ts";
 /** The few C-API functions of `@duckdb/node-bindings` used here. */
 interface RawBindings {
   data_chunk_get_vector(chunk: RawChunk, columnIndex: number): RawVector;
+  vector_ensure_validity_writable(vector: RawVector): void;
+  copy_data_to_vector_validity(
+    vector: RawVector,
+    targetByteOffset: number,
+    source: ArrayBuffer,
+    sourceByteOffset: number,
+    byteCount: number,
+  ): void;
   data_chunk_reset(chunk: RawChunk): void;
   vector_assign_string_element(vector: RawVector, index: number, value: string): void;
   vector_get_data(vector: RawVector, byteCount: number): Uint8Array;
@@ -64,6 +72,8 @@ function loadRawBindings(): RawBindings | null {
     "vector_assign_string_element",
     "vector_get_data",
     "copy_data_to_vector",
+    "vector_ensure_validity_writable",
+    "copy_data_to_vector_validity",
   ]) as RawBindings | null;
   return rawBindings;
 }
@@ -79,6 +89,11 @@ export interface StringColumn {
 /** Writes one numeric column of a chunk. `bigint` and `timestamptz` take safe integers (micros). */
 export interface NumberColumn {
   set(row: number, value: number): void;
+}
+
+/** Writes one numeric column of a chunk that may hold NULLs. */
+export interface NullableNumberColumn {
+  set(row: number, value: number | null): void;
 }
 
 abstract class RawColumn {
@@ -181,6 +196,34 @@ class RawNumberColumn extends RawColumn implements NumberColumn {
   }
 }
 
+/**
+ * A numeric column with NULLs: the values as {@link RawNumberColumn}, plus a validity bitmap (bit
+ * set: valid) written whole at finish, so nothing depends on what a reset left in the vector.
+ */
+class RawNullableNumberColumn extends RawColumn implements NullableNumberColumn {
+  readonly #values: RawNumberColumn;
+  readonly #validity: Uint8Array<ArrayBuffer>;
+
+  constructor(kind: ColumnKind, rows: number) {
+    super();
+    this.#values = new RawNumberColumn(kind, rows);
+    // DuckDB's validity is uint64 words, bit i of the little-endian word = row i.
+    this.#validity = new Uint8Array(Math.ceil(rows / 64) * 8).fill(0xff);
+  }
+
+  set(row: number, value: number | null): void {
+    if (value === null) this.#validity[row >> 3] &= ~(1 << (row & 7));
+    else this.#values.set(row, value);
+  }
+
+  finish(bindings: RawBindings, vector: RawVector): void {
+    this.#values.finish(bindings, vector);
+    bindings.vector_ensure_validity_writable(vector);
+    const validity = this.#validity;
+    bindings.copy_data_to_vector_validity(vector, 0, validity.buffer, 0, validity.byteLength);
+  }
+}
+
 /** Fallback columns on top of the `@duckdb/node-api` vectors. */
 class ApiStringColumn implements StringColumn {
   constructor(readonly vector: DuckDBVector) {}
@@ -189,10 +232,11 @@ class ApiStringColumn implements StringColumn {
   }
 }
 
-class ApiNumberColumn implements NumberColumn {
+class ApiNumberColumn implements NullableNumberColumn {
   constructor(readonly vector: DuckDBVector, readonly kind: ColumnKind) {}
-  set(row: number, value: number): void {
-    if (this.kind === "double" || this.kind === "integer") this.vector.setItem(row, value);
+  set(row: number, value: number | null): void {
+    if (value === null) this.vector.setItem(row, null);
+    else if (this.kind === "double" || this.kind === "integer") this.vector.setItem(row, value);
     else if (this.kind === "bigint") this.vector.setItem(row, BigInt(value));
     else this.vector.setItem(row, new DuckDBTimestampTZValue(BigInt(value)));
   }
@@ -259,6 +303,15 @@ export class ChunkFiller {
     const bindings = this.#bindings;
     if (bindings === null) return this.#apiColumn(column, (v) => new ApiNumberColumn(v, kind));
     const writer = new RawNumberColumn(kind, this.chunk.rowCount);
+    this.#raw.push([writer, this.#vector(bindings, column)]);
+    return writer;
+  }
+
+  /** Writer for a numeric column that may hold NULLs. */
+  nullableNumbers(column: number, kind: Exclude<ColumnKind, "varchar">): NullableNumberColumn {
+    const bindings = this.#bindings;
+    if (bindings === null) return this.#apiColumn(column, (v) => new ApiNumberColumn(v, kind));
+    const writer = new RawNullableNumberColumn(kind, this.chunk.rowCount);
     this.#raw.push([writer, this.#vector(bindings, column)]);
     return writer;
   }
@@ -330,16 +383,19 @@ async function verifyRaw(conn: DuckDBConnection): Promise<boolean> {
   const rows = Math.max(samples.length, numbers.length);
   const table = `eventops_chunk_check_${crypto.randomUUID().replaceAll("-", "")}`;
   await conn.run(
-    `CREATE TEMP TABLE ${table} (a VARCHAR, b VARCHAR, c BIGINT, d TIMESTAMPTZ, e DOUBLE, f INTEGER)`,
+    `CREATE TEMP TABLE ${table} (a VARCHAR, b VARCHAR, c BIGINT, d TIMESTAMPTZ, e DOUBLE, f INTEGER, g TIMESTAMPTZ)`,
   );
   try {
-    const raw = new ChunkFiller([VARCHAR, VARCHAR, BIGINT, TIMESTAMPTZ, DOUBLE, INTEGER], rows, true);
+    const types = [VARCHAR, VARCHAR, BIGINT, TIMESTAMPTZ, DOUBLE, INTEGER, TIMESTAMPTZ];
+    const raw = new ChunkFiller(types, rows, true);
     const a = raw.strings(0, true);
     const b = raw.strings(1, false);
     const c = raw.numbers(2, "bigint");
     const d = raw.numbers(3, "timestamptz");
     const e = raw.numbers(4, "double");
     const f = raw.numbers(5, "integer");
+    const g = raw.nullableNumbers(6, "timestamptz");
+    const nullAt = (r: number) => r % 3 === 1;
     for (let r = 0; r < rows; r++) {
       const s = samples[r % samples.length];
       const n = numbers[r % numbers.length];
@@ -349,6 +405,7 @@ async function verifyRaw(conn: DuckDBConnection): Promise<boolean> {
       d.set(r, n);
       e.set(r, n / 3);
       f.set(r, r * -7);
+      g.set(r, nullAt(r) ? null : n);
     }
     const appender = await conn.createAppender(table, "main", "temp");
     try {
@@ -358,17 +415,18 @@ async function verifyRaw(conn: DuckDBConnection): Promise<boolean> {
       appender.closeSync();
     }
     const reader = await conn.runAndReadAll(
-      `SELECT a, b, c::VARCHAR, epoch_us(d)::VARCHAR, e, f FROM temp.${table} ORDER BY rowid`,
+      `SELECT a, b, c::VARCHAR, epoch_us(d)::VARCHAR, e, f, epoch_us(g)::VARCHAR FROM temp.${table} ORDER BY rowid`,
     );
     const got = reader.getRows();
     if (got.length !== rows) return false;
     for (let r = 0; r < rows; r++) {
       const s = samples[r % samples.length];
       const n = numbers[r % numbers.length];
-      const [ga, gb, gc, gd, ge, gf] = got[r];
+      const [ga, gb, gc, gd, ge, gf, gg] = got[r];
       if (ga !== s || gb !== s || gc !== String(n) || gd !== String(n) || ge !== n / 3 || gf !== r * -7) {
         return false;
       }
+      if (gg !== (nullAt(r) ? null : String(n))) return false;
     }
     return true;
   } finally {

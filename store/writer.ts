@@ -17,6 +17,10 @@
  * slip in between. The transaction commits to the WAL before `writeBatch` returns; DuckDB
  * checkpoints automatically when the WAL passes `checkpoint_threshold`.
  *
+ * Alerts are appended the same way, numbered by the writer from the highest stored `seq`. An alert
+ * id that is stored already (a replay) makes the append fail on the primary key: the batch is then
+ * rolled back and written again with {@link INSERT_ALERTS_SQL}, which skips stored ids.
+ *
  * @module
  */
 import { readAllBound, runBound, StatementCache } from "./bound.ts";
@@ -34,6 +38,7 @@ import type { StoredAlert } from "../model/query.ts";
 import {
   appendInChunks,
   createWriterChunks,
+  fillAlertChunk,
   fillRowChunk,
   fillSeriesChunk,
   TableAppenders,
@@ -60,6 +65,8 @@ export interface WriterStats {
   inserted: number;
   duplicates: number;
   alertsInserted: number;
+  /** Batches whose alert append failed (a stored alert id again) and that were redone by the statement. */
+  alertRetries: number;
   /** Time spent looking up existing keys. */
   checkMs: number;
   /** Batches that had to ask DuckDB which of their keys are stored (the rest were provably new). */
@@ -116,6 +123,10 @@ const ALERT_STRUCT = JSON.stringify([{
   annotations: "JSON",
 }]);
 
+/**
+ * Inserts alerts whose id is not stored yet, numbered on from the highest stored seq: the restore of
+ * a departed agent's alerts, and a batch whose alert append failed (see the module's description).
+ */
 const INSERT_ALERTS_SQL = `INSERT INTO alerts
 SELECT (SELECT coalesce(max(seq), 0) FROM alerts) + row_number() OVER (ORDER BY a.ord) AS seq,
   a.id, a.fingerprint, a.rule, a.tenant, a.host, a.metric, a.severity, a.state, a."value", a.threshold,
@@ -147,6 +158,18 @@ interface Session {
   raw: boolean;
   /** Loaded on the first write and again after a failed one. */
   series: SeriesIds | undefined;
+  /** The highest alert seq stored; read on the first alert append and again after a failure. */
+  alertSeq: number | undefined;
+}
+
+/** The highest alert seq stored (0 when none). */
+const MAX_ALERT_SEQ_SQL = "SELECT coalesce(max(seq), 0) FROM alerts";
+
+/** A batch's alerts could not be appended (a stored id repeated, or the append failed otherwise). */
+class AlertAppendFailed extends Error {
+  constructor(cause: unknown) {
+    super("alert append failed", { cause });
+  }
 }
 
 function rangeKey(topic: string, partition: number): string {
@@ -165,6 +188,7 @@ export class StoreWriter {
     inserted: 0,
     duplicates: 0,
     alertsInserted: 0,
+    alertRetries: 0,
     checkMs: 0,
     lookups: 0,
     appendMs: 0,
@@ -198,7 +222,7 @@ export class StoreWriter {
       const conn = await this.#store.connect();
       const raw = this.#options.rawChunks !== false && await rawChunksVerified(conn);
       this.#raw = raw;
-      return { conn, statements: new StatementCache(conn), raw, series: undefined };
+      return { conn, statements: new StatementCache(conn), raw, series: undefined, alertSeq: undefined };
     })();
     return this.#ready;
   }
@@ -278,10 +302,12 @@ export class StoreWriter {
     return this.#mutex.run(async () => {
       if (this.#closed) throw new Error("store writer is closed");
       if (alerts.length === 0) return [];
-      const { conn, statements } = await this.#connection();
+      const session = await this.#connection();
+      const { conn, statements } = session;
       return await this.#store.access.write(async () => {
         await conn.run("BEGIN TRANSACTION");
         try {
+          session.alertSeq = undefined; // numbered from the table: the writer's count is read again
           const stored = await this.#insertAlerts(statements, alerts);
           if (stored.length > 0) {
             await runBound(conn, INSERT_RESTORED_ALERTS_SQL, [
@@ -320,7 +346,16 @@ export class StoreWriter {
     });
   }
 
-  async #write(events: readonly Envelope[], alerts: readonly Alert[]): Promise<WriteResult> {
+  /**
+   * Stores one batch. Its alerts are appended like its rows (no statement, so no native handles per
+   * batch: see `ReusableChunk`); when that fails (an alert id already stored: a replay), the whole
+   * batch is rolled back and written again with the statement that skips stored ids.
+   */
+  async #write(
+    events: readonly Envelope[],
+    alerts: readonly Alert[],
+    alertsBySql = false,
+  ): Promise<WriteResult> {
     if (this.#closed) throw new Error("store writer is closed");
     if (events.length === 0 && alerts.length === 0) {
       return { inserted: 0, duplicates: 0, alertsInserted: 0, storedAlerts: [] };
@@ -333,11 +368,11 @@ export class StoreWriter {
     // replay skips the rules for stored events). Without alerts, each table's append is atomic on
     // its own (series before rows), which spares two statements, and their native handles, per batch.
     const transaction = alerts.length > 0;
+    const prefiltered = this.#prefiltered?.events === events ? this.#prefiltered : undefined;
+    this.#prefiltered = undefined;
     if (transaction) await conn.run("BEGIN TRANSACTION");
     try {
       let t = performance.now();
-      const prefiltered = this.#prefiltered?.events === events ? this.#prefiltered : undefined;
-      this.#prefiltered = undefined;
       const ranges = prefiltered?.ranges ?? new Map<string, Range>();
       const { fresh, marks } = prefiltered
         ? { fresh: events, marks: prefiltered.marks }
@@ -346,7 +381,13 @@ export class StoreWriter {
       t = performance.now();
       if (fresh.length > 0) await this.#append(conn, raw, series, fresh);
       stats.appendMs += performance.now() - t;
-      const storedAlerts = alerts.length > 0 ? await this.#insertAlerts(statements, alerts) : [];
+      let storedAlerts: StoredAlert[] = [];
+      if (alerts.length > 0 && alertsBySql) {
+        session.alertSeq = undefined; // numbered from the table: the writer's count is read again
+        storedAlerts = await this.#insertAlerts(statements, alerts);
+      } else if (alerts.length > 0) {
+        storedAlerts = await this.#appendAlerts(session, alerts);
+      }
       const alertsInserted = storedAlerts.length;
       t = performance.now();
       if (transaction) await conn.run("COMMIT");
@@ -369,8 +410,44 @@ export class StoreWriter {
       if (transaction) await conn.run("ROLLBACK").catch(() => undefined);
       // A failed COMMIT may or may not have stored the batch's new series: ask the store next time.
       session.series = undefined;
+      session.alertSeq = undefined;
+      if (error instanceof AlertAppendFailed && !alertsBySql) {
+        // The prefiltered events (if any) were checked against the store as it still is.
+        if (prefiltered !== undefined) this.#prefiltered = prefiltered;
+        stats.alertRetries++;
+        return await this.#write(events, alerts, true);
+      }
       throw error;
     }
+  }
+
+  /** Appends the batch's alerts (the first of each id), numbered on from the highest stored seq. */
+  async #appendAlerts(session: Session, alerts: readonly Alert[]): Promise<StoredAlert[]> {
+    const { conn, raw } = session;
+    const ids = new Set<string>();
+    const unique: Alert[] = [];
+    for (const alert of alerts) {
+      if (ids.has(alert.id)) continue;
+      ids.add(alert.id);
+      unique.push(alert);
+    }
+    const base = session.alertSeq ?? Number((await conn.runAndReadAll(MAX_ALERT_SEQ_SQL)).getRows()[0][0]);
+    const chunks = this.#chunks ??= createWriterChunks();
+    const insertedAt = Date.now();
+    try {
+      const appender = await this.#appenders.of(conn, "alerts");
+      await appendInChunks(
+        appender,
+        unique.length,
+        this.#chunkRows,
+        (from, to) => fillAlertChunk(unique, from, to, raw, base + 1, insertedAt, chunks.alerts),
+      );
+      appender.flushSync();
+    } catch (error) {
+      throw new AlertAppendFailed(error);
+    }
+    session.alertSeq = base + unique.length;
+    return unique.map((alert, index) => ({ ...alert, seq: base + 1 + index }));
   }
 
   /**

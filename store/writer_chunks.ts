@@ -17,8 +17,10 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { setImmediate } from "node:timers";
+import type { Alert } from "../model/alert.ts";
 import type { Envelope } from "../model/envelope.ts";
 import { ChunkFiller, ReusableChunk } from "./chunk.ts";
+import { stringifyReadable } from "./json_text.ts";
 import type { NewSeries, SeriesIds } from "./series_ids.ts";
 
 /** `metric_rows` columns, in table order. */
@@ -45,15 +47,41 @@ const SERIES_TYPES: DuckDBType[] = [
   VARCHAR, // src_topic
 ];
 
-/** The two chunks a writer refills for every batch (see {@link ReusableChunk}). */
+/** `alerts` columns, in table order (`ALERTS_DDL`; JSON columns take VARCHAR text). */
+const ALERT_TYPES: DuckDBType[] = [
+  BIGINT, // seq
+  VARCHAR, // id
+  VARCHAR, // fingerprint
+  VARCHAR, // rule
+  VARCHAR, // tenant
+  VARCHAR, // host
+  VARCHAR, // metric
+  VARCHAR, // severity
+  VARCHAR, // state
+  DOUBLE, // value
+  DOUBLE, // threshold
+  TIMESTAMPTZ, // starts_at
+  TIMESTAMPTZ, // ends_at (NULL while firing)
+  TIMESTAMPTZ, // ts
+  VARCHAR, // labels (JSON)
+  VARCHAR, // annotations (JSON)
+  TIMESTAMPTZ, // inserted_at
+];
+
+/** The chunks a writer refills for every batch (see {@link ReusableChunk}). */
 export interface WriterChunks {
   rows: ReusableChunk;
   series: ReusableChunk;
+  alerts: ReusableChunk;
 }
 
 /** A writer's reusable chunks, one per table it appends to. */
 export function createWriterChunks(): WriterChunks {
-  return { rows: new ReusableChunk(ROW_TYPES), series: new ReusableChunk(SERIES_TYPES) };
+  return {
+    rows: new ReusableChunk(ROW_TYPES),
+    series: new ReusableChunk(SERIES_TYPES),
+    alerts: new ReusableChunk(ALERT_TYPES),
+  };
 }
 
 /** Yields to the event loop (timers, sockets) without the 1-4 ms clamp of `setTimeout(0)`. */
@@ -168,6 +196,60 @@ export function fillSeriesChunk(
     tags.set(r, tagsJson);
     ctx.set(r, ctxJson);
     topic.set(r, e.source.topic);
+  }
+  return filler.finish();
+}
+
+/**
+ * Fills one data chunk with alerts `[from, to)` in `alerts` column order, numbered `firstSeq` on
+ * (the alert at `from` gets `firstSeq + from`), all inserted at `insertedAtMs`.
+ */
+export function fillAlertChunk(
+  alerts: readonly Alert[],
+  from: number,
+  to: number,
+  raw: boolean,
+  firstSeq: number,
+  insertedAtMs: number,
+  reuse?: ReusableChunk,
+): DuckDBDataChunk {
+  const filler = new ChunkFiller(ALERT_TYPES, to - from, raw, reuse);
+  const seq = filler.numbers(0, "bigint");
+  const id = filler.strings(1, false);
+  const fingerprint = filler.strings(2);
+  const rule = filler.strings(3);
+  const tenant = filler.strings(4);
+  const host = filler.strings(5);
+  const metric = filler.strings(6);
+  const severity = filler.strings(7);
+  const state = filler.strings(8);
+  const value = filler.numbers(9, "double");
+  const threshold = filler.numbers(10, "double");
+  const startsAt = filler.numbers(11, "timestamptz");
+  const endsAt = filler.nullableNumbers(12, "timestamptz");
+  const ts = filler.numbers(13, "timestamptz");
+  const labels = filler.strings(14);
+  const annotations = filler.strings(15);
+  const insertedAt = filler.numbers(16, "timestamptz");
+  for (let r = 0, i = from; i < to; r++, i++) {
+    const alert = alerts[i];
+    seq.set(r, firstSeq + i);
+    id.set(r, alert.id);
+    fingerprint.set(r, alert.fingerprint);
+    rule.set(r, alert.rule);
+    tenant.set(r, alert.tenant);
+    host.set(r, alert.host);
+    metric.set(r, alert.metric);
+    severity.set(r, alert.severity);
+    state.set(r, alert.state);
+    value.set(r, alert.value);
+    threshold.set(r, alert.threshold);
+    startsAt.set(r, alert.starts_at * 1000);
+    endsAt.set(r, alert.ends_at === null ? null : alert.ends_at * 1000);
+    ts.set(r, alert.ts * 1000);
+    labels.set(r, stringifyReadable(alert.labels));
+    annotations.set(r, stringifyReadable(alert.annotations));
+    insertedAt.set(r, insertedAtMs * 1000);
   }
   return filler.finish();
 }

@@ -204,6 +204,63 @@ Deno.test("writer: values round-trip exactly (node-api and raw chunk paths agree
   });
 });
 
+Deno.test("writer: alerts round-trip exactly through the appender (node-api and raw chunk paths)", async () => {
+  await withStore("w-alert-values", async (store) => {
+    const alerts = [
+      makeAlert(1, { labels: { team: "ops", "é/ü": "日本語テキスト", long: "x".repeat(40) }, value: -0.5 }),
+      makeAlert(2, { state: "resolved", ends_at: Date.UTC(2025, 9, 21, 11, 0, 0, 123), value: 1e-300 }),
+      makeAlert(3, { annotations: {}, labels: {}, threshold: 2 ** 40 + 0.25 }),
+      ...Array.from({ length: 70 }, (_, i) => makeAlert(10 + i, { ends_at: i % 3 === 0 ? null : 1_000 * i })),
+    ];
+    for (const raw of [true, false]) {
+      const conn = await store.connect();
+      await conn.run("DELETE FROM alerts");
+      store.release(conn);
+      const writer = await StoreWriter.open(store, { rawChunks: raw });
+      equal(writer.rawChunks, raw);
+      const result = await writer.writeBatch(makeEvents(5), alerts);
+      deepStrictEqual(result.storedAlerts, alerts.map((alert, i) => ({ ...alert, seq: i + 1 })));
+      equal(writer.stats.alertRetries, 0); // appended, not redone by the statement
+      await writer.close();
+      const reader = await StoreReader.open(store);
+      deepStrictEqual(await reader.alertsAfter(0, 100), result.storedAlerts, `raw chunks: ${raw}`);
+      await reader.close();
+      const check = await store.connect();
+      await check.run("DELETE FROM metric_rows");
+      store.release(check);
+    }
+  });
+});
+
+Deno.test("writer: a batch repeating a stored alert is written again by the statement, once, and numbering goes on", async () => {
+  await withStore("w-alert-replay", async (store) => {
+    const writer = await StoreWriter.open(store);
+    const events = makeEvents(30);
+    deepStrictEqual(
+      (await writer.writeBatch(events.slice(0, 10), [makeAlert(1), makeAlert(2)])).storedAlerts
+        .map((alert) => alert.seq),
+      [1, 2],
+    );
+    // A replay: the stored alert 2 again, with new rows; the append fails on the primary key and the
+    // batch is redone by the statement that skips stored ids (the rows are not stored twice).
+    const replay = await writer.writeBatch(events.slice(5, 20), [makeAlert(2), makeAlert(3)]);
+    equal(replay.inserted, 10);
+    equal(replay.duplicates, 5);
+    deepStrictEqual(replay.storedAlerts, [{ ...makeAlert(3), seq: 3 }]);
+    equal(writer.stats.alertRetries, 1);
+    // Back on the appender, numbered on from the table.
+    deepStrictEqual((await writer.writeBatch(events.slice(20), [makeAlert(4)])).storedAlerts, [
+      { ...makeAlert(4), seq: 4 },
+    ]);
+    equal(writer.stats.alertRetries, 1);
+    deepStrictEqual(await counts(store), { rows: 30, ids: 30 });
+    const reader = await StoreReader.open(store);
+    deepStrictEqual((await reader.alertsAfter(0, 10)).map((alert) => alert.seq), [1, 2, 3, 4]);
+    await reader.close();
+    await writer.close();
+  });
+});
+
 Deno.test("writer: the event loop keeps running during a large batch", async () => {
   await withStore("w-yield", async (store) => {
     const writer = await StoreWriter.open(store);
