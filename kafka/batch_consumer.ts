@@ -60,6 +60,7 @@ export interface BatchConsumerOptions {
   maxMessages: number;
   /** Most bytes (message values) per batch; a batch holds at least one message. Default 4 MiB. */
   maxBytes?: number;
+  /** Longest a batch waits for more messages after its first one arrived (a full batch goes at once). */
   maxWaitMs: number;
   fromBeginning: boolean;
   /** Called when a batch failed and will be retried (the error and the next delay in ms). */
@@ -303,8 +304,11 @@ export class BatchConsumer<BatchT = ConsumedMessage[]> {
     if (this.#ready.length === 0) this.#supervisor.resume();
     const handled = await this.#handleWithRetry(handler, closed);
     if (handled) this.#queueCommit(closed.offsets);
-    // What arrived during the batch has waited long enough: next batch at once.
-    if ((this.#ready.length > 0 || this.#openSize > 0) && !this.#stopping) this.#schedule(handler, 0);
+    // A full batch goes at once. The open one keeps the deadline its first message set (maxWaitMs
+    // after it arrived; a deadline that passed during this batch has queued its flush already):
+    // taking it as soon as this one is done would make a batch per handling time under a steady
+    // load (~37 a second at 5,000 events/s), each with its commit, fsync and per-batch costs.
+    if (this.#ready.length > 0 && !this.#stopping) this.#schedule(handler, 0);
   }
 
   async #handleWithRetry(handler: BatchHandler<BatchT>, closed: ClosedBatch<BatchT>): Promise<boolean> {

@@ -154,6 +154,44 @@ Deno.test("batch consumer: the builder gets messages as they arrive, while the p
   await consumer.stop();
 });
 
+Deno.test("batch consumer: a partial batch waits maxWaitMs from its first message, also after a batch was handled", async () => {
+  const log = new CommitLog();
+  const stream = new HandDrivenStream();
+  const consumer = new BatchConsumer<number[]>(() => standInConsumer(stream), {
+    topics: ["raw"],
+    maxMessages: 2,
+    maxWaitMs: 1_000,
+    fromBeginning: true,
+  });
+  let open: number[] = [];
+  const handled: number[][] = [];
+  let release: (() => void) | undefined;
+  await consumer.start({
+    add: (message) => void open.push(Number(message.offset)),
+    take: () => {
+      const batch = open;
+      open = [];
+      return batch;
+    },
+  }, async (batch) => {
+    handled.push(batch);
+    if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
+  });
+  stream.emit("data", message(log, 0, 0));
+  stream.emit("data", message(log, 0, 1)); // full: handled at once
+  await until(() => release !== undefined);
+  stream.emit("data", message(log, 0, 2)); // opens batch 2, due 1 s from now
+  const openedAt = performance.now();
+  release!();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Batch 1 is done, but batch 2 is not taken right after it (that made a batch per handling time).
+  assert.deepEqual(handled, [[0, 1]]);
+  await eventually(() => handled.length === 2, 5_000);
+  assert.deepEqual(handled, [[0, 1], [2]]);
+  assert.ok(performance.now() - openedAt >= 900, "batch 2 waited for its deadline");
+  await consumer.stop();
+});
+
 Deno.test("batch consumer: a message the builder throws on fails its batch, which is retried and not committed", async () => {
   const log = new CommitLog();
   const stream = new HandDrivenStream();
