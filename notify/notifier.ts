@@ -123,6 +123,13 @@ const READ_AHEAD = 64;
 const QUEUE_REPORT_MS = 500;
 /** Wait before a dispatch step is tried again after the store failed. */
 const STORE_RETRY_MS = 1_000;
+/**
+ * Longest the stored cursor lags when steps make nothing (no notification, no log change). Such a
+ * step changes nothing stored, so after a crash the alerts past the stored cursor are applied again
+ * to the rebuilt dispatcher and make what they made before: nothing. Every commit that stores
+ * something stores the cursor with it. Saves a statement per batch with alerts.
+ */
+const CURSOR_SAVE_MS = 1_000;
 
 /** A wake-up call: `wait` resolves on the next `notify` or after `ms`. */
 class Signal {
@@ -184,6 +191,9 @@ export class Notifier {
   #secrets: ReadonlyMap<string, IntegrationSecrets>;
   #dispatcher: Dispatcher;
   #cursor = 0;
+  /** The cursor as stored, and when it was stored (see {@link CURSOR_SAVE_MS}). */
+  #savedCursor = 0;
+  #cursorSavedAt = Number.NEGATIVE_INFINITY;
   /** Alerts the writer handed over as it stored them (see `handed.ts`). */
   readonly #handed: HandedQueue = [];
   readonly #silences = new Map<string, Silence>();
@@ -228,6 +238,7 @@ export class Notifier {
   async #rebuild(): Promise<void> {
     const dispatcher = new Dispatcher(this.#plan, await this.#ledger.log());
     this.#cursor = await this.#ledger.cursor();
+    this.#savedCursor = this.#cursor;
     const alerts = await this.#ledger.latestAlertsUpTo(this.#cursor);
     dispatcher.restore(alerts.map((alert) => this.#track(alert)), this.#now());
     this.#dispatcher = dispatcher;
@@ -331,7 +342,10 @@ export class Notifier {
         pushes.push(...this.#dispatcher.apply(this.#track(alert), this.#now(), this.#mutes()));
       }
       const cursor = page[page.length - 1].seq;
-      await this.#ledger.commit({ cursor, notifications: pushes.map((push) => this.#newNotification(push)) });
+      const notifications = pushes.map((push) => this.#newNotification(push));
+      if (notifications.length > 0 || this.#now() - this.#cursorSavedAt >= CURSOR_SAVE_MS) {
+        await this.#commitWithCursor(cursor, { notifications });
+      }
       this.#cursor = cursor;
       if (pushes.length > 0) this.#queued();
       if (page.length < PAGE) break;
@@ -339,7 +353,7 @@ export class Notifier {
     const now = this.#now();
     const flushed = this.#dispatcher.flush(now, this.#mutes());
     if (flushed.notifications.length > 0 || flushed.logged.length > 0 || flushed.unlogged.length > 0) {
-      await this.#ledger.commit({
+      await this.#commitWithCursor(this.#cursor, {
         notifications: flushed.notifications.map((outgoing) => this.#newNotification(outgoing)),
         logged: flushed.logged,
         unlogged: flushed.unlogged,
@@ -352,6 +366,17 @@ export class Notifier {
       const pruned = await this.#ledger.prune(now - this.#plan.delivery.history);
       if (pruned > 0) this.#deps.log.info("old notifications deleted", { count: pruned });
     }
+  }
+
+  /** Stores a step's changes with the cursor it reached (when that is not stored yet). */
+  async #commitWithCursor(
+    cursor: number,
+    change: Omit<Parameters<NotifyLedger["commit"]>[0], "cursor">,
+  ): Promise<void> {
+    const moved = cursor !== this.#savedCursor;
+    await this.#ledger.commit(moved ? { ...change, cursor } : change);
+    this.#savedCursor = cursor;
+    this.#cursorSavedAt = this.#now();
   }
 
   /** Notifications were stored: the sender takes them (and sets the queue gauges). */
@@ -521,6 +546,13 @@ export class Notifier {
     this.#sendSignal.notify();
     await Promise.all(this.#loops);
     await Promise.all(this.#inFlight.values());
+    if (this.#cursor !== this.#savedCursor) {
+      await this.#commitWithCursor(this.#cursor, {}).catch((error) =>
+        this.#deps.log.warn("could not store the notification cursor; alerts since are applied again", {
+          error,
+        })
+      );
+    }
   }
 
   // ---- what the API serves -------------------------------------------------------------------
