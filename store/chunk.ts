@@ -34,27 +34,24 @@ import {
 } from "@duckdb/node-api";
 import { nodeBindings, type RawChunk, type RawVector } from "./bindings.ts";
 
+/** Copies `byteCount` bytes of `source` into a vector's data (or its validity mask). */
+type CopyToVector = (
+  vector: RawVector,
+  targetByteOffset: number,
+  source: ArrayBuffer,
+  sourceByteOffset: number,
+  byteCount: number,
+) => void;
+
 /** The few C-API functions of `@duckdb/node-bindings` used here. */
 interface RawBindings {
   data_chunk_get_vector(chunk: RawChunk, columnIndex: number): RawVector;
-  vector_ensure_validity_writable(vector: RawVector): void;
-  copy_data_to_vector_validity(
-    vector: RawVector,
-    targetByteOffset: number,
-    source: ArrayBuffer,
-    sourceByteOffset: number,
-    byteCount: number,
-  ): void;
   data_chunk_reset(chunk: RawChunk): void;
   vector_assign_string_element(vector: RawVector, index: number, value: string): void;
   vector_get_data(vector: RawVector, byteCount: number): Uint8Array;
-  copy_data_to_vector(
-    vector: RawVector,
-    targetByteOffset: number,
-    source: ArrayBuffer,
-    sourceByteOffset: number,
-    byteCount: number,
-  ): void;
+  vector_ensure_validity_writable(vector: RawVector): void;
+  copy_data_to_vector: CopyToVector;
+  copy_data_to_vector_validity: CopyToVector;
 }
 
 const encoder = new TextEncoder();

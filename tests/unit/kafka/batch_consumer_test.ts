@@ -108,13 +108,17 @@ Deno.test("batch consumer: commits after the handler, one round at a time, newes
   assert.deepEqual(log.done.sort(), ["0:1", "0:4", "1:1", "2:0"]);
 });
 
-Deno.test("batch consumer: the builder gets messages as they arrive, while the previous batch is handled", async () => {
+/**
+ * A started consumer (batches of at most 2) whose builder collects offsets x 10 and whose handler
+ * holds the first batch until `release` is called.
+ */
+async function heldFirstBatch(maxWaitMs: number) {
   const log = new CommitLog();
   const stream = new HandDrivenStream();
   const consumer = new BatchConsumer<number[]>(() => standInConsumer(stream), {
     topics: ["raw"],
     maxMessages: 2,
-    maxWaitMs: 1,
+    maxWaitMs,
     fromBeginning: true,
   });
   let open: number[] = [];
@@ -135,16 +139,29 @@ Deno.test("batch consumer: the builder gets messages as they arrive, while the p
     handled.push(batch);
     if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
   });
+  return {
+    log,
+    consumer,
+    added,
+    handled,
+    send: (offset: number) => stream.emit("data", message(log, 0, offset)),
+    /** Waits until the first batch is being handled. */
+    held: () => until(() => release !== undefined),
+    release: () => release!(),
+  };
+}
 
-  stream.emit("data", message(log, 0, 0));
-  stream.emit("data", message(log, 0, 1));
-  await until(() => release !== undefined);
+Deno.test("batch consumer: the builder gets messages as they arrive, while the previous batch is handled", async () => {
+  const { log, consumer, added, handled, send, held, release } = await heldFirstBatch(1);
+  send(0);
+  send(1);
+  await held();
   // Batch 1 is being handled: the next messages are built into batch 2 at once.
-  stream.emit("data", message(log, 0, 2));
-  stream.emit("data", message(log, 0, 3));
+  send(2);
+  send(3);
   assert.deepEqual(added, [0, 1, 2, 3]);
   assert.deepEqual(handled, [[0, 10]]);
-  release!();
+  release();
   await until(() => handled.length === 2);
   assert.deepEqual(handled, [[0, 10], [20, 30]]);
   await until(() => log.waiting.length === 1);
@@ -155,39 +172,18 @@ Deno.test("batch consumer: the builder gets messages as they arrive, while the p
 });
 
 Deno.test("batch consumer: a partial batch waits maxWaitMs from its first message, also after a batch was handled", async () => {
-  const log = new CommitLog();
-  const stream = new HandDrivenStream();
-  const consumer = new BatchConsumer<number[]>(() => standInConsumer(stream), {
-    topics: ["raw"],
-    maxMessages: 2,
-    maxWaitMs: 1_000,
-    fromBeginning: true,
-  });
-  let open: number[] = [];
-  const handled: number[][] = [];
-  let release: (() => void) | undefined;
-  await consumer.start({
-    add: (message) => void open.push(Number(message.offset)),
-    take: () => {
-      const batch = open;
-      open = [];
-      return batch;
-    },
-  }, async (batch) => {
-    handled.push(batch);
-    if (handled.length === 1) await new Promise<void>((resolve) => release = resolve);
-  });
-  stream.emit("data", message(log, 0, 0));
-  stream.emit("data", message(log, 0, 1)); // full: handled at once
-  await until(() => release !== undefined);
-  stream.emit("data", message(log, 0, 2)); // opens batch 2, due 1 s from now
+  const { consumer, handled, send, held, release } = await heldFirstBatch(1_000);
+  send(0);
+  send(1); // full: handled at once
+  await held();
+  send(2); // opens batch 2, due 1 s from now
   const openedAt = performance.now();
-  release!();
+  release();
   await new Promise((resolve) => setTimeout(resolve, 200));
   // Batch 1 is done, but batch 2 is not taken right after it (that made a batch per handling time).
-  assert.deepEqual(handled, [[0, 1]]);
+  assert.deepEqual(handled, [[0, 10]]);
   await eventually(() => handled.length === 2, 5_000);
-  assert.deepEqual(handled, [[0, 1], [2]]);
+  assert.deepEqual(handled, [[0, 10], [20]]);
   assert.ok(performance.now() - openedAt >= 900, "batch 2 waited for its deadline");
   await consumer.stop();
 });
