@@ -297,18 +297,22 @@ export class ChunkFiller {
 
   /** Writer for a numeric column. */
   numbers(column: number, kind: Exclude<ColumnKind, "varchar">): NumberColumn {
-    const bindings = this.#bindings;
-    if (bindings === null) return this.#apiColumn(column, (v) => new ApiNumberColumn(v, kind));
-    const writer = new RawNumberColumn(kind, this.chunk.rowCount);
-    this.#raw.push([writer, this.#vector(bindings, column)]);
-    return writer;
+    return this.#numberColumn(column, kind, RawNumberColumn);
   }
 
   /** Writer for a numeric column that may hold NULLs. */
   nullableNumbers(column: number, kind: Exclude<ColumnKind, "varchar">): NullableNumberColumn {
+    return this.#numberColumn(column, kind, RawNullableNumberColumn);
+  }
+
+  #numberColumn<T extends RawColumn>(
+    column: number,
+    kind: Exclude<ColumnKind, "varchar">,
+    Raw: new (kind: ColumnKind, rows: number) => T,
+  ): T | ApiNumberColumn {
     const bindings = this.#bindings;
     if (bindings === null) return this.#apiColumn(column, (v) => new ApiNumberColumn(v, kind));
-    const writer = new RawNullableNumberColumn(kind, this.chunk.rowCount);
+    const writer = new Raw(kind, this.chunk.rowCount);
     this.#raw.push([writer, this.#vector(bindings, column)]);
     return writer;
   }
